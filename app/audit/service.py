@@ -1,0 +1,61 @@
+"""Writing and reading the audit log."""
+
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.audit.models import Event
+from app.live.broker import LiveMessage
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (list, tuple, set)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def record_event(
+    session: AsyncSession,
+    kind: str,
+    *,
+    subject_type: str,
+    subject_id: int,
+    actor_id: int | None,
+    data: dict[str, Any] | None = None,
+    ticket_id: int | None = None,
+    community_id: int | None = None,
+) -> Event:
+    """Add an event to the current unit of work; it commits (and is announced) with the change."""
+    event = Event(
+        kind=kind,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        actor_id=actor_id,
+        data=_jsonable(data or {}),
+        ticket_id=ticket_id,
+        community_id=community_id,
+    )
+    session.add(event)
+    session.info.setdefault("live", []).append(
+        LiveMessage(kind=kind, ticket_id=ticket_id, community_id=community_id, actor_id=actor_id)
+    )
+    return event
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The {field: {"before", "after"}} map of what differs; empty when nothing changed."""
+    return {
+        key: {"before": _jsonable(before.get(key)), "after": _jsonable(after[key])}
+        for key in after
+        if before.get(key) != after[key]
+    }
+
+
+async def list_ticket_events(session: AsyncSession, ticket_id: int, *, limit: int = 500) -> list[Event]:
+    stmt = select(Event).where(Event.ticket_id == ticket_id).order_by(col(Event.id)).limit(limit)
+    return list((await session.exec(stmt)).all())

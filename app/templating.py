@@ -1,0 +1,114 @@
+"""One `render()` for every page: a whole page, or just one block for htmx requests."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2_fragments import render_block
+from markupsafe import Markup
+
+from app.config import get_settings
+from app.markdown import render_markdown
+from app.ticket.enums import (
+    CRITICALITY_DEFINITIONS,
+    STATUS_LABELS,
+    TYPE_LABELS,
+    Channel,
+    Criticality,
+    Status,
+    TicketType,
+    Urgency,
+)
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+
+
+def _static_version() -> str:
+    # Changes whenever a static file changes, so browsers never keep a stale stylesheet.
+    newest = max((p.stat().st_mtime_ns for p in STATIC.rglob("*") if p.is_file()), default=0)
+    return format(newest % 10**10, "x")
+
+
+def ago(value: datetime | None, now: datetime | None = None) -> str:
+    if value is None:
+        return ""
+    seconds = int(((now or datetime.now(UTC)) - value).total_seconds())
+    future = seconds < 0
+    seconds = abs(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            text = f"{seconds // size}{unit}"
+            break
+    else:
+        text = "now" if seconds < 30 else f"{seconds}s"
+    if text == "now":
+        return text
+    return f"in {text}" if future else f"{text} ago"
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+def iso(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    enable_async=False,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+env.filters.update(ago=ago, when=when, iso=iso, markdown=lambda s: Markup(render_markdown(s or "")))
+env.globals.update(
+    STATUS_LABELS=STATUS_LABELS,
+    TYPE_LABELS=TYPE_LABELS,
+    CRITICALITY_DEFINITIONS=CRITICALITY_DEFINITIONS,
+    Status=Status,
+    TicketType=TicketType,
+    Channel=Channel,
+    Urgency=Urgency,
+    Criticality=Criticality,
+    static_version=_static_version(),
+)
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true" and request.headers.get("hx-history-restore-request") != "true"
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    block: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render `template`; for an htmx request with `block`, only that block.
+
+    `Vary: HX-Request` is always set so a cache never serves a fragment as a page.
+    """
+    principal = getattr(request.state, "principal", None)
+    ctx = {
+        "request": request,
+        "principal": principal,
+        "csrf_token": principal.csrf_token if principal else "",
+        "settings": get_settings(),
+        "now": datetime.now(UTC),
+        **(context or {}),
+    }
+    if block and is_htmx(request):
+        html = render_block(env, template, block, ctx)
+    else:
+        html = env.get_template(template).render(ctx)
+    response = HTMLResponse(html, status_code=status_code, headers=headers)
+    response.headers["Vary"] = "HX-Request"
+    return response

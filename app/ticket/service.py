@@ -1,0 +1,703 @@
+"""Ticket use cases: intake, triage, claiming, conversation, votes and links.
+
+Every public function here is one use case and commits once (through `transaction`).
+Writers load the ticket inside the transaction with a row lock (`lock_ticket`), so two
+people acting on one ticket at once are serialised and the loser sees the winner's state.
+"""
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.audit.service import changes, record_event
+from app.auth.policy import Principal
+from app.community.models import Community, Membership, MembershipRole
+from app.community.service import representatives
+from app.config import get_settings
+from app.db import transaction, utcnow
+from app.errors import AlreadyClaimed, Conflict, InvalidInput, NotFound, PayloadTooLarge, PreconditionFailed
+from app.ticket.enums import Channel, MessageKind, Status, TicketType
+from app.ticket.canned import safe_fill
+from app.ticket.models import (
+    Attachment,
+    CannedReply,
+    Link,
+    LinkCreate,
+    Message,
+    MessageCreate,
+    Tag,
+    Ticket,
+    TicketCreate,
+    TicketTag,
+    TicketUpdate,
+    Vote,
+)
+from app.ticket.hooks import TicketChange, run_ticket_hooks
+from app.ticket.ranking import refresh_rank
+from app.ticket.triage import check_transition, is_reopen
+from app.user.models import User
+from app.user.service import ensure_contact, get_user_by_email
+
+TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_:.-]{0,47}$")
+KEY_RE = re.compile(r"^(?:([A-Za-z][A-Za-z0-9]*)-)?(\d{1,12})$")
+
+
+def ticket_key(ticket_id: int) -> str:
+    return f"{get_settings().ticket_prefix}-{ticket_id}"
+
+
+def parse_ticket_ref(ref: str | int) -> int | None:
+    """`42`, `SUP-42` and `sup-42` all name ticket 42; anything else names nothing."""
+    match = KEY_RE.match(str(ref).strip())
+    return int(match.group(2)) if match else None
+
+
+def normalise_tag(raw: str) -> str:
+    tag = raw.strip().lower().replace(" ", "-")
+    if not TAG_RE.match(tag):
+        raise InvalidInput(f"bad tag {raw!r}: use letters, digits, - _ : . (max 48)", code="bad_tag")
+    return tag
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def check_uploads(files: list[UploadedFile]) -> list[UploadedFile]:
+    settings = get_settings()
+    files = [f for f in files if f.filename or f.data]
+    if len(files) > settings.max_attachments:
+        raise PayloadTooLarge(f"at most {settings.max_attachments} files per request", code="too_many_files")
+    for f in files:
+        if len(f.data) > settings.max_attachment_bytes:
+            limit_mb = settings.max_attachment_bytes / 1024 / 1024
+            raise PayloadTooLarge(f"{f.filename} is larger than {limit_mb:g} MB", code="file_too_large")
+    return files
+
+
+def _attach(session: AsyncSession, ticket: Ticket, files: list[UploadedFile], *, uploader_id: int | None,
+            message_id: int | None = None) -> None:
+    for f in files:
+        name = re.sub(r"[\\/\x00-\x1f]", "_", f.filename or "upload")[-255:]
+        session.add(
+            Attachment(
+                ticket_id=ticket.id,
+                message_id=message_id,
+                filename=name,
+                content_type=(f.content_type or "application/octet-stream")[:127],
+                size=len(f.data),
+                sha256=hashlib.sha256(f.data).hexdigest(),
+                data=f.data,
+                uploaded_by_id=uploader_id,
+            )
+        )
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+async def get_ticket(session: AsyncSession, ref: str | int) -> Ticket | None:
+    ticket_id = parse_ticket_ref(ref)
+    return await session.get(Ticket, ticket_id) if ticket_id is not None else None
+
+
+async def lock_ticket(session: AsyncSession, ticket_id: int) -> Ticket:
+    """Load the ticket for writing: a row lock on PostgreSQL, the write lock on SQLite."""
+    stmt = select(Ticket).where(Ticket.id == ticket_id).with_for_update().execution_options(populate_existing=True)
+    ticket = (await session.exec(stmt)).first()
+    if ticket is None:
+        raise NotFound(f"ticket {ticket_key(ticket_id)} does not exist")
+    return ticket
+
+
+async def tags_by_ticket(session: AsyncSession, ticket_ids: list[int]) -> dict[int, list[str]]:
+    if not ticket_ids:
+        return {}
+    stmt = (
+        select(TicketTag.ticket_id, Tag.name)
+        .join(Tag, col(Tag.id) == TicketTag.tag_id)
+        .where(col(TicketTag.ticket_id).in_(ticket_ids))
+        .order_by(col(Tag.name))
+    )
+    out: dict[int, list[str]] = {i: [] for i in ticket_ids}
+    for ticket_id, name in (await session.exec(stmt)).all():
+        out[ticket_id].append(name)
+    return out
+
+
+@dataclass
+class TicketFilter:
+    statuses: list[Status] = field(default_factory=list)
+    type: TicketType | None = None
+    community: str | None = None
+    assignee: str | None = None  # a user id, "me" or "none"
+    channel: Channel | None = None
+    tag: str | None = None
+    text: str | None = None
+    sort: str = "priority"  # priority | age (oldest first) | -age (newest first)
+
+
+SORTS = ("priority", "age", "-age")
+
+
+def encode_cursor(sort: str, values: list[Any]) -> str:
+    raw = json.dumps({"s": sort, "k": values}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        values = data["k"]
+        if data["s"] != sort or not isinstance(values, list) or len(values) != 2:
+            raise ValueError
+        if not isinstance(values[1], int) or not isinstance(values[0], str):
+            raise ValueError
+        return values
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("cursor is not valid for this query; start again without it", code="bad_cursor") from None
+
+
+async def list_tickets(
+    session: AsyncSession, flt: TicketFilter, *, viewer_id: int | None, cursor: str | None = None, limit: int = 50
+) -> tuple[list[Ticket], str | None]:
+    if flt.sort not in SORTS:
+        raise InvalidInput(f"sort must be one of {', '.join(SORTS)}", code="bad_sort")
+    stmt = select(Ticket)
+    if flt.statuses:
+        stmt = stmt.where(col(Ticket.status).in_([s.value for s in flt.statuses]))
+    if flt.type:
+        stmt = stmt.where(Ticket.type == flt.type.value)
+    if flt.channel:
+        stmt = stmt.where(Ticket.channel == flt.channel.value)
+    if flt.community:
+        stmt = stmt.join(Community, col(Community.id) == Ticket.community_id).where(Community.slug == flt.community)
+    if flt.assignee:
+        if flt.assignee == "none":
+            stmt = stmt.where(col(Ticket.assignee_id).is_(None))
+        elif flt.assignee == "me":
+            stmt = stmt.where(Ticket.assignee_id == viewer_id)
+        elif flt.assignee.isdigit():
+            stmt = stmt.where(Ticket.assignee_id == int(flt.assignee))
+        else:
+            raise InvalidInput("assignee must be a user id, 'me' or 'none'", code="bad_assignee")
+    if flt.tag:
+        tagged = select(TicketTag.ticket_id).join(Tag, col(Tag.id) == TicketTag.tag_id).where(Tag.name == flt.tag.lower())
+        stmt = stmt.where(col(Ticket.id).in_(tagged))
+    if flt.text:
+        term = "%" + flt.text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(col(Ticket.title).ilike(term, escape="\\"), col(Ticket.body).ilike(term, escape="\\")))
+
+    if flt.sort == "priority":
+        order_col, desc = col(Ticket.rank_key), False
+    elif flt.sort == "age":
+        order_col, desc = col(Ticket.created_at), False
+    else:
+        order_col, desc = col(Ticket.created_at), True
+    if cursor:
+        last, last_id = decode_cursor(cursor, flt.sort)
+        if flt.sort != "priority":
+            try:
+                last = datetime.fromisoformat(last)
+            except ValueError:
+                raise InvalidInput("cursor is not valid for this query", code="bad_cursor") from None
+        if desc:
+            stmt = stmt.where(or_(order_col < last, and_(order_col == last, col(Ticket.id) < last_id)))
+        else:
+            stmt = stmt.where(or_(order_col > last, and_(order_col == last, col(Ticket.id) > last_id)))
+    if desc:
+        stmt = stmt.order_by(order_col.desc(), col(Ticket.id).desc())
+    else:
+        stmt = stmt.order_by(order_col, col(Ticket.id))
+    rows = list((await session.exec(stmt.limit(limit + 1))).all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        tail = rows[-1]
+        value = tail.rank_key if flt.sort == "priority" else tail.created_at.isoformat()
+        next_cursor = encode_cursor(flt.sort, [value, tail.id])
+    return rows, next_cursor
+
+
+async def count_by_status(session: AsyncSession) -> dict[str, int]:
+    stmt = select(Ticket.status, func.count()).group_by(Ticket.status)
+    return {status: n for status, n in (await session.exec(stmt)).all()}
+
+
+# --- intake --------------------------------------------------------------------------------
+
+
+async def submit_ticket(
+    session: AsyncSession,
+    data: TicketCreate,
+    *,
+    actor: Principal | None = None,
+    files: list[UploadedFile] | None = None,
+) -> Ticket:
+    """Open a ticket from any channel.
+
+    Only representatives may open tickets for a community; anyone else's request waits for
+    a representative's approval (community-support-desk.md).
+    """
+    files = check_uploads(files or [])
+    community: Community | None = None
+    if data.community:
+        community = (await session.exec(select(Community).where(Community.slug == data.community))).first()
+        if community is None:
+            raise InvalidInput(f"unknown community {data.community!r}", code="unknown_community")
+    now = utcnow()
+    async with transaction(session):
+        requester = ensure_contact(
+            session, await get_user_by_email(session, data.requester_email), data.requester_email, data.requester_name
+        )
+        await session.flush()
+        status = Status.new
+        if community is not None and not requester.is_staff:
+            role = (
+                await session.exec(
+                    select(Membership.role).where(
+                        Membership.community_id == community.id, Membership.user_id == requester.id
+                    )
+                )
+            ).first()
+            if role != MembershipRole.representative:
+                status = Status.awaiting_approval
+        ticket = Ticket(
+            title=data.title,
+            body=data.body,
+            channel=data.channel.value,
+            status=status.value,
+            type=data.type.value,
+            urgency=data.urgency.value,
+            requester_id=requester.id,
+            community_id=community.id if community else None,
+            funded=bool(community and community.funded),
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(ticket)
+        await session.flush()
+        await run_ticket_hooks(session, ticket, TicketChange(
+            kind="created", now=now, actor_id=actor.user_id if actor else requester.id, status_after=ticket.status))
+        await refresh_rank(session, ticket)
+        _attach(session, ticket, files, uploader_id=requester.id)
+        record_event(
+            session,
+            "ticket.created",
+            subject_type="ticket",
+            subject_id=ticket.id,
+            ticket_id=ticket.id,
+            community_id=ticket.community_id,
+            actor_id=actor.user_id if actor else requester.id,
+            data={
+                "title": ticket.title,
+                "status": ticket.status,
+                "channel": ticket.channel,
+                "type": ticket.type,
+                "urgency": ticket.urgency,
+                "requester_id": requester.id,
+                "attachments": len(files),
+            },
+        )
+    return ticket
+
+
+# --- triage --------------------------------------------------------------------------------
+
+_PLAIN_FIELDS = (
+    "title", "body", "type", "urgency", "criticality", "has_workaround", "data_loss", "affected_users",
+    "affected_communities", "blocks_priority_team", "funded", "fits_goals", "next_update_at", "milestone",
+)
+
+
+def _apply_status(ticket: Ticket, target: Status, now: datetime) -> dict[str, Any]:
+    before = Status(ticket.status)
+    check_transition(before, target)
+    ticket.status = target.value
+    if target == Status.resolved:
+        ticket.resolved_at = now
+    elif target == Status.closed:
+        ticket.closed_at = now
+        ticket.resolved_at = ticket.resolved_at or now
+    elif is_reopen(before, target):
+        ticket.resolved_at = None
+        ticket.closed_at = None
+    if target in (Status.resolved, Status.closed):
+        ticket.claimed_by_id = None  # nobody is "looking at" finished work
+        ticket.claimed_at = None
+    return {"before": before.value, "after": target.value, "reopened": is_reopen(before, target)}
+
+
+async def _set_tags(session: AsyncSession, ticket: Ticket, names: list[str]) -> tuple[list[str], list[str]]:
+    wanted = sorted({normalise_tag(n) for n in names})
+    current = (await tags_by_ticket(session, [ticket.id]))[ticket.id]
+    added = [t for t in wanted if t not in current]
+    removed = [t for t in current if t not in wanted]
+    if removed:
+        ids = select(Tag.id).where(col(Tag.name).in_(removed))
+        await session.exec(delete(TicketTag).where(col(TicketTag.ticket_id) == ticket.id, col(TicketTag.tag_id).in_(ids)))
+    for name in added:
+        tag = (await session.exec(select(Tag).where(Tag.name == name))).first()
+        if tag is None:
+            tag = Tag(name=name)
+            session.add(tag)
+            await session.flush()
+        session.add(TicketTag(ticket_id=ticket.id, tag_id=tag.id))
+    return added, removed
+
+
+async def _staff_user(session: AsyncSession, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None or not user.is_staff:
+        raise InvalidInput(f"user {user_id} is not an active staff member", code="bad_assignee")
+    return user
+
+
+async def update_ticket(
+    session: AsyncSession, ref: str | int, patch: TicketUpdate, *, actor: Principal, if_match: int | None = None
+) -> Ticket:
+    ticket_id = parse_ticket_ref(ref)
+    if ticket_id is None:
+        raise NotFound(f"no ticket {ref}")
+    fields = patch.model_dump(exclude_unset=True)
+    for name in ("title", "status", "type", "urgency", "affected_communities", "data_loss",
+                 "blocks_priority_team", "funded", "fits_goals"):
+        if name in fields and fields[name] is None:
+            raise InvalidInput(f"{name} cannot be null", code="null_field")
+    now = utcnow()
+    async with transaction(session):
+        ticket = await lock_ticket(session, ticket_id)
+        if if_match is not None and if_match != ticket.version:
+            raise PreconditionFailed(
+                f"ticket changed since version {if_match} (now {ticket.version}); reload and retry",
+                extra={"version": ticket.version},
+            )
+        before = {name: getattr(ticket, name) for name in _PLAIN_FIELDS}
+        for name in _PLAIN_FIELDS:
+            if name in fields:
+                value = fields[name]
+                if isinstance(value, Enum):
+                    value = value.value
+                elif isinstance(value, datetime):
+                    value = value.astimezone(UTC)  # stored and returned in UTC whatever offset was sent
+                setattr(ticket, name, value)
+        plain = changes(before, {name: getattr(ticket, name) for name in _PLAIN_FIELDS if name in fields})
+
+        if "community" in fields:
+            slug = fields["community"]
+            community_id = None
+            if slug:
+                community = (await session.exec(select(Community).where(Community.slug == slug))).first()
+                if community is None:
+                    raise InvalidInput(f"unknown community {slug!r}", code="unknown_community")
+                community_id = community.id
+            if community_id != ticket.community_id:
+                plain["community_id"] = {"before": ticket.community_id, "after": community_id}
+                ticket.community_id = community_id
+
+        status_change = None
+        if "status" in fields and Status(fields["status"]) != Status(ticket.status):
+            status_change = _apply_status(ticket, Status(fields["status"]), now)
+
+        assign_change = None
+        if "assignee_id" in fields and fields["assignee_id"] != ticket.assignee_id:
+            if fields["assignee_id"] is not None:
+                await _staff_user(session, fields["assignee_id"])
+            assign_change = {"before": ticket.assignee_id, "after": fields["assignee_id"]}
+            ticket.assignee_id = fields["assignee_id"]
+
+        tag_change = None
+        if fields.get("tags") is not None:
+            added, removed = await _set_tags(session, ticket, fields["tags"])
+            if added or removed:
+                tag_change = {"added": added, "removed": removed}
+
+        if not (plain or status_change or assign_change or tag_change):
+            return ticket  # nothing to do: no version bump, no event
+        ticket.updated_at = now
+        changed = set(plain) | ({"status"} if status_change else set()) | ({"assignee_id"} if assign_change else set())
+        await run_ticket_hooks(session, ticket, TicketChange(
+            kind="status" if status_change else "updated", now=now, actor_id=actor.user_id,
+            fields=frozenset(changed | ({"tags"} if tag_change else set())),
+            status_before=status_change["before"] if status_change else None,
+            status_after=status_change["after"] if status_change else None))
+        await refresh_rank(session, ticket)
+        common = dict(subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
+                      community_id=ticket.community_id, actor_id=actor.user_id)
+        if status_change:
+            record_event(session, "ticket.status_changed", data=status_change, **common)
+        if assign_change:
+            record_event(session, "ticket.assigned", data=assign_change, **common)
+        if plain:
+            record_event(session, "ticket.updated", data={"changes": plain}, **common)
+        if tag_change:
+            record_event(session, "ticket.tagged", data=tag_change, **common)
+    return ticket
+
+
+async def change_status(session: AsyncSession, ref: str | int, target: Status, *, actor: Principal) -> Ticket:
+    return await update_ticket(session, ref, TicketUpdate(status=target), actor=actor)
+
+
+async def claim_ticket(session: AsyncSession, ref: str | int, *, actor: Principal) -> Ticket:
+    """Say "I'm looking at this" (the 👀 of the Slack processes). Exactly one person wins."""
+    ticket_id = parse_ticket_ref(ref)
+    if ticket_id is None:
+        raise NotFound(f"no ticket {ref}")
+    now = utcnow()
+    async with transaction(session):
+        ticket = await lock_ticket(session, ticket_id)
+        if ticket.claimed_by_id == actor.user_id:
+            return ticket
+        if ticket.claimed_by_id is not None:
+            holder = await session.get(User, ticket.claimed_by_id)
+            raise AlreadyClaimed(
+                f"{holder.name if holder else 'someone'} already claimed this ticket",
+                extra={"claimed_by": holder.name if holder else None},
+            )
+        if Status(ticket.status) in (Status.resolved, Status.closed):
+            raise Conflict(f"ticket is {ticket.status}; reopen it before claiming", code="ticket_finished")
+        ticket.claimed_by_id = actor.user_id
+        ticket.claimed_at = now
+        data: dict[str, Any] = {"claimed_by": actor.user_id}
+        if ticket.assignee_id is None:
+            ticket.assignee_id = actor.user_id  # claiming unowned work takes ownership
+            data["assigned"] = True
+        ticket.updated_at = now
+        await run_ticket_hooks(session, ticket, TicketChange(kind="claimed", now=now, actor_id=actor.user_id))
+        record_event(session, "ticket.claimed", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
+                     community_id=ticket.community_id, actor_id=actor.user_id, data=data)
+    return ticket
+
+
+async def release_claim(session: AsyncSession, ref: str | int, *, actor: Principal) -> Ticket:
+    ticket_id = parse_ticket_ref(ref)
+    if ticket_id is None:
+        raise NotFound(f"no ticket {ref}")
+    async with transaction(session):
+        ticket = await lock_ticket(session, ticket_id)
+        if ticket.claimed_by_id is None:
+            return ticket
+        if ticket.claimed_by_id != actor.user_id and actor.staff_role not in ("admin", "triager"):
+            raise AlreadyClaimed("only the person who claimed it, a triager or an admin can release the claim")
+        before = ticket.claimed_by_id
+        ticket.claimed_by_id = None
+        ticket.claimed_at = None
+        ticket.updated_at = utcnow()
+        await run_ticket_hooks(session, ticket, TicketChange(kind="unclaimed", now=ticket.updated_at,
+                                                             actor_id=actor.user_id))
+        record_event(session, "ticket.unclaimed", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
+                     community_id=ticket.community_id, actor_id=actor.user_id, data={"was_claimed_by": before})
+    return ticket
+
+
+# --- conversation --------------------------------------------------------------------------
+
+
+async def post_message(
+    session: AsyncSession,
+    ref: str | int,
+    data: MessageCreate,
+    *,
+    author_id: int,
+    author_is_staff: bool,
+    channel: Channel = Channel.web,
+    files: list[UploadedFile] | None = None,
+) -> Message:
+    """Add a public reply or an internal note.
+
+    The first public staff reply stops the first-response clock; a requester's reply to a
+    ticket pending on them puts it back in the team's court (open).
+    """
+    ticket_id = parse_ticket_ref(ref)
+    if ticket_id is None:
+        raise NotFound(f"no ticket {ref}")
+    if data.kind == MessageKind.internal and not author_is_staff:
+        raise InvalidInput("only staff can write internal notes", code="internal_note_forbidden")
+    files = check_uploads(files or [])
+    now = utcnow()
+    async with transaction(session):
+        ticket = await lock_ticket(session, ticket_id)
+        message = Message(ticket_id=ticket.id, author_id=author_id, kind=data.kind.value, body=data.body,
+                          channel=channel.value, created_at=now)
+        session.add(message)
+        await session.flush()
+        _attach(session, ticket, files, uploader_id=author_id, message_id=message.id)
+        common = dict(subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
+                      community_id=ticket.community_id, actor_id=author_id)
+        record_event(session, "ticket.message_added",
+                     data={"message_id": message.id, "kind": message.kind, "staff": author_is_staff,
+                           "attachments": len(files)}, **common)
+        public = data.kind == MessageKind.public
+        status_before = ticket.status
+        if public and author_is_staff and ticket.first_response_at is None:
+            ticket.first_response_at = now
+            record_event(session, "ticket.first_response", data={"message_id": message.id}, **common)
+        if public and not author_is_staff and Status(ticket.status) == Status.pending:
+            record_event(session, "ticket.status_changed",
+                         data={**_apply_status(ticket, Status.open, now), "reason": "requester replied"}, **common)
+        ticket.updated_at = now
+        await run_ticket_hooks(session, ticket, TicketChange(
+            kind="message", now=now, actor_id=author_id, message_kind=message.kind, by_staff=author_is_staff,
+            status_before=status_before, status_after=ticket.status))
+        await refresh_rank(session, ticket)
+    return message
+
+
+async def list_messages(session: AsyncSession, ticket_id: int, *, include_internal: bool) -> list[Message]:
+    stmt = select(Message).where(Message.ticket_id == ticket_id)
+    if not include_internal:
+        stmt = stmt.where(Message.kind == MessageKind.public)
+    return list((await session.exec(stmt.order_by(col(Message.created_at), col(Message.id)))).all())
+
+
+async def list_attachments(session: AsyncSession, ticket_id: int) -> list[Attachment]:
+    stmt = (
+        select(Attachment)
+        .where(Attachment.ticket_id == ticket_id)
+        .order_by(col(Attachment.id))
+        .options()  # data column is loaded lazily below only when downloading
+    )
+    return list((await session.exec(stmt)).all())
+
+
+async def get_attachment(session: AsyncSession, ticket_id: int, attachment_id: int) -> Attachment | None:
+    att = await session.get(Attachment, attachment_id)
+    return att if att and att.ticket_id == ticket_id else None
+
+
+# --- votes and links -----------------------------------------------------------------------
+
+
+async def add_vote(session: AsyncSession, ref: str | int, *, voter_email: str | None, actor: Principal) -> Ticket:
+    """A +1 from a distinct person; the same person twice is a 409."""
+    ticket_id = parse_ticket_ref(ref)
+    if ticket_id is None:
+        raise NotFound(f"no ticket {ref}")
+    async with transaction(session):
+        ticket = await lock_ticket(session, ticket_id)
+        if voter_email:
+            voter = ensure_contact(session, await get_user_by_email(session, voter_email), voter_email, None)
+            await session.flush()
+        else:
+            voter = await session.get(User, actor.user_id)
+        exists = (await session.exec(select(Vote.id).where(Vote.ticket_id == ticket.id, Vote.user_id == voter.id))).first()
+        if exists:
+            raise Conflict(f"{voter.name} has already voted for this ticket", code="already_voted")
+        session.add(Vote(ticket_id=ticket.id, user_id=voter.id))
+        ticket.vote_count += 1
+        ticket.updated_at = utcnow()
+        await refresh_rank(session, ticket)
+        record_event(session, "ticket.vote_added", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
+                     community_id=ticket.community_id, actor_id=actor.user_id,
+                     data={"voter_id": voter.id, "vote_count": ticket.vote_count})
+    return ticket
+
+
+async def remove_vote(session: AsyncSession, ref: str | int, *, voter_id: int, actor: Principal) -> Ticket:
+    ticket_id = parse_ticket_ref(ref)
+    if ticket_id is None:
+        raise NotFound(f"no ticket {ref}")
+    async with transaction(session):
+        ticket = await lock_ticket(session, ticket_id)
+        vote = (await session.exec(select(Vote).where(Vote.ticket_id == ticket.id, Vote.user_id == voter_id))).first()
+        if vote is None:
+            raise NotFound("no such vote on this ticket")
+        await session.delete(vote)
+        ticket.vote_count = max(0, ticket.vote_count - 1)
+        ticket.updated_at = utcnow()
+        await refresh_rank(session, ticket)
+        record_event(session, "ticket.vote_removed", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
+                     community_id=ticket.community_id, actor_id=actor.user_id,
+                     data={"voter_id": voter_id, "vote_count": ticket.vote_count})
+    return ticket
+
+
+async def list_voters(session: AsyncSession, ticket_id: int) -> list[User]:
+    stmt = select(User).join(Vote, col(Vote.user_id) == User.id).where(Vote.ticket_id == ticket_id).order_by(col(Vote.id))
+    return list((await session.exec(stmt)).all())
+
+
+async def add_link(session: AsyncSession, ref: str | int, data: LinkCreate, *, actor: Principal) -> Link:
+    ticket_id = parse_ticket_ref(ref)
+    if ticket_id is None:
+        raise NotFound(f"no ticket {ref}")
+    url = str(data.url)
+    async with transaction(session):
+        ticket = await lock_ticket(session, ticket_id)
+        if (await session.exec(select(Link.id).where(Link.ticket_id == ticket.id, Link.url == url))).first():
+            raise Conflict("this link is already on the ticket", code="duplicate_link")
+        link = Link(ticket_id=ticket.id, url=url, title=data.title.strip(), kind=data.kind.value, created_by_id=actor.user_id)
+        session.add(link)
+        await session.flush()
+        ticket.updated_at = utcnow()
+        record_event(session, "ticket.link_added", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
+                     community_id=ticket.community_id, actor_id=actor.user_id,
+                     data={"link_id": link.id, "url": url, "kind": link.kind, "title": link.title})
+    return link
+
+
+async def remove_link(session: AsyncSession, ref: str | int, link_id: int, *, actor: Principal) -> None:
+    ticket_id = parse_ticket_ref(ref)
+    if ticket_id is None:
+        raise NotFound(f"no ticket {ref}")
+    async with transaction(session):
+        ticket = await lock_ticket(session, ticket_id)
+        link = await session.get(Link, link_id)
+        if link is None or link.ticket_id != ticket.id:
+            raise NotFound("no such link on this ticket")
+        await session.delete(link)
+        ticket.updated_at = utcnow()
+        record_event(session, "ticket.link_removed", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
+                     community_id=ticket.community_id, actor_id=actor.user_id, data={"url": link.url})
+
+
+async def list_links(session: AsyncSession, ticket_id: int) -> list[Link]:
+    return list((await session.exec(select(Link).where(Link.ticket_id == ticket_id).order_by(col(Link.id)))).all())
+
+
+# --- canned replies ------------------------------------------------------------------------
+
+
+async def list_canned_replies(session: AsyncSession, *, ticket_type: str | None = None) -> list[CannedReply]:
+    """All canned replies; those written for `ticket_type` first."""
+    rows = list((await session.exec(select(CannedReply).order_by(col(CannedReply.title)))).all())
+    if ticket_type:
+        rows.sort(key=lambda c: 0 if c.ticket_type == ticket_type else (1 if c.ticket_type is None else 2))
+    return rows
+
+
+async def render_canned_reply(
+    session: AsyncSession, slug: str, ticket: Ticket, *, agent_name: str
+) -> tuple[CannedReply, str]:
+    canned = (await session.exec(select(CannedReply).where(CannedReply.slug == slug))).first()
+    if canned is None:
+        raise NotFound(f"no canned reply {slug!r}")
+    requester = await session.get(User, ticket.requester_id) if ticket.requester_id else None
+    community = await session.get(Community, ticket.community_id) if ticket.community_id else None
+    reps = await representatives(session, ticket.community_id) if ticket.community_id else []
+    name = requester.name if requester else "there"
+    values = {
+        "requester_name": name,
+        "requester_first_name": name.split()[0] if name.split() else name,
+        "ticket_key": ticket_key(ticket.id),
+        "ticket_title": ticket.title,
+        "agent_name": agent_name,
+        "community_name": community.name if community else "your team",
+        "representatives": ", ".join(r.name for r in reps) or "representatives",
+    }
+    return canned, safe_fill(canned.body, values)

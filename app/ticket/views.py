@@ -1,0 +1,116 @@
+"""Shaping tickets for output, shared by the JSON API and the pages.
+
+Related rows are loaded in batches (one query per kind for a whole page of tickets), so a
+board page of 100 tickets costs a fixed handful of queries.
+"""
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.audit.models import Event, EventPublic
+from app.community.models import Community
+from app.markdown import render_markdown
+from app.ticket.models import CommunityRef, Link, LinkPublic, Message, MessagePublic, Ticket, TicketPublic
+from app.ticket.ranking import rank_contexts, rank_with
+from app.ticket.service import tags_by_ticket, ticket_key
+from app.user.models import User, UserRef
+
+
+async def users_by_id(session: AsyncSession, ids: set[int | None]) -> dict[int, User]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {u.id: u for u in (await session.exec(select(User).where(col(User.id).in_(wanted)))).all()}
+
+
+async def communities_by_id(session: AsyncSession, ids: set[int | None]) -> dict[int, Community]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = (await session.exec(select(Community).where(col(Community.id).in_(wanted)))).all()
+    return {c.id: c for c in rows}
+
+
+def user_ref(user: User | None) -> UserRef | None:
+    return UserRef(id=user.id, name=user.name, email=user.email) if user else None
+
+
+async def ticket_views(session: AsyncSession, tickets: list[Ticket]) -> list[TicketPublic]:
+    if not tickets:
+        return []
+    ids = [t.id for t in tickets]
+    users = await users_by_id(
+        session, {t.requester_id for t in tickets} | {t.assignee_id for t in tickets} | {t.claimed_by_id for t in tickets}
+    )
+    communities = await communities_by_id(session, {t.community_id for t in tickets})
+    tags = await tags_by_ticket(session, ids)
+    contexts = await rank_contexts(session, tickets)
+    out = []
+    for t in tickets:
+        community = communities.get(t.community_id) if t.community_id else None
+        out.append(
+            TicketPublic(
+                **t.model_dump(exclude={"requester_id", "community_id", "assignee_id", "claimed_by_id", "rank_key"}),
+                key=ticket_key(t.id),
+                requester=user_ref(users.get(t.requester_id)),
+                community=CommunityRef(id=community.id, slug=community.slug, name=community.name) if community else None,
+                assignee=user_ref(users.get(t.assignee_id)),
+                claimed_by=user_ref(users.get(t.claimed_by_id)),
+                tags=tags.get(t.id, []),
+                priority_reasons=rank_with(t, contexts[t.id]).reasons,
+            )
+        )
+    return out
+
+
+async def ticket_view(session: AsyncSession, ticket: Ticket) -> TicketPublic:
+    return (await ticket_views(session, [ticket]))[0]
+
+
+async def message_views(session: AsyncSession, messages: list[Message]) -> list[MessagePublic]:
+    users = await users_by_id(session, {m.author_id for m in messages})
+    out = []
+    for m in messages:
+        author = users.get(m.author_id)
+        out.append(
+            MessagePublic(
+                id=m.id,
+                ticket_id=m.ticket_id,
+                author=user_ref(author),
+                author_is_staff=bool(author and author.is_staff),
+                kind=m.kind,
+                body=m.body,
+                body_html=render_markdown(m.body),
+                channel=m.channel,
+                created_at=m.created_at,
+            )
+        )
+    return out
+
+
+async def event_views(session: AsyncSession, events: list[Event]) -> list[EventPublic]:
+    users = await users_by_id(session, {e.actor_id for e in events})
+    return [
+        EventPublic(**e.model_dump(exclude={"actor_id", "community_id"}), actor=user_ref(users.get(e.actor_id)))
+        for e in events
+    ]
+
+
+def link_views(links: list[Link]) -> list[LinkPublic]:
+    return [LinkPublic(**link.model_dump()) for link in links]
+
+
+_PERSON_KEYS = ("claimed_by", "was_claimed_by", "voter_id", "requester_id", "user_id")
+
+
+async def event_people(session: AsyncSession, events: list[Event]) -> dict[int, str]:
+    """Names of everyone an event's data mentions by id, so the timeline can say who."""
+    ids: set[int | None] = set()
+    for e in events:
+        ids.add(e.actor_id)
+        for key in _PERSON_KEYS:
+            if isinstance(e.data.get(key), int):
+                ids.add(e.data[key])
+        if e.kind == "ticket.assigned":
+            ids.update(v for v in (e.data.get("before"), e.data.get("after")) if isinstance(v, int))
+    return {uid: u.name for uid, u in (await users_by_id(session, ids)).items()}

@@ -1,0 +1,89 @@
+"""People: staff users and community contacts share one table, distinguished by staff_role."""
+
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from pydantic import EmailStr
+from sqlmodel import Field, SQLModel
+
+from app.db import UTCDateTime, utcnow
+
+
+class StaffRole(StrEnum):
+    admin = "admin"
+    triager = "triager"
+    agent = "agent"
+    viewer = "viewer"
+
+
+class UserBase(SQLModel):
+    email: str = Field(max_length=254, description="Lower-cased e-mail address; unique")
+    name: str = Field(max_length=120)
+    github_login: str | None = Field(default=None, max_length=64)
+    slack_user_id: str | None = Field(default=None, max_length=32)
+
+
+class User(UserBase, table=True):
+    __tablename__ = "user_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, sa_column_kwargs={"unique": True})
+    # None: a community contact (requester), never able to log in to the staff side.
+    staff_role: str | None = Field(default=None, sa_type=sa.String(16))
+    password_hash: str | None = Field(default=None, max_length=255)
+    is_active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.staff_role is not None and self.is_active
+
+
+class UserPublic(SQLModel):
+    id: int
+    email: str
+    name: str
+    staff_role: StaffRole | None
+    github_login: str | None = None
+
+
+class UserRef(SQLModel):
+    """The few fields other resources embed about a person."""
+
+    id: int
+    name: str
+    email: str
+
+
+class UserCreate(SQLModel):
+    email: EmailStr
+    name: str = Field(min_length=1, max_length=120)
+    staff_role: StaffRole | None = None
+    password: str | None = Field(default=None, min_length=10, max_length=200)
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=120)
+    # Only a SHA-256 of the token is kept; the token itself is shown once at creation.
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    display_prefix: str = Field(max_length=16)
+    scopes: str = Field(default="", max_length=1000, description="space-separated scope names")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LoginSession(SQLModel, table=True):
+    __tablename__ = "login_session"
+
+    # SHA-256 of the cookie value: a database leak does not hand out live sessions.
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
