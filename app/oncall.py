@@ -1,0 +1,33 @@
+"""Who is on call right now: the rota answers, triage and escalation ask.
+
+The rota registers a resolver; incidents (escalation) and the board (who to offer a
+ticket to) call `on_call_user_ids` without importing the rota. With no rota configured
+the answer is an empty list, and callers fall back to their own rule.
+"""
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+# (session, role, at) -> user ids holding `role` (e.g. "triager", "responder") at instant `at`,
+# primary first. `schedule_id` narrows the answer to one schedule when given.
+OnCallResolver = Callable[..., Awaitable[list[int]]]
+ON_CALL_RESOLVERS: list[OnCallResolver] = []
+
+
+def provide_on_call(resolver: OnCallResolver) -> OnCallResolver:
+    """Register `resolver` (usable as a decorator); registering twice is a no-op."""
+    if resolver not in ON_CALL_RESOLVERS:
+        ON_CALL_RESOLVERS.append(resolver)
+    return resolver
+
+
+async def on_call_user_ids(
+    session: AsyncSession, role: str, at: datetime, *, schedule_id: int | None = None
+) -> list[int]:
+    for resolver in ON_CALL_RESOLVERS:
+        found = await resolver(session, role, at, schedule_id=schedule_id)
+        if found:
+            return found
+    return []
