@@ -11,5 +11,8 @@ def wire() -> None:
     global _wired
     if _wired:
         return
+    # Every table, so foreign keys resolve whichever entry point (app, worker, CLI) runs first.
+    import app.models  # noqa: F401
+
     # Each import registers that domain's hooks, rank-context providers and periodic jobs.
     _wired = True
