@@ -136,7 +136,8 @@ class PostgresBroker(Broker):
         from sqlalchemy import text
 
         for message in messages:
-            await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": message.to_json()})
+            stmt = text("SELECT pg_notify(:c, :p)").bindparams(c=CHANNEL, p=message.to_json())
+            await session.exec(stmt)
 
     def after_commit(self, messages: list[LiveMessage]) -> None:
         return None  # delivered through LISTEN, like every other replica's changes

@@ -1,0 +1,97 @@
+"""The embeddable intake form: anonymous, framed by the community's site, abuse-resistant."""
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import select
+
+from app.ticket.models import Attachment, Ticket
+from tests.factories import make_community
+
+FORM = {"name": "Ada", "email": "ada@uni.example", "title": "Notebook fails", "body": "504 on start",
+        "type": "bug", "urgency": "urgent"}
+
+
+async def count(session, model) -> int:
+    return (await session.exec(select(func.count()).select_from(model))).one()
+
+
+@pytest.fixture
+async def uni(session):
+    return await make_community(session, "uni", name="University", reps=("ada@uni.example",),
+                                allowed_origins=["https://uni.example"])
+
+
+async def test_form_may_be_framed_only_by_the_community_site(client, uni):
+    res = await client.get("/intake/uni")
+    assert res.status_code == 200
+    csp = res.headers["content-security-policy"]
+    assert "frame-ancestors 'self' https://uni.example" in csp
+    assert "x-frame-options" not in res.headers
+    assert "Ask University" in res.text
+
+
+async def test_unknown_community_is_404(client):
+    assert (await client.get("/intake/nowhere")).status_code == 404
+    assert (await client.post("/intake/nowhere", data=FORM)).status_code == 404
+
+
+async def test_representative_request_is_new_and_shows_its_key(client, session, uni):
+    res = await client.post("/intake/uni", data=FORM)
+    assert res.status_code == 303
+    done = await client.get(res.headers["location"])
+    ticket = (await session.exec(select(Ticket))).one()
+    assert ticket.status == "new" and ticket.channel == "web" and ticket.urgency == "urgent"
+    assert f"SUP-{ticket.id}" in done.text
+    assert "frame-ancestors 'self' https://uni.example" in done.headers["content-security-policy"]
+
+
+async def test_member_request_awaits_approval(client, session, uni):
+    res = await client.post("/intake/uni", data={**FORM, "email": "student@uni.example"})
+    done = await client.get(res.headers["location"])
+    ticket = (await session.exec(select(Ticket))).one()
+    assert ticket.status == "awaiting_approval"
+    assert "approv" in done.text
+
+
+async def test_forged_receipt_shows_no_key(client, uni):
+    res = await client.get("/intake/uni/done?key=SUP-1&s=new&sig=forged")
+    assert res.status_code == 200
+    assert "SUP-1" not in res.text
+
+
+async def test_honeypot_looks_like_success_and_creates_nothing(client, session, uni):
+    res = await client.post("/intake/uni", data={**FORM, "website": "http://spam.example"})
+    assert res.status_code == 303
+    assert await count(session, Ticket) == 0
+
+
+async def test_invalid_form_is_re_rendered_with_the_values_and_a_422(client, session, uni):
+    res = await client.post("/intake/uni", data={**FORM, "email": "not-an-address", "title": ""})
+    assert res.status_code == 422
+    assert 'value="Ada"' in res.text and "504 on start" in res.text
+    assert 'class="error"' in res.text
+    assert await count(session, Ticket) == 0
+
+
+async def test_attachments_are_kept_and_oversized_ones_refused_whole(client, session, uni, monkeypatch):
+    ok = await client.post("/intake/uni", data=FORM, files={"attachments": ("log.txt", b"traceback", "text/plain")})
+    assert ok.status_code == 303
+    assert await count(session, Attachment) == 1
+    monkeypatch.setenv("FIRSTLINE_MAX_ATTACHMENT_BYTES", "1024")
+    from app.config import get_settings
+
+    get_settings.cache_clear()
+    big = await client.post("/intake/uni", data=FORM, files={"attachments": ("dump.bin", b"x" * 4096, "text/plain")})
+    assert big.status_code == 413
+    assert "Notebook fails" in big.text  # the form comes back filled in
+    assert await count(session, Ticket) == 1 and await count(session, Attachment) == 1
+
+
+async def test_too_many_posts_from_one_address_get_429(client, session, uni, monkeypatch):
+    monkeypatch.setenv("FIRSTLINE_INTAKE_RATE_PER_MINUTE", "3")
+    from app.config import get_settings
+
+    get_settings.cache_clear()
+    statuses = [(await client.post("/intake/uni", data=FORM)).status_code for _ in range(5)]
+    assert statuses == [303, 303, 303, 429, 429]
+    assert await count(session, Ticket) == 3
