@@ -33,6 +33,15 @@ NAMING_CONVENTION = {
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 
+def keep_loaded(session, *objects) -> None:
+    """Hold strong references for the session's life so its identity map keeps these rows.
+
+    The identity map is weak: a row loaded by a service and dropped when it returns would be
+    queried again by the code shaping the response. Sessions live for one request.
+    """
+    session.info.setdefault("keep_loaded", []).extend(o for o in objects if o is not None)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -24,7 +24,7 @@ from app.auth.policy import Principal
 from app.community.models import Community, Membership, MembershipRole
 from app.community.service import representatives
 from app.config import get_settings
-from app.db import transaction, utcnow
+from app.db import keep_loaded, transaction, utcnow
 from app.errors import AlreadyClaimed, Conflict, InvalidInput, NotFound, PayloadTooLarge, PreconditionFailed
 from app.ticket.enums import Channel, MessageKind, Status, TicketType
 from app.ticket.canned import safe_fill
@@ -46,7 +46,7 @@ from app.ticket.hooks import TicketChange, run_ticket_hooks
 from app.ticket.ranking import refresh_rank
 from app.ticket.triage import check_transition, is_reopen
 from app.user.models import User
-from app.user.service import ensure_contact, get_user_by_email
+from app.user.service import ensure_contact, get_user_by_email, normalise_email
 
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_:.-]{0,47}$")
 KEY_RE = re.compile(r"^(?:([A-Za-z][A-Za-z0-9]*)-)?(\d{1,12})$")
@@ -126,6 +126,8 @@ async def lock_ticket(session: AsyncSession, ticket_id: int) -> Ticket:
 async def tags_by_ticket(session: AsyncSession, ticket_ids: list[int]) -> dict[int, list[str]]:
     if not ticket_ids:
         return {}
+    if not set(ticket_ids) - session.info.get(FRESH_TICKETS, set()):
+        return {i: [] for i in ticket_ids}  # all created in this session, untagged: nothing to ask
     stmt = (
         select(TicketTag.ticket_id, Tag.name)
         .join(Tag, col(Tag.id) == TicketTag.tag_id)
@@ -240,6 +242,24 @@ async def count_by_status(session: AsyncSession) -> dict[str, int]:
 
 # --- intake --------------------------------------------------------------------------------
 
+# Ids of tickets created in this session with no tags yet: their views skip the tag query.
+FRESH_TICKETS = "fresh_ticket_ids"
+
+
+async def _requester_and_role(
+    session: AsyncSession, email: str, community: Community | None
+) -> tuple[User | None, str | None]:
+    """The person with this e-mail and their role in `community`, in one query."""
+    if community is None:
+        return await get_user_by_email(session, email), None
+    stmt = (
+        select(User, Membership.role)
+        .outerjoin(Membership, (col(Membership.user_id) == User.id) & (col(Membership.community_id) == community.id))
+        .where(User.email == normalise_email(email))
+    )
+    row = (await session.exec(stmt)).first()
+    return (row[0], row[1]) if row else (None, None)
+
 
 async def submit_ticket(
     session: AsyncSession,
@@ -259,23 +279,19 @@ async def submit_ticket(
         community = (await session.exec(select(Community).where(Community.slug == data.community))).first()
         if community is None:
             raise InvalidInput(f"unknown community {data.community!r}", code="unknown_community")
+    # Look the requester up before taking the write lock: with SQLite every write waits on
+    # that lock, so reads done while holding it slow down every other request.
+    requester, role = await _requester_and_role(session, data.requester_email, community)
     now = utcnow()
     async with transaction(session):
-        requester = ensure_contact(
-            session, await get_user_by_email(session, data.requester_email), data.requester_email, data.requester_name
-        )
+        if requester is None:
+            # New contact; another request may have added them a moment ago, so look again under the lock.
+            requester, role = await _requester_and_role(session, data.requester_email, community)
+        requester = ensure_contact(session, requester, data.requester_email, data.requester_name)
         await session.flush()
         status = Status.new
-        if community is not None and not requester.is_staff:
-            role = (
-                await session.exec(
-                    select(Membership.role).where(
-                        Membership.community_id == community.id, Membership.user_id == requester.id
-                    )
-                )
-            ).first()
-            if role != MembershipRole.representative:
-                status = Status.awaiting_approval
+        if community is not None and not requester.is_staff and role != MembershipRole.representative:
+            status = Status.awaiting_approval
         ticket = Ticket(
             title=data.title,
             body=data.body,
@@ -295,6 +311,8 @@ async def submit_ticket(
             kind="created", now=now, actor_id=actor.user_id if actor else requester.id, status_after=ticket.status))
         await refresh_rank(session, ticket)
         _attach(session, ticket, files, uploader_id=requester.id)
+        session.info.setdefault(FRESH_TICKETS, set()).add(ticket.id)
+        keep_loaded(session, requester, community)
         record_event(
             session,
             "ticket.created",
@@ -343,6 +361,7 @@ def _apply_status(ticket: Ticket, target: Status, now: datetime) -> dict[str, An
 
 
 async def _set_tags(session: AsyncSession, ticket: Ticket, names: list[str]) -> tuple[list[str], list[str]]:
+    session.info.get(FRESH_TICKETS, set()).discard(ticket.id)
     wanted = sorted({normalise_tag(n) for n in names})
     current = (await tags_by_ticket(session, [ticket.id]))[ticket.id]
     added = [t for t in wanted if t not in current]

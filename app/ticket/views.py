@@ -16,19 +16,32 @@ from app.ticket.service import tags_by_ticket, ticket_key
 from app.user.models import User, UserRef
 
 
+def _already_loaded(session: AsyncSession, model: type, ids: set[int]) -> dict[int, object]:
+    """Rows this request's session already holds (sessions don't expire on commit), by id."""
+    identity_map = session.sync_session.identity_map
+    found = {}
+    for i in ids:
+        obj = identity_map.get(session.sync_session.identity_key(model, i))
+        if obj is not None:
+            found[i] = obj
+    return found
+
+
 async def users_by_id(session: AsyncSession, ids: set[int | None]) -> dict[int, User]:
     wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    return {u.id: u for u in (await session.exec(select(User).where(col(User.id).in_(wanted)))).all()}
+    found = _already_loaded(session, User, wanted)
+    if missing := wanted - found.keys():
+        found.update((u.id, u) for u in (await session.exec(select(User).where(col(User.id).in_(missing)))).all())
+    return found
 
 
 async def communities_by_id(session: AsyncSession, ids: set[int | None]) -> dict[int, Community]:
     wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    rows = (await session.exec(select(Community).where(col(Community.id).in_(wanted)))).all()
-    return {c.id: c for c in rows}
+    found = _already_loaded(session, Community, wanted)
+    if missing := wanted - found.keys():
+        rows = (await session.exec(select(Community).where(col(Community.id).in_(missing)))).all()
+        found.update((c.id, c) for c in rows)
+    return found
 
 
 def user_ref(user: User | None) -> UserRef | None:

@@ -1,0 +1,148 @@
+"""Issue 2 targets: intake POST throughput and the board's first page over 10,000 open tickets.
+
+    python -m bench.bench_core            (BENCH_SECONDS=10 by default)
+
+Intake: POST /api/v1/tickets (bearer token, full validation, requester/community lookup,
+rank, audit event, live message) against the bare insert, wrk -c32. Target: ≥ 0.7× the
+bare req/s and p99 ≤ 30 ms. Board: GET / signed in, first 100 of 10,000 open tickets,
+against a bare 100-row Jinja page over 10,000 rows, one connection for latency. Target:
+p50 ≤ 25 ms.
+"""
+
+import asyncio
+import json
+import os
+import random
+import re
+import sys
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from bench.harness import server, table, wrk
+
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+PASSWORD = "bench-password-123"
+BODY = json.dumps({"title": "Notebook servers fail to start", "body": "504 after login, since 09:00.",
+                   "requester_email": "ada@uni.example", "community": "uni", "type": "bug", "urgency": "urgent"})
+
+
+async def prepare_firstline(url: str, open_tickets: int) -> str:
+    """Migrate, add a triager, a community and `open_tickets` ranked open tickets; return a token."""
+    os.environ["FIRSTLINE_DATABASE_URL"] = url
+    from app.cli import run_migrations
+    from app.community.models import CommunityCreate, MembershipRole
+    from app.community.service import add_member, create_community
+    from app.config import get_settings
+    from app.db import Database, set_database, transaction
+    from app.ticket.models import Ticket
+    from app.ticket.ranking import RankContext, rank_with
+    from app.user.models import User, UserCreate
+    from app.user.service import create_api_token, create_user
+    from app.wiring import wire
+
+    get_settings.cache_clear()
+    wire()
+    await asyncio.to_thread(run_migrations, url)
+    db = Database(get_settings())
+    set_database(db)
+    async with db.session() as session:
+        await create_user(session, UserCreate(email="tara@bench.example", name="Tara", staff_role="triager",
+                                              password=PASSWORD))
+        token, _ = await create_api_token(session, email="tara@bench.example", name="bench")
+        community = await create_community(session, CommunityCreate(slug="uni", name="University"), actor_id=None)
+        await add_member(session, community, email="ada@uni.example", name="Ada",
+                         role=MembershipRole.representative, actor_id=None)
+        if open_tickets:
+            rng = random.Random(7)
+            people = [User(email=f"person{i}@uni.example", name=f"Person {i}") for i in range(300)]
+            async with transaction(session):
+                session.add_all(people)
+            start = datetime.now(UTC) - timedelta(days=90)
+            tickets = [
+                Ticket(title=f"Request {i}: {rng.choice(['GPU quota', 'login loop', 'slow notebook', 'docs'])}",
+                       body="Seeded for the benchmark.", status=rng.choice(["new", "open", "pending"]),
+                       type=rng.choice(["bug", "question", "feature_request", "docs"]),
+                       urgency=rng.choice(["normal"] * 8 + ["urgent", "emergency"]),
+                       criticality=rng.choice([None, 1, 2, 3, 4]), channel=rng.choice(["web", "email", "api"]),
+                       requester_id=rng.choice(people).id, community_id=community.id,
+                       created_at=start + timedelta(minutes=i * 13))
+                for i in range(open_tickets)
+            ]
+            for t in tickets:
+                t.rank_key = rank_with(t, RankContext()).key
+            async with transaction(session):
+                session.add_all(tickets)
+    await db.dispose()
+    set_database(None)
+    return token
+
+
+def session_cookie(base: str) -> str:
+    with httpx.Client(base_url=base) as client:
+        form = client.get("/login")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        res = client.post("/login", data={"email": "tara@bench.example", "password": PASSWORD, "csrf_token": csrf})
+        assert res.status_code == 303, res.text
+        return res.cookies["fl_session"]
+
+
+def run() -> list[str]:
+    workdir = Path(tempfile.mkdtemp(prefix="firstline-bench-"))
+    out = []
+
+    # --- intake ---
+    bare_env = {"BASELINE_DB": str(workdir / "bare-intake.db")}
+    with server("bench.baseline:app", bare_env) as base:
+        bare = wrk(base + "/tickets", connections=32, seconds=SECONDS, method="POST", body=BODY,
+                   headers={"Content-Type": "application/json"})
+    fl_url = f"sqlite:///{workdir / 'intake.db'}"
+    token = asyncio.run(prepare_firstline(fl_url, 0))
+    with server("app.main:create_app", {"FIRSTLINE_DATABASE_URL": fl_url}, factory=True) as base:
+        ours = wrk(base + "/api/v1/tickets", connections=32, seconds=SECONDS, method="POST", body=BODY,
+                   headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    ratio = ours.requests_per_s / bare.requests_per_s
+    out.append(table(
+        f"Intake POST, 32 connections, {SECONDS}s (target: ratio ≥ 0.70, p99 ≤ 30 ms)",
+        [("bare FastAPI insert", f"{bare.requests_per_s:.0f}", f"{bare.p50_ms:.1f}", f"{bare.p99_ms:.1f}",
+          bare.errors, "1.00"),
+         ("Firstline POST /api/v1/tickets", f"{ours.requests_per_s:.0f}", f"{ours.p50_ms:.1f}",
+          f"{ours.p99_ms:.1f}", ours.errors, f"{ratio:.2f}")],
+        ("", "req/s", "p50 ms", "p99 ms", "errors", "ratio"),
+    ))
+
+    # --- board ---
+    bare_db = workdir / "bare-board.db"
+    os.environ["BASELINE_DB"] = str(bare_db)
+    from bench import baseline
+
+    asyncio.run(baseline.seed(10_000))
+    asyncio.run(baseline.engine.dispose())
+    with server("bench.baseline:app", {"BASELINE_DB": str(bare_db)}) as base:
+        bare1 = wrk(base + "/board", connections=1, seconds=SECONDS)
+        bare8 = wrk(base + "/board", connections=8, seconds=SECONDS)
+    fl_url = f"sqlite:///{workdir / 'board.db'}"
+    asyncio.run(prepare_firstline(fl_url, 10_000))
+    with server("app.main:create_app", {"FIRSTLINE_DATABASE_URL": fl_url}, factory=True) as base:
+        cookie = session_cookie(base)
+        page = httpx.get(base + "/", cookies={"fl_session": cookie})
+        rows = page.text.count('class="board-row"')
+        assert page.status_code == 200 and rows == 100, (page.status_code, rows)
+        ours1 = wrk(base + "/", connections=1, seconds=SECONDS, headers={"Cookie": f"fl_session={cookie}"})
+        ours8 = wrk(base + "/", connections=8, seconds=SECONDS, headers={"Cookie": f"fl_session={cookie}"})
+    out.append(table(
+        f"Board first page (100 of 10,000 open), {SECONDS}s (target: p50 ≤ 25 ms at 1 connection)",
+        [("bare 100-row Jinja page", f"{bare1.p50_ms:.1f}", f"{bare1.p99_ms:.1f}", f"{bare8.requests_per_s:.0f}", "1.00"),
+         ("Firstline GET /", f"{ours1.p50_ms:.1f}", f"{ours1.p99_ms:.1f}", f"{ours8.requests_per_s:.0f}",
+          f"{ours8.requests_per_s / bare8.requests_per_s:.2f}")],
+        ("", "p50 ms (1 conn)", "p99 ms (1 conn)", "req/s (8 conns)", "ratio (req/s)"),
+    ))
+    return out
+
+
+if __name__ == "__main__":
+    for block in run():
+        print(block)
+    sys.stdout.flush()
