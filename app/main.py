@@ -125,13 +125,29 @@ async def validation_error_handler(request: Request, exc: RequestValidationError
     return _page_error(request, 422, _describe(errors), "invalid")
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    from fastapi.routing import iter_route_contexts
+    from starlette.routing import compile_path
+
+    methods: set[str] = set()
+    for context in iter_route_contexts(request.app.routes):
+        route_methods = getattr(context.original_route, "methods", None)
+        if context.path and route_methods and compile_path(context.path)[0].match(request.url.path):
+            methods |= set(route_methods)
+    return sorted(methods)
+
+
 async def http_error_handler(request: Request, exc: StarletteHTTPException) -> Response:
     code = {404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}.get(exc.status_code, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else "error"
     if exc.status_code == 404 and detail == "Not Found":
         detail = "no such page or resource"
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        # Starlette names only the first matching route's methods; one path often has several routes.
+        headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
     if _is_api(request):
-        return _json_error(exc.status_code, detail, code, getattr(exc, "headers", None))
+        return _json_error(exc.status_code, detail, code, headers)
     return _page_error(request, exc.status_code, detail, code)
 
 
@@ -140,6 +156,41 @@ async def unhandled_error_handler(request: Request, exc: Exception) -> Response:
     if _is_api(request):
         return _json_error(500, "internal error; it has been logged", "internal")
     return _page_error(request, 500, "Something went wrong on our side; it has been logged.", "internal")
+
+
+def _document_our_errors(app: FastAPI) -> None:
+    """Replace FastAPI's default 422 schema with ours, and add 400 wherever a JSON body is read.
+
+    Our handlers answer `{"detail", "code", "errors"}`, so the spec must say so; clients and
+    schemathesis hold the API to it.
+    """
+    from fastapi.openapi.utils import get_openapi
+
+    from app.routers.api.common import ErrorOut
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
+                             description=app.description, routes=app.routes)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        error_schema = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(error_schema.pop("$defs", {}))
+        components["ErrorOut"] = error_schema
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                if "422" in responses:
+                    responses["422"]["content"] = error
+                if "requestBody" in operation and "400" not in responses:
+                    responses["400"] = {"description": "Malformed JSON body", "content": error}
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app() -> FastAPI:
@@ -164,6 +215,7 @@ def create_app() -> FastAPI:
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
+    _document_our_errors(app)
     body_limit = settings.max_attachments * settings.max_attachment_bytes + 2 * 1024 * 1024
     app.add_middleware(BodyLimit, max_bytes=body_limit)
     app.add_middleware(SecurityHeaders)

@@ -7,9 +7,16 @@ from pydantic import BaseModel
 from app.errors import InvalidInput
 
 
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
 class ErrorOut(BaseModel):
     detail: str
     code: str
+    errors: list[FieldError] | None = None  # on 422: one entry per invalid field
 
     model_config = {"json_schema_extra": {"examples": [{"detail": "ticket SUP-9 does not exist", "code": "not_found"}]}}
 
