@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     max_attachments: int = Field(default=5, description="Most files on one intake submission")
     intake_rate_per_minute: int = Field(default=10, description="Intake form posts per client address per minute")
     login_rate_per_minute: int = Field(default=10, description="Login attempts per client address per minute")
+    api_intake_rate_per_minute: int = Field(
+        default=600, description="Tickets one API user may open per minute (a runaway script gets 429, not a flood)")
     trust_proxy_headers: bool = Field(default=False, description="Take the client address from X-Forwarded-For")
     live_backend: str = Field(default="auto", description="Live updates fan-out: memory, postgres or auto")
     worker_in_process: str = Field(

@@ -131,11 +131,12 @@ def page_permission(permission: str):
 _limiters: dict[str, RateLimiter] = {}
 
 
-def rate_limit(bucket: str, per_minute: int, request: Request) -> None:
+def rate_limit(bucket: str, per_minute: int, request: Request, *, key: str | None = None) -> None:
+    """Count one attempt against `bucket` for `key` (default: the client's address); 429 past the limit."""
     limiter = _limiters.get(bucket)
     if limiter is None or limiter.limit != per_minute:
         limiter = _limiters[bucket] = RateLimiter(limit=per_minute)
-    wait = limiter.hit(client_ip(request), time.monotonic())
+    wait = limiter.hit(key or client_ip(request), time.monotonic())
     if wait:
         raise RateLimited(f"too many attempts; try again in {wait} s", retry_after=wait)
 

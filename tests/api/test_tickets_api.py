@@ -331,3 +331,18 @@ async def test_openapi_documents_every_error(client):
         for method, op in methods.items():
             assert "401" in op["responses"], f"{method.upper()} {path} does not document 401"
     assert not [p for p in spec["paths"] if p.startswith(("/tickets", "/intake", "/login"))]
+
+
+async def test_a_runaway_api_client_gets_429_and_others_are_unaffected(client, auth, session, monkeypatch):
+    monkeypatch.setenv("FIRSTLINE_API_INTAKE_RATE_PER_MINUTE", "2")
+    from app.config import get_settings
+
+    get_settings.cache_clear()
+    body = {"title": "Server down", "requester_email": "ada@uni.example"}
+    statuses = [(await client.post("/api/v1/tickets", json=body, headers=auth)).status_code for _ in range(3)]
+    assert statuses == [201, 201, 429]
+    res = await client.post("/api/v1/tickets", json=body, headers=auth)
+    assert res.json()["code"] == "rate_limited" and int(res.headers["retry-after"]) > 0
+    other = bearer(await make_token(session, await make_user(session, StaffRole.agent)))
+    assert (await client.post("/api/v1/tickets", json=body, headers=other)).status_code == 201
+    assert await count_tickets(session) == 3

@@ -2,13 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 from fastapi.responses import Response as RawResponse
 
 from app.audit.models import EventPublic
 from app.audit.service import list_ticket_events
 from app.auth.policy import Principal
-from app.deps import SessionDep, api_permission
+from app.deps import SessionDep, SettingsDep, api_permission, rate_limit
 from app.errors import NotFound
 from app.routers.api.common import errors, etag, parse_if_match
 from app.ticket import service
@@ -53,12 +53,14 @@ TicketDep = Annotated[Ticket, Depends(ticket_or_404)]
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=TicketPublic,
-    responses=errors(400, 401, 403, 413, 422),
+    responses=errors(400, 401, 403, 413, 422, 429),
     summary="Open a ticket",
 )
-async def create_ticket(data: TicketCreate, session: SessionDep, principal: Writer, response: Response):
+async def create_ticket(data: TicketCreate, session: SessionDep, principal: Writer, response: Response,
+                        request: Request, settings: SettingsDep):
     """Requests from someone who is not a representative of the community start as
     `awaiting_approval`; everything else starts as `new`."""
+    rate_limit("api-intake", settings.api_intake_rate_per_minute, request, key=f"user:{principal.user_id}")
     ticket = await service.submit_ticket(session, data, actor=principal)
     response.headers["Location"] = f"/api/v1/tickets/{ticket.id}"
     response.headers["ETag"] = etag(ticket.version)
