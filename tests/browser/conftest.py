@@ -50,9 +50,18 @@ class LiveServer:
         self.server = uvicorn.Server(config)
 
         def run() -> None:
-            self.loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(self.loop)
-            self.loop.run_until_complete(self.server.serve())
+            loop = self.loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.server.serve())
+            finally:
+                # Background tasks (e.g. sse-starlette's shutdown watcher) end with the loop,
+                # instead of being destroyed while pending when it is garbage-collected.
+                pending = asyncio.all_tasks(loop)
+                for task in pending:
+                    task.cancel()
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+                loop.close()
 
         self.thread = threading.Thread(target=run, daemon=True)
         self.thread.start()
