@@ -1,0 +1,62 @@
+"""/api/v1: time entries on tickets and each community's support budget."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, status
+from pydantic import Field
+from sqlmodel import SQLModel
+
+from app.auth.policy import Principal
+from app.budget import service
+from app.budget.models import BudgetPublic, TimeEntry, TimeEntryCreate, TimeEntryPublic
+from app.community.models import BudgetPeriod
+from app.deps import SessionDep, api_permission
+from app.routers.api.common import errors
+from app.routers.api.communities import CommunityDep
+from app.routers.api.tickets import TicketDep, TicketRef
+from app.ticket.views import users_by_id
+
+router = APIRouter(tags=["budgets"])
+
+TicketReader = Annotated[Principal, api_permission("tickets:read")]
+TicketWriter = Annotated[Principal, api_permission("tickets:write")]
+CommunityReader = Annotated[Principal, api_permission("communities:read")]
+CommunityWriter = Annotated[Principal, api_permission("communities:write")]
+
+
+class BudgetIn(SQLModel):
+    budget_hours: float | None = Field(default=None, ge=0, le=100_000, description="Hours per period; null: no budget")
+    budget_period: BudgetPeriod = BudgetPeriod.month
+    funded: bool = False
+
+
+async def entry_views(session, entries: list[TimeEntry]) -> list[TimeEntryPublic]:
+    people = await users_by_id(session, {e.user_id for e in entries})
+    return [TimeEntryPublic(**e.model_dump(exclude={"created_at"}),
+                            user_name=people[e.user_id].name if e.user_id in people else None) for e in entries]
+
+
+@router.get("/tickets/{ref}/time-entries", response_model=list[TimeEntryPublic], responses=errors(401, 403, 404))
+async def read_time_entries(ticket: TicketDep, session: SessionDep, principal: TicketReader):
+    return await entry_views(session, await service.list_time_entries(session, ticket.id))
+
+
+@router.post("/tickets/{ref}/time-entries", status_code=status.HTTP_201_CREATED, response_model=TimeEntryPublic,
+             responses=errors(400, 401, 403, 404, 422), summary="Log time spent on a ticket")
+async def create_time_entry(ref: TicketRef, data: TimeEntryCreate, session: SessionDep, principal: TicketWriter):
+    """The time counts against the budget of the ticket's community for the period it was spent in."""
+    return (await entry_views(session, [await service.log_time(session, ref, data, actor=principal)]))[0]
+
+
+@router.get("/communities/{slug}/budget", response_model=BudgetPublic, responses=errors(401, 403, 404),
+            summary="Budget use in the current period")
+async def read_budget(community: CommunityDep, session: SessionDep, principal: CommunityReader):
+    return await service.budget_of(session, community)
+
+
+@router.put("/communities/{slug}/budget", response_model=BudgetPublic, responses=errors(400, 401, 403, 404, 422),
+            summary="Set hours per period and whether requests are funded")
+async def put_budget(data: BudgetIn, community: CommunityDep, session: SessionDep, principal: CommunityWriter):
+    row = await service.set_budget(session, community, budget_hours=data.budget_hours, period=data.budget_period,
+                                   funded=data.funded, actor=principal)
+    return await service.budget_of(session, row)

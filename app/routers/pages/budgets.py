@@ -1,0 +1,106 @@
+"""Community pages with budget usage bars, and logging time from the ticket page."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+
+from app.auth.policy import Principal
+from app.budget import service
+from app.budget.models import TimeEntryCreate
+from app.community.models import BudgetPeriod, Community
+from app.community.service import get_community_by_slug, list_communities, members
+from app.deps import SessionDep, page_permission
+from app.errors import InvalidInput, NotFound
+from app.routers.api.budgets import entry_views
+from app.routers.pages.panels import ticket_panel
+from app.templating import env, render
+from app.ticket.models import Ticket
+from app.ticket.service import ticket_key
+from app.ticket.views import users_by_id
+
+router = APIRouter(include_in_schema=False)
+
+Reader = Annotated[Principal, page_permission("communities:read")]
+Writer = Annotated[Principal, page_permission("communities:write")]
+TicketWriter = Annotated[Principal, page_permission("tickets:write")]
+
+
+async def _community_or_404(session, slug: str) -> Community:
+    community = await get_community_by_slug(session, slug)
+    if community is None:
+        raise NotFound(f"community {slug!r} does not exist")
+    return community
+
+
+@router.get("/communities")
+async def communities_page(request: Request, session: SessionDep, principal: Reader):
+    rows = await list_communities(session)
+    return render(request, "budget/communities.html",
+                  {"section": "communities", "rows": rows, "budgets": await service.budgets(session, rows)})
+
+
+@router.get("/communities/{slug}")
+async def community_page(request: Request, slug: str, session: SessionDep, principal: Reader):
+    community = await _community_or_404(session, slug)
+    budget = await service.budget_of(session, community)
+    entries = await service.recent_entries(session, community.id, budget.period_start, budget.period_end)
+    tickets = {t.id: t for t in [await session.get(Ticket, i) for i in {e.ticket_id for e in entries}] if t}
+    return render(request, "budget/community.html", {
+        "section": "communities", "c": community, "budget": budget, "entries": await entry_views(session, entries),
+        "tickets": {i: (ticket_key(i), t.title) for i, t in tickets.items()},
+        "members": await members(session, community.id), "periods": list(BudgetPeriod),
+        "can_edit": principal.can("communities:write"),
+    })
+
+
+@router.post("/communities/{slug}/budget")
+async def community_budget(slug: str, session: SessionDep, principal: Writer,
+                           budget_hours: Annotated[str, Form(max_length=12)] = "",
+                           budget_period: Annotated[str, Form(max_length=16)] = "month",
+                           funded: Annotated[str, Form(max_length=8)] = ""):
+    community = await _community_or_404(session, slug)
+    try:
+        hours = float(budget_hours) if budget_hours.strip() else None
+        period = BudgetPeriod(budget_period)
+    except ValueError:
+        raise InvalidInput("budget hours must be a number and the period month or quarter", code="bad_budget") from None
+    await service.set_budget(session, community, budget_hours=hours, period=period, funded=bool(funded),
+                             actor=principal)
+    return RedirectResponse(f"/communities/{community.slug}", status_code=303)
+
+
+@router.post("/tickets/{ref}/time")
+async def log_time(ref: str, session: SessionDep, principal: TicketWriter,
+                   minutes: Annotated[str, Form(max_length=6)] = "", note: Annotated[str, Form(max_length=500)] = ""):
+    try:
+        data = TimeEntryCreate(minutes=int(minutes), note=note)
+    except (ValueError, ValidationError):
+        raise InvalidInput("minutes must be a whole number from 1 to 1440", code="bad_minutes") from None
+    entry = await service.log_time(session, ref, data, actor=principal)
+    return RedirectResponse(f"/tickets/{entry.ticket_id}", status_code=303)
+
+
+@ticket_panel("budget/ticket_panel.html", order=60)
+async def time_panel(session, ticket: Ticket, principal: Principal) -> dict:
+    entries = await service.list_time_entries(session, ticket.id)
+    community = await session.get(Community, ticket.community_id) if ticket.community_id else None
+    people = await users_by_id(session, {e.user_id for e in entries})
+    return {
+        "ticket_id": ticket.id,
+        "entries": [(e, people.get(e.user_id)) for e in entries],
+        "total": sum(e.minutes for e in entries),
+        "community": community,
+        "budget": await service.budget_of(session, community) if community else None,
+        "can_log": principal.can("tickets:write"),
+    }
+
+
+def hours(minutes: int) -> str:
+    return f"{minutes // 60}h {minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+
+
+
+
+env.filters["hours"] = hours
