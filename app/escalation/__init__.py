@@ -1,0 +1,1 @@
+"""Escalation: unacknowledged incidents and unclaimed urgent tickets page along a chain."""

@@ -1,0 +1,18 @@
+"""Pure escalation rules: who is paged at each step, and when escalation gives up."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int  # 1-based count of pages for this subject
+    level: int  # index into the chain of roles
+    round: int  # 0 for the first walk along the chain
+
+
+def next_step(steps_done: int, chain_length: int, max_rounds: int) -> Step | None:
+    """The page after `steps_done` pages: along the chain, then round again, at most
+    `max_rounds` times; None when the bound is reached (it stops; it never pages forever)."""
+    if chain_length <= 0 or max_rounds <= 0 or steps_done >= chain_length * max_rounds:
+        return None
+    return Step(number=steps_done + 1, level=steps_done % chain_length, round=steps_done // chain_length)

@@ -1,0 +1,149 @@
+"""Escalation: pages along the on-call chain until someone acknowledges.
+
+Two things escalate: a new incident nobody has acknowledged within a few minutes, and an
+urgent (or emergency) ticket still unclaimed after a set time (20 minutes by default). Each
+step asks the rota who holds the next role (`app.oncall.on_call_user_ids`), notifies them
+through the outbox and records an event. Acknowledging the incident or claiming the ticket
+stops it; so does the chain running out after a bounded number of rounds.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.audit.service import record_event
+from app.config import get_settings
+from app.db import transaction
+from app.escalation.models import Escalation
+from app.escalation.rules import next_step
+from app.incident.config import get_incident_settings
+from app.incident.models import Incident
+from app.incident.rules import ACTIVE, SEVERITIES, Severity
+from app.incident.service import incident_key
+from app.oncall import on_call_user_ids
+from app.outbox.service import enqueue
+from app.ticket.enums import Status, Urgency
+from app.ticket.models import Ticket
+from app.ticket.service import ticket_key
+from app.user.models import User
+
+
+@dataclass
+class Subject:
+    type: str  # incident | ticket
+    id: int
+    title: str
+    since: datetime  # when the clock started
+    community_id: int | None = None
+
+
+def _incident_needs_ack(incident: Incident | None) -> str | None:
+    """None while it still needs someone; else why escalation stops."""
+    if incident is None:
+        return "gone"
+    if incident.acknowledged_at is not None:
+        return "acknowledged"
+    if incident.status not in [s.value for s in ACTIVE]:
+        return "resolved"
+    return None
+
+
+def _ticket_needs_claim(ticket: Ticket | None) -> str | None:
+    if ticket is None:
+        return "gone"
+    if ticket.claimed_by_id is not None:
+        return "claimed"
+    if ticket.status != Status.new.value:
+        return "triaged"
+    if ticket.urgency not in (Urgency.urgent.value, Urgency.emergency.value):
+        return "no longer urgent"
+    return None
+
+
+async def _candidates(session: AsyncSession, now: datetime) -> list[Subject]:
+    s = get_incident_settings()
+    incidents = (await session.exec(select(Incident).where(
+        col(Incident.acknowledged_at).is_(None), col(Incident.status).in_([x.value for x in ACTIVE]),
+        Incident.declared_at <= now - timedelta(minutes=s.escalation_ack_minutes)).limit(200))).all()
+    tickets = (await session.exec(select(Ticket).where(
+        col(Ticket.claimed_by_id).is_(None), Ticket.status == Status.new.value,
+        col(Ticket.urgency).in_([Urgency.urgent.value, Urgency.emergency.value]),
+        Ticket.created_at <= now - timedelta(minutes=s.escalation_ticket_minutes)).limit(200))).all()
+    return [Subject("incident", i.id, f"{incident_key(i.id)} {SEVERITIES[Severity(i.severity)].label} {i.title}",
+                    i.declared_at) for i in incidents] + \
+           [Subject("ticket", t.id, f"{ticket_key(t.id)} ({t.urgency}) {t.title}", t.created_at, t.community_id)
+            for t in tickets]
+
+
+async def _stop_finished(session: AsyncSession, now: datetime) -> int:
+    """Close the escalations whose subject no longer needs anyone (acknowledged, claimed...)."""
+    stopped = 0
+    for state in (await session.exec(select(Escalation).where(col(Escalation.stopped_at).is_(None)))).all():
+        if state.subject_type == "incident":
+            reason = _incident_needs_ack(await session.get(Incident, state.subject_id))
+        else:
+            reason = _ticket_needs_claim(await session.get(Ticket, state.subject_id))
+        if reason is None:
+            continue
+        state.stopped_at, state.stop_reason = now, reason
+        _record(session, state.subject_type, state.subject_id, "escalation_stopped",
+                {"reason": reason, "steps": state.steps})
+        stopped += 1
+    return stopped
+
+
+def _record(session: AsyncSession, subject_type: str, subject_id: int, what: str, data: dict,
+            community_id: int | None = None) -> None:
+    record_event(session, f"{subject_type}.{what}", subject_type=subject_type, subject_id=subject_id,
+                 ticket_id=subject_id if subject_type == "ticket" else None, community_id=community_id,
+                 actor_id=None, data=data)
+
+
+async def run_escalations(session: AsyncSession, now: datetime) -> int:
+    """One pass: stop what was acknowledged, page the next level for what is due. Idempotent:
+    a second pass at the same instant finds every step already taken (`next_at` is later)."""
+    s = get_incident_settings()
+    chain = s.chain
+    pages = 0
+    async with transaction(session):
+        await _stop_finished(session, now)
+        for subject in await _candidates(session, now):
+            state = (await session.exec(select(Escalation).where(
+                Escalation.subject_type == subject.type, Escalation.subject_id == subject.id))).first()
+            if state is None:
+                state = Escalation(subject_type=subject.type, subject_id=subject.id, created_at=now)
+                session.add(state)
+            if state.stopped_at is not None or (state.next_at is not None and now < state.next_at):
+                continue
+            step = next_step(state.steps, len(chain), s.escalation_max_rounds)
+            if step is None:
+                state.stopped_at, state.stop_reason = now, "exhausted"
+                _record(session, subject.type, subject.id, "escalation_stopped",
+                        {"reason": "exhausted", "steps": state.steps}, subject.community_id)
+                continue
+            role = chain[step.level]
+            user_ids = await on_call_user_ids(session, role, now)
+            found = {u.id: u for u in (await session.exec(select(User).where(col(User.id).in_(user_ids)))).all()} \
+                if user_ids else {}
+            users = [found[i] for i in user_ids if i in found]  # the rota's order: primary first
+            link = f"{get_settings().base_url}/{'incidents' if subject.type == 'incident' else 'tickets'}/{subject.id}"
+            waited = int((now - subject.since).total_seconds() // 60)
+            text = f"Escalation (step {step.number}, {role}): {subject.title} has waited {waited} min " \
+                   f"for someone to {'acknowledge' if subject.type == 'incident' else 'claim'} it. {link}"
+            for user in users:
+                enqueue(session, "email.send", {"to": [user.email], "subject": f"[Escalation] {subject.title}",
+                                                "text": text},
+                        idempotency_key=f"escalation-{subject.type}-{subject.id}-step-{step.number}-user-{user.id}")
+            enqueue(session, "slack.notify", {"text": text},
+                    idempotency_key=f"escalation-{subject.type}-{subject.id}-step-{step.number}-slack")
+            _record(session, subject.type, subject.id, "escalated", {
+                "step": step.number, "level": step.level, "round": step.round, "role": role,
+                "paged": [u.name for u in users], "paged_ids": [u.id for u in users], "waited_minutes": waited,
+                **({"incident": incident_key(subject.id)} if subject.type == "incident" else {}),
+            }, subject.community_id)
+            state.steps = step.number
+            state.next_at = now + timedelta(minutes=s.escalation_step_minutes)
+            pages += 1
+    return pages

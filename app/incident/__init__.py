@@ -1,0 +1,1 @@
+"""Incidents: declare, respond, update customers on a cadence, resolve, post-mortem."""

@@ -1,0 +1,16 @@
+"""How incidents plug into tickets: linked tickets of an active incident go first on the board."""
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.incident.service import incident_ids_for_tickets
+from app.ticket.models import Ticket
+from app.ticket.ranking import RANK_CONTEXT
+
+
+async def in_active_incident(session: AsyncSession, tickets: list[Ticket]) -> dict[int, dict]:
+    found = await incident_ids_for_tickets(session, [t.id for t in tickets if t.id is not None])
+    return {ticket_id: {"in_incident": True} for ticket_id in found}
+
+
+if in_active_incident not in RANK_CONTEXT:
+    RANK_CONTEXT.append(in_active_incident)

@@ -1,0 +1,137 @@
+"""Escalation along the on-call chain, driven by an injected clock and a fake rota."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlmodel import select
+
+from app.audit.models import Event
+from app.escalation.models import Escalation
+from app.escalation.rules import next_step
+from app.escalation.service import run_escalations
+from app.incident.models import IncidentCreate
+from app.incident.service import acknowledge_incident, declare_in_transaction
+from app.db import transaction
+from app.oncall import ON_CALL_RESOLVERS, provide_on_call
+from app.outbox.models import OutboxMessage
+from app.ticket.enums import Urgency
+from app.ticket.service import claim_ticket
+from app.worker.jobs import PERIODIC_JOBS
+from tests.factories import make_community, make_ticket, make_user, principal_for
+
+# Across the EU clock change (29 March 2026, 01:00 UTC): escalation counts real minutes.
+T0 = datetime(2026, 3, 29, 0, 50, tzinfo=UTC)
+
+
+@pytest.fixture
+async def rota(session):
+    """A fake rota: Rhea is the responder on call, Leo the lead."""
+    rhea = await make_user(session, "agent", name="Rhea", email="rhea@desk.example")
+    leo = await make_user(session, "triager", name="Leo", email="leo@desk.example")
+    asked = []
+
+    async def fake(session, role, at, *, schedule_id=None):
+        asked.append((role, at))
+        return {"responder": [rhea.id], "lead": [leo.id]}.get(role, [])
+
+    provide_on_call(fake)
+    yield {"responder": rhea, "lead": leo, "asked": asked}
+    ON_CALL_RESOLVERS.remove(fake)
+
+
+async def alert_incident(session, at):
+    async with transaction(session):  # as an alert declares it: nobody acknowledged, no responder
+        incident = await declare_in_transaction(session, IncidentCreate(title="Hub down"), actor_id=None, now=at,
+                                                source="alert", group_key="g")
+    return incident
+
+
+async def pages(session):
+    rows = (await session.exec(select(OutboxMessage).where(OutboxMessage.topic == "email.send")
+                               .order_by(OutboxMessage.id))).all()
+    return [r.payload["to"][0] for r in rows if r.payload["subject"].startswith("[Escalation]")]
+
+
+async def escalated(session, kind="incident.escalated"):
+    return [e.data for e in (await session.exec(select(Event).where(Event.kind == kind).order_by(Event.id))).all()]
+
+
+async def test_unacknowledged_incident_walks_the_chain_twice_then_stops(session, rota):
+    inc = await alert_incident(session, T0)
+    assert await run_escalations(session, T0 + timedelta(minutes=4)) == 0  # 5 minutes to acknowledge
+    assert await run_escalations(session, T0 + timedelta(minutes=5)) == 1
+    assert await run_escalations(session, T0 + timedelta(minutes=5)) == 0  # same instant again: nothing twice
+    assert await run_escalations(session, T0 + timedelta(minutes=14)) == 0
+    for minute in (15, 25, 35, 45, 55, 65):
+        await run_escalations(session, T0 + timedelta(minutes=minute))
+    assert await pages(session) == ["rhea@desk.example", "leo@desk.example"] * 2
+    steps = await escalated(session)
+    assert [(d["step"], d["role"], d["round"]) for d in steps] == [
+        (1, "responder", 0), (2, "lead", 0), (3, "responder", 1), (4, "lead", 1)]
+    assert steps[0]["paged"] == ["Rhea"] and steps[0]["incident"] == f"INC-{inc.id}"
+    state = (await session.exec(select(Escalation))).one()
+    assert state.stop_reason == "exhausted" and state.steps == 4
+    slack = (await session.exec(select(OutboxMessage).where(OutboxMessage.topic == "slack.notify"))).all()
+    assert sum("Escalation" in m.payload["text"] for m in slack) == 4
+
+
+async def test_acknowledging_stops_escalation(session, rota):
+    inc = await alert_incident(session, T0)
+    await run_escalations(session, T0 + timedelta(minutes=5))
+    await acknowledge_incident(session, inc.id, actor=principal_for(rota["responder"]),
+                               now=T0 + timedelta(minutes=7))
+    for minute in (15, 25, 35):
+        assert await run_escalations(session, T0 + timedelta(minutes=minute)) == 0
+    assert await pages(session) == ["rhea@desk.example"]
+    stops = await escalated(session, "incident.escalation_stopped")
+    assert stops == [{"reason": "acknowledged", "steps": 1}]
+
+
+async def test_urgent_ticket_unclaimed_for_20_minutes_escalates_until_claimed(session, rota, monkeypatch):
+    community = await make_community(session, reps=("rep@c.example",))
+    urgent = await make_ticket(session, community, requester_email="rep@c.example", urgency=Urgency.urgent)
+    await make_ticket(session, community, requester_email="rep@c.example", urgency=Urgency.normal)
+    created = urgent.created_at
+    assert await run_escalations(session, created + timedelta(minutes=19)) == 0
+    assert await run_escalations(session, created + timedelta(minutes=20)) == 1  # only the urgent one
+    await claim_ticket(session, urgent.id, actor=principal_for(rota["lead"]))
+    assert await run_escalations(session, created + timedelta(minutes=40)) == 0
+    data = await escalated(session, "ticket.escalated")
+    assert len(data) == 1 and data[0]["role"] == "responder" and data[0]["waited_minutes"] == 20
+    ticket_events = (await session.exec(select(Event).where(Event.ticket_id == urgent.id,
+                                                            Event.kind.like("ticket.escalat%")))).all()
+    assert [e.kind for e in ticket_events] == ["ticket.escalated", "ticket.escalation_stopped"]
+
+
+async def test_a_level_with_nobody_on_call_is_recorded_and_the_chain_moves_on(session, rota, monkeypatch):
+    monkeypatch.setenv("FIRSTLINE_ESCALATION_CHAIN", "nightwatch,lead")
+    from app.incident.config import get_incident_settings
+    get_incident_settings.cache_clear()
+    await alert_incident(session, T0)
+    await run_escalations(session, T0 + timedelta(minutes=5))
+    await run_escalations(session, T0 + timedelta(minutes=15))
+    assert [(d["role"], d["paged"]) for d in await escalated(session)] == [("nightwatch", []), ("lead", ["Leo"])]
+    assert await pages(session) == ["leo@desk.example"]
+    assert ("nightwatch", T0 + timedelta(minutes=5)) in rota["asked"]
+
+
+def test_the_sweep_is_a_registered_periodic_job():
+    from app.wiring import wire
+    wire()
+    assert PERIODIC_JOBS["escalation"].every == timedelta(seconds=60)
+
+
+@given(st.integers(0, 50), st.integers(1, 5), st.integers(1, 5))
+def test_steps_walk_the_chain_in_order_and_are_bounded(done, chain, rounds):
+    step = next_step(done, chain, rounds)
+    if done >= chain * rounds:
+        assert step is None
+    else:
+        assert step.number == done + 1 and 0 <= step.level < chain and step.round < rounds
+        assert step.level == done % chain
+    total = 0
+    while next_step(total, chain, rounds) is not None:
+        total += 1
+    assert total == chain * rounds
