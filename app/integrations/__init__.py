@@ -1,0 +1,1 @@
+"""Inbound integrations (GitHub, Slack, e-mail): parse and verify native payloads, then call services."""

@@ -1,0 +1,165 @@
+"""GitHub webhooks in: verify X-Hub-Signature-256, then issues and comments become tickets and messages.
+
+issues.opened → a ticket (channel github, requester from the GitHub user, a link to the
+issue); issue_comment.created → a message on it; closed / reopened → resolved (closed when
+"not planned") / open; labeled / unlabeled → tags, and a `bug` label makes it a bug (the
+bug queue, as in weekly-exterminator-rotation.md). The same X-GitHub-Delivery twice changes
+nothing.
+"""
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.errors import Conflict, InvalidInput, InvalidTransition, Unauthorized
+from app.integrations.inbound import Effect, mark_seen, person, principal_of, remembering, seen, ticket_for
+from app.integrations.settings import get_integration_settings
+from app.ticket.enums import Channel, LinkKind, Status, TicketType
+from app.ticket.models import MessageCreate, TicketCreate, TicketUpdate
+from app.ticket.service import normalise_tag, post_message, submit_ticket, tags_by_ticket, ticket_key, update_ticket
+
+SOURCE = "github"
+BUG_LABELS = {"bug", "type: bug", "kind/bug"}
+
+
+def verify_signature(secret: str, body: bytes, header: str | None) -> None:
+    if not secret:
+        raise Unauthorized("GitHub webhooks are not configured (FIRSTLINE_GITHUB_WEBHOOK_SECRET)",
+                           code="not_configured")
+    if not header or not header.startswith("sha256="):
+        raise Unauthorized("missing X-Hub-Signature-256", code="bad_signature")
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected.encode(), header.strip().encode()):
+        raise Unauthorized("X-Hub-Signature-256 does not match the body", code="bad_signature")
+
+
+@dataclass
+class Outcome:
+    result: str  # created, message, status, tagged, duplicate, ignored, pong
+    ticket: str | None = None
+    detail: str = ""
+
+
+def issue_ref(payload: dict[str, Any]) -> str:
+    return f"{payload['repository']['full_name']}#{payload['issue']['number']}"
+
+
+def _tag_of(label: str) -> str | None:
+    try:
+        return normalise_tag(label.replace(" ", "-").replace("/", ":")[:48])
+    except InvalidInput:
+        return None  # a label we cannot express as a tag (emoji-only, ...) is skipped, not an error
+
+
+async def _github_person(session: AsyncSession, gh_user: dict[str, Any]):
+    login = str(gh_user.get("login") or "ghost")[:64]
+    # GitHub's own no-reply form, so a GitHub person never collides with a real mailbox.
+    email = f"{gh_user.get('id', 0)}+{login}@users.noreply.github.com".lower()
+    return await person(session, email=email, name=login, github_login=login)
+
+
+async def _open_ticket(session: AsyncSession, payload: dict[str, Any], delivery_id: str | None):
+    issue = payload["issue"]
+    requester = await _github_person(session, issue["user"])
+    labels = [lb.get("name", "") for lb in issue.get("labels") or []]
+    is_bug = any(lb.lower() in BUG_LABELS for lb in labels)
+    title = (issue.get("title") or "").strip()[:200] or f"GitHub issue {issue_ref(payload)}"
+    effect = Effect(SOURCE, delivery_id, refs=[issue_ref(payload)],
+                    link=(issue["html_url"], f"{issue_ref(payload)}: {title}"[:200], LinkKind.github_issue.value))
+    async with remembering(session, effect):
+        ticket = await submit_ticket(session, TicketCreate(
+            title=title, body=(issue.get("body") or "")[:50_000], requester_email=requester.email,
+            requester_name=requester.name, channel=Channel.github,
+            type=TicketType.bug if is_bug else TicketType.question))
+    tags = [t for t in (_tag_of(lb) for lb in labels) if t]
+    if tags:
+        await update_ticket(session, ticket.id, TicketUpdate(tags=tags), actor=principal_of(requester))
+    return ticket
+
+
+async def handle_event(session: AsyncSession, event: str, delivery_id: str | None,
+                       payload: dict[str, Any]) -> Outcome:
+    if event == "ping":
+        return Outcome("pong", detail=str(payload.get("zen", "")))
+    if delivery_id and await seen(session, SOURCE, delivery_id):
+        return Outcome("duplicate", detail="this X-GitHub-Delivery was processed before")
+    try:
+        if event == "issues":
+            return await _on_issue(session, payload, delivery_id)
+        if event == "issue_comment":
+            return await _on_comment(session, payload, delivery_id)
+    except (KeyError, TypeError) as exc:
+        raise InvalidInput(f"not a GitHub {event} payload: missing {exc}", code="bad_payload") from exc
+    return Outcome("ignored", detail=f"event {event!r} is not used")
+
+
+async def _on_issue(session: AsyncSession, payload: dict[str, Any], delivery_id: str | None) -> Outcome:
+    action = payload["action"]
+    ticket = await ticket_for(session, SOURCE, [issue_ref(payload)])
+    if action == "opened" or ticket is None:
+        if ticket is None:
+            if action not in ("opened", "reopened", "labeled", "edited"):
+                await _maybe_mark(session, delivery_id)
+                return Outcome("ignored", detail=f"no ticket for {issue_ref(payload)}")
+            ticket = await _open_ticket(session, payload, delivery_id)
+            return Outcome("created", ticket_key(ticket.id))
+        return Outcome("duplicate", ticket_key(ticket.id), "the issue already has a ticket")
+    actor = principal_of(await _github_person(session, payload.get("sender") or payload["issue"]["user"]))
+    effect = Effect(SOURCE, delivery_id)
+    if action in ("closed", "reopened"):
+        reason = payload["issue"].get("state_reason")
+        target = Status.open if action == "reopened" else (Status.closed if reason == "not_planned" else Status.resolved)
+        if Status(ticket.status) == target:
+            await _maybe_mark(session, delivery_id, ticket.id)
+            return Outcome("status", ticket_key(ticket.id), f"already {target.value}")
+        try:
+            async with remembering(session, effect):
+                await update_ticket(session, ticket.id, TicketUpdate(status=target), actor=actor)
+        except InvalidTransition as exc:
+            await _maybe_mark(session, delivery_id, ticket.id)
+            return Outcome("ignored", ticket_key(ticket.id), exc.detail)
+        return Outcome("status", ticket_key(ticket.id), target.value)
+    if action in ("labeled", "unlabeled"):
+        label = payload["label"]["name"]
+        tag = _tag_of(label)
+        current = (await tags_by_ticket(session, [ticket.id]))[ticket.id]
+        tags = sorted(set(current) | {tag}) if action == "labeled" else [t for t in current if t != tag]
+        patch = TicketUpdate(tags=tags)
+        if action == "labeled" and label.lower() in BUG_LABELS:
+            patch.type = TicketType.bug
+        async with remembering(session, effect):
+            await update_ticket(session, ticket.id, patch, actor=actor)
+        await _maybe_mark(session, delivery_id, ticket.id)  # no-op if the update already remembered it
+        return Outcome("tagged", ticket_key(ticket.id), f"{action} {label}")
+    await _maybe_mark(session, delivery_id, ticket.id)
+    return Outcome("ignored", ticket_key(ticket.id), f"issues.{action} is not used")
+
+
+async def _on_comment(session: AsyncSession, payload: dict[str, Any], delivery_id: str | None) -> Outcome:
+    if payload["action"] != "created":
+        return Outcome("ignored", detail=f"issue_comment.{payload['action']} is not used")
+    comment = payload["comment"]
+    if (comment.get("user") or {}).get("type") == "Bot":
+        return Outcome("ignored", detail="comments by bots (including ours) are not copied")
+    ticket = await ticket_for(session, SOURCE, [issue_ref(payload)])
+    if ticket is None:
+        ticket = await _open_ticket(session, payload, None)
+    author = await _github_person(session, comment["user"])
+    body = f"{comment.get('body') or ''}\n\n— [on GitHub]({comment.get('html_url', '')})".strip()
+    async with remembering(session, Effect(SOURCE, delivery_id)):
+        await post_message(session, ticket.id, MessageCreate(body=body[:50_000]), author_id=author.id,
+                           author_is_staff=author.is_staff, channel=Channel.github)
+    return Outcome("message", ticket_key(ticket.id))
+
+
+async def _maybe_mark(session: AsyncSession, delivery_id: str | None, ticket_id: int | None = None) -> None:
+    if delivery_id:
+        try:
+            await mark_seen(session, SOURCE, delivery_id, ticket_id)
+        except Conflict:
+            pass  # a racing copy of the same delivery recorded it first
+
+

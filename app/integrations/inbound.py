@@ -1,0 +1,109 @@
+"""What every inbound channel shares: de-duplication, "which ticket is this thread", people.
+
+A channel stashes what it wants remembered (its delivery id, the outside thread, a link) on
+the session before calling a ticket service; the ticket hook below writes those rows inside
+that service's transaction. So the effect and the memory of it commit together, and a
+redelivery (or a racing duplicate, through the unique constraints) changes nothing.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.auth.policy import Principal
+from app.db import transaction
+from app.integrations.models import ExternalRef, InboundDelivery
+from app.ticket.hooks import TicketChange, on_ticket_change
+from app.ticket.models import Link, Ticket
+from app.user.models import StaffRole, User
+from app.user.service import ensure_contact, get_user_by_email
+
+_STASH = "inbound_effect"
+
+
+@dataclass
+class Effect:
+    source: str
+    delivery_id: str | None = None
+    refs: list[str] = field(default_factory=list)  # external ids of the same source naming this ticket
+    link: tuple[str, str, str] | None = None  # (url, title, kind)
+
+
+@asynccontextmanager
+async def remembering(session: AsyncSession, effect: Effect) -> AsyncIterator[None]:
+    """Around one ticket service call: what it changes and `effect` commit together."""
+    session.info[_STASH] = effect
+    try:
+        yield
+    finally:
+        session.info.pop(_STASH, None)
+
+
+@on_ticket_change
+async def _write_effect(session: AsyncSession, ticket: Ticket, change: TicketChange) -> None:
+    effect: Effect | None = session.info.pop(_STASH, None)
+    if effect is None:
+        return
+    if effect.delivery_id:
+        session.add(InboundDelivery(source=effect.source, delivery_id=effect.delivery_id[:255], ticket_id=ticket.id))
+    for ref in effect.refs:
+        exists = (await session.exec(select(ExternalRef.id).where(
+            ExternalRef.source == effect.source, ExternalRef.external_id == ref[:255]))).first()
+        if not exists:
+            session.add(ExternalRef(source=effect.source, external_id=ref[:255], ticket_id=ticket.id))
+    if effect.link:
+        url, title, kind = effect.link
+        exists = (await session.exec(select(Link.id).where(Link.ticket_id == ticket.id, Link.url == url))).first()
+        if not exists:
+            session.add(Link(ticket_id=ticket.id, url=url, title=title[:200], kind=kind))
+
+
+async def seen(session: AsyncSession, source: str, delivery_id: str) -> bool:
+    stmt = select(InboundDelivery.id).where(InboundDelivery.source == source,
+                                            InboundDelivery.delivery_id == delivery_id[:255])
+    return (await session.exec(stmt)).first() is not None
+
+
+async def mark_seen(session: AsyncSession, source: str, delivery_id: str, ticket_id: int | None = None) -> None:
+    """For deliveries that change nothing on a ticket (ignored actions), so a replay is cheap."""
+    async with transaction(session):
+        if not await seen(session, source, delivery_id):
+            session.add(InboundDelivery(source=source, delivery_id=delivery_id[:255], ticket_id=ticket_id))
+
+
+async def ticket_for(session: AsyncSession, source: str, external_ids: list[str]) -> Ticket | None:
+    ids = [e[:255] for e in external_ids if e]
+    if not ids:
+        return None
+    stmt = select(ExternalRef.ticket_id).where(ExternalRef.source == source, ExternalRef.external_id.in_(ids))  # type: ignore[attr-defined]
+    ticket_id = (await session.exec(stmt.limit(1))).first()
+    return await session.get(Ticket, ticket_id) if ticket_id else None
+
+
+async def person(session: AsyncSession, *, email: str, name: str | None, github_login: str | None = None,
+                 slack_user_id: str | None = None) -> User:
+    """The user behind an outside identity: matched by handle first, then e-mail; created as a contact."""
+    user = None
+    if github_login:
+        user = (await session.exec(select(User).where(User.github_login == github_login))).first()
+    if user is None and slack_user_id:
+        user = (await session.exec(select(User).where(User.slack_user_id == slack_user_id))).first()
+    if user is None:
+        user = await get_user_by_email(session, email)
+    if user is not None:
+        return user
+    async with transaction(session):
+        user = await get_user_by_email(session, email)  # again under the lock: a racing delivery may have added them
+        user = ensure_contact(session, user, email, name)
+        user.github_login = user.github_login or github_login
+        user.slack_user_id = user.slack_user_id or slack_user_id
+        await session.flush()
+    return user
+
+
+def principal_of(user: User) -> Principal:
+    return Principal(user_id=user.id, name=user.name, email=user.email,
+                     staff_role=StaffRole(user.staff_role) if user.is_staff else None, via="integration")

@@ -1,0 +1,189 @@
+"""Slack in: slash commands and Events API, verified with Slack's signing secret.
+
+`/support <text>` opens a ticket and answers with its key and link; top-level messages in
+the configured channels open tickets and thread replies become messages on them; emoji
+reactions act per a configurable table (👀 claims, 🐛 tags bug, ...: support-channel-tiers.md).
+"""
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.config import get_settings
+from app.errors import AppError, InvalidInput, Unauthorized
+from app.integrations.inbound import Effect, mark_seen, person, principal_of, remembering, seen, ticket_for
+from app.integrations.settings import get_integration_settings
+from app.ticket.enums import Channel
+from app.ticket.models import MessageCreate, TicketCreate, TicketUpdate
+from app.ticket.service import (
+    claim_ticket,
+    normalise_tag,
+    post_message,
+    release_claim,
+    submit_ticket,
+    tags_by_ticket,
+    ticket_key,
+    update_ticket,
+)
+
+SOURCE = "slack"
+REPLAY_WINDOW = 300  # seconds, as Slack recommends
+
+
+def verify_request(secret: str, timestamp: str | None, body: bytes, signature: str | None, *, now: int) -> None:
+    if not secret:
+        raise Unauthorized("Slack is not configured (FIRSTLINE_SLACK_SIGNING_SECRET)", code="not_configured")
+    try:
+        ts = int(timestamp or "")
+    except ValueError:
+        raise Unauthorized("missing X-Slack-Request-Timestamp", code="bad_signature") from None
+    if abs(now - ts) > REPLAY_WINDOW:
+        raise Unauthorized("stale request: timestamp outside the 5-minute window", code="stale_request")
+    base = b"v0:" + str(ts).encode() + b":" + body
+    expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    if not signature or not hmac.compare_digest(expected.encode(), signature.strip().encode()):
+        raise Unauthorized("X-Slack-Signature does not match", code="bad_signature")
+
+
+def reaction_table(raw: str) -> dict[str, str]:
+    """"eyes=claim,bug=tag:bug" → {"eyes": "claim", "bug": "tag:bug"}; malformed pairs are skipped."""
+    table = {}
+    for pair in raw.split(","):
+        name, _, action = pair.strip().partition("=")
+        if name and (action == "claim" or action.startswith("tag:")):
+            table[name.strip().strip(":")] = action.strip()
+    return table
+
+
+async def _slack_person(session: AsyncSession, user_id: str, team_id: str | None, name: str | None = None):
+    # Synthetic and never mailed (Slack people are answered in Slack); ".example" keeps it off real domains.
+    email = f"{user_id}@{(team_id or 'team')}.slack.example".lower()
+    return await person(session, email=email, name=name or user_id, slack_user_id=user_id[:32])
+
+
+def _thread_id(channel: str, ts: str) -> str:
+    return f"{channel}:{ts}"
+
+
+def _link(ticket_id: int) -> str:
+    return f"{get_settings().base_url}/tickets/{ticket_id}"
+
+
+def _title(text: str) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else "Slack request"
+    return first[:120].strip() or "Slack request"
+
+
+async def slash_command(session: AsyncSession, form: dict[str, str]) -> dict[str, Any]:
+    text = (form.get("text") or "").strip()
+    command = form.get("command") or "/support"
+    if not text:
+        return {"response_type": "ephemeral", "text": f"Usage: `{command} <what you need help with>`"}
+    user_id = form.get("user_id")
+    if not user_id:
+        raise InvalidInput("not a Slack slash command: no user_id", code="bad_payload")
+    requester = await _slack_person(session, user_id, form.get("team_id"), form.get("user_name"))
+    ticket = await submit_ticket(session, TicketCreate(
+        title=_title(text), body=text[:50_000], requester_email=requester.email, requester_name=requester.name,
+        channel=Channel.slack))
+    key = ticket_key(ticket.id)
+    return {"response_type": "ephemeral",
+            "text": f"Opened *{key}*: <{_link(ticket.id)}|{ticket.title}>. We will answer here and on the ticket."}
+
+
+@dataclass
+class EventOutcome:
+    result: str
+    ticket: str | None = None
+    detail: str = ""
+
+
+async def handle_event(session: AsyncSession, payload: dict[str, Any]) -> dict[str, Any] | EventOutcome:
+    kind = payload.get("type")
+    if kind == "url_verification":
+        challenge = payload.get("challenge")
+        if not isinstance(challenge, str):
+            raise InvalidInput("url_verification without a challenge", code="bad_payload")
+        return {"challenge": challenge}
+    if kind != "event_callback":
+        return EventOutcome("ignored", detail=f"type {kind!r} is not used")
+    event_id = str(payload.get("event_id") or "")
+    event = payload.get("event")
+    if not event_id or not isinstance(event, dict):
+        raise InvalidInput("event_callback needs event_id and event", code="bad_payload")
+    if await seen(session, SOURCE, event_id):
+        return EventOutcome("duplicate", detail="this event_id was processed before")
+    team_id = payload.get("team_id")
+    etype = event.get("type")
+    if etype == "message":
+        outcome = await _on_message(session, event, event_id, team_id)
+    elif etype in ("reaction_added", "reaction_removed"):
+        outcome = await _on_reaction(session, event, event_id, team_id, added=etype == "reaction_added")
+    else:
+        outcome = EventOutcome("ignored", detail=f"event {etype!r} is not used")
+    if outcome.result in ("ignored", "tagged", "claimed"):
+        await mark_seen(session, SOURCE, event_id)  # no-op when the change already remembered it
+    return outcome
+
+
+async def _on_message(session: AsyncSession, event: dict, event_id: str, team_id: str | None) -> EventOutcome:
+    channels = {c.strip() for c in get_integration_settings().slack_channels.split(",") if c.strip()}
+    channel, ts, user = event.get("channel"), event.get("ts"), event.get("user")
+    if event.get("subtype") or event.get("bot_id"):
+        return EventOutcome("ignored", detail="edits, joins and bot messages are not copied")
+    if not (channel and ts and user):
+        raise InvalidInput("message event needs channel, ts and user", code="bad_payload")
+    if channel not in channels:
+        return EventOutcome("ignored", detail=f"channel {channel} is not watched")
+    text = str(event.get("text") or "").strip() or "(no text)"
+    author = await _slack_person(session, user, team_id)
+    thread_ts = event.get("thread_ts")
+    if thread_ts and thread_ts != ts:
+        ticket = await ticket_for(session, SOURCE, [_thread_id(channel, thread_ts)])
+        if ticket is None:
+            return EventOutcome("ignored", detail="a reply in a thread that is not a ticket")
+        async with remembering(session, Effect(SOURCE, event_id)):
+            await post_message(session, ticket.id, MessageCreate(body=text[:50_000]), author_id=author.id,
+                               author_is_staff=author.is_staff, channel=Channel.slack)
+        return EventOutcome("message", ticket_key(ticket.id))
+    async with remembering(session, Effect(SOURCE, event_id, refs=[_thread_id(channel, ts)])):
+        ticket = await submit_ticket(session, TicketCreate(
+            title=_title(text), body=text[:50_000], requester_email=author.email, requester_name=author.name,
+            channel=Channel.slack))
+    return EventOutcome("created", ticket_key(ticket.id))
+
+
+async def _on_reaction(session: AsyncSession, event: dict, event_id: str, team_id: str | None, *,
+                       added: bool) -> EventOutcome:
+    item = event.get("item") or {}
+    reaction = str(event.get("reaction") or "").split("::")[0]  # skin tones: "+1::skin-tone-2"
+    action = reaction_table(get_integration_settings().slack_reactions).get(reaction)
+    if action is None:
+        return EventOutcome("ignored", detail=f":{reaction}: has no meaning here")
+    if item.get("type") != "message" or not item.get("channel") or not item.get("ts"):
+        return EventOutcome("ignored", detail="a reaction on something other than a message")
+    ticket = await ticket_for(session, SOURCE, [_thread_id(item["channel"], item["ts"])])
+    if ticket is None:
+        return EventOutcome("ignored", detail="a reaction on a message that is not a ticket")
+    reactor = await _slack_person(session, str(event.get("user") or ""), team_id)
+    if not reactor.is_staff:
+        return EventOutcome("ignored", ticket_key(ticket.id), "only staff reactions act on tickets")
+    actor = principal_of(reactor)
+    try:
+        if action == "claim":
+            if added:
+                await claim_ticket(session, ticket.id, actor=actor)
+            else:
+                await release_claim(session, ticket.id, actor=actor)
+            return EventOutcome("claimed", ticket_key(ticket.id), "claimed" if added else "released")
+        tag = normalise_tag(action.removeprefix("tag:"))
+        current = (await tags_by_ticket(session, [ticket.id]))[ticket.id]
+        tags = sorted(set(current) | {tag}) if added else [t for t in current if t != tag]
+        await update_ticket(session, ticket.id, TicketUpdate(tags=tags), actor=actor)
+        return EventOutcome("tagged", ticket_key(ticket.id), f"{'+' if added else '-'}{tag}")
+    except AppError as exc:
+        # Already claimed by someone else, finished ticket...: Slack cannot show an error; note it and move on.
+        return EventOutcome("ignored", ticket_key(ticket.id), exc.detail)
