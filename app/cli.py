@@ -170,6 +170,25 @@ def token_create(
     sys.stdout.write(token + "\n")
 
 
+@cli.command("ingest-email")
+def ingest_email_cmd() -> None:
+    """Read one RFC 822 message on standard input (for an MTA pipe) and file it as a ticket or reply."""
+    from pydantic import ValidationError
+
+    from app.errors import AppError
+    from app.integrations.email import ingest_email
+
+    raw = sys.stdin.buffer.read()
+    if not raw.strip():
+        _fail("no message on standard input")
+    try:
+        outcome = _run(lambda s: ingest_email(s, raw))
+    except (AppError, ValidationError) as exc:
+        typer.echo(f"error: {getattr(exc, 'detail', exc)}", err=True)
+        raise typer.Exit(65) from None  # EX_DATAERR: the MTA bounces it instead of retrying forever
+    typer.echo(f"{outcome.result} {outcome.ticket or ''} {outcome.detail}".strip(), err=True)
+
+
 def main() -> None:
     cli()
 

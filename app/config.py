@@ -39,6 +39,13 @@ class Settings(BaseSettings):
         description="Run background jobs inside the web process: auto (yes on SQLite), true or false",
     )
     log_level: str = Field(default="info")
+    # Requester portal (issue 3)
+    portal_link_minutes: int = Field(default=20, description="How long an e-mailed portal sign-in link works")
+    portal_session_days: int = Field(default=7, description="How long a portal sign-in lasts")
+    portal_link_rate_per_minute: int = Field(
+        default=5, description="Sign-in link requests per client address (and per e-mail address) per minute")
+    auto_close_days: float = Field(
+        default=0, description="Close resolved tickets nobody answered after this many days; 0 turns it off")
 
     @field_validator("ticket_prefix")
     @classmethod

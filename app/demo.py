@@ -193,7 +193,16 @@ async def seed_demo(session: AsyncSession, *, tickets_wanted: int = 72, seed: in
         await tickets.change_status(session, ticket.id, Status.resolved, actor=actor)
         if target == Status.closed:
             await tickets.change_status(session, ticket.id, Status.closed, actor=actor)
+    from app.rota.demo import seed_rota
+
+    await seed_rota(session, staff)
+    from app.incident.demo import seed_incidents
+
+    await seed_incidents(session, staff)
     count = (await session.exec(select(func.count()).select_from(Ticket))).one()
+    from app.sla.demo import replay_demo_clocks  # SLA clocks replayed from the tickets' ages
+
+    await replay_demo_clocks(session, utcnow())
     return (f"demo: {len(staff)} staff (password {DEMO_PASSWORD!r}, e.g. {STAFF[1][0]}), "
             f"{len(COMMUNITIES)} communities, {count} tickets")
 

@@ -1,5 +1,6 @@
 """FastAPI dependencies: the database session, who is asking, and what they may do."""
 
+import inspect
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -16,6 +17,8 @@ from app.ratelimit import RateLimiter
 from app.user.service import principal_from_session, principal_from_token
 
 SESSION_COOKIE = "fl_session"
+# The requester portal has its own cookie: a contact's session never opens a staff page.
+PORTAL_COOKIE = "fl_portal"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 
@@ -44,6 +47,14 @@ def client_ip(request: Request) -> str:
 
 
 async def api_principal(request: Request, session: SessionDep) -> Principal | None:
+    if hasattr(request.state, "api_principal"):  # the access gate already looked
+        return request.state.api_principal
+    principal = await _api_principal(request, session)
+    request.state.api_principal = principal
+    return principal
+
+
+async def _api_principal(request: Request, session: AsyncSession) -> Principal | None:
     auth = request.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
     if not auth:
@@ -62,13 +73,27 @@ def api_permission(permission: str):
 
     dependency.__name__ = f"requires_{permission.replace(':', '_')}"
     dependency.permission = permission  # read by the route-table authorization test
+    dependency.surface = "api"
     return Depends(dependency)
 
 
-def public(reason: str):
-    """Mark a route as deliberately open to anonymous callers (it may check a signature itself).
+async def api_caller(principal: Annotated[Principal | None, Depends(api_principal)]) -> Principal:
+    """Any valid token. Lookups (`ticket_or_404`) depend on it, so an anonymous caller gets
+    401 for every id alike and cannot learn from 404s which tickets exist."""
+    if principal is None:
+        raise Unauthorized("sign in or send a bearer token")
+    return principal
+
+
+ApiCaller = Annotated[Principal, Depends(api_caller)]
+
+
+def public(reason: str, *, signed: bool = False):
+    """Mark a route as deliberately open to anonymous callers.
 
     Every route declares its rule: a permission (api_permission / page_permission) or this.
+    `signed=True` says the handler verifies a shared secret or signature itself (GitHub,
+    Slack, a mail relay): anyone may call it, and an unsigned call is answered 401.
     """
 
     async def dependency() -> None:
@@ -76,6 +101,7 @@ def public(reason: str):
 
     dependency.__name__ = "public"
     dependency.public_reason = reason
+    dependency.signed = signed
     return Depends(dependency)
 
 
@@ -87,6 +113,7 @@ class LoginRequired(AppError):
 
     status_code = 401
     code = "login_required"
+    login_path = "/login"
 
 
 async def page_principal(request: Request, session: SessionDep) -> Principal | None:
@@ -99,6 +126,16 @@ async def page_principal(request: Request, session: SessionDep) -> Principal | N
 
 
 OptionalPagePrincipal = Annotated[Principal | None, Depends(page_principal)]
+
+
+async def page_caller(principal: OptionalPagePrincipal) -> Principal:
+    """Any signed-in staff member: page lookups depend on it, like `api_caller` for the API."""
+    if principal is None:
+        raise LoginRequired("sign in to continue")
+    return principal
+
+
+PageCaller = Annotated[Principal, Depends(page_caller)]
 
 
 async def check_csrf(request: Request, principal: Principal) -> None:
@@ -123,7 +160,101 @@ def page_permission(permission: str):
 
     dependency.__name__ = f"page_requires_{permission.replace(':', '_')}"
     dependency.permission = permission
+    dependency.surface = "page"
     return Depends(dependency)
+
+
+# --- the requester portal: contacts signed in by a one-time e-mail link ------------------
+
+
+class PortalLoginRequired(LoginRequired):
+    """A portal page needs a signed-in contact; the handler redirects to the portal sign-in."""
+
+    code = "portal_login_required"
+    login_path = "/portal/sign-in"
+
+
+async def portal_principal(request: Request, session: SessionDep) -> Principal | None:
+    if hasattr(request.state, "portal_principal"):
+        return request.state.portal_principal
+    from app.portal.service import principal_from_portal_session  # the portal imports deps' neighbours
+
+    token = request.cookies.get(PORTAL_COOKIE)
+    principal = await principal_from_portal_session(session, token) if token else None
+    request.state.portal_principal = principal
+    return principal
+
+
+OptionalPortalPrincipal = Annotated[Principal | None, Depends(portal_principal)]
+
+
+def portal_access():
+    """A portal route: any signed-in contact, with CSRF on writes. Which tickets they may
+    see or act on is decided per ticket by `app/auth/visibility.py`."""
+
+    async def dependency(request: Request, principal: OptionalPortalPrincipal) -> Principal:
+        if principal is None:
+            raise PortalLoginRequired("sign in with the link we e-mail you")
+        await check_csrf(request, principal)
+        return principal
+
+    dependency.__name__ = "portal_contact"
+    dependency.portal = True  # read by the route-table authorization test
+    return Depends(dependency)
+
+
+# --- the access gate: a route's declared rule runs before anything else it depends on ------
+
+
+def declared_rules(dependant) -> list:
+    """The access-rule dependencies in a route's dependency tree (normally exactly one)."""
+    found, stack, seen = [], [dependant], set()
+    while stack:
+        for sub in stack.pop().dependencies:
+            call = sub.call
+            if id(call) in seen:
+                continue
+            seen.add(id(call))
+            if getattr(call, "permission", None) or getattr(call, "portal", False) or getattr(call, "public_reason", None):
+                found.append(call)
+            stack.append(sub)
+    return found
+
+
+_rules_by_route: dict[int, list] = {}
+
+
+async def authorize_first(request: Request, session: SessionDep) -> None:
+    """Run the route's own access rule first, so nobody learns anything from a lookup (a 404
+    for an id, a 422 for a body) before being told they may not call the route at all.
+
+    FastAPI runs router-level dependencies before a route's own parameters; the routers
+    under /api/v1 and the pages install this one.
+    """
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    rules = _rules_by_route.get(id(route))
+    if rules is None:
+        rules = _rules_by_route[id(route)] = declared_rules(dependant)
+    for call in rules:
+        if getattr(call, "public_reason", None):
+            continue
+        params = inspect.signature(call).parameters
+        kwargs = {name: value for name, value in (("request", request), ("session", session)) if name in params}
+        # A hand-written check (e.g. the alert receivers' shared token) finds its caller itself.
+        if "principal" in params:
+            if getattr(call, "portal", False):
+                kwargs["principal"] = await portal_principal(request, session)
+            elif getattr(call, "surface", "api") == "page" or call.__name__.startswith("page_"):
+                kwargs["principal"] = await page_principal(request, session)
+            else:
+                kwargs["principal"] = await api_principal(request, session)
+        await call(**kwargs)
+
+
+AuthorizeFirst = Depends(authorize_first)
 
 
 # --- rate limits on anonymous endpoints ---------------------------------------------------

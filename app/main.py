@@ -94,7 +94,7 @@ async def app_error_handler(request: Request, exc: AppError) -> Response:
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, LoginRequired) and not _is_api(request):
-        target = "/login?next=" + quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+        target = exc.login_path + "?next=" + quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
         if is_htmx(request):
             return Response(status_code=204, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)

@@ -1,12 +1,29 @@
 """Every table, imported in one place so SQLModel.metadata is complete for Alembic and tests."""
 
+from app.alerting.models import Alert
 from app.audit.models import Event
 from app.community.models import Community, Membership
+from app.escalation.models import Escalation
+from app.incident.models import (ActionItem, Incident, IncidentCommunity, IncidentRole, IncidentTicket,
+                                 IncidentUpdate, PostMortem)
 from app.outbox.models import OutboxMessage
+from app.rota.models import Duty, DutyTick, Feed, Handoff, Member, Override, Schedule
+from app.sla.models import SlaCalendar, SlaClock, SlaPolicy, SlaRule
 from app.ticket.models import Attachment, CannedReply, Link, Message, Tag, Ticket, TicketTag, Vote
 from app.user.models import ApiToken, LoginSession, User
 
 __all__ = [
     "ApiToken", "Attachment", "CannedReply", "Community", "Event", "Link", "LoginSession", "Membership",
     "Message", "OutboxMessage", "Tag", "Ticket", "TicketTag", "User", "Vote",
+    "Duty", "DutyTick", "Feed", "Handoff", "Member", "Override", "Schedule",
+    "Alert", "Escalation", "Incident", "IncidentRole", "IncidentCommunity", "IncidentTicket", "IncidentUpdate",
+    "PostMortem", "ActionItem",
 ]
+from app.budget.models import TimeEntry  # noqa: E402,F401 - access (issue 3)
+from app.portal.models import CsatResponse, PortalLink, PortalSession  # noqa: E402,F401 - access (issue 3)
+__all__ += ["SlaCalendar", "SlaClock", "SlaPolicy", "SlaRule"]
+from app.outbox.models import DeliveryAttempt  # noqa: E402
+from app.webhooks.models import WebhookSubscription  # noqa: E402
+from app.integrations.models import ExternalRef, InboundDelivery  # noqa: E402
+
+__all__ += ["DeliveryAttempt", "ExternalRef", "InboundDelivery", "WebhookSubscription"]

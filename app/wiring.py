@@ -15,4 +15,15 @@ def wire() -> None:
     import app.models  # noqa: F401
 
     # Each import registers that domain's hooks, rank-context providers and periodic jobs.
+    import app.rota.hooks  # noqa: F401
+    import app.escalation.jobs  # noqa: F401
+    import app.incident.hooks  # noqa: F401
+    import app.portal.flows  # noqa: F401 - access (issue 3): approval and resolution e-mails, auto-close
+    import app.budget.service  # noqa: F401 - access (issue 3): budget facts for the board order, re-rank job
+    import app.sla.wiring  # noqa: F401  (SLA clocks follow tickets; breach sweep; `sla` in ticket views)
+    import app.outbox.delivery  # noqa: F401  (issue 7: the outbox delivery job)
+    import app.webhooks.service  # noqa: F401  (issue 7: audit events → webhook deliveries)
+    import app.integrations.outgoing  # noqa: F401  (issue 7: email.send over SMTP, slack.notify)
+    import app.integrations.replies  # noqa: F401  (issue 7: e-mail requesters on replies and status)
+    import app.integrations.inbound  # noqa: F401  (issue 7: inbound dedupe and thread refs, in the change's transaction)
     _wired = True

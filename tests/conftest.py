@@ -23,6 +23,11 @@ from app.config import get_settings
 from app.db import Database, set_database
 from app.deps import reset_rate_limits
 from app.live.broker import Broker, set_broker
+from app.wiring import wire
+
+# Every domain's hooks and jobs registered, as in the app: a service-level test must see the
+# same reactions (approval requests, SLA clocks, rota offers) whichever tests ran before it.
+wire()
 
 BACKEND = os.environ.get("FIRSTLINE_TEST_BACKEND", "sqlite")
 PG_ADMIN_URL = os.environ.get("FIRSTLINE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -1,5 +1,6 @@
 """Writing and reading the audit log."""
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlmodel import col, select
@@ -17,6 +18,18 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     return value
+
+
+# Called with every new event inside its transaction (e.g. webhooks queue deliveries); keep them cheap.
+EventListener = Callable[[AsyncSession, Event], None]
+EVENT_LISTENERS: list[EventListener] = []
+
+
+def on_event(listener: EventListener) -> EventListener:
+    """Register a listener (usable as a decorator); registering twice is a no-op."""
+    if listener not in EVENT_LISTENERS:
+        EVENT_LISTENERS.append(listener)
+    return listener
 
 
 def record_event(
@@ -44,6 +57,8 @@ def record_event(
     session.info.setdefault("live", []).append(
         LiveMessage(kind=kind, ticket_id=ticket_id, community_id=community_id, actor_id=actor_id)
     )
+    for listener in EVENT_LISTENERS:
+        listener(session, event)
     return event
 
 

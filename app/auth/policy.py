@@ -1,8 +1,12 @@
 """Who may do what: one table used by the API, the pages and the CLI alike.
 
-A permission is a scope name `<resource>:<read|write>`. A staff role grants a set of
+Staff and contacts are both `Principal`s. A permission is a scope name `<resource>:<read|write>`. A staff role grants a set of
 them; an API token carries scopes too, and what it may do is the intersection of its
 scopes and its owner's role, so a token can never do more than the person who made it.
+
+Contacts (community representatives and members) have no staff role and so no
+permission at all here: they reach tickets only through the portal, where
+`app/auth/visibility.py` decides which ones they see.
 """
 
 from dataclasses import dataclass, field
@@ -34,10 +38,16 @@ class Principal:
     scopes: frozenset[str] | None = None
     via: str = "session"
     csrf_token: str | None = field(default=None, repr=False)
+    # Community contacts only (staff_role None, signed in to the portal): community id → role.
+    memberships: dict[int, str] = field(default_factory=dict, compare=False)
 
     @property
     def is_staff(self) -> bool:
         return self.staff_role is not None
+
+    @property
+    def is_contact(self) -> bool:
+        return self.staff_role is None
 
     @property
     def permissions(self) -> frozenset[str]:

@@ -36,3 +36,18 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    """One try at delivering an outbox message: the delivery log shown in the UI."""
+
+    __tablename__ = "delivery_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    outbox_message_id: int = Field(foreign_key="outbox_message.id", index=True, ondelete="CASCADE")
+    attempt: int
+    ok: bool = Field(default=False)
+    status_code: int | None = Field(default=None)
+    detail: str = Field(default="", sa_type=sa.Text)
+    duration_ms: int = Field(default=0)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

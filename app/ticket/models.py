@@ -12,6 +12,7 @@ from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, Index, SQLModel, UniqueConstraint
 
 from app.db import UTCDateTime, utcnow
+from app.sla.schemas import SlaTargetState
 from app.ticket.enums import Channel, Criticality, LinkKind, MessageKind, Status, TicketType, Urgency
 from app.user.models import UserRef
 
@@ -163,6 +164,8 @@ class TicketPublic(SQLModel):
     vote_count: int
     tags: list[str]
     due_at: datetime | None
+    # One entry per SLA target (acknowledge, first response, resolve) with its state now.
+    sla: list[SlaTargetState] = []
     priority_reasons: list[str]
     version: int
     created_at: datetime

@@ -25,7 +25,16 @@ from app.community.models import Community, Membership, MembershipRole
 from app.community.service import representatives
 from app.config import get_settings
 from app.db import keep_loaded, transaction, utcnow
-from app.errors import AlreadyClaimed, Conflict, InvalidInput, NotFound, PayloadTooLarge, PreconditionFailed
+from app.auth.uploads import upload_refusal
+from app.errors import (
+    AlreadyClaimed,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+    UnsupportedMediaType,
+)
 from app.ticket.enums import Channel, MessageKind, Status, TicketType
 from app.ticket.canned import safe_fill
 from app.ticket.models import (
@@ -85,6 +94,8 @@ def check_uploads(files: list[UploadedFile]) -> list[UploadedFile]:
         if len(f.data) > settings.max_attachment_bytes:
             limit_mb = settings.max_attachment_bytes / 1024 / 1024
             raise PayloadTooLarge(f"{f.filename} is larger than {limit_mb:g} MB", code="file_too_large")
+        if reason := upload_refusal(f.filename or "", f.content_type or "", f.data[:8]):
+            raise UnsupportedMediaType(reason, code="file_type_refused")
     return files
 
 
@@ -150,6 +161,8 @@ class TicketFilter:
     tag: str | None = None
     text: str | None = None
     sort: str = "priority"  # priority | age (oldest first) | -age (newest first)
+    # A subquery of ticket ids to keep (other domains' filters, e.g. the SLA's "breached").
+    only_ids: Any = None
 
 
 SORTS = ("priority", "age", "-age")
@@ -200,6 +213,8 @@ async def list_tickets(
     if flt.tag:
         tagged = select(TicketTag.ticket_id).join(Tag, col(Tag.id) == TicketTag.tag_id).where(Tag.name == flt.tag.lower())
         stmt = stmt.where(col(Ticket.id).in_(tagged))
+    if flt.only_ids is not None:
+        stmt = stmt.where(col(Ticket.id).in_(flt.only_ids))
     if flt.text:
         term = "%" + flt.text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(or_(col(Ticket.title).ilike(term, escape="\\"), col(Ticket.body).ilike(term, escape="\\")))
@@ -548,32 +563,49 @@ async def post_message(
     if data.kind == MessageKind.internal and not author_is_staff:
         raise InvalidInput("only staff can write internal notes", code="internal_note_forbidden")
     files = check_uploads(files or [])
-    now = utcnow()
     async with transaction(session):
         ticket = await lock_ticket(session, ticket_id)
-        message = Message(ticket_id=ticket.id, author_id=author_id, kind=data.kind.value, body=data.body,
-                          channel=channel.value, created_at=now)
-        session.add(message)
-        await session.flush()
-        _attach(session, ticket, files, uploader_id=author_id, message_id=message.id)
-        common = dict(subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
-                      community_id=ticket.community_id, actor_id=author_id)
-        record_event(session, "ticket.message_added",
-                     data={"message_id": message.id, "kind": message.kind, "staff": author_is_staff,
-                           "attachments": len(files)}, **common)
-        public = data.kind == MessageKind.public
-        status_before = ticket.status
-        if public and author_is_staff and ticket.first_response_at is None:
-            ticket.first_response_at = now
-            record_event(session, "ticket.first_response", data={"message_id": message.id}, **common)
-        if public and not author_is_staff and Status(ticket.status) == Status.pending:
-            record_event(session, "ticket.status_changed",
-                         data={**_apply_status(ticket, Status.open, now), "reason": "requester replied"}, **common)
-        ticket.updated_at = now
-        await run_ticket_hooks(session, ticket, TicketChange(
-            kind="message", now=now, actor_id=author_id, message_kind=message.kind, by_staff=author_is_staff,
-            status_before=status_before, status_after=ticket.status))
-        await refresh_rank(session, ticket)
+        return await add_message_in_transaction(session, ticket, data, author_id=author_id,
+                                                author_is_staff=author_is_staff, channel=channel, files=files)
+
+
+async def add_message_in_transaction(
+    session: AsyncSession,
+    ticket: Ticket,
+    data: MessageCreate,
+    *,
+    author_id: int,
+    author_is_staff: bool,
+    channel: Channel = Channel.web,
+    files: list[UploadedFile] | None = None,
+) -> Message:
+    """`post_message`'s rules for a caller already inside a transaction holding the ticket's lock
+    (an incident update replies on every linked ticket in the same commit as the update)."""
+    files = files or []
+    now = utcnow()
+    message = Message(ticket_id=ticket.id, author_id=author_id, kind=data.kind.value, body=data.body,
+                      channel=channel.value, created_at=now)
+    session.add(message)
+    await session.flush()
+    _attach(session, ticket, files, uploader_id=author_id, message_id=message.id)
+    common = dict(subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
+                  community_id=ticket.community_id, actor_id=author_id)
+    record_event(session, "ticket.message_added",
+                 data={"message_id": message.id, "kind": message.kind, "staff": author_is_staff,
+                       "attachments": len(files)}, **common)
+    public = data.kind == MessageKind.public
+    status_before = ticket.status
+    if public and author_is_staff and ticket.first_response_at is None:
+        ticket.first_response_at = now
+        record_event(session, "ticket.first_response", data={"message_id": message.id}, **common)
+    if public and not author_is_staff and Status(ticket.status) == Status.pending:
+        record_event(session, "ticket.status_changed",
+                     data={**_apply_status(ticket, Status.open, now), "reason": "requester replied"}, **common)
+    ticket.updated_at = now
+    await run_ticket_hooks(session, ticket, TicketChange(
+        kind="message", now=now, actor_id=author_id, message_kind=message.kind, by_staff=author_is_staff,
+        status_before=status_before, status_after=ticket.status))
+    await refresh_rank(session, ticket)
     return message
 
 

@@ -4,6 +4,8 @@ Related rows are loaded in batches (one query per kind for a whole page of ticke
 board page of 100 tickets costs a fixed handful of queries.
 """
 
+from collections.abc import Awaitable, Callable
+
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,6 +16,12 @@ from app.ticket.models import CommunityRef, Link, LinkPublic, Message, MessagePu
 from app.ticket.ranking import rank_contexts, rank_with
 from app.ticket.service import tags_by_ticket, ticket_key
 from app.user.models import User, UserRef
+
+
+# Extra fields other domains add to each ticket's output (the SLA adds `sla`): each provider
+# gets (session, tickets) and returns {ticket_id: {field: value}}, one batch per page.
+ViewExtra = Callable[[AsyncSession, list[Ticket]], Awaitable[dict[int, dict]]]
+TICKET_VIEW_EXTRAS: list[ViewExtra] = []
 
 
 def _already_loaded(session: AsyncSession, model: type, ids: set[int]) -> dict[int, object]:
@@ -58,6 +66,10 @@ async def ticket_views(session: AsyncSession, tickets: list[Ticket]) -> list[Tic
     communities = await communities_by_id(session, {t.community_id for t in tickets})
     tags = await tags_by_ticket(session, ids)
     contexts = await rank_contexts(session, tickets)
+    extras: dict[int, dict] = {}
+    for provider in TICKET_VIEW_EXTRAS:
+        for ticket_id, fields in (await provider(session, tickets)).items():
+            extras.setdefault(ticket_id, {}).update(fields)
     out = []
     for t in tickets:
         community = communities.get(t.community_id) if t.community_id else None
@@ -71,6 +83,7 @@ async def ticket_views(session: AsyncSession, tickets: list[Ticket]) -> list[Tic
                 claimed_by=user_ref(users.get(t.claimed_by_id)),
                 tags=tags.get(t.id, []),
                 priority_reasons=rank_with(t, contexts[t.id]).reasons,
+                **extras.get(t.id, {}),
             )
         )
     return out

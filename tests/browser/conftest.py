@@ -106,10 +106,22 @@ def browser() -> Iterator[Any]:
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    # Other test folders re-export this fixture; a second sync Playwright in the same thread
+    # fails, so every copy shares one browser, closed when the last copy is done.
+    if _shared["users"] == 0:
+        _shared["pw"] = sync_playwright().start()
+        _shared["browser"] = _shared["pw"].chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    _shared["users"] += 1
+    try:
+        yield _shared["browser"]
+    finally:
+        _shared["users"] -= 1
+        if _shared["users"] == 0:
+            _shared["browser"].close()
+            _shared["pw"].stop()
+
+
+_shared: dict[str, Any] = {"users": 0, "pw": None, "browser": None}
 
 
 @pytest.fixture

@@ -4,17 +4,36 @@ from fastapi import APIRouter
 from sqlalchemy import text
 
 from app.db import get_database
-from app.deps import public
+from app.deps import AuthorizeFirst, public
 from app.errors import AppError
 from app.routers.api import communities, tickets, users
+from app.routers.api import schedules
+from app.routers.api import alerts, incidents
+from app.routers.api import budgets  # access (issue 3)
+from app.routers.api import sla
+from app.routers.api import reports
+from app.routers.api import integrations, webhooks  # issue 7
 
 router = APIRouter()
 v1 = APIRouter(prefix="/api/v1")
+v1.dependencies.append(AuthorizeFirst)  # access (issue 3): each route's rule before its lookups
 v1.include_router(tickets.router)
 v1.include_router(tickets.canned_router)
 v1.include_router(communities.router)
 v1.include_router(users.router)
+v1.include_router(schedules.router)
+v1.include_router(schedules.feeds_router)
+v1.include_router(schedules.handoffs_router)
+v1.include_router(incidents.router)
+v1.include_router(alerts.router)
+v1.include_router(budgets.router)
+v1.include_router(sla.router)
+v1.include_router(reports.router)
+v1.include_router(webhooks.router)  # issue 7
+v1.include_router(integrations.router)  # issue 7
 router.include_router(v1)
+# Secret-URL calendar feeds sit outside /api/v1: the token in the URL is their only credential.
+router.include_router(schedules.calendar_router)
 
 
 class NotReady(AppError):

@@ -9,7 +9,7 @@ from sqlmodel import SQLModel
 from app.auth.policy import Principal
 from app.community import service
 from app.community.models import Community, CommunityCreate, CommunityPublic, MembershipRole
-from app.deps import SessionDep, api_permission
+from app.deps import ApiCaller, SessionDep, api_permission
 from app.errors import NotFound
 from app.routers.api.common import errors
 
@@ -19,7 +19,7 @@ Reader = Annotated[Principal, api_permission("communities:read")]
 Writer = Annotated[Principal, api_permission("communities:write")]
 
 
-async def community_or_404(slug: str, session: SessionDep) -> Community:
+async def community_or_404(slug: str, session: SessionDep, _caller: ApiCaller) -> Community:
     community = await service.get_community_by_slug(session, slug)
     if community is None:
         raise NotFound(f"community {slug!r} does not exist")

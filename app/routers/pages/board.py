@@ -14,6 +14,7 @@ from app.auth.policy import Principal
 from app.errors import InvalidInput
 from app.live.broker import get_broker
 from app.routers.pages.panels import build_board_panels
+from app.sla.service import board_filter as sla_board_filter, sla_now
 from app.templating import render
 from app.ticket import service
 from app.ticket.enums import Channel, Status, TicketType
@@ -67,6 +68,7 @@ async def board(
     tag: Annotated[str | None, Query(max_length=48)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     sort: str = "priority",
+    sla: str | None = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ):
     if view not in VIEWS:
@@ -80,12 +82,13 @@ async def board(
         tag=tag or None,
         text=q or None,
         sort=sort,
+        only_ids=sla_board_filter(sla, sla_now()) if sla else None,
     )
     rows, next_cursor = await service.list_tickets(session, flt, viewer_id=principal.user_id, cursor=cursor,
                                                    limit=PAGE_SIZE)
     tickets = await ticket_views(session, rows)
     filters = {k: v for k, v in dict(view=view, type=type, community=community, assignee=assignee, channel=channel,
-                                     tag=tag, q=q, sort=sort if sort != "priority" else None).items() if v}
+                                     tag=tag, q=q, sort=sort if sort != "priority" else None, sla=sla).items() if v}
     ctx = {
         "tickets": tickets,
         "filters": filters,

@@ -11,7 +11,7 @@ from app.community.models import Community
 from app.community.service import get_community_by_slug
 from app.config import get_settings
 from app.deps import SessionDep, SettingsDep, public, rate_limit
-from app.errors import NotFound, PayloadTooLarge
+from app.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
 from app.templating import render
 from app.ticket.enums import Channel, Status, TicketType, Urgency
 from app.ticket.models import TicketCreate
@@ -89,8 +89,9 @@ async def intake_submit(request: Request, slug: str, session: SessionDep, settin
     ]
     try:
         ticket = await submit_ticket(session, data, files=files)
-    except PayloadTooLarge as exc:
-        return _form(request, community, values=values, errors={"attachments": exc.detail}, status_code=413)
+    except (PayloadTooLarge, UnsupportedMediaType) as exc:  # too big or a program: say so beside the field
+        return _form(request, community, values=values, errors={"attachments": exc.detail},
+                     status_code=exc.status_code)
     key = ticket_key(ticket.id)
     sig = _receipt_sig(key, ticket.status)
     return RedirectResponse(f"/intake/{slug}/done?key={key}&s={ticket.status}&sig={sig}", status_code=303)

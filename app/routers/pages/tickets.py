@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from app.audit.service import list_ticket_events
 from app.auth.policy import Principal
-from app.deps import SessionDep, page_permission
+from app.deps import PageCaller, SessionDep, page_permission
 from app.errors import InvalidInput, NotFound
 from app.routers.api.tickets import attachment_response
 from app.routers.pages.panels import build_ticket_panels
@@ -33,7 +33,7 @@ Reader = Annotated[Principal, page_permission("tickets:read")]
 Writer = Annotated[Principal, page_permission("tickets:write")]
 
 
-async def ticket_or_404(ref: str, session: SessionDep) -> Ticket:
+async def ticket_or_404(ref: str, session: SessionDep, _caller: PageCaller) -> Ticket:
     ticket = await service.get_ticket(session, ref)
     if ticket is None:
         raise NotFound(f"ticket {ref} does not exist")
@@ -212,7 +212,7 @@ async def reply(
     if then_status:  # "Reply and mark pending/resolved" in one click
         ticket = await service.change_status(session, ref, Status(then_status), actor=principal)
     else:
-        ticket = await ticket_or_404(ref, session)
+        ticket = await ticket_or_404(ref, session, principal)
     return await _respond(request, session, ticket, "ticket")
 
 
@@ -236,14 +236,14 @@ async def link(request: Request, ref: str, session: SessionDep, principal: Write
     except ValidationError:
         raise InvalidInput("the link must be an http(s) URL", code="bad_url") from None
     await service.add_link(session, ref, data, actor=principal)
-    return await _respond(request, session, await ticket_or_404(ref, session), target)
+    return await _respond(request, session, await ticket_or_404(ref, session, principal), target)
 
 
 @router.post("/tickets/{ref}/links/{link_id}/delete")
 async def unlink(request: Request, ref: str, link_id: int, session: SessionDep, principal: Writer,
                  target: Annotated[str, Form()] = "sidebar"):
     await service.remove_link(session, ref, link_id, actor=principal)
-    return await _respond(request, session, await ticket_or_404(ref, session), target)
+    return await _respond(request, session, await ticket_or_404(ref, session, principal), target)
 
 
 @router.get("/tickets/{ref}/attachments/{attachment_id}")
