@@ -170,6 +170,49 @@ def token_create(
     sys.stdout.write(token + "\n")
 
 
+@token_cli.command("list")
+def token_list(
+    email: Annotated[str | None, typer.Option(help="only this user's tokens")] = None,
+) -> None:
+    """List API tokens (id, owner, name, prefix, scopes, last use, revoked)."""
+    from app.user.service import get_user_by_email, list_api_tokens
+    from app.user.models import User
+
+    async def rows(session):
+        user_id = None
+        if email is not None:
+            user = await get_user_by_email(session, email)
+            if user is None:
+                return None
+            user_id = user.id
+        tokens = await list_api_tokens(session, user_id=user_id)
+        owners = {u.id: u.email for u in (await session.exec(select(User))).all()}
+        return [(t, owners.get(t.user_id, "?")) for t in tokens]
+
+    from sqlmodel import select
+
+    found = _run(rows)
+    if found is None:
+        _fail(f"no user with e-mail {email}")
+    for t, owner in found:
+        state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "live"
+        used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
+        typer.echo(f"{t.id}\t{owner}\t{t.name}\t{t.display_prefix}…\t{t.scopes}\tlast used {used}\t{state}")
+
+
+@token_cli.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(help="the id shown by `firstline token list`")]) -> None:
+    """Revoke an API token: requests with it are refused from now on."""
+    from app.errors import AppError
+    from app.user.service import revoke_api_token
+
+    try:
+        token = _run(lambda s: revoke_api_token(s, token_id, by=None))
+    except AppError as exc:
+        _fail(exc.detail)
+    typer.echo(f"revoked token {token.id} ({token.name}, {token.display_prefix}…)", err=True)
+
+
 @cli.command("ingest-email")
 def ingest_email_cmd() -> None:
     """Read one RFC 822 message on standard input (for an MTA pipe) and file it as a ticket or reply."""

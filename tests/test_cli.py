@@ -98,3 +98,24 @@ def test_demo_fills_every_status_and_type_once(run, sql):
     again = run("demo")
     assert again.returncode == 0
     assert sql("SELECT count(*) FROM ticket")[0][0] == sum(statuses.values())
+
+
+def test_token_list_and_revoke(run, sql):
+    run("user", "create", "--email", "lee@desk.example", "--name", "Lee", "--role", "agent",
+        "--password", "a-long-enough-password")
+    made = run("token", "create", "--email", "lee@desk.example", "--name", "ci")
+    assert made.returncode == 0, made.stderr
+    token_id = sql("SELECT id FROM api_token")[0][0]
+
+    listed = run("token", "list", "--email", "lee@desk.example")
+    assert listed.returncode == 0, listed.stderr
+    assert f"{token_id}\tlee@desk.example\tci\t" in listed.stdout and "\tlive" in listed.stdout
+    assert made.stdout.strip() not in listed.stdout  # never the token itself
+
+    revoked = run("token", "revoke", str(token_id))
+    assert revoked.returncode == 0, revoked.stderr
+    assert sql("SELECT revoked_at IS NOT NULL FROM api_token")[0][0]
+    assert "revoked" in run("token", "list").stdout
+
+    missing = run("token", "revoke", "999")
+    assert missing.returncode != 0 and "no API token 999" in missing.stderr and "Traceback" not in missing.stderr

@@ -78,6 +78,25 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class ApiTokenPublic(SQLModel):
+    """A token as listed: never the token or its hash, only the prefix shown at creation."""
+
+    id: int
+    user_id: int
+    name: str
+    display_prefix: str
+    scopes: list[str]
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, token: ApiToken) -> "ApiTokenPublic":
+        return cls(id=token.id, user_id=token.user_id, name=token.name, display_prefix=token.display_prefix,
+                   scopes=token.scopes.split(), created_at=token.created_at, last_used_at=token.last_used_at,
+                   revoked_at=token.revoked_at)
+
+
 class LoginSession(SQLModel, table=True):
     __tablename__ = "login_session"
 

@@ -154,6 +154,32 @@ async def create_api_token(
     return token, api_token
 
 
+async def list_api_tokens(session: AsyncSession, *, user_id: int | None = None) -> list[ApiToken]:
+    """Tokens of one user (or everyone's for user_id None), live ones first, newest first."""
+    stmt = select(ApiToken).order_by(col(ApiToken.revoked_at).is_not(None), col(ApiToken.id).desc())
+    if user_id is not None:
+        stmt = stmt.where(ApiToken.user_id == user_id)
+    return list((await session.exec(stmt)).all())
+
+
+async def revoke_api_token(session: AsyncSession, token_id: int, *, by: Principal | None) -> ApiToken:
+    """Revoke a token at once (the next request with it gets 401). Staff may revoke their own
+    tokens; revoking someone else's needs users:write. `by=None` is the operator's CLI.
+
+    Someone else's token that the caller may not touch answers 404, as a missing one does, so
+    ids of other people's tokens cannot be probed. Revoking twice is harmless."""
+    async with transaction(session):
+        token = await session.get(ApiToken, token_id)
+        if token is None or (by is not None and token.user_id != by.user_id and not by.can("users:write")):
+            raise NotFound(f"no API token {token_id}", code="unknown_token")
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()
+            session.add(token)
+            record_event(session, "token.revoked", subject_type="api_token", subject_id=token.id,
+                         actor_id=by.user_id if by else None, data={"name": token.name, "owner_id": token.user_id})
+    return token
+
+
 async def principal_from_token(session: AsyncSession, token: str) -> Principal | None:
     row = (
         await session.exec(

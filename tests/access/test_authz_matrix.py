@@ -26,7 +26,7 @@ from app.portal.models import PortalSession
 from app.ticket.models import TicketCreate
 from app.ticket.service import UploadedFile, submit_ticket
 from app.user.models import LoginSession, StaffRole
-from app.user.service import get_user_by_email
+from app.user.service import create_api_token, get_user_by_email
 from app.ticket.models import LinkCreate
 from app.ticket.service import add_link, add_vote
 from tests.factories import make_community, make_token, make_user, principal_for
@@ -223,6 +223,12 @@ async def fresh_subresources(session, path: str, ref: str) -> dict:
         voter = await make_user(session, None)
         await add_vote(session, ref, voter_email=voter.email, actor=principal_for(voter))
         return {"user_id": str(voter.id)}
+    if "{token_id}" in path:
+        # Someone else's throwaway token: "1" could be a matrix caller's own, and revoking it
+        # would turn that caller's later checks into 401s.
+        owner = await make_user(session, StaffRole.agent)
+        _, token = await create_api_token(session, email=owner.email, name="throwaway")
+        return {"token_id": str(token.id)}
     return {}
 
 
