@@ -155,11 +155,20 @@ def set_database(database: Database | None) -> None:
 
 @asynccontextmanager
 async def transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
-    """One unit of work: the writes in the block commit together or not at all."""
+    """One unit of work: the writes in the block commit together or not at all.
+
+    A block opened inside another on the same session joins it: a use case made of other use
+    cases (an action item that opens a ticket) commits once, at the outermost block, so a
+    failure half-way leaves nothing behind.
+    """
     from app.live.broker import get_broker
 
+    if session.info.get("in_transaction"):
+        yield session
+        return
     broker = get_broker()
     async with get_database().write_lock():
+        session.info["in_transaction"] = True
         try:
             yield session
             messages = session.info.pop("live", [])
@@ -175,4 +184,6 @@ async def transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
             session.info.pop("live", None)
             await session.rollback()
             raise
+        finally:
+            session.info.pop("in_transaction", None)
     broker.after_commit(messages)

@@ -637,8 +637,8 @@ async def add_action_item(session: AsyncSession, ref: str | int, data: ActionIte
                           actor: Principal) -> ActionItem:
     """An action item becomes a ticket assigned to its owner, so it is worked from the board.
 
-    Checks everything first; the ticket and the item are then written in two commits
-    (ticket intake owns its own transaction), the ticket first so an item never points nowhere.
+    The ticket, its assignment and the item commit together (the ticket services join this
+    unit of work), so a failure leaves neither an orphan ticket nor an item pointing nowhere.
     """
     incident = await get_incident(session, ref)
     if incident is None:
@@ -647,19 +647,24 @@ async def add_action_item(session: AsyncSession, ref: str | int, data: ActionIte
     if await get_postmortem(session, incident.id) is None:
         raise Conflict("write the post-mortem before adding action items", code="postmortem_missing")
     key = incident_key(incident.id)
+    async with transaction(session):
+        return await _add_action_item(session, incident, owner, key, data, actor)
+
+
+async def _add_action_item(session: AsyncSession, incident: Incident, owner: User, key: str,
+                           data: ActionItemCreate, actor: Principal) -> ActionItem:
     ticket = await submit_ticket(session, TicketCreate(
         title=f"{key} action: {data.title}"[:200],
         body=f"Action item from the post-mortem of {key} ({incident.title}). Due {data.due_on.isoformat()}.",
         requester_email=owner.email, requester_name=owner.name, type=TicketType.change_request,
         channel=Channel.internal), actor=actor)
     await update_ticket(session, ticket.id, TicketUpdate(assignee_id=owner.id, tags=["action-item"]), actor=actor)
-    async with transaction(session):
-        incident = await lock_incident(session, incident.id)
-        item = ActionItem(incident_id=incident.id, title=data.title, owner_id=owner.id, due_on=data.due_on,
-                          ticket_id=ticket.id)
-        session.add(item)
-        await session.flush()
-        _event(session, incident, "incident.action_item_added", actor.user_id,
-               {"title": data.title, "owner": owner.name, "due_on": data.due_on.isoformat(),
-                "ticket": ticket_key(ticket.id)}, ticket_id=ticket.id)
+    incident = await lock_incident(session, incident.id)
+    item = ActionItem(incident_id=incident.id, title=data.title, owner_id=owner.id, due_on=data.due_on,
+                      ticket_id=ticket.id)
+    session.add(item)
+    await session.flush()
+    _event(session, incident, "incident.action_item_added", actor.user_id,
+           {"title": data.title, "owner": owner.name, "due_on": data.due_on.isoformat(),
+            "ticket": ticket_key(ticket.id)}, ticket_id=ticket.id)
     return item

@@ -206,3 +206,35 @@ async def test_list_puts_active_incidents_first(session):
     major = await service.declare_incident(session, IncidentCreate(title="major", severity=Severity.sev1), actor=p)
     assert [i.id for i in await service.list_incidents(session)] == [major.id, minor.id, old.id]
     assert [i.id for i in await service.list_incidents(session, active_only=True)] == [major.id, minor.id]
+
+
+async def test_an_action_item_that_fails_half_way_leaves_no_ticket_behind(session, monkeypatch):
+    w = await incident_world(session, now=T0)
+    inc_id, actor = w["incident"].id, w["actor"]
+    await service.change_status(session, inc_id, IncidentStatus.resolved, actor=actor)
+    await service.save_postmortem(session, inc_id, PostMortemWrite(what_happened="Disk full."), actor=actor)
+    owner = await make_user(session, "agent")
+    tickets_before = len((await session.exec(select(Ticket))).all())
+    events_before = len((await session.exec(select(Event))).all())
+
+    async def lost_race(*args, **kwargs):  # e.g. the incident row changed under us
+        raise Conflict("this changed while you were working on it", code="concurrent_change")
+
+    monkeypatch.setattr(service, "lock_incident", lost_race)
+    with pytest.raises(Conflict):
+        await service.add_action_item(session, inc_id, ActionItemCreate(
+            title="Alert on disk usage", owner_id=owner.id, due_on=date(2026, 12, 1)), actor=actor)
+    assert len((await session.exec(select(Ticket))).all()) == tickets_before
+    assert len((await session.exec(select(Event))).all()) == events_before
+    assert await service.list_action_items(session, inc_id) == []
+
+
+async def test_nested_units_of_work_commit_once_at_the_outermost(session):
+    before = len((await session.exec(select(Ticket))).all())
+    with pytest.raises(RuntimeError):
+        async with transaction(session):
+            async with transaction(session):
+                session.add(Ticket(title="inner", body="", channel="api", status="new", type="question",
+                                   urgency="normal", rank_key="0"))
+            raise RuntimeError("outer fails after the inner block ended")
+    assert len((await session.exec(select(Ticket))).all()) == before
