@@ -32,6 +32,14 @@ class TimeEntryCreate(SQLModel):
     spent_at: AwareDatetime | None = Field(default=None, description="When the work happened; default now")
 
 
+class TimeEntryUpdate(SQLModel):
+    """A correction: only the fields sent change."""
+
+    minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES, description="Whole minutes, 1 to 1440")
+    note: str | None = Field(default=None, max_length=500)
+    spent_at: AwareDatetime | None = None
+
+
 class TimeEntryPublic(SQLModel):
     id: int
     ticket_id: int

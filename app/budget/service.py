@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.service import changes, record_event
 from app.auth.policy import Principal
-from app.budget.models import BudgetPublic, TimeEntry, TimeEntryCreate
+from app.budget.models import BudgetPublic, TimeEntry, TimeEntryCreate, TimeEntryUpdate
 from app.community.models import BudgetPeriod, Community
 from app.db import transaction, utcnow
 from app.errors import InvalidInput, NotFound
@@ -127,6 +127,55 @@ async def log_time(session: AsyncSession, ref: str | int, data: TimeEntryCreate,
                      community_id=ticket.community_id, actor_id=actor.user_id,
                      data={"time_entry_id": entry.id, "minutes": entry.minutes})
     return entry
+
+
+async def _entry_of(session: AsyncSession, ref: str | int, entry_id: int) -> tuple[Ticket, TimeEntry]:
+    ticket_id = parse_ticket_ref(ref)
+    entry = await session.get(TimeEntry, entry_id)
+    if ticket_id is None or entry is None or entry.ticket_id != ticket_id:
+        raise NotFound(f"no time entry {entry_id} on ticket {ref}", code="unknown_time_entry")
+    return await lock_ticket(session, ticket_id), entry
+
+
+async def correct_time(session: AsyncSession, ref: str | int, entry_id: int, data: TimeEntryUpdate, *,
+                       actor: Principal) -> TimeEntry:
+    """Fix a mistyped entry. Anyone who may work the ticket may; the audit log keeps before and after."""
+    fields = data.model_dump(exclude_unset=True, exclude_none=True)
+    if "spent_at" in fields:
+        fields["spent_at"] = fields["spent_at"].astimezone(UTC)
+        if fields["spent_at"] > utcnow():
+            raise InvalidInput("time cannot be logged in the future", code="future_time")
+    if "note" in fields:
+        fields["note"] = fields["note"].strip()
+    async with transaction(session):
+        ticket, entry = await _entry_of(session, ref, entry_id)
+        before = {k: getattr(entry, k) for k in fields}
+        for key, value in fields.items():
+            setattr(entry, key, value)
+        session.add(entry)
+        await session.flush()
+        if entry.community_id is not None:
+            await rerank_community(session, entry.community_id)  # the budget may now be over, or not
+        record_event(session, "ticket.time_corrected", subject_type="ticket", subject_id=ticket.id,
+                     ticket_id=ticket.id, community_id=entry.community_id, actor_id=actor.user_id,
+                     data={"time_entry_id": entry.id,
+                           "before": {k: v.isoformat() if isinstance(v, datetime) else v for k, v in before.items()},
+                           "after": {k: v.isoformat() if isinstance(v, datetime) else v for k, v in fields.items()}})
+    return entry
+
+
+async def delete_time(session: AsyncSession, ref: str | int, entry_id: int, *, actor: Principal) -> None:
+    """Remove an entry logged by mistake; it stops counting against the budget at once."""
+    async with transaction(session):
+        ticket, entry = await _entry_of(session, ref, entry_id)
+        community_id, minutes = entry.community_id, entry.minutes
+        await session.delete(entry)
+        await session.flush()
+        if community_id is not None:
+            await rerank_community(session, community_id)
+        record_event(session, "ticket.time_deleted", subject_type="ticket", subject_id=ticket.id,
+                     ticket_id=ticket.id, community_id=community_id, actor_id=actor.user_id,
+                     data={"time_entry_id": entry_id, "minutes": minutes})
 
 
 async def list_time_entries(session: AsyncSession, ticket_id: int) -> list[TimeEntry]:

@@ -164,3 +164,55 @@ async def test_community_pages_show_usage_bars(client, session):
     assert "Time spent · 1h 45m" in (await client.get(f"/tickets/{t.id}")).text
     bad = await client.post(f"/tickets/{t.id}/time", data={"minutes": "0", "csrf_token": csrf})
     assert bad.status_code == 422
+
+
+async def test_a_mistyped_time_entry_is_corrected_or_deleted_and_the_budget_follows(client, session):
+    agent = await make_user(session, StaffRole.agent)
+    viewer = await make_user(session, StaffRole.viewer)
+    c = await make_community(session, "zeta", budget_hours=1)
+    t = await make_ticket(session, c)
+    other = await make_ticket(session, c)
+    token, viewer_token = await make_token(session, agent), await make_token(session, viewer)
+    entry = (await client.post(f"/api/v1/tickets/{t.id}/time-entries", json={"minutes": 600},
+                               headers=bearer(token))).json()
+    budget = (await client.get("/api/v1/communities/zeta/budget", headers=bearer(token))).json()
+    assert budget["over_budget"] is True
+
+    url = f"/api/v1/tickets/{t.id}/time-entries/{entry['id']}"
+    fixed = await client.patch(url, json={"minutes": 30, "note": "was 30, not 600"}, headers=bearer(token))
+    assert fixed.status_code == 200, fixed.text
+    assert fixed.json()["minutes"] == 30 and fixed.json()["note"] == "was 30, not 600"
+    budget = (await client.get("/api/v1/communities/zeta/budget", headers=bearer(token))).json()
+    assert budget["used_hours"] == 0.5 and budget["over_budget"] is False
+    event = (await session.exec(select(Event).where(Event.kind == "ticket.time_corrected"))).one()
+    assert event.data["before"] == {"minutes": 600, "note": ""} and event.data["after"]["minutes"] == 30
+
+    # Bad input changes nothing: a bad value, the future, a viewer, the entry under another ticket.
+    future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    for body, want in (({"minutes": 0}, 422), ({"spent_at": future}, 422)):
+        assert (await client.patch(url, json=body, headers=bearer(token))).status_code == want
+    assert (await client.patch(url, json={"minutes": 5}, headers=bearer(viewer_token))).status_code == 403
+    assert (await client.delete(url, headers=bearer(viewer_token))).status_code == 403
+    wrong = f"/api/v1/tickets/{other.id}/time-entries/{entry['id']}"
+    res = await client.delete(wrong, headers=bearer(token))
+    assert res.status_code == 404 and res.json()["code"] == "unknown_time_entry"
+    assert [e.minutes for e in (await session.exec(select(TimeEntry))).all()] == [30]
+
+    assert (await client.delete(url, headers=bearer(token))).status_code == 204
+    assert (await session.exec(select(TimeEntry))).all() == []
+    budget = (await client.get("/api/v1/communities/zeta/budget", headers=bearer(token))).json()
+    assert budget["used_hours"] == 0
+    assert (await client.delete(url, headers=bearer(token))).status_code == 404
+
+
+async def test_the_ticket_page_deletes_a_time_entry_with_its_form_token(client, session):
+    agent = await make_user(session, StaffRole.agent)
+    t = await make_ticket(session, await make_community(session, "eta", budget_hours=5))
+    entry = await budgets.log_time(session, t.id, TimeEntryCreate(minutes=45), actor=principal_for(agent))
+    csrf = await sign_in(client, agent.email)
+    page = await client.get(f"/tickets/{t.id}")
+    assert f"/tickets/{t.id}/time/{entry.id}/delete" in page.text
+    res = await client.post(f"/tickets/{t.id}/time/{entry.id}/delete", data={"csrf_token": csrf},
+                            follow_redirects=False)
+    assert res.status_code == 303
+    assert (await session.exec(select(TimeEntry))).all() == []

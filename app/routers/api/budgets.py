@@ -8,7 +8,7 @@ from sqlmodel import SQLModel
 
 from app.auth.policy import Principal
 from app.budget import service
-from app.budget.models import BudgetPublic, TimeEntry, TimeEntryCreate, TimeEntryPublic
+from app.budget.models import BudgetPublic, TimeEntry, TimeEntryCreate, TimeEntryPublic, TimeEntryUpdate
 from app.community.models import BudgetPeriod
 from app.deps import SessionDep, api_permission
 from app.routers.api.common import errors
@@ -46,6 +46,20 @@ async def read_time_entries(ticket: TicketDep, session: SessionDep, principal: T
 async def create_time_entry(ref: TicketRef, data: TimeEntryCreate, session: SessionDep, principal: TicketWriter):
     """The time counts against the budget of the ticket's community for the period it was spent in."""
     return (await entry_views(session, [await service.log_time(session, ref, data, actor=principal)]))[0]
+
+
+@router.patch("/tickets/{ref}/time-entries/{entry_id}", response_model=TimeEntryPublic,
+               responses=errors(400, 401, 403, 404, 422), summary="Correct a time entry")
+async def update_time_entry(ref: TicketRef, entry_id: int, data: TimeEntryUpdate, session: SessionDep,
+                            principal: TicketWriter):
+    return (await entry_views(session, [await service.correct_time(session, ref, entry_id, data,
+                                                                   actor=principal)]))[0]
+
+
+@router.delete("/tickets/{ref}/time-entries/{entry_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=errors(401, 403, 404), summary="Delete a time entry logged by mistake")
+async def delete_time_entry(ref: TicketRef, entry_id: int, session: SessionDep, principal: TicketWriter) -> None:
+    await service.delete_time(session, ref, entry_id, actor=principal)
 
 
 @router.get("/communities/{slug}/budget", response_model=BudgetPublic, responses=errors(401, 403, 404),

@@ -17,7 +17,7 @@ from app.routers.api.budgets import entry_views
 from app.routers.pages.panels import ticket_panel
 from app.templating import env, render
 from app.ticket.models import Ticket
-from app.ticket.service import ticket_key
+from app.ticket.service import parse_ticket_ref, ticket_key
 from app.ticket.views import users_by_id
 
 router = APIRouter(include_in_schema=False)
@@ -80,6 +80,13 @@ async def log_time(ref: str, session: SessionDep, principal: TicketWriter,
         raise InvalidInput("minutes must be a whole number from 1 to 1440", code="bad_minutes") from None
     entry = await service.log_time(session, ref, data, actor=principal)
     return RedirectResponse(f"/tickets/{entry.ticket_id}", status_code=303)
+
+
+@router.post("/tickets/{ref}/time/{entry_id}/delete")
+async def delete_time(ref: str, entry_id: int, session: SessionDep, principal: TicketWriter):
+    await service.delete_time(session, ref, entry_id, actor=principal)
+    ticket_id = parse_ticket_ref(ref)
+    return RedirectResponse(f"/tickets/{ticket_id}#time-panel", status_code=303)
 
 
 @ticket_panel("budget/ticket_panel.html", order=60)
