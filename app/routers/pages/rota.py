@@ -14,12 +14,13 @@ from pydantic import ValidationError
 from app.auth.policy import Principal
 from app.db import utcnow
 from app.deps import SessionDep, page_permission
-from app.errors import AppError, InvalidInput, NotFound
+from app.errors import AppError, InvalidInput
 from app.rota import feeds, handoff, service
 from app.rota.grid import build_grid, window
 from app.rota.handoff import RETRO_QUESTIONS
 from app.rota.models import HandoffUpdate, OverrideIn, RoleIn, Schedule, ScheduleIn
 from app.rota.schedule import fairness
+from app.routers.api.schedules import ScheduleDep, schedule_or_404  # one lookup rule for API and pages
 from app.routers.pages.panels import board_panel
 from app.templating import render
 from app.user.service import list_staff
@@ -35,14 +36,6 @@ def _validation_detail(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'form'}: {e['msg']}" for e in exc.errors())
 
 
-async def schedule_or_404(schedule_id: int, session: SessionDep) -> Schedule:
-    schedule = await service.get_schedule(session, schedule_id)
-    if schedule is None:
-        raise NotFound(f"schedule {schedule_id} does not exist")
-    return schedule
-
-
-ScheduleDep = Annotated[Schedule, Depends(schedule_or_404)]
 
 
 def _local_input(value: str, zone: str, name: str) -> datetime:
