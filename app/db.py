@@ -167,6 +167,9 @@ async def transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
         yield session
         return
     broker = get_broker()
+    # Take a pooled connection before the write lock, never while holding it: a lock holder
+    # waiting for the pool, which is held by requests waiting for the lock, is a deadlock.
+    await session.connection()
     async with get_database().write_lock():
         session.info["in_transaction"] = True
         try:
