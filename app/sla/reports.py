@@ -33,7 +33,7 @@ from app.community.models import Community
 from app.errors import InvalidInput
 from app.sla.models import SlaClock, SlaReportDay, SlaReportMinute, SlaReportTickets
 from app.sla.schemas import Target
-from app.ticket.enums import Criticality
+from app.ticket.enums import Criticality, Status
 from app.ticket.models import Ticket
 
 DIMENSIONS = ("channel", "criticality", "community", "week", "month")
@@ -243,9 +243,17 @@ def _period_of(by: str, dialect: str):
     return key
 
 
-def _rollup_group(by: str, table) -> ColumnElement:
-    return {"channel": table.channel, "criticality": table.criticality, "community": table.community_id,
-            "week": table.day, "month": table.day}[by]
+def _rollup_group(by: str, dialect: str, table) -> ColumnElement:
+    if by == "month":  # SQLite keeps dates as 'YYYY-MM-DD' text: a prefix, not a date parse per row
+        return func.substr(table.day, 1, 7) if dialect == "sqlite" else func.to_char(table.day, "YYYY-MM")
+    if by == "week":
+        return func.strftime("%Y-W%W", table.day) if dialect == "sqlite" else func.to_char(table.day, 'IYYY-"W"IW')
+    return {"channel": table.channel, "criticality": table.criticality, "community": table.community_id}[by]
+
+
+def _rollup_key(key):
+    """Week/month of NO_DAY (clocks without an opening time) is the scan's NULL group."""
+    return None if isinstance(key, str) and key.startswith("0001-") else key
 
 
 def _live_group(by: str, dialect: str, source) -> ColumnElement:
@@ -291,18 +299,27 @@ async def _from_rollup(session: AsyncSession, counts: _Counts, by: str, dialect:
 
     # Stopped clocks and tickets of partial days at the ends of the range, live.
     for lo, hi in partial:
+        # Stopped is counted in the aggregates, not filtered in WHERE: a `stopped_at IS NOT
+        # NULL` term makes SQLite walk every stopped clock of the live index instead of the
+        # day's clocks through ix_sla_clock_report (target, opened_at). Unstopped clocks fall
+        # in minute -1 (skipped) and count 0 here; the query above counted them.
         minute = _minute()
-        stopped = (select(live, col(SlaClock.target), minute, func.count(),
-                          func.sum(case((_met(), 1), else_=0)))
-                   .select_from(SlaClock).where(col(SlaClock.stopped_at).is_not(None),
-                                                col(SlaClock.opened_at) >= lo, col(SlaClock.opened_at) < hi)
-                   .group_by(live, col(SlaClock.target), minute))
-        for key, target, bucket, n, n_met in (await session.exec(stopped)).all():
+        stopped = case((col(SlaClock.stopped_at).is_not(None), 1), else_=0)
+        clocks_of_days = (select(live, col(SlaClock.target), minute, func.sum(stopped),
+                                 func.sum(case((_met(), 1), else_=0)), func.sum(stopped))
+                          .select_from(SlaClock)
+                          .where(col(SlaClock.target).in_([t.value for t in Target]),
+                                 col(SlaClock.opened_at) >= lo, col(SlaClock.opened_at) < hi)
+                          .group_by(live, col(SlaClock.target), minute))
+        for key, target, bucket, n, n_met, n_hist in (await session.exec(clocks_of_days)).all():
             counts.add_attain(keyed(key), target, n, n_met)
-            counts.add_minute(keyed(key), bucket, n)
+            counts.add_minute(keyed(key), bucket, n_hist)
+        # Every status listed so ix_ticket_status_created_at serves the day's range (there is
+        # no index on created_at alone, and tickets are outside this module).
         tgrp = _live_group(by, dialect, Ticket).label("grp")
         tickets = (select(tgrp, func.count()).select_from(Ticket)
-                   .where(col(Ticket.created_at) >= lo, col(Ticket.created_at) < hi).group_by(tgrp))
+                   .where(col(Ticket.status).in_([st.value for st in Status]),
+                          col(Ticket.created_at) >= lo, col(Ticket.created_at) < hi).group_by(tgrp))
         for key, n in (await session.exec(tickets)).all():
             counts.add_tickets(keyed(key), n)
 
@@ -319,21 +336,21 @@ async def _from_rollup(session: AsyncSession, counts: _Counts, by: str, dialect:
             stmt = stmt.where(col(table.day) != NO_DAY)
         return stmt
 
-    grp = _rollup_group(by, SlaReportDay).label("grp")
+    grp = _rollup_group(by, dialect, SlaReportDay).label("grp")
     attain = within(select(grp, col(SlaReportDay.target), func.sum(SlaReportDay.decided), func.sum(SlaReportDay.met))
                     .where(col(SlaReportDay.decided) != 0).group_by(grp, col(SlaReportDay.target)), SlaReportDay)
     for key, target, n_decided, n_met in (await session.exec(attain)).all():
-        counts.add_attain(keyed(key), target, n_decided, n_met)
-    grp = _rollup_group(by, SlaReportMinute).label("grp")
+        counts.add_attain(_rollup_key(key), target, n_decided, n_met)
+    grp = _rollup_group(by, dialect, SlaReportMinute).label("grp")
     hist = within(select(grp, col(SlaReportMinute.minute), func.sum(SlaReportMinute.n))
                   .where(col(SlaReportMinute.n) != 0).group_by(grp, col(SlaReportMinute.minute)), SlaReportMinute)
     for key, minute, n in (await session.exec(hist)).all():
-        counts.add_minute(keyed(key), minute, n)
-    grp = _rollup_group(by, SlaReportTickets).label("grp")
+        counts.add_minute(_rollup_key(key), minute, n)
+    grp = _rollup_group(by, dialect, SlaReportTickets).label("grp")
     tickets = within(select(grp, func.sum(SlaReportTickets.n)).where(col(SlaReportTickets.n) != 0).group_by(grp),
                      SlaReportTickets)
     for key, n in (await session.exec(tickets)).all():
-        counts.add_tickets(keyed(key), n)
+        counts.add_tickets(_rollup_key(key), n)
 
 
 async def _label(session: AsyncSession, by: str, rows: dict[str, ReportRow]) -> None:
