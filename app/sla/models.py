@@ -6,7 +6,7 @@ without a community is the default; a community's own policy overrides it target
 target (a target it does not mention falls back to the default policy).
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -144,6 +144,10 @@ class SlaClock(SQLModel, table=True):
         Index("ix_sla_clock_running_risk", "stopped_at", "at_risk_at"),
         Index("ix_sla_clock_unsettled_due", "settled", "due_at"),
         Index("ix_sla_clock_report", "target", "opened_at"),
+        # Covers the report's live part (clocks still running: decided once due) without
+        # reading the table rows (migration 0008).
+        Index("ix_sla_clock_report_live", "stopped_at", "opened_at", "target", "channel", "criticality",
+              "community_id", "due_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -171,3 +175,50 @@ class SlaClock(SQLModel, table=True):
     criticality: int | None = Field(default=None)
     community_id: int | None = Field(default=None)
     opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# --- the report's rollup (migration 0008) --------------------------------------------------
+# Kept by database triggers on `sla_clock` and `ticket` (same transaction as the write, and
+# whoever writes: the ticket hook, the sweep, a bulk import), so the report reads a few
+# thousand day rows instead of 300,000 clocks. Only *stopped* clocks are rolled up: whether
+# they are decided or met no longer depends on "now". Running clocks are counted live.
+# criticality and community_id are 0 for "none" (they are part of the primary key).
+
+
+class SlaReportDay(SQLModel, table=True):
+    """Stopped clocks per UTC day of opening, dimensions and target: all decided, `met` on time."""
+
+    __tablename__ = "sla_report_day"
+
+    day: date = Field(primary_key=True)
+    channel: str = Field(primary_key=True, sa_type=sa.String(16))
+    criticality: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    community_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    target: str = Field(primary_key=True, sa_type=sa.String(16))
+    decided: int = Field(default=0)
+    met: int = Field(default=0)
+
+
+class SlaReportMinute(SQLModel, table=True):
+    """Answered first responses per UTC day of opening, dimensions and whole minute of business time."""
+
+    __tablename__ = "sla_report_minute"
+
+    day: date = Field(primary_key=True)
+    channel: str = Field(primary_key=True, sa_type=sa.String(16))
+    criticality: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    community_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    minute: int = Field(primary_key=True, sa_type=sa.BigInteger, sa_column_kwargs={"autoincrement": False})
+    n: int = Field(default=0)
+
+
+class SlaReportTickets(SQLModel, table=True):
+    """Tickets per UTC day of creation and dimensions (the report's ticket column)."""
+
+    __tablename__ = "sla_report_tickets"
+
+    day: date = Field(primary_key=True)
+    channel: str = Field(primary_key=True, sa_type=sa.String(16))
+    criticality: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    community_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    n: int = Field(default=0)

@@ -1,9 +1,15 @@
 """The SLA report: attainment per target and time to first response, grouped by channel,
 criticality, community or period (week/month of opening), over a date range.
 
-Counting happens in SQL over `sla_clock` alone (it carries copies of the ticket's
-channel, criticality, community and opening time), so no join of 300,000 clocks to their
-tickets, in a single pass; percentiles come from a per-minute histogram of that pass.
+Stopped clocks are read from a rollup kept by database triggers (migration 0008): per UTC
+day of opening x channel x criticality x community x target, how many were decided and met,
+plus a per-minute histogram of answered first responses, and tickets per day of creation.
+A stopped clock's verdict never changes, so whole days in the range come from the rollup;
+running clocks (decided only once due, which depends on "now") and the clocks of partial
+days at the ends of a range are counted live from `sla_clock`, which carries copies of the
+ticket's channel, criticality, community and opening time. `scan=True` counts everything
+from `sla_clock` and `ticket` instead: the reference the rollup is tested against.
+Percentiles come from the per-minute histograms, so no sort of 100,000 values is needed.
 
 Definitions:
 - a target is *decided* once it is met (clock stopped) or its due instant has passed;
@@ -16,18 +22,18 @@ Definitions:
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import BigInteger, Integer, case, cast, func, select
+from sqlalchemy import BigInteger, Date, Integer, case, cast, func, select
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.community.models import Community
 from app.errors import InvalidInput
-from app.sla.models import SlaClock
+from app.sla.models import SlaClock, SlaReportDay, SlaReportMinute, SlaReportTickets
 from app.sla.schemas import Target
-from app.ticket.enums import Criticality
+from app.ticket.enums import Criticality, Status
 from app.ticket.models import Ticket
 
 DIMENSIONS = ("channel", "criticality", "community", "week", "month")
@@ -101,25 +107,17 @@ def histogram_rank(counts: dict[int, int], percent: int) -> int:
 
 
 async def sla_report(session: AsyncSession, *, by: str = "channel", start: datetime | None = None,
-                     end: datetime | None = None, now: datetime) -> SlaReport:
+                     end: datetime | None = None, now: datetime, scan: bool = False) -> SlaReport:
     if start and end and end <= start:
         raise InvalidInput("the end of the range must be after its start", code="bad_range")
+    if by not in DIMENSIONS:
+        raise InvalidInput(f"by must be one of {', '.join(DIMENSIONS)}", code="bad_dimension")
     dialect = session.bind.dialect.name if session.bind else "sqlite"
-    grp = _group_expr(by, dialect, SlaClock).label("grp")
-    ticket_grp = _group_expr(by, dialect, Ticket).label("grp")
-    decided = (col(SlaClock.stopped_at).is_not(None)) | (col(SlaClock.due_at) <= now)
-    met = (col(SlaClock.stopped_at).is_not(None)) & (col(SlaClock.elapsed_us) <= cast(col(SlaClock.target_minutes), BigInteger) * (60 * US))
-
-    # One pass over the clocks: per group and target, how many were decided and met; for
-    # answered first responses also per whole minute of business time, a histogram the
-    # percentiles are read from (to the minute), so no sort of 100,000 values is needed.
-    answered = (SlaClock.target == Target.first_response.value) & col(SlaClock.stopped_at).is_not(None)
-    minute = case((answered, col(SlaClock.elapsed_us) // (60 * US)), else_=-1).label("minute")
-    attain = _range(
-        select(grp, col(SlaClock.target), minute, func.sum(case((decided, 1), else_=0)),
-               func.sum(case((met, 1), else_=0)), func.count())
-        .select_from(SlaClock).group_by(grp, col(SlaClock.target), minute), start, end, SlaClock)
-    counts = _range(select(ticket_grp, func.count()).select_from(Ticket).group_by(ticket_grp), start, end)
+    counts = _Counts()
+    if scan:
+        await _scan(session, counts, by, dialect, start, end, now)
+    else:
+        await _from_rollup(session, counts, by, dialect, start, end, now)
 
     rows: dict[str, ReportRow] = {}
 
@@ -130,25 +128,21 @@ async def sla_report(session: AsyncSession, *, by: str = "channel", start: datet
         return rows[k]
 
     overall = ReportRow(key="*", label="All tickets", tickets=0, targets={t.value: TargetStats() for t in Target})
-    histograms: dict[str, dict[int, int]] = {}
     everything: dict[int, int] = {}
-    for key, target, bucket, n_decided, n_met, n in (await session.exec(attain)).all():
+    for (key, target), (n_decided, n_met) in counts.attain.items():
         stats = row(key).targets[target]
-        stats.decided += int(n_decided or 0)
-        stats.met += int(n_met or 0)
-        overall.targets[target].decided += int(n_decided or 0)
-        overall.targets[target].met += int(n_met or 0)
-        if bucket is not None and bucket >= 0:
-            minutes = int(bucket)
-            hist = histograms.setdefault(str(key), {})
-            hist[minutes] = hist.get(minutes, 0) + n
-            everything[minutes] = everything.get(minutes, 0) + n
-    for key, n in (await session.exec(counts)).all():
-        row(key).tickets = n
+        stats.decided += n_decided
+        stats.met += n_met
+        overall.targets[target].decided += n_decided
+        overall.targets[target].met += n_met
+    for key, n in counts.tickets.items():
+        row(key).tickets += n
         overall.tickets += n
-    for key, hist in histograms.items():
+    for key, hist in counts.hist.items():
         r = row(key)
         r.first_response_p50_s, r.first_response_p90_s = histogram_rank(hist, 50) * 60, histogram_rank(hist, 90) * 60
+        for minutes, n in hist.items():
+            everything[minutes] = everything.get(minutes, 0) + n
     if everything:
         overall.first_response_p50_s = histogram_rank(everything, 50) * 60
         overall.first_response_p90_s = histogram_rank(everything, 90) * 60
@@ -156,6 +150,207 @@ async def sla_report(session: AsyncSession, *, by: str = "channel", start: datet
     await _label(session, by, rows)
     ordered = sorted(rows.values(), key=lambda r: (r.key == "0", r.key) if by != "criticality" else (r.key == "0", int(r.key)))
     return SlaReport(by=by, start=start, end=end, as_of=now, rows=ordered, overall=overall)
+
+
+class _Counts:
+    """What the report is made of, per row key: (decided, met) per target, first-response
+    minutes histogram, tickets. Keys are str; parts from several queries add up."""
+
+    def __init__(self) -> None:
+        self.attain: dict[tuple[str, str], tuple[int, int]] = {}
+        self.hist: dict[str, dict[int, int]] = {}
+        self.tickets: dict[str, int] = {}
+
+    def add_attain(self, key, target: str, decided, met) -> None:
+        k = (str(key), target)
+        d, m = self.attain.get(k, (0, 0))
+        self.attain[k] = (d + int(decided or 0), m + int(met or 0))
+
+    def add_minute(self, key, minute, n) -> None:
+        # minute -1 (not an answered first response) or None (no elapsed time): not in the histogram
+        if minute is not None and minute >= 0 and n:
+            hist = self.hist.setdefault(str(key), {})
+            hist[int(minute)] = hist.get(int(minute), 0) + int(n)
+            if not hist[int(minute)]:
+                del hist[int(minute)]
+
+    def add_tickets(self, key, n) -> None:
+        self.tickets[str(key)] = self.tickets.get(str(key), 0) + int(n)
+
+
+def _decided(now: datetime):
+    return (col(SlaClock.stopped_at).is_not(None)) | (col(SlaClock.due_at) <= now)
+
+
+def _met():
+    return (col(SlaClock.stopped_at).is_not(None)) & (
+        col(SlaClock.elapsed_us) <= cast(col(SlaClock.target_minutes), BigInteger) * (60 * US))
+
+
+def _minute():
+    answered = (SlaClock.target == Target.first_response.value) & col(SlaClock.stopped_at).is_not(None)
+    return case((answered, col(SlaClock.elapsed_us) // (60 * US)), else_=-1).label("minute")
+
+
+async def _scan(session: AsyncSession, counts: _Counts, by: str, dialect: str, start, end, now) -> None:
+    """Everything from `sla_clock` and `ticket` in one pass each (the pre-rollup report)."""
+    grp = _group_expr(by, dialect, SlaClock).label("grp")
+    ticket_grp = _group_expr(by, dialect, Ticket).label("grp")
+    minute = _minute()
+    attain = _range(
+        select(grp, col(SlaClock.target), minute, func.sum(case((_decided(now), 1), else_=0)),
+               func.sum(case((_met(), 1), else_=0)), func.count())
+        .select_from(SlaClock).group_by(grp, col(SlaClock.target), minute), start, end, SlaClock)
+    for key, target, bucket, n_decided, n_met, n in (await session.exec(attain)).all():
+        counts.add_attain(key, target, n_decided, n_met)
+        counts.add_minute(key, bucket, n)
+    tickets = _range(select(ticket_grp, func.count()).select_from(Ticket).group_by(ticket_grp), start, end)
+    for key, n in (await session.exec(tickets)).all():
+        counts.add_tickets(key, n)
+
+
+# Day under which the rollup keeps clocks without an opening time (NULL cannot be a key).
+NO_DAY = date(1, 1, 1)
+
+
+def _day_expr(dialect: str, column) -> ColumnElement:
+    """UTC day of a timestamp, cheaply: SQLite keeps UTC text, so its first 10 characters."""
+    if dialect == "sqlite":
+        return func.substr(column, 1, 10)
+    return cast(func.timezone("UTC", column), Date)
+
+
+def _period_of(by: str, dialect: str):
+    """Day -> the week/month key the SQL of `_group_expr` gives for instants of that day."""
+    cache: dict = {}
+
+    def key(day) -> str | None:
+        if day in cache:
+            return cache[day]
+        d = day if isinstance(day, date) or day is None else date.fromisoformat(str(day)[:10])
+        if d is None or d == NO_DAY:
+            out = None
+        elif by == "month":
+            out = d.strftime("%Y-%m")
+        elif dialect == "sqlite":
+            out = d.strftime("%Y-W%W")
+        else:
+            iso = d.isocalendar()
+            out = f"{iso.year:04d}-W{iso.week:02d}"
+        cache[day] = out
+        return out
+
+    return key
+
+
+def _rollup_group(by: str, dialect: str, table) -> ColumnElement:
+    if by == "month":  # SQLite keeps dates as 'YYYY-MM-DD' text: a prefix, not a date parse per row
+        return func.substr(table.day, 1, 7) if dialect == "sqlite" else func.to_char(table.day, "YYYY-MM")
+    if by == "week":
+        return func.strftime("%Y-W%W", table.day) if dialect == "sqlite" else func.to_char(table.day, 'IYYY-"W"IW')
+    return {"channel": table.channel, "criticality": table.criticality, "community": table.community_id}[by]
+
+
+def _rollup_key(key):
+    """Week/month of NO_DAY (clocks without an opening time) is the scan's NULL group."""
+    return None if isinstance(key, str) and key.startswith("0001-") else key
+
+
+def _live_group(by: str, dialect: str, source) -> ColumnElement:
+    if by in ("week", "month"):
+        return _day_expr(dialect, col(source.created_at if source is Ticket else source.opened_at))
+    return _group_expr(by, dialect, source)
+
+
+def _whole_days(start: datetime | None, end: datetime | None):
+    """The whole UTC days inside [start, end) that the rollup answers for, and the partial
+    stretches at either end that are counted live."""
+    def midnight(d: date) -> datetime:
+        return datetime.combine(d, time(), tzinfo=UTC)
+
+    first = last = None  # [first, last) in days; None: unbounded
+    if start is not None:
+        s = start.astimezone(UTC)
+        first = s.date() if s == midnight(s.date()) else s.date() + timedelta(days=1)
+    if end is not None:
+        last = end.astimezone(UTC).date()
+    if first is not None and last is not None and first >= last:
+        return None, [(start, end)]  # no whole day: all live
+    partial = []
+    if first is not None and start < midnight(first):
+        partial.append((start, midnight(first)))
+    if last is not None and midnight(last) < end:
+        partial.append((midnight(last), end))
+    return (first, last), partial
+
+
+async def _from_rollup(session: AsyncSession, counts: _Counts, by: str, dialect: str, start, end, now) -> None:
+    keyed = _period_of(by, dialect) if by in ("week", "month") else (lambda k: k)
+    days, partial = _whole_days(start, end)
+
+    # Running clocks, live: decided once due. Few on a healthy desk; the index covers them.
+    live = _live_group(by, dialect, SlaClock).label("grp")
+    running = _range(
+        select(live, col(SlaClock.target), func.sum(case((col(SlaClock.due_at) <= now, 1), else_=0)))
+        .select_from(SlaClock).where(col(SlaClock.stopped_at).is_(None)).group_by(live, col(SlaClock.target)),
+        start, end, SlaClock)
+    for key, target, n_decided in (await session.exec(running)).all():
+        counts.add_attain(keyed(key), target, n_decided, 0)
+
+    # Stopped clocks and tickets of partial days at the ends of the range, live.
+    for lo, hi in partial:
+        # Stopped is counted in the aggregates, not filtered in WHERE: a `stopped_at IS NOT
+        # NULL` term makes SQLite walk every stopped clock of the live index instead of the
+        # day's clocks through ix_sla_clock_report (target, opened_at). Unstopped clocks fall
+        # in minute -1 (skipped) and count 0 here; the query above counted them.
+        minute = _minute()
+        stopped = case((col(SlaClock.stopped_at).is_not(None), 1), else_=0)
+        clocks_of_days = (select(live, col(SlaClock.target), minute, func.sum(stopped),
+                                 func.sum(case((_met(), 1), else_=0)), func.sum(stopped))
+                          .select_from(SlaClock)
+                          .where(col(SlaClock.target).in_([t.value for t in Target]),
+                                 col(SlaClock.opened_at) >= lo, col(SlaClock.opened_at) < hi)
+                          .group_by(live, col(SlaClock.target), minute))
+        for key, target, bucket, n, n_met, n_hist in (await session.exec(clocks_of_days)).all():
+            counts.add_attain(keyed(key), target, n, n_met)
+            counts.add_minute(keyed(key), bucket, n_hist)
+        # Every status listed so ix_ticket_status_created_at serves the day's range (there is
+        # no index on created_at alone, and tickets are outside this module).
+        tgrp = _live_group(by, dialect, Ticket).label("grp")
+        tickets = (select(tgrp, func.count()).select_from(Ticket)
+                   .where(col(Ticket.status).in_([st.value for st in Status]),
+                          col(Ticket.created_at) >= lo, col(Ticket.created_at) < hi).group_by(tgrp))
+        for key, n in (await session.exec(tickets)).all():
+            counts.add_tickets(keyed(key), n)
+
+    if days is None:
+        return
+    first, last = days
+
+    def within(stmt, table):
+        if first is not None:
+            stmt = stmt.where(col(table.day) >= first)
+        if last is not None:
+            stmt = stmt.where(col(table.day) < last)
+        if start is not None or end is not None:  # no opening time: outside any range
+            stmt = stmt.where(col(table.day) != NO_DAY)
+        return stmt
+
+    grp = _rollup_group(by, dialect, SlaReportDay).label("grp")
+    attain = within(select(grp, col(SlaReportDay.target), func.sum(SlaReportDay.decided), func.sum(SlaReportDay.met))
+                    .where(col(SlaReportDay.decided) != 0).group_by(grp, col(SlaReportDay.target)), SlaReportDay)
+    for key, target, n_decided, n_met in (await session.exec(attain)).all():
+        counts.add_attain(_rollup_key(key), target, n_decided, n_met)
+    grp = _rollup_group(by, dialect, SlaReportMinute).label("grp")
+    hist = within(select(grp, col(SlaReportMinute.minute), func.sum(SlaReportMinute.n))
+                  .where(col(SlaReportMinute.n) != 0).group_by(grp, col(SlaReportMinute.minute)), SlaReportMinute)
+    for key, minute, n in (await session.exec(hist)).all():
+        counts.add_minute(_rollup_key(key), minute, n)
+    grp = _rollup_group(by, dialect, SlaReportTickets).label("grp")
+    tickets = within(select(grp, func.sum(SlaReportTickets.n)).where(col(SlaReportTickets.n) != 0).group_by(grp),
+                     SlaReportTickets)
+    for key, n in (await session.exec(tickets)).all():
+        counts.add_tickets(_rollup_key(key), n)
 
 
 async def _label(session: AsyncSession, by: str, rows: dict[str, ReportRow]) -> None:
