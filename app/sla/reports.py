@@ -80,9 +80,21 @@ def _group_expr(by: str, dialect: str, source=Ticket) -> ColumnElement:
         return func.coalesce(col(source.community_id), 0)
     if by == "month":
         return func.strftime("%Y-%m", created) if dialect == "sqlite" else func.to_char(created, "YYYY-MM")
-    if by == "week":  # ISO-like week on PostgreSQL; SQLite's %W (Monday-based) is the closest it has
-        return func.strftime("%Y-W%W", created) if dialect == "sqlite" else func.to_char(created, 'IYYY-"W"IW')
+    if by == "week":
+        return iso_week(dialect, created)
     raise InvalidInput(f"by must be one of {', '.join(DIMENSIONS)}", code="bad_dimension")
+
+
+def iso_week(dialect: str, instant) -> ColumnElement:
+    """ISO 8601 week ('2026-W48') of a UTC instant or 'YYYY-MM-DD' day, the same on both
+    databases. SQLite's strftime has no ISO week before 3.46, so it is derived from the week's
+    Thursday, which always lies in the ISO year: its day of the year // 7 + 1 is the week."""
+    if dialect != "sqlite":
+        return func.to_char(instant, 'IYYY-"W"IW')
+    thursday = func.date(instant, "-3 days", "weekday 4")
+    week = (cast(func.strftime("%j", thursday), Integer) - 1) / 7 + 1
+    # NULL in, NULL out (printf would turn it into '-W00').
+    return case((thursday.is_(None), None), else_=func.printf("%s-W%02d", func.strftime("%Y", thursday), week))
 
 
 def _range(stmt, start: datetime | None, end: datetime | None, source=Ticket):
@@ -232,8 +244,6 @@ def _period_of(by: str, dialect: str):
             out = None
         elif by == "month":
             out = d.strftime("%Y-%m")
-        elif dialect == "sqlite":
-            out = d.strftime("%Y-W%W")
         else:
             iso = d.isocalendar()
             out = f"{iso.year:04d}-W{iso.week:02d}"
@@ -247,7 +257,7 @@ def _rollup_group(by: str, dialect: str, table) -> ColumnElement:
     if by == "month":  # SQLite keeps dates as 'YYYY-MM-DD' text: a prefix, not a date parse per row
         return func.substr(table.day, 1, 7) if dialect == "sqlite" else func.to_char(table.day, "YYYY-MM")
     if by == "week":
-        return func.strftime("%Y-W%W", table.day) if dialect == "sqlite" else func.to_char(table.day, 'IYYY-"W"IW')
+        return iso_week(dialect, table.day)
     return {"channel": table.channel, "criticality": table.criticality, "community": table.community_id}[by]
 
 

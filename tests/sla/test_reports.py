@@ -9,7 +9,7 @@ import pytest
 from app.sla.charts import bar_chart
 from app.sla.reports import sla_report
 from app.ticket.enums import Channel
-from app.ticket.models import MessageCreate
+from app.ticket.models import MessageCreate, Ticket
 from app.ticket.service import post_message
 from app.user.models import StaffRole
 from tests.factories import bearer, make_community, make_ticket, make_token, make_user
@@ -125,3 +125,21 @@ def test_histogram_rank_is_nearest_rank():
     assert histogram_rank({30: 1, 60: 1, 120: 1, 240: 1}, 90) == 240
     assert histogram_rank({5: 10}, 90) == 5
     assert histogram_rank({1: 9, 100: 1}, 90) == 1 and histogram_rank({1: 9, 100: 1}, 91) == 100
+
+
+async def test_week_keys_are_iso_weeks_on_every_database(session):
+    """Grouping by week gives the same key on SQLite and PostgreSQL: the ISO 8601 week,
+    including the days around New Year that belong to the other year's week 1 or 52/53."""
+    from sqlalchemy import literal, select
+
+    from app.sla.reports import iso_week
+
+    dialect = session.bind.dialect.name
+    days = [datetime(2020, 12, 31, 12, tzinfo=UTC), datetime(2021, 1, 3, tzinfo=UTC), datetime(2024, 12, 30, tzinfo=UTC),
+            datetime(2026, 11, 23, 23, 59, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)]
+    days += [datetime(2000, 1, 1, tzinfo=UTC) + timedelta(days=n, hours=n % 24) for n in range(0, 12000, 97)]
+    stored_as = Ticket.__table__.c.created_at.type  # bound the way ticket timestamps are stored
+    for at in days:
+        got = (await session.exec(select(iso_week(dialect, literal(at, type_=stored_as))))).one()[0]
+        year, week, _ = at.isocalendar()
+        assert got == f"{year:04d}-W{week:02d}", (at, got)
