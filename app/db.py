@@ -169,8 +169,10 @@ async def transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     broker = get_broker()
     # Take a pooled connection before the write lock, never while holding it: a lock holder
     # waiting for the pool, which is held by requests waiting for the lock, is a deadlock.
-    await session.connection()
-    async with get_database().write_lock():
+    database = get_database()
+    if database.is_sqlite:
+        await session.connection()
+    async with database.write_lock():
         session.info["in_transaction"] = True
         try:
             yield session

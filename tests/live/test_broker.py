@@ -8,6 +8,7 @@ from sqlalchemy.engine import make_url
 from app.db import transaction
 from app.live.broker import QUEUE_SIZE, RESYNC, Broker, LiveMessage, PostgresBroker, get_broker, set_broker
 from app.ticket.service import claim_ticket
+from app.user.models import User
 from tests.conftest import BACKEND
 from tests.factories import make_ticket, make_user, principal_for
 
@@ -35,13 +36,14 @@ async def test_a_rolled_back_change_is_never_announced(session):
     subscription = get_broker().subscribe()
     ticket = await make_ticket(session)
     await next_message(subscription)
-    user = await make_user(session)
+    user_id = (await make_user(session)).id
     with pytest.raises(RuntimeError):
         async with transaction(session):
             session.info.setdefault("live", []).append(LiveMessage("updated", ticket_id=ticket.id))
             raise RuntimeError("the change failed half-way")
     assert subscription.queue.empty()
-    assert user.id is not None
+    # The session is still usable (the rollback expired what it had loaded, as SQLAlchemy does).
+    assert (await session.get(User, user_id)) is not None
 
 
 async def test_a_slow_client_is_told_to_resync_instead_of_growing_without_bound():
