@@ -46,12 +46,18 @@ def client_ip(request: Request) -> str:
 # --- API: bearer tokens only, so no cookie ever authorises an API call (no CSRF surface) ---
 
 
-async def api_principal(request: Request, session: SessionDep) -> Principal | None:
-    if hasattr(request.state, "api_principal"):  # the access gate already looked
-        return request.state.api_principal
-    principal = await _api_principal(request, session)
-    request.state.api_principal = principal
+async def _once_per_request(request: Request, key: str, find) -> Principal | None:
+    """Who the caller is, looked up once per request: the access gate asks first, then the
+    route's own dependencies ask again."""
+    if hasattr(request.state, key):
+        return getattr(request.state, key)
+    principal = await find()
+    setattr(request.state, key, principal)
     return principal
+
+
+async def api_principal(request: Request, session: SessionDep) -> Principal | None:
+    return await _once_per_request(request, "api_principal", lambda: _api_principal(request, session))
 
 
 async def _api_principal(request: Request, session: AsyncSession) -> Principal | None:
@@ -117,12 +123,11 @@ class LoginRequired(AppError):
 
 
 async def page_principal(request: Request, session: SessionDep) -> Principal | None:
-    if hasattr(request.state, "principal"):
-        return request.state.principal
-    token = request.cookies.get(SESSION_COOKIE)
-    principal = await principal_from_session(session, token) if token else None
-    request.state.principal = principal
-    return principal
+    async def find() -> Principal | None:
+        token = request.cookies.get(SESSION_COOKIE)
+        return await principal_from_session(session, token) if token else None
+
+    return await _once_per_request(request, "principal", find)
 
 
 OptionalPagePrincipal = Annotated[Principal | None, Depends(page_principal)]
@@ -175,14 +180,13 @@ class PortalLoginRequired(LoginRequired):
 
 
 async def portal_principal(request: Request, session: SessionDep) -> Principal | None:
-    if hasattr(request.state, "portal_principal"):
-        return request.state.portal_principal
     from app.portal.service import principal_from_portal_session  # the portal imports deps' neighbours
 
-    token = request.cookies.get(PORTAL_COOKIE)
-    principal = await principal_from_portal_session(session, token) if token else None
-    request.state.portal_principal = principal
-    return principal
+    async def find() -> Principal | None:
+        token = request.cookies.get(PORTAL_COOKIE)
+        return await principal_from_portal_session(session, token) if token else None
+
+    return await _once_per_request(request, "portal_principal", find)
 
 
 OptionalPortalPrincipal = Annotated[Principal | None, Depends(portal_principal)]
@@ -221,7 +225,28 @@ def declared_rules(dependant) -> list:
     return found
 
 
-_rules_by_route: dict[int, list] = {}
+# Per route: each rule to run with the arguments it takes and where its caller comes from,
+# worked out on the route's first request instead of inspecting signatures on every one.
+_plans_by_route: dict[int, list[tuple]] = {}
+
+
+def _gate_plan(dependant) -> list[tuple]:
+    plan = []
+    for call in declared_rules(dependant):
+        if getattr(call, "public_reason", None):
+            continue
+        params = inspect.signature(call).parameters
+        finder = None
+        # A hand-written check (e.g. the alert receivers' shared token) finds its caller itself.
+        if "principal" in params:
+            if getattr(call, "portal", False):
+                finder = portal_principal
+            elif getattr(call, "surface", "api") == "page" or call.__name__.startswith("page_"):
+                finder = page_principal
+            else:
+                finder = api_principal
+        plan.append((call, "request" in params, "session" in params, finder))
+    return plan
 
 
 async def authorize_first(request: Request, session: SessionDep) -> None:
@@ -235,22 +260,17 @@ async def authorize_first(request: Request, session: SessionDep) -> None:
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return
-    rules = _rules_by_route.get(id(route))
-    if rules is None:
-        rules = _rules_by_route[id(route)] = declared_rules(dependant)
-    for call in rules:
-        if getattr(call, "public_reason", None):
-            continue
-        params = inspect.signature(call).parameters
-        kwargs = {name: value for name, value in (("request", request), ("session", session)) if name in params}
-        # A hand-written check (e.g. the alert receivers' shared token) finds its caller itself.
-        if "principal" in params:
-            if getattr(call, "portal", False):
-                kwargs["principal"] = await portal_principal(request, session)
-            elif getattr(call, "surface", "api") == "page" or call.__name__.startswith("page_"):
-                kwargs["principal"] = await page_principal(request, session)
-            else:
-                kwargs["principal"] = await api_principal(request, session)
+    plan = _plans_by_route.get(id(route))
+    if plan is None:
+        plan = _plans_by_route[id(route)] = _gate_plan(dependant)
+    for call, wants_request, wants_session, finder in plan:
+        kwargs = {}
+        if wants_request:
+            kwargs["request"] = request
+        if wants_session:
+            kwargs["session"] = session
+        if finder is not None:
+            kwargs["principal"] = await finder(request, session)
         await call(**kwargs)
 
 

@@ -17,7 +17,7 @@ from app.db import get_database
 from app.deps import LoginRequired
 from app.errors import AppError, RateLimited, Unauthorized
 from app.live.broker import Broker, PostgresBroker, set_broker
-from app.middleware import BodyLimit, SecurityHeaders
+from app.routers.middleware import BodyLimit, SecurityHeaders
 from app.routers import api, pages
 from app.templating import STATIC, is_htmx, render
 from app.wiring import wire
