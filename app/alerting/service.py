@@ -19,7 +19,7 @@ from app.db import transaction, utcnow
 from app.incident.config import get_incident_settings
 from app.incident.models import Incident, IncidentCreate
 from app.incident.rules import ACTIVE, IncidentStatus, Severity
-from app.incident.service import _event, _move, declare_in_transaction
+from app.incident.service import declare_in_transaction, move_locked_incident, record_incident_event
 
 
 async def _open_incident(session: AsyncSession, key: str) -> Incident | None:
@@ -47,11 +47,11 @@ async def _attach(session: AsyncSession, alert: Alert, actor_id: int | None, now
                                     summary=alert.summary, severity=severity),
             actor_id=actor_id, now=now, source="alert", group_key=alert.group_key)
     elif severity.value < incident.severity:  # "sev1" < "sev2": a worse alert raises the incident
-        _event(session, incident, "incident.severity_changed", actor_id,
+        record_incident_event(session, incident, "incident.severity_changed", actor_id,
                {"before": incident.severity, "after": severity.value, "reason": f"alert {alert.name}"})
         incident.severity = severity.value
     alert.incident_id = incident.id
-    _event(session, incident, "incident.alert_received", actor_id,
+    record_incident_event(session, incident, "incident.alert_received", actor_id,
            {"alert_id": alert.id, "name": alert.name, "source": alert.source, "fingerprint": alert.fingerprint,
             "severity": alert.severity})
     return incident
@@ -95,7 +95,7 @@ async def receive_alerts(session: AsyncSession, source: str, alerts: list[AlertI
                 result.resolved += 1
                 incident = await session.get(Incident, alert.incident_id) if alert.incident_id else None
                 if incident is not None:
-                    _event(session, incident, "incident.alert_resolved", actor_id,
+                    record_incident_event(session, incident, "incident.alert_resolved", actor_id,
                            {"alert_id": alert.id, "name": alert.name, "source": source,
                             "fingerprint": alert.fingerprint})
                     touched[incident.id] = incident
@@ -118,7 +118,7 @@ async def _auto_resolve(session: AsyncSession, incident: Incident, actor_id: int
     firing = (await session.exec(select(Alert.id).where(Alert.incident_id == incident.id,
                                                         Alert.status == "firing"))).first()
     if firing is None:
-        await _move(session, incident, IncidentStatus.resolved, actor_id, now, reason="every alert resolved")
+        await move_locked_incident(session, incident, IncidentStatus.resolved, actor_id, now, reason="every alert resolved")
 
 
 async def list_alerts(session: AsyncSession, *, incident_id: int | None = None, limit: int = 200) -> list[Alert]:

@@ -201,8 +201,9 @@ async def _tickets_by_ref(session: AsyncSession, refs: list[str]) -> list[Ticket
     return found
 
 
-def _event(session: AsyncSession, incident: Incident, kind: str, actor_id: int | None, data: dict[str, Any],
-           *, ticket_id: int | None = None, community_id: int | None = None) -> None:
+def record_incident_event(session: AsyncSession, incident: Incident, kind: str, actor_id: int | None,
+                          data: dict[str, Any], *, ticket_id: int | None = None,
+                          community_id: int | None = None) -> None:
     record_event(session, kind, subject_type="incident", subject_id=incident.id, actor_id=actor_id,
                  ticket_id=ticket_id, community_id=community_id,
                  data={"incident": incident_key(incident.id), **data})
@@ -217,7 +218,7 @@ async def _link_ticket(session: AsyncSession, incident: Incident, ticket: Ticket
     await session.flush()
     ticket = await lock_ticket(session, ticket.id)
     await refresh_rank(session, ticket)  # tickets in an incident go to the top of the board
-    _event(session, incident, "incident.ticket_linked", actor_id,
+    record_incident_event(session, incident, "incident.ticket_linked", actor_id,
            {"ticket": ticket_key(ticket.id), "title": ticket.title}, ticket_id=ticket.id)
     if ticket.community_id:
         await _add_community(session, incident, ticket.community_id, actor_id)
@@ -231,7 +232,7 @@ async def _add_community(session: AsyncSession, incident: Incident, community_id
     session.add(IncidentCommunity(incident_id=incident.id, community_id=community_id))
     await session.flush()
     community = await session.get(Community, community_id)
-    _event(session, incident, "incident.community_added", actor_id,
+    record_incident_event(session, incident, "incident.community_added", actor_id,
            {"community": community.slug if community else community_id}, community_id=community_id)
     return True
 
@@ -246,7 +247,7 @@ async def _set_role(session: AsyncSession, incident: Incident, role: str, user: 
         current.user_id = user.id
     else:
         session.add(IncidentRole(incident_id=incident.id, role=role, user_id=user.id))
-    _event(session, incident, "incident.role_assigned", actor_id,
+    record_incident_event(session, incident, "incident.role_assigned", actor_id,
            {"role": role, "user_id": user.id, "user": user.name, "before": before})
 
 
@@ -274,7 +275,7 @@ async def declare_in_transaction(
     )
     session.add(incident)
     await session.flush()
-    _event(session, incident, "incident.declared", actor_id, {
+    record_incident_event(session, incident, "incident.declared", actor_id, {
         "title": incident.title, "severity": incident.severity, "source": source,
         "definition": SEVERITIES[data.severity].definition,
     })
@@ -306,8 +307,8 @@ async def postmortem_written(session: AsyncSession, incident_id: int) -> bool:
     return bool(pm and pm.what_happened.strip())
 
 
-async def _move(session: AsyncSession, incident: Incident, target: IncidentStatus, actor_id: int | None,
-                now: datetime, *, reason: str | None = None) -> None:
+async def move_locked_incident(session: AsyncSession, incident: Incident, target: IncidentStatus,
+                               actor_id: int | None, now: datetime, *, reason: str | None = None) -> None:
     before = IncidentStatus(incident.status)
     check_incident_transition(
         before, target, severity=Severity(incident.severity),
@@ -328,16 +329,16 @@ async def _move(session: AsyncSession, incident: Incident, target: IncidentStatu
     data = {"before": before.value, "after": target.value}
     if reason:
         data["reason"] = reason
-    _event(session, incident, "incident.status_changed", actor_id, data)
+    record_incident_event(session, incident, "incident.status_changed", actor_id, data)
     if target == IncidentStatus.resolved:
-        _event(session, incident, "incident.resolved", actor_id, {"severity": incident.severity, **data})
+        record_incident_event(session, incident, "incident.resolved", actor_id, {"severity": incident.severity, **data})
         enqueue(session, "slack.notify", {"text": f":white_check_mark: {incident_key(incident.id)} resolved: "
                                                   f"{incident.title}"},
                 idempotency_key=f"incident-{incident.id}-resolved-{now.isoformat()}")
     elif target == IncidentStatus.postmortem_done:
-        _event(session, incident, "incident.postmortem_done", actor_id, {})
+        record_incident_event(session, incident, "incident.postmortem_done", actor_id, {})
     if before == IncidentStatus.resolved and target in ACTIVE:
-        _event(session, incident, "incident.reopened", actor_id, data)
+        record_incident_event(session, incident, "incident.reopened", actor_id, data)
 
 
 async def change_incident(session: AsyncSession, ref: str | int, patch: IncidentPatch, *, actor: Principal,
@@ -354,16 +355,16 @@ async def change_incident(session: AsyncSession, ref: str | int, patch: Incident
                 plain[name] = {"before": getattr(incident, name), "after": fields[name]}
                 setattr(incident, name, fields[name])
         if plain:
-            _event(session, incident, "incident.updated", actor.user_id, {"changes": plain})
+            record_incident_event(session, incident, "incident.updated", actor.user_id, {"changes": plain})
         if fields.get("severity") is not None and Severity(fields["severity"]) != Severity(incident.severity):
             before = incident.severity
             incident.severity = Severity(fields["severity"]).value
             incident.next_update_due_at = next_update_due(Severity(incident.severity), IncidentStatus(incident.status),
                                                           incident.last_update_at, incident.declared_at)
-            _event(session, incident, "incident.severity_changed", actor.user_id,
+            record_incident_event(session, incident, "incident.severity_changed", actor.user_id,
                    {"before": before, "after": incident.severity})
         if fields.get("status") is not None and IncidentStatus(fields["status"]) != IncidentStatus(incident.status):
-            await _move(session, incident, IncidentStatus(fields["status"]), actor.user_id, now)
+            await move_locked_incident(session, incident, IncidentStatus(fields["status"]), actor.user_id, now)
         incident.updated_at = now
     return incident
 
@@ -373,7 +374,7 @@ async def change_status(session: AsyncSession, ref: str | int, target: IncidentS
     now = now or utcnow()
     async with transaction(session):
         incident = await lock_incident(session, ref)
-        await _move(session, incident, IncidentStatus(target), actor.user_id, now)
+        await move_locked_incident(session, incident, IncidentStatus(target), actor.user_id, now)
     return incident
 
 
@@ -387,7 +388,7 @@ async def acknowledge_incident(session: AsyncSession, ref: str | int, *, actor: 
             return incident
         incident.acknowledged_at, incident.acknowledged_by_id = now, actor.user_id
         incident.updated_at = now
-        _event(session, incident, "incident.acknowledged", actor.user_id, {"by": actor.name})
+        record_incident_event(session, incident, "incident.acknowledged", actor.user_id, {"by": actor.name})
         if await responder_id(session, incident.id) is None:
             await _set_role(session, incident, RESPONDER, await _staff(session, actor.user_id, "the responder"),
                             actor.user_id)
@@ -486,7 +487,7 @@ async def post_update(session: AsyncSession, ref: str | int, data: UpdateCreate,
         if IncidentStatus(incident.status) == IncidentStatus.postmortem_done:
             raise Conflict("the incident is finished; updates are closed", code="incident_done")
         if data.status is not None and IncidentStatus(data.status) != IncidentStatus(incident.status):
-            await _move(session, incident, IncidentStatus(data.status), actor.user_id, now, reason="with an update")
+            await move_locked_incident(session, incident, IncidentStatus(data.status), actor.user_id, now, reason="with an update")
         count = len(await list_updates(session, incident.id))
         kind = update_kind(count, IncidentStatus(incident.status))
         update = IncidentUpdate(incident_id=incident.id, kind=kind.value, status=incident.status, body=data.body,
@@ -516,7 +517,7 @@ async def post_update(session: AsyncSession, ref: str | int, data: UpdateCreate,
         if incident.acknowledged_at is None:
             incident.acknowledged_at, incident.acknowledged_by_id = now, actor.user_id
         incident.updated_at = now
-        _event(session, incident, "incident.update_posted", actor.user_id, {
+        record_incident_event(session, incident, "incident.update_posted", actor.user_id, {
             "update_id": update.id, "kind": kind.value, "status": incident.status, "body": data.body,
             "emails": len(recipients), "ticket_replies": len(tickets),
         })
@@ -623,7 +624,7 @@ async def save_postmortem(session: AsyncSession, ref: str | int, data: PostMorte
                 setattr(pm, name, value)
                 changed.append(name)
         pm.updated_by_id, pm.updated_at = actor.user_id, now
-        _event(session, incident, "incident.postmortem_saved", actor.user_id,
+        record_incident_event(session, incident, "incident.postmortem_saved", actor.user_id,
                {"created": created, "sections": changed})
     return pm
 
@@ -664,7 +665,7 @@ async def _add_action_item(session: AsyncSession, incident: Incident, owner: Use
                       ticket_id=ticket.id)
     session.add(item)
     await session.flush()
-    _event(session, incident, "incident.action_item_added", actor.user_id,
+    record_incident_event(session, incident, "incident.action_item_added", actor.user_id,
            {"title": data.title, "owner": owner.name, "due_on": data.due_on.isoformat(),
             "ticket": ticket_key(ticket.id)}, ticket_id=ticket.id)
     return item

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.audit.service import record_event
 from app.community.models import Community
 from app.community.service import representatives
 from app.config import get_settings
@@ -18,10 +17,9 @@ from app.db import transaction
 from app.outbox.service import enqueue
 from app.portal import notify
 from app.ticket.enums import Status
-from app.ticket.hooks import TicketChange, on_ticket_change, run_ticket_hooks
+from app.ticket.hooks import TicketChange, on_ticket_change
 from app.ticket.models import Ticket
-from app.ticket.ranking import refresh_rank
-from app.ticket.service import _apply_status, ticket_key  # noqa: PLC2701 - one status rule
+from app.ticket.service import move_locked_ticket, ticket_key
 from app.user.models import User
 from app.worker.jobs import periodic
 
@@ -74,14 +72,7 @@ async def auto_close_quiet_resolutions(session: AsyncSession, now: datetime) -> 
             ticket = (await session.exec(stmt)).first()
             if ticket is None or ticket.status != Status.resolved:
                 continue  # someone answered meanwhile
-            change = _apply_status(ticket, Status.closed, now)
-            ticket.updated_at = now
-            await run_ticket_hooks(session, ticket, TicketChange(
-                kind="status", now=now, fields=frozenset({"status"}), status_before=change["before"],
-                status_after=change["after"]))
-            await refresh_rank(session, ticket)
-            record_event(session, "ticket.status_changed", subject_type="ticket", subject_id=ticket.id,
-                         ticket_id=ticket.id, community_id=ticket.community_id, actor_id=None,
-                         data={**change, "reason": f"auto-closed after {days:g} quiet days"})
+            await move_locked_ticket(session, ticket, Status.closed, actor_id=None,
+                                     reason=f"auto-closed after {days:g} quiet days", now=now)
             closed += 1
     return closed

@@ -24,12 +24,9 @@ from app.portal import notify
 from app.portal.models import CsatResponse, PortalLink, PortalSession
 from app.ticket import service as tickets
 from app.ticket.enums import Channel, MessageKind, Status
-from app.ticket.hooks import TicketChange, run_ticket_hooks
 from app.ticket.models import Attachment, Message, MessageCreate, Ticket
-from app.ticket.ranking import refresh_rank
 
 # The ticket service's status move (timestamps, claim release); shared so the rule lives once.
-from app.ticket.service import _apply_status  # noqa: PLC2701
 from app.user.models import User
 from app.user.service import get_user_by_email
 
@@ -224,18 +221,10 @@ async def reply(session: AsyncSession, principal: Principal, ref: str | int, bod
 async def _move(session: AsyncSession, ticket_id: int, target: Status, *, actor: Principal, reason: str,
                 check) -> Ticket:
     """Lock, check who may, change status; the caller's transaction commits it."""
-    now = utcnow()
     ticket = await tickets.lock_ticket(session, ticket_id)
     check(ticket)
-    change = _apply_status(ticket, target, now)
-    ticket.updated_at = now
-    await run_ticket_hooks(session, ticket, TicketChange(
-        kind="status", now=now, actor_id=actor.user_id, fields=frozenset({"status"}),
-        status_before=change["before"], status_after=change["after"]))
-    await refresh_rank(session, ticket)
-    record_event(session, "ticket.status_changed", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
-                 community_id=ticket.community_id, actor_id=actor.user_id, data={**change, "reason": reason})
-    return ticket
+    return await tickets.move_locked_ticket(session, ticket, target, actor_id=actor.user_id, reason=reason,
+                                            now=utcnow())
 
 
 @dataclass(frozen=True)

@@ -483,6 +483,22 @@ async def update_ticket(
     return ticket
 
 
+async def move_locked_ticket(session: AsyncSession, ticket: Ticket, target: Status, *, actor_id: int | None,
+                             reason: str, now: datetime) -> Ticket:
+    """Change the status of a ticket the caller has locked inside its transaction, with the
+    same rule, hooks, rank and event as `update_ticket`; `reason` goes into the event (the
+    requester confirmed, auto-closed after N quiet days...)."""
+    change = _apply_status(ticket, target, now)
+    ticket.updated_at = now
+    await run_ticket_hooks(session, ticket, TicketChange(
+        kind="status", now=now, actor_id=actor_id, fields=frozenset({"status"}),
+        status_before=change["before"], status_after=change["after"]))
+    await refresh_rank(session, ticket)
+    record_event(session, "ticket.status_changed", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
+                 community_id=ticket.community_id, actor_id=actor_id, data={**change, "reason": reason})
+    return ticket
+
+
 async def change_status(session: AsyncSession, ref: str | int, target: Status, *, actor: Principal) -> Ticket:
     return await update_ticket(session, ref, TicketUpdate(status=target), actor=actor)
 
