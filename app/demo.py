@@ -13,6 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.models import Event
 from app.auth.policy import Principal
+from app.budget.models import TimeEntryCreate
+from app.budget.service import log_time
 from app.community.models import BudgetPeriod, CommunityCreate, MembershipRole
 from app.community.service import add_member, create_community
 from app.db import transaction, utcnow
@@ -93,6 +95,9 @@ def _principal(user: User) -> Principal:
     return Principal(user_id=user.id, name=user.name, email=user.email, staff_role=StaffRole(user.staff_role))
 
 
+TIME_NOTES = ["reproduced", "read the logs", "call with the requester", "fixed the config", "wrote the reply", ""]
+
+
 async def seed_demo(session: AsyncSession, *, tickets_wanted: int = 72, seed: int = 7) -> str:
     if (await session.exec(select(func.count()).select_from(Ticket))).one() > 0:
         return "demo: the database already has tickets; nothing added"
@@ -166,6 +171,11 @@ async def seed_demo(session: AsyncSession, *, tickets_wanted: int = 72, seed: in
         )
         if rng.random() < 0.4:
             await tickets.claim_ticket(session, ticket.id, actor=actor)
+        # Worked tickets carry time, so /communities shows real budget use (the small ones run over).
+        for _ in range(rng.randint(1, 3)):
+            await log_time(session, ticket.id, TimeEntryCreate(
+                minutes=rng.choice([15, 30, 45, 60, 90, 120]), note=rng.choice(TIME_NOTES),
+                spent_at=now - timedelta(hours=rng.randint(1, 72))), actor=actor)
         await tickets.post_message(
             session, ticket.id,
             MessageCreate(body=f"Hello {who[1].split()[0]}, thanks for the report. {agent.name} is looking into it."),

@@ -149,6 +149,8 @@ async def correct_time(session: AsyncSession, ref: str | int, entry_id: int, dat
         fields["note"] = fields["note"].strip()
     async with transaction(session):
         ticket, entry = await _entry_of(session, ref, entry_id)
+        if not fields:
+            return entry  # nothing sent: no change, no event
         before = {k: getattr(entry, k) for k in fields}
         for key, value in fields.items():
             setattr(entry, key, value)

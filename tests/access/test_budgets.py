@@ -192,6 +192,9 @@ async def test_a_mistyped_time_entry_is_corrected_or_deleted_and_the_budget_foll
     for body, want in (({"minutes": 0}, 422), ({"spent_at": future}, 422)):
         assert (await client.patch(url, json=body, headers=bearer(token))).status_code == want
     assert (await client.patch(url, json={"minutes": 5}, headers=bearer(viewer_token))).status_code == 403
+    unchanged = await client.patch(url, json={}, headers=bearer(token))
+    assert unchanged.status_code == 200 and unchanged.json()["minutes"] == 30
+    assert len((await session.exec(select(Event).where(Event.kind == "ticket.time_corrected"))).all()) == 1
     assert (await client.delete(url, headers=bearer(viewer_token))).status_code == 403
     wrong = f"/api/v1/tickets/{other.id}/time-entries/{entry['id']}"
     res = await client.delete(wrong, headers=bearer(token))
