@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.cache import ConfigCache, attach
 from app.config import Settings, get_settings
 from app.errors import Conflict
 
@@ -40,6 +41,25 @@ def keep_loaded(session, *objects) -> None:
     queried again by the code shaping the response. Sessions live for one request.
     """
     session.info.setdefault("keep_loaded", []).extend(o for o in objects if o is not None)
+
+
+# Facts a use case computed inside its transaction that the response needs again (the new
+# ticket's clocks, its rank context): kept on the session and dropped when the next
+# transaction starts, so a read after the commit skips a round trip but never sees old data.
+_MEMO = "memo_since_last_write"
+
+
+def memo(session, name: str) -> dict:
+    """The session's memo `name` (a dict), writable inside and outside transactions."""
+    return session.info.setdefault(_MEMO, {}).setdefault(name, {})
+
+
+def memo_for_reading(session, name: str) -> dict:
+    """The memo `name` when it may be trusted: empty inside a transaction, where later writes
+    in the same unit of work could change the facts after they were noted."""
+    if session.info.get("in_transaction"):
+        return {}
+    return session.info.get(_MEMO, {}).get(name, {})
 
 
 def utcnow() -> datetime:
@@ -121,10 +141,12 @@ class Database:
         self.engine = make_engine(settings)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self.config_cache = ConfigCache()
 
     def session(self) -> AsyncSession:
         # autoflush off: every write happens inside `transaction()`, under the SQLite lock.
-        return AsyncSession(self.engine, expire_on_commit=False, autoflush=False)
+        return AsyncSession(self.engine, expire_on_commit=False, autoflush=False,
+                            info=attach({}, self.config_cache))
 
     @asynccontextmanager
     async def write_lock(self) -> AsyncIterator[None]:
@@ -174,6 +196,7 @@ async def transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
         await session.connection()
     async with database.write_lock():
         session.info["in_transaction"] = True
+        session.info.pop(_MEMO, None)
         try:
             yield session
             messages = session.info.pop("live", [])

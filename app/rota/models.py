@@ -25,6 +25,7 @@ class TriageMode(StrEnum):
 
 class Schedule(SQLModel, table=True):
     __tablename__ = "rota_schedule"
+    __cache_area__ = "rota"  # app/cache.py: cached per process, dropped on write
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=120)
@@ -48,6 +49,7 @@ class Schedule(SQLModel, table=True):
 
 class Member(SQLModel, table=True):
     __tablename__ = "rota_member"
+    __cache_area__ = "rota"  # app/cache.py: cached per process, dropped on write
     __table_args__ = (UniqueConstraint("schedule_id", "role", "position"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -61,6 +63,7 @@ class Override(SQLModel, table=True):
     """One person covers a window for another; a swap is two of these, made together."""
 
     __tablename__ = "rota_override"
+    __cache_area__ = "rota"  # app/cache.py: cached per process, dropped on write
     __table_args__ = (Index("ix_rota_override_window", "schedule_id", "end_at", "start_at"),)
 
     id: int | None = Field(default=None, primary_key=True)

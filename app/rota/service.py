@@ -5,6 +5,7 @@ this module loads a schedule into plain values, calls it, and writes what change
 """
 
 import uuid
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -13,6 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.service import record_event
+from app.cache import cached
 from app.db import keep_loaded, transaction, utcnow
 from app.errors import InvalidInput, NotFound
 from app.rota.holidays import check_calendar, skipped_dates
@@ -175,10 +177,79 @@ async def who_is_on(session: AsyncSession, schedule: Schedule, at: datetime) -> 
     return WhoIsOn(at=at, now=now, next=nxt)
 
 
-async def on_call_ids(session: AsyncSession, role: str, at: datetime, *, schedule_id: int | None = None) -> list[int]:
-    """User ids holding `role` at `at` across schedules (or in one), in schedule order.
+# --- who is on call, from memory ----------------------------------------------------------
 
-    One query: each schedule's identity with the overrides covering the instant (only those can
+# Escalation and triage ask "who is on call" on every alert and every new ticket, and the
+# target is 1 ms (issue 5) while one SQLite round trip alone costs about that. So each process
+# keeps the schedules, their members and the recent overrides (app/cache.py: dropped when this
+# process writes any of them, and at least every second for writes made elsewhere).
+SNAPSHOT_BACK = timedelta(days=400)  # older instants are looked up in the database
+
+
+@dataclass(frozen=True)
+class RotaSnapshot:
+    since: datetime
+    schedules: tuple[Schedule, ...]  # detached copies in id order: never add them to a session
+    members: dict[int, dict[str, tuple[int, ...]]]
+    # (schedule id, role) -> overrides ending after `since`, by start, with their starts for bisect
+    overrides: dict[tuple[int, str], tuple[tuple[datetime, ...], tuple[OverrideWindow, ...]]]
+
+    def covering(self, schedule_id: int, role: str, at: datetime) -> list[OverrideWindow]:
+        starts, windows = self.overrides.get((schedule_id, role), ((), ()))
+        return [w for w in windows[:bisect_right(starts, at)] if w.end > at]
+
+
+async def _load_snapshot(session: AsyncSession) -> RotaSnapshot:
+    since = utcnow() - SNAPSHOT_BACK
+    # Columns, not entities: rows in this session's identity map may be stale, and the snapshot
+    # is shared by every session of the process.
+    rows = (await session.exec(select(*Schedule.__table__.columns).order_by(col(Schedule.id)))).all()
+    schedules = tuple(Schedule(**row._mapping) for row in rows)
+    members = await role_members(session, [s.id for s in schedules])
+    stmt = (select(Override.id, Override.schedule_id, Override.role, Override.start_at, Override.end_at,
+                   Override.user_id).where(col(Override.end_at) > since)
+            .order_by(col(Override.schedule_id), col(Override.role), col(Override.start_at), col(Override.id)))
+    grouped: dict[tuple[int, str], list[OverrideWindow]] = {}
+    for oid, sid, role, start, end, uid in (await session.exec(stmt)).all():
+        grouped.setdefault((sid, role), []).append(OverrideWindow(id=oid, role=role, start=start, end=end, user_id=uid))
+    overrides = {key: (tuple(w.start for w in ws), tuple(ws)) for key, ws in grouped.items()}
+    return RotaSnapshot(since=since, schedules=schedules, members=members, overrides=overrides)
+
+
+async def rota_snapshot(session: AsyncSession) -> RotaSnapshot:
+    return await cached(session, "rota", "snapshot", _load_snapshot)
+
+
+def snapshot_layout(snapshot: RotaSnapshot, schedule: Schedule, year: int) -> Layout:
+    key = (schedule.id, schedule.version, schedule.created_at, year, year)
+    layout = _LAYOUTS.get(key)
+    if layout is None:
+        layout = Layout(rotation=rotation_of(schedule, year, year), roles=snapshot.members.get(schedule.id, {}))
+        if len(_LAYOUTS) > 1024:
+            _LAYOUTS.clear()
+        _LAYOUTS[key] = layout
+    return layout
+
+
+async def on_call_ids(session: AsyncSession, role: str, at: datetime, *, schedule_id: int | None = None) -> list[int]:
+    """User ids holding `role` at `at` across schedules (or in one), in schedule order."""
+    snapshot = await rota_snapshot(session)
+    if at < snapshot.since:
+        return await _on_call_ids_queried(session, role, at, schedule_id=schedule_id)
+    found: list[int] = []
+    for schedule in snapshot.schedules:
+        if (schedule_id is not None and schedule.id != schedule_id) or role not in schedule.roles:
+            continue
+        layout = snapshot_layout(snapshot, schedule, at.year)
+        shift = on_call(layout, snapshot.covering(schedule.id, role, at), role, at)
+        if shift is not None and shift.user_id not in found:
+            found.append(shift.user_id)
+    return found
+
+
+async def _on_call_ids_queried(session: AsyncSession, role: str, at: datetime, *,
+                               schedule_id: int | None = None) -> list[int]:
+    """`on_call_ids` for an instant older than the snapshot keeps. One query: each schedule's identity with the overrides covering the instant (only those can
     change who is on at it); the layouts come from the cache unless a schedule changed.
     """
     cover = and_(col(Override.schedule_id) == Schedule.id, Override.role == role, col(Override.start_at) <= at,

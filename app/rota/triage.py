@@ -7,14 +7,13 @@ so two rotas never fight over one ticket.
 
 from datetime import datetime
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.service import record_event
 from app.config import get_settings
 from app.outbox.service import enqueue
 from app.rota import service
-from app.rota.models import Schedule, TriageMode
+from app.rota.models import TriageMode
 from app.ticket.models import Ticket
 from app.user.models import User
 
@@ -23,9 +22,8 @@ TRIAGE_ROLE = "triager"
 
 async def route_new_ticket(session: AsyncSession, ticket: Ticket, now: datetime) -> int | None:
     """Runs inside the ticket's own transaction; returns who it went to, if anyone."""
-    stmt = select(Schedule).where(col(Schedule.triage_mode) != TriageMode.off.value).order_by(col(Schedule.id))
-    for schedule in (await session.exec(stmt)).all():
-        if TRIAGE_ROLE not in schedule.roles:
+    for schedule in (await service.rota_snapshot(session)).schedules:
+        if schedule.triage_mode == TriageMode.off.value or TRIAGE_ROLE not in schedule.roles:
             continue
         ids = await service.on_call_ids(session, TRIAGE_ROLE, now, schedule_id=schedule.id)
         if not ids:

@@ -20,6 +20,7 @@ from app.ticket.enums import Channel, Criticality, Urgency
 
 class SlaCalendar(SQLModel, table=True):
     __tablename__ = "sla_calendar"
+    __cache_area__ = "sla"  # app/cache.py: cached per process, dropped on write
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=80, sa_column_kwargs={"unique": True})
@@ -64,6 +65,7 @@ class SlaCalendarPublic(SQLModel):
 
 class SlaPolicy(SQLModel, table=True):
     __tablename__ = "sla_policy"
+    __cache_area__ = "sla"  # app/cache.py: cached per process, dropped on write
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=80, sa_column_kwargs={"unique": True})
@@ -76,6 +78,7 @@ class SlaPolicy(SQLModel, table=True):
 
 class SlaRule(SQLModel, table=True):
     __tablename__ = "sla_rule"
+    __cache_area__ = "sla"  # app/cache.py: cached per process, dropped on write
     __table_args__ = (Index("ix_sla_rule_policy_target", "policy_id", "target"),)
 
     id: int | None = Field(default=None, primary_key=True)

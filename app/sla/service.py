@@ -16,8 +16,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.service import record_event
+from app.cache import cached
 from app.community.models import Community
-from app.db import transaction, utcnow
+from app.db import memo, memo_for_reading, transaction, utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.sla import clock as clocks
 from app.sla.calendar import BusinessCalendar, CalendarError, calendar_from_spec, format_periods, WEEKDAYS
@@ -235,21 +236,32 @@ async def delete_policy(session: AsyncSession, policy_id: int, *, actor_id: int 
         await recompute_open_tickets(session, now, community_id=community_id, actor_id=actor_id)
 
 
-async def rules_for(session: AsyncSession, community_ids: Iterable[int | None]) -> dict[int | None, list[RuleFacts]]:
-    """Rules that may apply to tickets of each community (its override, then the default)."""
-    wanted = {c for c in community_ids if c is not None}
-    stmt = select(SlaRule, SlaPolicy.community_id).join(SlaPolicy, col(SlaPolicy.id) == SlaRule.policy_id).where(
-        or_(col(SlaPolicy.community_id).is_(None), col(SlaPolicy.community_id).in_(wanted)))
+async def _load_rules(session: AsyncSession) -> tuple[list[RuleFacts], dict[int, list[RuleFacts]]]:
+    # Columns, not entities: a row already in this session's identity map could be stale, and
+    # the snapshot is shared by every session of the process.
+    stmt = select(SlaRule.id, SlaRule.target, SlaRule.channel, SlaRule.criticality, SlaRule.urgency,
+                  SlaRule.minutes, SlaRule.calendar_id, SlaPolicy.community_id
+                  ).join(SlaPolicy, col(SlaPolicy.id) == SlaRule.policy_id).order_by(col(SlaRule.id))
     default: list[RuleFacts] = []
     own: dict[int, list[RuleFacts]] = {}
-    for rule, community_id in (await session.exec(stmt)).all():
-        facts = RuleFacts(id=rule.id, target=rule.target, channel=rule.channel, criticality=rule.criticality,
-                          urgency=rule.urgency, minutes=rule.minutes, calendar_id=rule.calendar_id,
-                          overrides=community_id is not None)
+    for rule_id, target, channel, criticality, urgency, minutes, calendar_id, community_id in (
+            await session.exec(stmt)).all():
+        facts = RuleFacts(id=rule_id, target=target, channel=channel, criticality=criticality, urgency=urgency,
+                          minutes=minutes, calendar_id=calendar_id, overrides=community_id is not None)
         (default if community_id is None else own.setdefault(community_id, [])).append(facts)
-    out: dict[int | None, list[RuleFacts]] = {None: default}
-    for c in wanted:
-        out[c] = own.get(c, []) + default
+    return default, own
+
+
+async def rules_for(session: AsyncSession, community_ids: Iterable[int | None]) -> dict[int | None, list[RuleFacts]]:
+    """Rules that may apply to tickets of each community (its override, then the default).
+
+    Every ticket change asks, so all rules are kept per process (app/cache.py).
+    """
+    default, own = await cached(session, "sla", "rules", _load_rules)
+    out: dict[int | None, list[RuleFacts]] = {None: list(default)}
+    for c in community_ids:
+        if c is not None:
+            out[c] = own.get(c, []) + default
     return out
 
 
@@ -257,11 +269,18 @@ def ticket_facts(ticket: Ticket) -> TicketFacts:
     return TicketFacts(channel=ticket.channel, criticality=ticket.criticality, urgency=ticket.urgency)
 
 
+async def _load_calendars(session: AsyncSession) -> dict[int, SlaCalendar]:
+    # Detached copies built from columns (not this session's possibly stale identity map).
+    rows = (await session.exec(select(*SlaCalendar.__table__.columns))).all()
+    return {r.id: SlaCalendar(**r._mapping) for r in rows}
+
+
 async def calendars_by_id(session: AsyncSession, ids: set[int]) -> dict[int, SlaCalendar]:
+    """Calendar rows by id, read-only (kept per process: app/cache.py); edit through `session.get`."""
     if not ids:
         return {}
-    rows = (await session.exec(select(SlaCalendar).where(col(SlaCalendar.id).in_(ids)))).all()
-    return {r.id: r for r in rows}
+    every = await cached(session, "sla", "calendars", _load_calendars)
+    return {i: every[i] for i in ids if i in every}
 
 
 async def preview(session: AsyncSession, *, channel: str, criticality: int | None, urgency: str,
@@ -335,6 +354,7 @@ async def start_clocks(session: AsyncSession, ticket: Ticket, now: datetime) -> 
         session.add(c)
         started.append(c)
     ticket.due_at = _earliest_due(started)
+    memo(session, "sla_clocks")[ticket.id] = list(started)  # the new ticket's response shows these
     return started
 
 
@@ -459,7 +479,11 @@ async def recompute_open_tickets(session: AsyncSession, now: datetime, *, commun
 async def clock_states(session: AsyncSession, ticket_ids: list[int], now: datetime) -> dict[int, list[SlaTargetState]]:
     if not ticket_ids:
         return {}
-    rows = (await session.exec(select(SlaClock).where(col(SlaClock.ticket_id).in_(ticket_ids)))).all()
+    known = memo_for_reading(session, "sla_clocks")
+    if all(i in known for i in ticket_ids):
+        rows = [c for i in ticket_ids for c in known[i]]
+    else:
+        rows = (await session.exec(select(SlaClock).where(col(SlaClock.ticket_id).in_(ticket_ids)))).all()
     cals = await calendars_by_id(session, {c.calendar_id for c in rows})
     order = list(Target)
     out: dict[int, list[SlaTargetState]] = {i: [] for i in ticket_ids}

@@ -14,6 +14,7 @@ EVENT_PATTERN_MAX = 30
 
 class WebhookSubscription(SQLModel, table=True):
     __tablename__ = "webhook_subscription"
+    __cache_area__ = "webhooks"  # app/cache.py: cached per process, dropped on write
 
     id: int | None = Field(default=None, primary_key=True)
     url: str = Field(max_length=1000)

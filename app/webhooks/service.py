@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.models import Event
 from app.audit.service import on_event, record_event
+from app.cache import cached_sync
 from app.db import transaction, utcnow
 from app.errors import NotFound
 from app.outbox.delivery import Delivered, DeliveryFailed, handles, http_client
@@ -53,17 +54,25 @@ def _fan_out(sync_session: Session) -> None:
     events = sync_session.info.pop(_PENDING, None)
     if not events:
         return
-    subs = sync_session.execute(
-        select(WebhookSubscription).where(WebhookSubscription.active == True)  # noqa: E712
-    ).scalars().all()
-    if not subs:
-        return
-    sync_session.flush()  # event ids name the deliveries
+    # Flush first: event ids name the deliveries, and a subscription written in this same
+    # transaction must be seen (the cache reads around areas this session has written).
+    sync_session.flush()
+    subs = cached_sync(sync_session, "webhooks", "active", _active_subscriptions)
     for ev in events:
-        for sub in subs:
-            if matches(sub.event_types, ev.kind):
-                sync_session.add(OutboxMessage(topic=TOPIC, idempotency_key=delivery_key(sub.id, ev.id),
-                                               payload={"subscription_id": sub.id, "event": event_body(ev)}))
+        for sub_id, event_types in subs:
+            if matches(event_types, ev.kind):
+                sync_session.add(OutboxMessage(topic=TOPIC, idempotency_key=delivery_key(sub_id, ev.id),
+                                               payload={"subscription_id": sub_id, "event": event_body(ev)}))
+
+
+def _active_subscriptions(sync_session: Session) -> tuple[tuple[int, tuple[str, ...]], ...]:
+    """(id, event types) of each active subscription; every commit with events asks, so it is cached."""
+    rows = sync_session.execute(
+        select(WebhookSubscription.id, WebhookSubscription.event_types)
+        .where(WebhookSubscription.active == True)  # noqa: E712
+        .order_by(col(WebhookSubscription.id))
+    ).all()
+    return tuple((sub_id, tuple(types)) for sub_id, types in rows)
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")
