@@ -8,6 +8,8 @@ communities over budget last; `budget_rank_context` feeds it that fact.
 
 from datetime import UTC, datetime
 
+from sqlalchemy import inspect
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -86,9 +88,19 @@ async def budget_rank_context(session: AsyncSession, tickets: list[Ticket]) -> d
     ids = {t.community_id for t in tickets if t.community_id is not None}
     if not ids:
         return {}
-    rows = (await session.exec(select(Community).where(col(Community.id).in_(ids),
-                                                       col(Community.budget_hours).is_not(None)))).all()
-    state = {cid: b.over_budget is False for cid, b in (await budgets(session, list(rows))).items()}
+    # The communities are usually in the session already (intake, the board): read only the rest.
+    rows, missing = [], set()
+    for cid in ids:
+        c = session.identity_map.get(identity_key(Community, cid))
+        # An expired row (after a rollback) would lazy-load, which async sessions cannot do.
+        if c is None or inspect(c).expired_attributes:
+            missing.add(cid)
+        else:
+            rows.append(c)
+    if missing:
+        rows += (await session.exec(select(Community).where(col(Community.id).in_(missing)))).all()
+    rows = [c for c in rows if c.budget_hours is not None]
+    state = {cid: b.over_budget is False for cid, b in (await budgets(session, rows)).items()}
     return {t.id: {"budget_left": state[t.community_id]} for t in tickets if t.community_id in state}
 
 

@@ -17,7 +17,7 @@ from app.audit.models import Event
 from app.audit.service import record_event
 from app.auth.policy import Principal
 from app.community.models import Community, Membership, MembershipRole
-from app.db import keep_loaded, transaction, utcnow
+from app.db import keep_loaded, memo, transaction, utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.incident.config import get_incident_settings
 from app.incident.models import (
@@ -216,6 +216,7 @@ async def _link_ticket(session: AsyncSession, incident: Incident, ticket: Ticket
         return False
     session.add(IncidentTicket(incident_id=incident.id, ticket_id=ticket.id))
     await session.flush()
+    memo(session, "incident_linked")[ticket.id] = True  # see incident.hooks.in_active_incident
     ticket = await lock_ticket(session, ticket.id)
     await refresh_rank(session, ticket)  # tickets in an incident go to the top of the board
     record_incident_event(session, incident, "incident.ticket_linked", actor_id,

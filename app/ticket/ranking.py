@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db import memo, memo_for_reading
 from app.ticket.enums import Criticality, Urgency
 from app.ticket.models import Ticket
 from app.ticket.triage import Rank, RankFacts, rank
@@ -27,11 +28,18 @@ RANK_CONTEXT: list[ContextProvider] = []
 
 
 async def rank_contexts(session: AsyncSession, tickets: list[Ticket]) -> dict[int, RankContext]:
-    merged: dict[int, dict] = {t.id: {} for t in tickets if t.id is not None}
+    ids = [t.id for t in tickets if t.id is not None]
+    # A use case ranks its tickets last thing before commit; its response reuses that context.
+    known = memo_for_reading(session, "rank_context")
+    if ids and all(i in known for i in ids):
+        return {i: known[i] for i in ids}
+    merged: dict[int, dict] = {i: {} for i in ids}
     for provider in RANK_CONTEXT:
         for ticket_id, fields in (await provider(session, tickets)).items():
             merged.setdefault(ticket_id, {}).update(fields)
-    return {ticket_id: RankContext(**fields) for ticket_id, fields in merged.items()}
+    out = {ticket_id: RankContext(**fields) for ticket_id, fields in merged.items()}
+    memo(session, "rank_context").update(out)
+    return out
 
 
 def facts_of(ticket: Ticket, ctx: RankContext) -> RankFacts:

@@ -24,7 +24,7 @@ from app.auth.policy import Principal
 from app.community.models import Community, Membership, MembershipRole
 from app.community.service import representatives
 from app.config import get_settings
-from app.db import keep_loaded, transaction, utcnow
+from app.db import keep_loaded, memo, transaction, utcnow
 from app.auth.uploads import upload_refusal
 from app.errors import (
     AlreadyClaimed,
@@ -322,6 +322,7 @@ async def submit_ticket(
         )
         session.add(ticket)
         await session.flush()
+        memo(session, "tickets_created")[ticket.id] = True  # e.g. no incident can link it yet
         await run_ticket_hooks(session, ticket, TicketChange(
             kind="created", now=now, actor_id=actor.user_id if actor else requester.id, status_after=ticket.status))
         await refresh_rank(session, ticket)
