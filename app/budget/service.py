@@ -21,6 +21,7 @@ from app.ticket.enums import UNFINISHED_STATUSES
 from app.ticket.models import Ticket
 from app.ticket.ranking import RANK_CONTEXT, rank_contexts, rank_with
 from app.ticket.service import lock_ticket, parse_ticket_ref
+from app.ticket.views import communities_by_id
 from app.worker.jobs import periodic
 
 
@@ -86,9 +87,9 @@ async def budget_rank_context(session: AsyncSession, tickets: list[Ticket]) -> d
     ids = {t.community_id for t in tickets if t.community_id is not None}
     if not ids:
         return {}
-    rows = (await session.exec(select(Community).where(col(Community.id).in_(ids),
-                                                       col(Community.budget_hours).is_not(None)))).all()
-    state = {cid: b.over_budget is False for cid, b in (await budgets(session, list(rows))).items()}
+    # Usually already loaded by this request (the board lists every community): no query then.
+    budgeted = [c for c in (await communities_by_id(session, ids)).values() if c.budget_hours is not None]
+    state = {cid: b.over_budget is False for cid, b in (await budgets(session, budgeted)).items()}
     return {t.id: {"budget_left": state[t.community_id]} for t in tickets if t.community_id in state}
 
 
