@@ -199,11 +199,11 @@ def _in_order(stmt: Any, sort: str) -> Any:
     return stmt.order_by(key.desc(), col(Ticket.id).desc()) if desc else stmt.order_by(key, col(Ticket.id))
 
 
-def _after_cursor(stmt: Any, sort: str, last: Any, last_id: int) -> Any:
+def _after_cursor(sort: str, last: Any, last_id: int) -> Any:
     key, desc = _sort_key(sort)
     if desc:
-        return stmt.where(or_(key < last, and_(key == last, col(Ticket.id) < last_id)))
-    return stmt.where(or_(key > last, and_(key == last, col(Ticket.id) > last_id)))
+        return or_(key < last, and_(key == last, col(Ticket.id) < last_id))
+    return or_(key > last, and_(key == last, col(Ticket.id) > last_id))
 
 
 async def list_tickets(
@@ -211,31 +211,30 @@ async def list_tickets(
 ) -> tuple[list[Ticket], str | None]:
     if flt.sort not in SORTS:
         raise InvalidInput(f"sort must be one of {', '.join(SORTS)}", code="bad_sort")
-    stmt = select(Ticket)
+    conds: list[Any] = []
     if flt.type:
-        stmt = stmt.where(Ticket.type == flt.type.value)
+        conds.append(Ticket.type == flt.type.value)
     if flt.channel:
-        stmt = stmt.where(Ticket.channel == flt.channel.value)
+        conds.append(Ticket.channel == flt.channel.value)
     if flt.community:
-        stmt = stmt.join(Community, col(Community.id) == Ticket.community_id).where(Community.slug == flt.community)
+        conds.append(Ticket.community_id == select(Community.id).where(Community.slug == flt.community).scalar_subquery())
     if flt.assignee:
         if flt.assignee == "none":
-            stmt = stmt.where(col(Ticket.assignee_id).is_(None))
+            conds.append(col(Ticket.assignee_id).is_(None))
         elif flt.assignee == "me":
-            stmt = stmt.where(Ticket.assignee_id == viewer_id)
+            conds.append(Ticket.assignee_id == viewer_id)
         elif flt.assignee.isdigit():
-            stmt = stmt.where(Ticket.assignee_id == int(flt.assignee))
+            conds.append(Ticket.assignee_id == int(flt.assignee))
         else:
             raise InvalidInput("assignee must be a user id, 'me' or 'none'", code="bad_assignee")
     if flt.tag:
         tagged = select(TicketTag.ticket_id).join(Tag, col(Tag.id) == TicketTag.tag_id).where(Tag.name == flt.tag.lower())
-        stmt = stmt.where(col(Ticket.id).in_(tagged))
+        conds.append(col(Ticket.id).in_(tagged))
     if flt.only_ids is not None:
-        stmt = stmt.where(col(Ticket.id).in_(flt.only_ids))
+        conds.append(col(Ticket.id).in_(flt.only_ids))
     if flt.text:
         term = "%" + flt.text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(or_(col(Ticket.title).ilike(term, escape="\\"), col(Ticket.body).ilike(term, escape="\\")))
-
+        conds.append(or_(col(Ticket.title).ilike(term, escape="\\"), col(Ticket.body).ilike(term, escape="\\")))
     if cursor:
         last, last_id = decode_cursor(cursor, flt.sort)
         if flt.sort != "priority":
@@ -243,8 +242,11 @@ async def list_tickets(
                 last = datetime.fromisoformat(last)
             except ValueError:
                 raise InvalidInput("cursor is not valid for this query", code="bad_cursor") from None
-        stmt = _after_cursor(stmt, flt.sort, last, last_id)
+        conds.append(_after_cursor(flt.sort, last, last_id))
 
+    # Each ticket's requester is loaded alongside it into the session, where ticket/views.py
+    # looks first: showing a page of tickets then needs no query of its own for them.
+    stmt = select(Ticket, User).outerjoin(User, col(User.id) == Ticket.requester_id)
     statuses = list(dict.fromkeys(s.value for s in flt.statuses))
     if len(statuses) > 1:
         # An IN list over the (status, key, id) index cannot come back in key order, so the
@@ -252,16 +254,15 @@ async def list_tickets(
         # page. Instead take the ids of the first page of each status from its own index
         # range and sort only those: the same rows in the same order.
         firsts = union_all(*(
-            select(_in_order(stmt.with_only_columns(Ticket.id).where(Ticket.status == s), flt.sort)
-                   .limit(limit + 1).subquery())
+            select(_in_order(select(Ticket.id).where(*conds, Ticket.status == s), flt.sort).limit(limit + 1).subquery())
             for s in statuses
         ))
-        stmt = _in_order(select(Ticket).where(col(Ticket.id).in_(firsts)), flt.sort)
-    elif statuses:
-        stmt = _in_order(stmt.where(Ticket.status == statuses[0]), flt.sort)
+        stmt = stmt.where(col(Ticket.id).in_(firsts))
     else:
-        stmt = _in_order(stmt, flt.sort)
-    rows = list((await session.exec(stmt.limit(limit + 1))).all())
+        stmt = stmt.where(*conds, *(Ticket.status == s for s in statuses))
+    result = (await session.exec(_in_order(stmt, flt.sort).limit(limit + 1))).all()
+    keep_loaded(session, *(requester for _ticket, requester in result))
+    rows = [ticket for ticket, _requester in result]
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
