@@ -3,10 +3,10 @@
 Through Jinja a row cost ~100 µs: it has ~40 values, and with autoescaping each one is an
 attribute lookup plus an `escape()` call (~1 µs each), so the 100 rows of a page took about
 10 ms. Here the numbers and our own enum values go in as they are, everything else that
-is text (titles, names, tags, labels, reasons) is escaped, and a row costs ~20 µs.
+is text (titles, names, tags, labels, reasons) is escaped, and a row costs ~25 µs.
 
-`board/index.html` calls `board_row()` in its `row` block, so the whole page, "load more"
-and the one-row htmx responses all use this; the markup is what the template produced.
+`board/index.html` calls `board_row()` for each row of the page and of "load more", and in
+its `row` block for the one-row htmx responses; the markup is what the template produced.
 """
 
 from datetime import datetime
