@@ -6,6 +6,7 @@ board page of 100 tickets costs a fixed handful of queries.
 
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy import inspect
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -25,12 +26,16 @@ TICKET_VIEW_EXTRAS: list[ViewExtra] = []
 
 
 def _already_loaded(session: AsyncSession, model: type, ids: set[int]) -> dict[int, object]:
-    """Rows this request's session already holds (sessions don't expire on commit), by id."""
+    """Rows this request's session already holds (sessions don't expire on commit), by id.
+
+    A row expired since (a rollback expires everything) is left out: reading it would mean
+    a lazy load, which async code cannot do; the caller's query refreshes it instead.
+    """
     identity_map = session.sync_session.identity_map
     found = {}
     for i in ids:
         obj = identity_map.get(session.sync_session.identity_key(model, i))
-        if obj is not None:
+        if obj is not None and not inspect(obj).expired_attributes:
             found[i] = obj
     return found
 
