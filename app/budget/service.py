@@ -8,8 +8,6 @@ communities over budget last; `budget_rank_context` feeds it that fact.
 
 from datetime import UTC, datetime
 
-from sqlalchemy import inspect
-from sqlalchemy.orm.util import identity_key
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,6 +21,7 @@ from app.ticket.enums import UNFINISHED_STATUSES
 from app.ticket.models import Ticket
 from app.ticket.ranking import RANK_CONTEXT, rank_contexts, rank_with
 from app.ticket.service import lock_ticket, parse_ticket_ref
+from app.ticket.views import communities_by_id
 from app.worker.jobs import periodic
 
 
@@ -88,19 +87,9 @@ async def budget_rank_context(session: AsyncSession, tickets: list[Ticket]) -> d
     ids = {t.community_id for t in tickets if t.community_id is not None}
     if not ids:
         return {}
-    # The communities are usually in the session already (intake, the board): read only the rest.
-    rows, missing = [], set()
-    for cid in ids:
-        c = session.identity_map.get(identity_key(Community, cid))
-        # An expired row (after a rollback) would lazy-load, which async sessions cannot do.
-        if c is None or inspect(c).expired_attributes:
-            missing.add(cid)
-        else:
-            rows.append(c)
-    if missing:
-        rows += (await session.exec(select(Community).where(col(Community.id).in_(missing)))).all()
-    rows = [c for c in rows if c.budget_hours is not None]
-    state = {cid: b.over_budget is False for cid, b in (await budgets(session, rows)).items()}
+    # Usually already loaded by this request (the board lists every community): no query then.
+    budgeted = [c for c in (await communities_by_id(session, ids)).values() if c.budget_hours is not None]
+    state = {cid: b.over_budget is False for cid, b in (await budgets(session, budgeted)).items()}
     return {t.id: {"budget_left": state[t.community_id]} for t in tickets if t.community_id in state}
 
 

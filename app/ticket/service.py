@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_
+from sqlalchemy import and_, delete, func, or_, union_all
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -187,44 +187,54 @@ def decode_cursor(cursor: str, sort: str) -> list[Any]:
         raise InvalidInput("cursor is not valid for this query; start again without it", code="bad_cursor") from None
 
 
+def _sort_key(sort: str) -> tuple[Any, bool]:
+    """(column, descending) of a sort; ties are broken by id in the same direction."""
+    if sort == "priority":
+        return col(Ticket.rank_key), False
+    return col(Ticket.created_at), sort == "-age"
+
+
+def _in_order(stmt: Any, sort: str) -> Any:
+    key, desc = _sort_key(sort)
+    return stmt.order_by(key.desc(), col(Ticket.id).desc()) if desc else stmt.order_by(key, col(Ticket.id))
+
+
+def _after_cursor(sort: str, last: Any, last_id: int) -> Any:
+    key, desc = _sort_key(sort)
+    if desc:
+        return or_(key < last, and_(key == last, col(Ticket.id) < last_id))
+    return or_(key > last, and_(key == last, col(Ticket.id) > last_id))
+
+
 async def list_tickets(
     session: AsyncSession, flt: TicketFilter, *, viewer_id: int | None, cursor: str | None = None, limit: int = 50
 ) -> tuple[list[Ticket], str | None]:
     if flt.sort not in SORTS:
         raise InvalidInput(f"sort must be one of {', '.join(SORTS)}", code="bad_sort")
-    stmt = select(Ticket)
-    if flt.statuses:
-        stmt = stmt.where(col(Ticket.status).in_([s.value for s in flt.statuses]))
+    conds: list[Any] = []
     if flt.type:
-        stmt = stmt.where(Ticket.type == flt.type.value)
+        conds.append(Ticket.type == flt.type.value)
     if flt.channel:
-        stmt = stmt.where(Ticket.channel == flt.channel.value)
+        conds.append(Ticket.channel == flt.channel.value)
     if flt.community:
-        stmt = stmt.join(Community, col(Community.id) == Ticket.community_id).where(Community.slug == flt.community)
+        conds.append(Ticket.community_id == select(Community.id).where(Community.slug == flt.community).scalar_subquery())
     if flt.assignee:
         if flt.assignee == "none":
-            stmt = stmt.where(col(Ticket.assignee_id).is_(None))
+            conds.append(col(Ticket.assignee_id).is_(None))
         elif flt.assignee == "me":
-            stmt = stmt.where(Ticket.assignee_id == viewer_id)
+            conds.append(Ticket.assignee_id == viewer_id)
         elif flt.assignee.isdigit():
-            stmt = stmt.where(Ticket.assignee_id == int(flt.assignee))
+            conds.append(Ticket.assignee_id == int(flt.assignee))
         else:
             raise InvalidInput("assignee must be a user id, 'me' or 'none'", code="bad_assignee")
     if flt.tag:
         tagged = select(TicketTag.ticket_id).join(Tag, col(Tag.id) == TicketTag.tag_id).where(Tag.name == flt.tag.lower())
-        stmt = stmt.where(col(Ticket.id).in_(tagged))
+        conds.append(col(Ticket.id).in_(tagged))
     if flt.only_ids is not None:
-        stmt = stmt.where(col(Ticket.id).in_(flt.only_ids))
+        conds.append(col(Ticket.id).in_(flt.only_ids))
     if flt.text:
         term = "%" + flt.text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(or_(col(Ticket.title).ilike(term, escape="\\"), col(Ticket.body).ilike(term, escape="\\")))
-
-    if flt.sort == "priority":
-        order_col, desc = col(Ticket.rank_key), False
-    elif flt.sort == "age":
-        order_col, desc = col(Ticket.created_at), False
-    else:
-        order_col, desc = col(Ticket.created_at), True
+        conds.append(or_(col(Ticket.title).ilike(term, escape="\\"), col(Ticket.body).ilike(term, escape="\\")))
     if cursor:
         last, last_id = decode_cursor(cursor, flt.sort)
         if flt.sort != "priority":
@@ -232,15 +242,27 @@ async def list_tickets(
                 last = datetime.fromisoformat(last)
             except ValueError:
                 raise InvalidInput("cursor is not valid for this query", code="bad_cursor") from None
-        if desc:
-            stmt = stmt.where(or_(order_col < last, and_(order_col == last, col(Ticket.id) < last_id)))
-        else:
-            stmt = stmt.where(or_(order_col > last, and_(order_col == last, col(Ticket.id) > last_id)))
-    if desc:
-        stmt = stmt.order_by(order_col.desc(), col(Ticket.id).desc())
+        conds.append(_after_cursor(flt.sort, last, last_id))
+
+    # Each ticket's requester is loaded alongside it into the session, where ticket/views.py
+    # looks first: showing a page of tickets then needs no query of its own for them.
+    stmt = select(Ticket, User).outerjoin(User, col(User.id) == Ticket.requester_id)
+    statuses = list(dict.fromkeys(s.value for s in flt.statuses))
+    if len(statuses) > 1:
+        # An IN list over the (status, key, id) index cannot come back in key order, so the
+        # database would read and sort every matching ticket (all 10,000 open ones) for one
+        # page. Instead take the ids of the first page of each status from its own index
+        # range and sort only those: the same rows in the same order.
+        firsts = union_all(*(
+            select(_in_order(select(Ticket.id).where(*conds, Ticket.status == s), flt.sort).limit(limit + 1).subquery())
+            for s in statuses
+        ))
+        stmt = stmt.where(col(Ticket.id).in_(firsts))
     else:
-        stmt = stmt.order_by(order_col, col(Ticket.id))
-    rows = list((await session.exec(stmt.limit(limit + 1))).all())
+        stmt = stmt.where(*conds, *(Ticket.status == s for s in statuses))
+    result = (await session.exec(_in_order(stmt, flt.sort).limit(limit + 1))).all()
+    keep_loaded(session, *(requester for _ticket, requester in result))
+    rows = [ticket for ticket, _requester in result]
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

@@ -6,6 +6,7 @@ board page of 100 tickets costs a fixed handful of queries.
 
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy import inspect
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -25,12 +26,16 @@ TICKET_VIEW_EXTRAS: list[ViewExtra] = []
 
 
 def _already_loaded(session: AsyncSession, model: type, ids: set[int]) -> dict[int, object]:
-    """Rows this request's session already holds (sessions don't expire on commit), by id."""
+    """Rows this request's session already holds (sessions don't expire on commit), by id.
+
+    A row expired since (a rollback expires everything) is left out: reading it would mean
+    a lazy load, which async code cannot do; the caller's query refreshes it instead.
+    """
     identity_map = session.sync_session.identity_map
     found = {}
     for i in ids:
         obj = identity_map.get(session.sync_session.identity_key(model, i))
-        if obj is not None:
+        if obj is not None and not inspect(obj).expired_attributes:
             found[i] = obj
     return found
 
@@ -56,6 +61,9 @@ def user_ref(user: User | None) -> UserRef | None:
     return UserRef(id=user.id, name=user.name, email=user.email) if user else None
 
 
+_NOT_PUBLIC = {"requester_id", "community_id", "assignee_id", "claimed_by_id", "rank_key"}
+
+
 async def ticket_views(session: AsyncSession, tickets: list[Ticket]) -> list[TicketPublic]:
     if not tickets:
         return []
@@ -70,17 +78,19 @@ async def ticket_views(session: AsyncSession, tickets: list[Ticket]) -> list[Tic
     for provider in TICKET_VIEW_EXTRAS:
         for ticket_id, fields in (await provider(session, tickets)).items():
             extras.setdefault(ticket_id, {}).update(fields)
+    # One reference object per person and community, shared by every row that shows them.
+    user_refs = {uid: user_ref(u) for uid, u in users.items()}
+    community_refs = {cid: CommunityRef(id=c.id, slug=c.slug, name=c.name) for cid, c in communities.items()}
     out = []
     for t in tickets:
-        community = communities.get(t.community_id) if t.community_id else None
         out.append(
             TicketPublic(
-                **t.model_dump(exclude={"requester_id", "community_id", "assignee_id", "claimed_by_id", "rank_key"}),
+                **t.model_dump(exclude=_NOT_PUBLIC),
                 key=ticket_key(t.id),
-                requester=user_ref(users.get(t.requester_id)),
-                community=CommunityRef(id=community.id, slug=community.slug, name=community.name) if community else None,
-                assignee=user_ref(users.get(t.assignee_id)),
-                claimed_by=user_ref(users.get(t.claimed_by_id)),
+                requester=user_refs.get(t.requester_id),
+                community=community_refs.get(t.community_id),
+                assignee=user_refs.get(t.assignee_id),
+                claimed_by=user_refs.get(t.claimed_by_id),
                 tags=tags.get(t.id, []),
                 priority_reasons=rank_with(t, contexts[t.id]).reasons,
                 **extras.get(t.id, {}),

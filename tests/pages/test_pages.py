@@ -4,7 +4,7 @@ import pytest
 
 from app.ticket.models import Ticket
 from app.user.models import StaffRole
-from tests.factories import make_ticket, make_user
+from tests.factories import make_community, make_ticket, make_user
 from tests.pages.conftest import csrf_from, sign_in
 
 HX = {"HX-Request": "true"}
@@ -87,6 +87,23 @@ async def test_claim_with_htmx_returns_just_the_row(client, csrf, session):
     assert res.status_code == 200
     assert "<html" not in res.text
     assert f'id="row-{ticket.id}"' in res.text and "looking: Tara" in res.text
+
+
+async def test_board_rows_escape_what_people_typed_and_offer_claim_or_release(client, csrf, session):
+    community = await make_community(session, "evil", name='<b>Evil</b> "Co"', reps=("rep@evil.example",))
+    ticket = await make_ticket(session, community, requester_email="rep@evil.example",
+                               title='<script>x()</script> & "q"')
+    page = await client.get("/")
+    claimed = await client.post(f"/tickets/{ticket.id}/claim", data={"target": "row"},
+                                headers={**HX, "X-CSRF-Token": csrf})
+    for html in (page.text, claimed.text):
+        assert "<script>x()" not in html and "&lt;script&gt;x()&lt;/script&gt; &amp; &#34;q&#34;" in html
+        assert "<b>Evil" not in html and "&lt;b&gt;Evil&lt;/b&gt; &#34;Co&#34;" in html
+    row = page.text[page.text.index(f'id="row-{ticket.id}"'):]
+    row = row[:row.index("</li>")]
+    assert f'action="/tickets/{ticket.id}/claim"' in row and "/unclaim" not in row
+    assert f'name="csrf_token" value="{csrf}"' in row
+    assert f'action="/tickets/{ticket.id}/unclaim"' in claimed.text and "data-claim" not in claimed.text
 
 
 async def test_second_claim_shows_who_won(client, csrf, session):

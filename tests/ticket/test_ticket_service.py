@@ -304,6 +304,37 @@ async def test_priority_paging_visits_every_ticket_once_in_board_order(session):
     assert [t.rank_key for t in all_rows] == sorted(t.rank_key for t in all_rows)
 
 
+async def test_several_statuses_page_in_one_order_in_every_sort(session):
+    # Several statuses are read one index range each and merged; the pages must still be
+    # exactly the matching tickets in the sort order, each once.
+    triager = principal_for(await make_user(session))
+    made = [await make_ticket(session, title=f"t{i}", urgency=[Urgency.normal, Urgency.emergency][i % 2])
+            for i in range(10)]
+    for i, t in enumerate(made):
+        if i % 3:
+            await service.update_ticket(session, t.id, TicketUpdate(status=Status.open), actor=triager)
+        if i % 3 == 2 and i > 5:
+            await service.update_ticket(session, t.id, TicketUpdate(status=Status.pending), actor=triager)
+        if i % 4 == 0:
+            await service.update_ticket(session, t.id, TicketUpdate(criticality=Criticality.critical), actor=triager)
+    everything = list((await session.exec(select(Ticket))).all())
+    keys = {"priority": lambda t: (t.rank_key, t.id), "age": lambda t: (t.created_at, t.id),
+            "-age": lambda t: (t.created_at, t.id)}
+    for statuses in ([Status.new, Status.open], [Status.pending, Status.new, Status.open], [Status.open, Status.open]):
+        for sort in service.SORTS:
+            wanted = sorted((t for t in everything if t.status in {s.value for s in statuses}), key=keys[sort],
+                            reverse=sort == "-age")
+            assert len({t.status for t in wanted}) > 1 or statuses[0] == statuses[-1]
+            seen, cursor = [], None
+            while True:
+                rows, cursor = await service.list_tickets(
+                    session, service.TicketFilter(statuses=statuses, sort=sort), viewer_id=None, cursor=cursor, limit=3)
+                seen += [t.id for t in rows]
+                if cursor is None:
+                    break
+            assert seen == [t.id for t in wanted], (statuses, sort)
+
+
 async def test_canned_reply_placeholders_are_filled(session):
     community = await make_community(session, "bio", name="BioStats", reps=("ronald@bio.example",))
     ticket = await make_ticket(session, community, requester_email="ronald@bio.example", type=TicketType.bug)

@@ -13,6 +13,7 @@ from app.deps import OptionalPagePrincipal, SessionDep, page_permission, public
 from app.auth.policy import Principal
 from app.errors import InvalidInput
 from app.live.broker import get_broker
+import app.routers.pages.board_row  # noqa: F401 - registers board_row(), which board/index.html calls
 from app.routers.pages.panels import build_board_panels
 from app.sla.service import board_filter as sla_board_filter, sla_now
 from app.templating import render
@@ -84,6 +85,10 @@ async def board(
         sort=sort,
         only_ids=sla_board_filter(sla, sla_now()) if sla else None,
     )
+    # Staff and communities first: the rows' assignees, communities and budgets then come from
+    # this request's session instead of one more query each (see ticket/views.py).
+    staff = await list_staff(session)
+    communities = await list_communities(session)
     rows, next_cursor = await service.list_tickets(session, flt, viewer_id=principal.user_id, cursor=cursor,
                                                    limit=PAGE_SIZE)
     tickets = await ticket_views(session, rows)
@@ -97,8 +102,8 @@ async def board(
         "views": VIEWS,
         "view": view,
         "view_counts": _view_counts(await service.count_by_status(session)),
-        "staff": await list_staff(session),
-        "communities": await list_communities(session),
+        "staff": staff,
+        "communities": communities,
         "panels": await build_board_panels(session, principal),
     }
     if cursor:  # "load more": only the next rows, appended under the current ones
