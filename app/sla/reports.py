@@ -188,6 +188,22 @@ class _Counts:
             if not hist[int(minute)]:
                 del hist[int(minute)]
 
+    def add_minutes(self, rows, key_of=lambda key: key) -> None:
+        """`add_minute` for many (raw key, minute, n) rows; a run of rows with the same raw key
+        (rows in key order) finds its histogram once."""
+        last, hist = object(), {}
+        for raw, minute, n in rows:
+            if minute is None or minute < 0 or not n:
+                continue
+            if raw != last:
+                last, hist = raw, self.hist.setdefault(str(key_of(raw)), {})
+            m = int(minute)
+            total = hist.get(m, 0) + int(n)
+            if total:
+                hist[m] = total
+            else:
+                del hist[m]
+
     def add_tickets(self, key, n) -> None:
         self.tickets[str(key)] = self.tickets.get(str(key), 0) + int(n)
 
@@ -409,26 +425,28 @@ async def _histogram(session: AsyncSession, counts: _Counts, by: str, dialect: s
             day = UnaryExpression(day, operator=custom_op("+"), type_=Date)
         grp = _rollup_group(by, dialect, SlaReportMinute).label("grp")
         hist = within(select(grp, minute, n).where(col(SlaReportMinute.n) != 0).group_by(grp, minute), day)
-        for key, m, k in (await session.exec(hist)).all():
-            counts.add_minute(key, m, k)
+        counts.add_minutes(await _rows(session, hist))
         return
     # Weeks and months are unions of segments: whole ones from the segment table, the days
     # of partial segments at the ends of the range by day.
     segments, edges = _whole_segments(first, last)
     if segments is not None:
+        # Its rows as stored, in (segment, minute) order, named per segment in Python: grouping
+        # them by week in SQL meant sorting them all.
         seg = col(SlaReportMinuteSegment.segment)
-        grp = _rollup_group(by, dialect, SlaReportMinuteSegment, seg).label("grp")
-        hist = within(select(grp, col(SlaReportMinuteSegment.minute), func.sum(SlaReportMinuteSegment.n))
-                      .where(col(SlaReportMinuteSegment.n) != 0).group_by(grp, col(SlaReportMinuteSegment.minute)),
-                      seg, *segments)
-        for key, m, k in (await session.exec(hist)).all():
-            counts.add_minute(rollup_key(key), m, k)
+        hist = within(select(seg, col(SlaReportMinuteSegment.minute), col(SlaReportMinuteSegment.n))
+                      .where(col(SlaReportMinuteSegment.n) != 0), seg, *segments)
+        counts.add_minutes(await _rows(session, hist), _period_of(by, dialect))
     for lo, hi in edges:
         grp = _rollup_group(by, dialect, SlaReportMinute).label("grp")
         hist = within(select(grp, minute, n).where(col(SlaReportMinute.n) != 0).group_by(grp, minute),
                       col(SlaReportMinute.day), lo, hi)
-        for key, m, k in (await session.exec(hist)).all():
-            counts.add_minute(rollup_key(key), m, k)
+        counts.add_minutes(await _rows(session, hist), rollup_key)
+
+
+async def _rows(session: AsyncSession, stmt) -> list:
+    """Plain rows through the connection: the ORM's per-row work buys nothing for aggregates."""
+    return list((await (await session.connection()).execute(stmt)).all())
 
 
 async def _label(session: AsyncSession, by: str, rows: dict[str, ReportRow]) -> None:
