@@ -11,7 +11,8 @@ week. A coarser day grain does not shrink it (the dimensions times ~250 minutes 
 cells as there are clocks), so:
 
 - covering indexes in (dimension, minute) order let the report group by channel,
-  criticality or community in one pass with no sort;
+  criticality or community in one pass with no sort; the same for `sla_report_day`
+  (~22,000 rows, ~15 ms of sorting): (dimension, target), and (day, target) for periods;
 - `sla_report_minute_segment` keeps the histogram per *segment* (the days an ISO week and a
   calendar month have in common, named by their first day) and minute, with no other
   dimension: ~12,000 rows. Every ISO week and every month is a union of whole segments, so
@@ -95,6 +96,11 @@ def upgrade() -> None:
     with op.batch_alter_table('sla_report_minute', schema=None) as batch_op:
         for name, column in DIMENSIONS:
             batch_op.create_index(f'ix_sla_report_minute_{name}', [column, 'minute', 'day', 'n'], unique=False)
+    with op.batch_alter_table('sla_report_day', schema=None) as batch_op:
+        for name, column in DIMENSIONS:
+            batch_op.create_index(f'ix_sla_report_day_{name}', [column, 'target', 'day', 'decided', 'met'],
+                                  unique=False)
+        batch_op.create_index('ix_sla_report_day_days', ['day', 'target', 'decided', 'met'], unique=False)
     op.execute(f"INSERT INTO sla_report_minute_segment (segment, minute, n) "
                f"SELECT {_segment(dialect, 'c.opened_at')}, c.elapsed_us / 60000000, count(*) FROM sla_clock c "
                f"WHERE {_answered('c')} GROUP BY 1, 2")
@@ -109,6 +115,10 @@ def downgrade() -> None:
     else:
         op.execute("DROP TRIGGER IF EXISTS sla_report_segment ON sla_clock")
         op.execute("DROP FUNCTION IF EXISTS sla_report_segment_change()")
+    with op.batch_alter_table('sla_report_day', schema=None) as batch_op:
+        batch_op.drop_index('ix_sla_report_day_days')
+        for name, _ in DIMENSIONS:
+            batch_op.drop_index(f'ix_sla_report_day_{name}')
     with op.batch_alter_table('sla_report_minute', schema=None) as batch_op:
         for name, _ in DIMENSIONS:
             batch_op.drop_index(f'ix_sla_report_minute_{name}')

@@ -189,6 +189,13 @@ class SlaReportDay(SQLModel, table=True):
     """Stopped clocks per UTC day of opening, dimensions and target: all decided, `met` on time."""
 
     __tablename__ = "sla_report_day"
+    # Group order for the report: by (dimension, target), or by (day, target) for periods (0009).
+    __table_args__ = (
+        Index("ix_sla_report_day_channel", "channel", "target", "day", "decided", "met"),
+        Index("ix_sla_report_day_criticality", "criticality", "target", "day", "decided", "met"),
+        Index("ix_sla_report_day_community", "community_id", "target", "day", "decided", "met"),
+        Index("ix_sla_report_day_days", "day", "target", "decided", "met"),
+    )
 
     day: date = Field(primary_key=True)
     channel: str = Field(primary_key=True, sa_type=sa.String(16))

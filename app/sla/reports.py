@@ -24,7 +24,7 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import BigInteger, Date, DateTime, Integer, case, cast, func, select
+from sqlalchemy import BigInteger, Date, DateTime, Integer, String, case, cast, func, select, type_coerce
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
@@ -189,14 +189,14 @@ class _Counts:
                 del hist[int(minute)]
 
     def add_minutes(self, rows, key_of=lambda key: key) -> None:
-        """`add_minute` for many (raw key, minute, n) rows; a run of rows with the same raw key
-        (rows in key order) finds its histogram once."""
-        last, hist = object(), {}
+        """`add_minute` for many (raw key, minute, n) rows, each raw key named once."""
+        hists: dict = {}
         for raw, minute, n in rows:
             if minute is None or minute < 0 or not n:
                 continue
-            if raw != last:
-                last, hist = raw, self.hist.setdefault(str(key_of(raw)), {})
+            hist = hists.get(raw)
+            if hist is None:
+                hist = hists[raw] = self.hist.setdefault(str(key_of(raw)), {})
             m = int(minute)
             total = hist.get(m, 0) + int(n)
             if total:
@@ -397,12 +397,16 @@ async def _from_rollup(session: AsyncSession, counts: _Counts, by: str, dialect:
             stmt = stmt.where(day < hi)
         return stmt
 
-    grp = _rollup_group(by, dialect, SlaReportDay).label("grp")
+    # Grouped in the order of an index (migration 0009), so without a sort: by (dimension,
+    # target), or for periods by (day, target), each day named in Python.
+    if by in ("week", "month"):
+        grp, day, key_of = _as_text(col(SlaReportDay.day), dialect), col(SlaReportDay.day), _period_of(by, dialect)
+    else:
+        grp, day, key_of = _rollup_group(by, dialect, SlaReportDay), _off_index(col(SlaReportDay.day), dialect), str
     attain = within(select(grp, col(SlaReportDay.target), func.sum(SlaReportDay.decided), func.sum(SlaReportDay.met))
-                    .where(col(SlaReportDay.decided) != 0).group_by(grp, col(SlaReportDay.target)),
-                    col(SlaReportDay.day))
-    for key, target, n_decided, n_met in (await session.exec(attain)).all():
-        counts.add_attain(rollup_key(key), target, n_decided, n_met)
+                    .where(col(SlaReportDay.decided) != 0).group_by(grp, col(SlaReportDay.target)), day)
+    for key, target, n_decided, n_met in await _rows(session, attain):
+        counts.add_attain(key_of(key), target, n_decided, n_met)
     await _histogram(session, counts, by, dialect, first, last, within, rollup_key)
     grp = _rollup_group(by, dialect, SlaReportTickets).label("grp")
     tickets = within(select(grp, func.sum(SlaReportTickets.n)).where(col(SlaReportTickets.n) != 0).group_by(grp),
@@ -417,12 +421,8 @@ async def _histogram(session: AsyncSession, counts: _Counts, by: str, dialect: s
     ~one row per answered clock of `sla_report_minute` (migration 0009)."""
     minute, n = col(SlaReportMinute.minute), func.sum(SlaReportMinute.n)
     if by not in ("week", "month"):
-        # The (dimension, minute, day, n) index gives the groups in order. On SQLite the day
-        # range is kept off the primary key (unary +, documented for this): a range search
-        # there needs the sort of every row in the range that this index is for.
-        day = col(SlaReportMinute.day)
-        if dialect == "sqlite":
-            day = UnaryExpression(day, operator=custom_op("+"), type_=Date)
+        # The (dimension, minute, day, n) index gives the groups in order.
+        day = _off_index(col(SlaReportMinute.day), dialect)
         grp = _rollup_group(by, dialect, SlaReportMinute).label("grp")
         hist = within(select(grp, minute, n).where(col(SlaReportMinute.n) != 0).group_by(grp, minute), day)
         counts.add_minutes(await _rows(session, hist))
@@ -431,10 +431,10 @@ async def _histogram(session: AsyncSession, counts: _Counts, by: str, dialect: s
     # of partial segments at the ends of the range by day.
     segments, edges = _whole_segments(first, last)
     if segments is not None:
-        # Its rows as stored, in (segment, minute) order, named per segment in Python: grouping
-        # them by week in SQL meant sorting them all.
+        # Its rows as stored, named per segment in Python: grouping them by week in SQL meant
+        # sorting them all. Segments stay text on SQLite (a date parse per row otherwise).
         seg = col(SlaReportMinuteSegment.segment)
-        hist = within(select(seg, col(SlaReportMinuteSegment.minute), col(SlaReportMinuteSegment.n))
+        hist = within(select(_as_text(seg, dialect), col(SlaReportMinuteSegment.minute), col(SlaReportMinuteSegment.n))
                       .where(col(SlaReportMinuteSegment.n) != 0), seg, *segments)
         counts.add_minutes(await _rows(session, hist), _period_of(by, dialect))
     for lo, hi in edges:
@@ -442,6 +442,18 @@ async def _histogram(session: AsyncSession, counts: _Counts, by: str, dialect: s
         hist = within(select(grp, minute, n).where(col(SlaReportMinute.n) != 0).group_by(grp, minute),
                       col(SlaReportMinute.day), lo, hi)
         counts.add_minutes(await _rows(session, hist), rollup_key)
+
+
+def _off_index(day, dialect: str):
+    """A day range SQLite does not search the primary key (day, ...) for (unary +, documented
+    for this): that search needs a sort of every row in the range, which the covering index
+    in group order avoids; SQLite's planner prefers the search otherwise."""
+    return UnaryExpression(day, operator=custom_op("+"), type_=Date) if dialect == "sqlite" else day
+
+
+def _as_text(day, dialect: str):
+    """A date column read as SQLite stores it, 'YYYY-MM-DD' (`_period_of` takes either)."""
+    return type_coerce(day, String) if dialect == "sqlite" else day
 
 
 async def _rows(session: AsyncSession, stmt) -> list:
