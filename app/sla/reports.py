@@ -10,6 +10,9 @@ days at the ends of a range are counted live from `sla_clock`, which carries cop
 ticket's channel, criticality, community and opening time. `scan=True` counts everything
 from `sla_clock` and `ticket` instead: the reference the rollup is tested against.
 Percentiles come from the per-minute histograms, so no sort of 100,000 values is needed.
+Rollup rows are read in the order of covering indexes (migration 0009), so grouping them
+needs no sort; by week or month the histogram comes per segment (the days an ISO week and a
+month share, `sla_report_minute_segment`), by day only for partial segments at range ends.
 
 Definitions:
 - a target is *decided* once it is met (clock stopped) or its due instant has passed;
@@ -402,7 +405,8 @@ async def _from_rollup(session: AsyncSession, counts: _Counts, by: str, dialect:
     if by in ("week", "month"):
         grp, day, key_of = _as_text(col(SlaReportDay.day), dialect), col(SlaReportDay.day), _period_of(by, dialect)
     else:
-        grp, day, key_of = _rollup_group(by, dialect, SlaReportDay), _off_index(col(SlaReportDay.day), dialect), str
+        grp, day = _rollup_group(by, dialect, SlaReportDay), _off_index(col(SlaReportDay.day), dialect)
+        key_of = rollup_key
     attain = within(select(grp, col(SlaReportDay.target), func.sum(SlaReportDay.decided), func.sum(SlaReportDay.met))
                     .where(col(SlaReportDay.decided) != 0).group_by(grp, col(SlaReportDay.target)), day)
     for key, target, n_decided, n_met in await _rows(session, attain):
@@ -433,9 +437,9 @@ async def _histogram(session: AsyncSession, counts: _Counts, by: str, dialect: s
     if segments is not None:
         # Its rows as stored, named per segment in Python: grouping them by week in SQL meant
         # sorting them all. Segments stay text on SQLite (a date parse per row otherwise).
-        seg = col(SlaReportMinuteSegment.segment)
-        hist = within(select(_as_text(seg, dialect), col(SlaReportMinuteSegment.minute), col(SlaReportMinuteSegment.n))
-                      .where(col(SlaReportMinuteSegment.n) != 0), seg, *segments)
+        seg, table = col(SlaReportMinuteSegment.segment), SlaReportMinuteSegment
+        hist = within(select(_as_text(seg, dialect), col(table.minute), col(table.n)).where(col(table.n) != 0),
+                      seg, *segments)
         counts.add_minutes(await _rows(session, hist), _period_of(by, dialect))
     for lo, hi in edges:
         grp = _rollup_group(by, dialect, SlaReportMinute).label("grp")
