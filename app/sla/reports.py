@@ -10,6 +10,9 @@ days at the ends of a range are counted live from `sla_clock`, which carries cop
 ticket's channel, criticality, community and opening time. `scan=True` counts everything
 from `sla_clock` and `ticket` instead: the reference the rollup is tested against.
 Percentiles come from the per-minute histograms, so no sort of 100,000 values is needed.
+Rollup rows are read in the order of covering indexes (migration 0009), so grouping them
+needs no sort; by week or month the histogram comes per segment (the days an ISO week and a
+month share, `sla_report_minute_segment`), by day only for partial segments at range ends.
 
 Definitions:
 - a target is *decided* once it is met (clock stopped) or its due instant has passed;
@@ -24,14 +27,16 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import BigInteger, Date, Integer, case, cast, func, select
+from sqlalchemy import BigInteger, Date, DateTime, Integer, String, case, cast, func, select, type_coerce
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.community.models import Community
 from app.errors import InvalidInput
-from app.sla.models import SlaClock, SlaReportDay, SlaReportMinute, SlaReportTickets
+from app.sla.models import SlaClock, SlaReportDay, SlaReportMinute, SlaReportMinuteSegment, SlaReportTickets
 from app.sla.schemas import Target
 from app.ticket.enums import Criticality, Status
 from app.ticket.models import Ticket
@@ -186,6 +191,22 @@ class _Counts:
             if not hist[int(minute)]:
                 del hist[int(minute)]
 
+    def add_minutes(self, rows, key_of=lambda key: key) -> None:
+        """`add_minute` for many (raw key, minute, n) rows, each raw key named once."""
+        hists: dict = {}
+        for raw, minute, n in rows:
+            if minute is None or minute < 0 or not n:
+                continue
+            hist = hists.get(raw)
+            if hist is None:
+                hist = hists[raw] = self.hist.setdefault(str(key_of(raw)), {})
+            m = int(minute)
+            total = hist.get(m, 0) + int(n)
+            if total:
+                hist[m] = total
+            else:
+                del hist[m]
+
     def add_tickets(self, key, n) -> None:
         self.tickets[str(key)] = self.tickets.get(str(key), 0) + int(n)
 
@@ -253,17 +274,49 @@ def _period_of(by: str, dialect: str):
     return key
 
 
-def _rollup_group(by: str, dialect: str, table) -> ColumnElement:
+def _rollup_group(by: str, dialect: str, table, day=None) -> ColumnElement:
+    """The row key of a rollup table's rows; weeks as their Monday, named in Python (`_period_of`):
+    the ISO week string per row cost SQLite ~4 us a row, a date() modifier a fraction of it."""
+    day = table.day if day is None else day
     if by == "month":  # SQLite keeps dates as 'YYYY-MM-DD' text: a prefix, not a date parse per row
-        return func.substr(table.day, 1, 7) if dialect == "sqlite" else func.to_char(table.day, "YYYY-MM")
+        return func.substr(day, 1, 7) if dialect == "sqlite" else func.to_char(day, "YYYY-MM")
     if by == "week":
-        return iso_week(dialect, table.day)
+        if dialect == "sqlite":
+            return func.date(day, "weekday 0", "-6 days")
+        return cast(func.date_trunc("week", cast(day, DateTime)), Date)
     return {"channel": table.channel, "criticality": table.criticality, "community": table.community_id}[by]
 
 
-def _rollup_key(key):
-    """Week/month of NO_DAY (clocks without an opening time) is the scan's NULL group."""
-    return None if isinstance(key, str) and key.startswith("0001-") else key
+def _rollup_key(by: str, dialect: str):
+    """Row key of `_rollup_group` -> report key. Week/month of NO_DAY (clocks without an
+    opening time) is the scan's NULL group."""
+    if by == "week":
+        return _period_of(by, dialect)
+    return lambda key: None if isinstance(key, str) and key.startswith("0001-") else key
+
+
+def segment_start(d: date) -> date:
+    """First day of d's segment: the days its ISO week and its calendar month share (0009)."""
+    return max(d.replace(day=1), d - timedelta(days=d.weekday()))
+
+
+def _next_segment(d: date) -> date:
+    return min(d + timedelta(days=7 - d.weekday()), (d.replace(day=1) + timedelta(days=32)).replace(day=1))
+
+
+def _whole_segments(first: date | None, last: date | None):
+    """The segments wholly inside the days [first, last) (None: unbounded) as [lo, hi) of their
+    first days, and the stretches of days of partial segments at either end."""
+    lo = first if first is None or segment_start(first) == first else _next_segment(first)
+    hi = last if last is None else segment_start(last)
+    if lo is not None and hi is not None and lo >= hi:  # within one segment or across two
+        return None, [(first, last)] if first < last else []
+    edges = []
+    if first is not None and first < lo:
+        edges.append((first, lo))
+    if last is not None and hi < last:
+        edges.append((hi, last))
+    return (lo, hi), edges
 
 
 def _live_group(by: str, dialect: str, source) -> ColumnElement:
@@ -336,31 +389,80 @@ async def _from_rollup(session: AsyncSession, counts: _Counts, by: str, dialect:
     if days is None:
         return
     first, last = days
+    if first is None and (start is not None or end is not None):
+        first = NO_DAY + timedelta(days=1)  # no opening time (NO_DAY): outside any range
+    rollup_key = _rollup_key(by, dialect)
 
-    def within(stmt, table):
-        if first is not None:
-            stmt = stmt.where(col(table.day) >= first)
-        if last is not None:
-            stmt = stmt.where(col(table.day) < last)
-        if start is not None or end is not None:  # no opening time: outside any range
-            stmt = stmt.where(col(table.day) != NO_DAY)
+    def within(stmt, day, lo=first, hi=last):
+        if lo is not None:
+            stmt = stmt.where(day >= lo)
+        if hi is not None:
+            stmt = stmt.where(day < hi)
         return stmt
 
-    grp = _rollup_group(by, dialect, SlaReportDay).label("grp")
+    # Grouped in the order of an index (migration 0009), so without a sort: by (dimension,
+    # target), or for periods by (day, target), each day named in Python.
+    if by in ("week", "month"):
+        grp, day, key_of = _as_text(col(SlaReportDay.day), dialect), col(SlaReportDay.day), _period_of(by, dialect)
+    else:
+        grp, day = _rollup_group(by, dialect, SlaReportDay), _off_index(col(SlaReportDay.day), dialect)
+        key_of = rollup_key
     attain = within(select(grp, col(SlaReportDay.target), func.sum(SlaReportDay.decided), func.sum(SlaReportDay.met))
-                    .where(col(SlaReportDay.decided) != 0).group_by(grp, col(SlaReportDay.target)), SlaReportDay)
-    for key, target, n_decided, n_met in (await session.exec(attain)).all():
-        counts.add_attain(_rollup_key(key), target, n_decided, n_met)
-    grp = _rollup_group(by, dialect, SlaReportMinute).label("grp")
-    hist = within(select(grp, col(SlaReportMinute.minute), func.sum(SlaReportMinute.n))
-                  .where(col(SlaReportMinute.n) != 0).group_by(grp, col(SlaReportMinute.minute)), SlaReportMinute)
-    for key, minute, n in (await session.exec(hist)).all():
-        counts.add_minute(_rollup_key(key), minute, n)
+                    .where(col(SlaReportDay.decided) != 0).group_by(grp, col(SlaReportDay.target)), day)
+    for key, target, n_decided, n_met in await _rows(session, attain):
+        counts.add_attain(key_of(key), target, n_decided, n_met)
+    await _histogram(session, counts, by, dialect, first, last, within, rollup_key)
     grp = _rollup_group(by, dialect, SlaReportTickets).label("grp")
     tickets = within(select(grp, func.sum(SlaReportTickets.n)).where(col(SlaReportTickets.n) != 0).group_by(grp),
-                     SlaReportTickets)
+                     col(SlaReportTickets.day))
     for key, n in (await session.exec(tickets)).all():
-        counts.add_tickets(_rollup_key(key), n)
+        counts.add_tickets(rollup_key(key), n)
+
+
+async def _histogram(session: AsyncSession, counts: _Counts, by: str, dialect: str, first, last, within,
+                     rollup_key) -> None:
+    """First-response minutes of the whole days [first, last), grouped without sorting the
+    ~one row per answered clock of `sla_report_minute` (migration 0009)."""
+    minute, n = col(SlaReportMinute.minute), func.sum(SlaReportMinute.n)
+    if by not in ("week", "month"):
+        # The (dimension, minute, day, n) index gives the groups in order.
+        day = _off_index(col(SlaReportMinute.day), dialect)
+        grp = _rollup_group(by, dialect, SlaReportMinute).label("grp")
+        hist = within(select(grp, minute, n).where(col(SlaReportMinute.n) != 0).group_by(grp, minute), day)
+        counts.add_minutes(await _rows(session, hist))
+        return
+    # Weeks and months are unions of segments: whole ones from the segment table, the days
+    # of partial segments at the ends of the range by day.
+    segments, edges = _whole_segments(first, last)
+    if segments is not None:
+        # Its rows as stored, named per segment in Python: grouping them by week in SQL meant
+        # sorting them all. Segments stay text on SQLite (a date parse per row otherwise).
+        seg, table = col(SlaReportMinuteSegment.segment), SlaReportMinuteSegment
+        hist = within(select(_as_text(seg, dialect), col(table.minute), col(table.n)).where(col(table.n) != 0),
+                      seg, *segments)
+        counts.add_minutes(await _rows(session, hist), _period_of(by, dialect))
+    for lo, hi in edges:
+        grp = _rollup_group(by, dialect, SlaReportMinute).label("grp")
+        hist = within(select(grp, minute, n).where(col(SlaReportMinute.n) != 0).group_by(grp, minute),
+                      col(SlaReportMinute.day), lo, hi)
+        counts.add_minutes(await _rows(session, hist), rollup_key)
+
+
+def _off_index(day, dialect: str):
+    """A day range SQLite does not search the primary key (day, ...) for (unary +, documented
+    for this): that search needs a sort of every row in the range, which the covering index
+    in group order avoids; SQLite's planner prefers the search otherwise."""
+    return UnaryExpression(day, operator=custom_op("+"), type_=Date) if dialect == "sqlite" else day
+
+
+def _as_text(day, dialect: str):
+    """A date column read as SQLite stores it, 'YYYY-MM-DD' (`_period_of` takes either)."""
+    return type_coerce(day, String) if dialect == "sqlite" else day
+
+
+async def _rows(session: AsyncSession, stmt) -> list:
+    """Plain rows through the connection: the ORM's per-row work buys nothing for aggregates."""
+    return list((await (await session.connection()).execute(stmt)).all())
 
 
 async def _label(session: AsyncSession, by: str, rows: dict[str, ReportRow]) -> None:
