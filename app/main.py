@@ -1,6 +1,7 @@
 """The application: routers, static files, error handlers and what runs for the app's lifetime."""
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -61,6 +62,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     worker = None
     if get_settings().runs_worker_in_process:
         worker = asyncio.create_task(Runner(database).run_forever(stop))
+    # Everything imported so far (modules, templates, the route table) lives as long as the
+    # process: moving it out of the collector's reach makes full collections short. One full
+    # collection over it took ~180 ms in the middle of a board request (bench p99).
+    gc.collect()
+    gc.freeze()
     try:
         yield
     finally:

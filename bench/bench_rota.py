@@ -135,7 +135,7 @@ async def _year(db, schedules) -> list[tuple[str, float, int]]:
                 t0 = time.perf_counter()
                 shifts = await service.final_shifts(session, s, start, end)
                 t.append((time.perf_counter() - t0) * 1000)
-            rows.append((f"service (with queries), {s.kind}", statistics.median(t), len(shifts)))
+            rows.append((f"service (snapshot, or queries), {s.kind}", statistics.median(t), len(shifts)))
 
     def bare():
         out = []

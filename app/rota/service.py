@@ -7,6 +7,7 @@ this module loads a schedule into plain values, calls it, and writes what change
 import uuid
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, delete, func
@@ -124,6 +125,10 @@ async def layout_for(session: AsyncSession, schedule: Schedule, first_year: int,
 
 async def load(session: AsyncSession, schedule: Schedule, start: datetime, end: datetime) -> Loaded:
     """The layout and the overrides touching [start, end)."""
+    snapshot = await rota_snapshot(session)
+    if start >= snapshot.since and snapshot.has(schedule):
+        overrides = [w for w in snapshot.by_schedule.get(schedule.id, ()) if w.end > start and w.start < end]
+        return Loaded(schedule, snapshot_layout(snapshot, schedule, start.year, end.year), overrides)
     stmt = (select(Override).where(Override.schedule_id == schedule.id, col(Override.end_at) > start,
                                    col(Override.start_at) < end).order_by(col(Override.id)))
     rows = (await session.exec(stmt)).all()
@@ -194,6 +199,18 @@ class RotaSnapshot:
     # (schedule id, role) -> overrides ending after `since`, by start, with their starts for bisect
     overrides: dict[tuple[int, str], tuple[tuple[datetime, ...], tuple[OverrideWindow, ...]]]
 
+    @cached_property
+    def by_schedule(self) -> dict[int, list[OverrideWindow]]:
+        """Each schedule's overrides in id order (the order `load` reads them in)."""
+        out: dict[int, list[OverrideWindow]] = {}
+        for (sid, _role), (_starts, windows) in self.overrides.items():
+            out.setdefault(sid, []).extend(windows)
+        return {sid: sorted(ws, key=lambda w: w.id) for sid, ws in out.items()}
+
+    def has(self, schedule: Schedule) -> bool:
+        """True when the snapshot holds this very version of the schedule (members included)."""
+        return any(s.id == schedule.id and s.version == schedule.version for s in self.schedules)
+
     def covering(self, schedule_id: int, role: str, at: datetime) -> list[OverrideWindow]:
         starts, windows = self.overrides.get((schedule_id, role), ((), ()))
         return [w for w in windows[:bisect_right(starts, at)] if w.end > at]
@@ -220,11 +237,13 @@ async def rota_snapshot(session: AsyncSession) -> RotaSnapshot:
     return await cached(session, "rota", "snapshot", _load_snapshot)
 
 
-def snapshot_layout(snapshot: RotaSnapshot, schedule: Schedule, year: int) -> Layout:
-    key = (schedule.id, schedule.version, schedule.created_at, year, year)
+def snapshot_layout(snapshot: RotaSnapshot, schedule: Schedule, first_year: int, last_year: int | None = None) -> Layout:
+    last_year = first_year if last_year is None else last_year
+    key = (schedule.id, schedule.version, schedule.created_at, first_year, last_year)
     layout = _LAYOUTS.get(key)
     if layout is None:
-        layout = Layout(rotation=rotation_of(schedule, year, year), roles=snapshot.members.get(schedule.id, {}))
+        layout = Layout(rotation=rotation_of(schedule, first_year, last_year),
+                        roles=snapshot.members.get(schedule.id, {}))
         if len(_LAYOUTS) > 1024:
             _LAYOUTS.clear()
         _LAYOUTS[key] = layout

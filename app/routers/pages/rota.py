@@ -286,7 +286,9 @@ async def on_call_panel(session, principal: Principal) -> dict | None:
         return None
     now = utcnow()
     rows = []
-    for schedule in await service.list_schedules(session):
+    # From the process's snapshot (app/cache.py): the board header costs no query for this.
+    schedules = sorted((await service.rota_snapshot(session)).schedules, key=lambda s: (s.name, s.id))
+    for schedule in schedules:
         role = schedule.roles[0] if schedule.roles else None
         if role is None:
             continue
