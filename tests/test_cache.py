@@ -5,7 +5,7 @@ another process: here, plain SQL on the engine) shows once the snapshot is `MAX_
 use case sees its own uncommitted writes, and a rolled-back write never shows.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import app.cache
@@ -77,3 +77,15 @@ async def test_cached_calendars_are_copies_and_follow_a_change_made_elsewhere(db
         async with transaction(other):
             row.name = "Operations"
     assert (await calendars_by_id(session, {cal.id}))[cal.id].name == "Operations"
+
+
+async def test_an_instant_older_than_the_snapshot_is_answered_from_the_database(session, rota):
+    _, ana, bo = rota
+    schedule = await make_schedule(session, [ana], anchor=date(2024, 1, 1))
+    old = datetime(2024, 3, 6, 12, tzinfo=UTC)
+    assert old < (await service.rota_snapshot(session)).since
+    assert await service.on_call_ids(session, "triager", old, schedule_id=schedule.id) == [ana.id]
+    await service.add_override(session, schedule, OverrideIn(start=old - timedelta(hours=1), end=old + timedelta(hours=1),
+                                                             user_id=bo.id), actor_id=None)
+    assert await service.on_call_ids(session, "triager", old, schedule_id=schedule.id) == [bo.id]
+    assert await service.on_call_ids(session, "triager", old + timedelta(hours=2), schedule_id=schedule.id) == [ana.id]

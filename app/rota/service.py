@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, delete, func
+from sqlalchemy import delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -106,16 +106,18 @@ class Loaded:
 
 
 # A schedule's members and holidays change only with its version, so its plain-value layout
-# is kept per (id, version, created_at, years); overrides are read fresh on every call. This
-# keeps a who-is-on-call lookup to two small queries (see bench/bench_rota.py).
+# (the holiday arithmetic is the costly part) is kept per (id, version, created_at, years).
 _LAYOUTS: dict[tuple, Layout] = {}
 
 
-async def layout_for(session: AsyncSession, schedule: Schedule, first_year: int, last_year: int) -> Layout:
+async def layout_for(session: AsyncSession, schedule: Schedule, first_year: int, last_year: int, *,
+                     members: dict[str, tuple[int, ...]] | None = None) -> Layout:
+    """The schedule's layout; `members` (from the rota snapshot) spares the members query."""
     key = (schedule.id, schedule.version, schedule.created_at, first_year, last_year)
     layout = _LAYOUTS.get(key)
     if layout is None:
-        members = (await role_members(session, [schedule.id])).get(schedule.id, {})
+        if members is None:
+            members = (await role_members(session, [schedule.id])).get(schedule.id, {})
         layout = Layout(rotation=rotation_of(schedule, first_year, last_year), roles=members)
         if len(_LAYOUTS) > 1024:
             _LAYOUTS.clear()
@@ -128,7 +130,8 @@ async def load(session: AsyncSession, schedule: Schedule, start: datetime, end: 
     snapshot = await rota_snapshot(session)
     if start >= snapshot.since and snapshot.has(schedule):
         overrides = [w for w in snapshot.by_schedule.get(schedule.id, ()) if w.end > start and w.start < end]
-        return Loaded(schedule, snapshot_layout(snapshot, schedule, start.year, end.year), overrides)
+        layout = await layout_for(session, schedule, start.year, end.year, members=snapshot.members.get(schedule.id, {}))
+        return Loaded(schedule, layout, overrides)
     stmt = (select(Override).where(Override.schedule_id == schedule.id, col(Override.end_at) > start,
                                    col(Override.start_at) < end).order_by(col(Override.id)))
     rows = (await session.exec(stmt)).all()
@@ -237,66 +240,20 @@ async def rota_snapshot(session: AsyncSession) -> RotaSnapshot:
     return await cached(session, "rota", "snapshot", _load_snapshot)
 
 
-def snapshot_layout(snapshot: RotaSnapshot, schedule: Schedule, first_year: int, last_year: int | None = None) -> Layout:
-    last_year = first_year if last_year is None else last_year
-    key = (schedule.id, schedule.version, schedule.created_at, first_year, last_year)
-    layout = _LAYOUTS.get(key)
-    if layout is None:
-        layout = Layout(rotation=rotation_of(schedule, first_year, last_year),
-                        roles=snapshot.members.get(schedule.id, {}))
-        if len(_LAYOUTS) > 1024:
-            _LAYOUTS.clear()
-        _LAYOUTS[key] = layout
-    return layout
-
-
 async def on_call_ids(session: AsyncSession, role: str, at: datetime, *, schedule_id: int | None = None) -> list[int]:
     """User ids holding `role` at `at` across schedules (or in one), in schedule order."""
     snapshot = await rota_snapshot(session)
-    if at < snapshot.since:
-        return await _on_call_ids_queried(session, role, at, schedule_id=schedule_id)
     found: list[int] = []
     for schedule in snapshot.schedules:
         if (schedule_id is not None and schedule.id != schedule_id) or role not in schedule.roles:
             continue
-        layout = snapshot_layout(snapshot, schedule, at.year)
-        shift = on_call(layout, snapshot.covering(schedule.id, role, at), role, at)
-        if shift is not None and shift.user_id not in found:
-            found.append(shift.user_id)
-    return found
-
-
-async def _on_call_ids_queried(session: AsyncSession, role: str, at: datetime, *,
-                               schedule_id: int | None = None) -> list[int]:
-    """`on_call_ids` for an instant older than the snapshot keeps. One query: each schedule's identity with the overrides covering the instant (only those can
-    change who is on at it); the layouts come from the cache unless a schedule changed.
-    """
-    cover = and_(col(Override.schedule_id) == Schedule.id, Override.role == role, col(Override.start_at) <= at,
-                 col(Override.end_at) > at)
-    stmt = (select(Schedule.id, Schedule.version, Schedule.created_at, Schedule.roles, Override.id,
-                   Override.start_at, Override.end_at, Override.user_id)
-            .outerjoin(Override, cover).order_by(col(Schedule.id), col(Override.id)))
-    if schedule_id is not None:
-        stmt = stmt.where(Schedule.id == schedule_id)
-    order: list[tuple[int, int, datetime]] = []
-    covering: dict[int, list[OverrideWindow]] = {}
-    for sid, version, created_at, roles, oid, start, end, uid in (await session.exec(stmt)).all():
-        if role not in roles:
-            continue
-        if sid not in covering:
-            order.append((sid, version, created_at))
-            covering[sid] = []
-        if oid is not None:
-            covering[sid].append(OverrideWindow(id=oid, role=role, start=start, end=end, user_id=uid))
-    found: list[int] = []
-    for sid, version, created_at in order:
-        layout = _LAYOUTS.get((sid, version, created_at, at.year, at.year))
-        if layout is None:
-            schedule = await session.get(Schedule, sid)
-            if schedule is None:
-                continue
-            layout = await layout_for(session, schedule, at.year, at.year)
-        shift = on_call(layout, covering[sid], role, at)
+        if at >= snapshot.since:
+            layout = await layout_for(session, schedule, at.year, at.year, members=snapshot.members.get(schedule.id, {}))
+            covering = snapshot.covering(schedule.id, role, at)
+        else:  # older than the snapshot keeps: the overrides come from the database
+            loaded = await load(session, schedule, at, at + timedelta(microseconds=1))
+            layout, covering = loaded.layout, [w for w in loaded.overrides if w.role == role]
+        shift = on_call(layout, covering, role, at)
         if shift is not None and shift.user_id not in found:
             found.append(shift.user_id)
     return found
