@@ -64,40 +64,37 @@ class ConfigCache:
         # this entry already stale, so the next read loads again instead of trusting it.
         self._entries[(area, key)] = _Entry(generation, time.monotonic(), value)
 
-    def clear(self) -> None:
-        self._entries.clear()
+
+_MISS = object()
 
 
-def _cache_of(session: Any) -> ConfigCache | None:
-    """The cache of the database this session belongs to (None: a session made elsewhere)."""
-    return session.info.get(_CACHE)
+def _lookup(session: Any, area: str, key: Any) -> tuple[Any, Callable[[Any], None]]:
+    """(the snapshot or _MISS, how to store a freshly loaded one) for this session."""
+    cache: ConfigCache | None = session.info.get(_CACHE)  # None: a session made elsewhere
+    if cache is None or area in session.info.get(_TOUCHED, ()):
+        return _MISS, lambda value: None  # read around the cache, and keep nothing
+    entry = cache.fresh(area, key)
+    if entry is not None:
+        return entry.value, lambda value: None
+    generation = cache.generation(area)  # read before loading: see ConfigCache.store
+    return _MISS, lambda value: cache.store(area, key, generation, value)
 
 
 async def cached(session: Any, area: str, key: Any, load: Callable[[Any], Awaitable[T]]) -> T:
     """The snapshot of `area`/`key`, loading it with `await load(session)` when stale."""
-    cache = _cache_of(session)
-    if cache is None or area in session.info.get(_TOUCHED, ()):
-        return await load(session)
-    entry = cache.fresh(area, key)
-    if entry is not None:
-        return entry.value
-    generation = cache.generation(area)
-    value = await load(session)
-    cache.store(area, key, generation, value)
+    value, store = _lookup(session, area, key)
+    if value is _MISS:
+        value = await load(session)
+        store(value)
     return value
 
 
 def cached_sync(sync_session: Session, area: str, key: Any, load: Callable[[Session], T]) -> T:
     """`cached` for code running inside SQLAlchemy's sync events (e.g. before_commit)."""
-    cache = _cache_of(sync_session)
-    if cache is None or area in sync_session.info.get(_TOUCHED, ()):
-        return load(sync_session)
-    entry = cache.fresh(area, key)
-    if entry is not None:
-        return entry.value
-    generation = cache.generation(area)
-    value = load(sync_session)
-    cache.store(area, key, generation, value)
+    value, store = _lookup(sync_session, area, key)
+    if value is _MISS:
+        value = load(sync_session)
+        store(value)
     return value
 
 
