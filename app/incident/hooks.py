@@ -6,13 +6,12 @@ from app.db import memo
 from app.incident.service import incident_ids_for_tickets
 from app.ticket.models import Ticket
 from app.ticket.ranking import RANK_CONTEXT
+from app.ticket.service import FRESH_TICKETS
 
 
 async def in_active_incident(session: AsyncSession, tickets: list[Ticket]) -> dict[int, dict]:
-    # A ticket created in this unit of work is in no incident unless this unit linked it:
-    # intake skips the query.
-    unlinked = memo(session, "tickets_created").keys() - memo(session, "incident_linked").keys()
-    found = await incident_ids_for_tickets(session, [t.id for t in tickets if t.id is not None and t.id not in unlinked])
+    fresh = memo(session, FRESH_TICKETS)  # created here and linked to nothing yet: intake skips the query
+    found = await incident_ids_for_tickets(session, [t.id for t in tickets if t.id is not None and t.id not in fresh])
     return {ticket_id: {"in_incident": True} for ticket_id in found}
 
 

@@ -51,6 +51,7 @@ from app.ticket.enums import Channel, MessageKind, TicketType, Urgency, UNFINISH
 from app.ticket.models import MessageCreate, Ticket, TicketCreate, TicketUpdate
 from app.ticket.ranking import refresh_rank
 from app.ticket.service import (
+    FRESH_TICKETS,
     add_message_in_transaction,
     lock_ticket,
     parse_ticket_ref,
@@ -216,7 +217,7 @@ async def _link_ticket(session: AsyncSession, incident: Incident, ticket: Ticket
         return False
     session.add(IncidentTicket(incident_id=incident.id, ticket_id=ticket.id))
     await session.flush()
-    memo(session, "incident_linked")[ticket.id] = True  # see incident.hooks.in_active_incident
+    memo(session, FRESH_TICKETS).pop(ticket.id, None)  # its incident links must be read now
     ticket = await lock_ticket(session, ticket.id)
     await refresh_rank(session, ticket)  # tickets in an incident go to the top of the board
     record_incident_event(session, incident, "incident.ticket_linked", actor_id,

@@ -137,7 +137,7 @@ async def lock_ticket(session: AsyncSession, ticket_id: int) -> Ticket:
 async def tags_by_ticket(session: AsyncSession, ticket_ids: list[int]) -> dict[int, list[str]]:
     if not ticket_ids:
         return {}
-    if not set(ticket_ids) - session.info.get(FRESH_TICKETS, set()):
+    if not set(ticket_ids) - memo(session, FRESH_TICKETS).keys():
         return {i: [] for i in ticket_ids}  # all created in this session, untagged: nothing to ask
     stmt = (
         select(TicketTag.ticket_id, Tag.name)
@@ -279,8 +279,10 @@ async def count_by_status(session: AsyncSession) -> dict[str, int]:
 
 # --- intake --------------------------------------------------------------------------------
 
-# Ids of tickets created in this session with no tags yet: their views skip the tag query.
-FRESH_TICKETS = "fresh_ticket_ids"
+# Tickets created in this unit of work that nothing has been attached to yet (tags, incident
+# links): their views and their rank need not ask for either. A `memo` (app/db.py), so it is
+# dropped when the next transaction starts; whoever attaches something removes the ticket.
+FRESH_TICKETS = "fresh_tickets"
 
 
 async def _requester_and_role(
@@ -344,12 +346,11 @@ async def submit_ticket(
         )
         session.add(ticket)
         await session.flush()
-        memo(session, "tickets_created")[ticket.id] = True  # e.g. no incident can link it yet
+        memo(session, FRESH_TICKETS)[ticket.id] = True
         await run_ticket_hooks(session, ticket, TicketChange(
             kind="created", now=now, actor_id=actor.user_id if actor else requester.id, status_after=ticket.status))
         await refresh_rank(session, ticket)
         _attach(session, ticket, files, uploader_id=requester.id)
-        session.info.setdefault(FRESH_TICKETS, set()).add(ticket.id)
         keep_loaded(session, requester, community)
         record_event(
             session,
@@ -399,7 +400,7 @@ def _apply_status(ticket: Ticket, target: Status, now: datetime) -> dict[str, An
 
 
 async def _set_tags(session: AsyncSession, ticket: Ticket, names: list[str]) -> tuple[list[str], list[str]]:
-    session.info.get(FRESH_TICKETS, set()).discard(ticket.id)
+    memo(session, FRESH_TICKETS).pop(ticket.id, None)
     wanted = sorted({normalise_tag(n) for n in names})
     current = (await tags_by_ticket(session, [ticket.id]))[ticket.id]
     added = [t for t in wanted if t not in current]
