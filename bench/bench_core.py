@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.harness import server, table, wrk
+from bench.harness import fresh_database, server, table, wrk
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 PASSWORD = "bench-password-123"
@@ -31,23 +31,15 @@ BODY = json.dumps({"title": "Notebook servers fail to start", "body": "504 after
 
 async def prepare_firstline(url: str, open_tickets: int) -> str:
     """Migrate, add a triager, a community and `open_tickets` ranked open tickets; return a token."""
-    os.environ["FIRSTLINE_DATABASE_URL"] = url
-    from app.cli import run_migrations
     from app.community.models import CommunityCreate, MembershipRole
     from app.community.service import add_member, create_community
-    from app.config import get_settings
-    from app.db import Database, set_database, transaction
+    from app.db import set_database, transaction
     from app.ticket.models import Ticket
     from app.ticket.ranking import RankContext, rank_with
     from app.user.models import User, UserCreate
     from app.user.service import create_api_token, create_user
-    from app.wiring import wire
 
-    get_settings.cache_clear()
-    wire()
-    await asyncio.to_thread(run_migrations, url)
-    db = Database(get_settings())
-    set_database(db)
+    db = await fresh_database(url)
     async with db.session() as session:
         await create_user(session, UserCreate(email="tara@bench.example", name="Tara", staff_role="triager",
                                               password=PASSWORD))

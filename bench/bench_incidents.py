@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bench.harness import table
+from bench.harness import fresh_database, table
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "300"))
 PAYLOAD = (Path(__file__).resolve().parent.parent / "tests/incident/payloads/alertmanager_firing.json").read_text()
@@ -28,19 +28,10 @@ PAYLOAD = (Path(__file__).resolve().parent.parent / "tests/incident/payloads/ale
 async def main() -> None:
     tmp = tempfile.mkdtemp()
     url = f"sqlite:///{tmp}/bench.db"
-    os.environ["FIRSTLINE_DATABASE_URL"] = url
     from app.alerting.rules import AlertmanagerPayload, from_alertmanager
     from app.alerting.service import receive_alerts
-    from app.cli import run_migrations
-    from app.config import get_settings
-    from app.db import Database, set_database
-    from app.wiring import wire
 
-    get_settings.cache_clear()
-    wire()
-    await asyncio.to_thread(run_migrations, url)
-    db = Database(get_settings())
-    set_database(db)
+    db = await fresh_database(url)
 
     async def firstline_once() -> None:
         alerts = from_alertmanager(AlertmanagerPayload.model_validate(json.loads(PAYLOAD)))

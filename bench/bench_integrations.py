@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.harness import server, table
+from bench.harness import fresh_database, server, table
 
 N = int(os.environ.get("BENCH_DELIVERIES", "500"))
 RECEIVER = "bench.receiver:app"
@@ -25,23 +25,15 @@ RECEIVER = "bench.receiver:app"
 
 async def firstline(receiver_url: str, db_path: Path) -> float:
     url = f"sqlite:///{db_path}"
-    os.environ["FIRSTLINE_DATABASE_URL"] = url
-    from app.cli import run_migrations
-    from app.config import get_settings
-    from app.db import Database, set_database, transaction, utcnow
+    from app.db import set_database, transaction, utcnow
     from app.integrations.settings import get_integration_settings
     from app.outbox.delivery import deliver_due
     from app.outbox.models import OutboxMessage
     from app.webhooks.models import WebhookCreate
     from app.webhooks.service import TOPIC, create_subscription, delivery_key
-    from app.wiring import wire
 
-    get_settings.cache_clear()
     get_integration_settings.cache_clear()
-    wire()
-    await asyncio.to_thread(run_migrations, url)
-    db = Database(get_settings())
-    set_database(db)
+    db = await fresh_database(url)
     async with db.session() as session:
         sub = await create_subscription(session, WebhookCreate(url=receiver_url + "/hook", event_types=["*"]),
                                         actor_id=None)

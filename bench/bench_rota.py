@@ -24,7 +24,7 @@ import time
 from datetime import UTC, date, datetime, time as dtime, timedelta
 from pathlib import Path
 
-from bench.harness import table
+from bench.harness import fresh_database, table
 
 LOOKUPS = int(os.environ.get("BENCH_LOOKUPS", "2000"))
 PEOPLE = 50
@@ -36,20 +36,12 @@ def _stats(samples: list[float]) -> tuple[float, float, float]:
 
 
 async def _prepare(url: str):
-    os.environ["FIRSTLINE_DATABASE_URL"] = url
-    from app.cli import run_migrations
-    from app.config import get_settings
-    from app.db import Database, set_database, transaction
+    from app.db import transaction
     from app.rota import service
     from app.rota.models import Override, RoleIn, ScheduleIn
     from app.user.models import User
-    from app.wiring import wire
 
-    get_settings.cache_clear()
-    wire()
-    await asyncio.to_thread(run_migrations, url)
-    db = Database(get_settings())
-    set_database(db)
+    db = await fresh_database(url)
     async with db.session() as session:
         async with transaction(session):
             people = [User(email=f"p{i}@bench.example", name=f"Person {i}", staff_role="agent") for i in range(PEOPLE)]

@@ -24,7 +24,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.harness import table
+from bench.harness import fresh_database, table
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)  # bulk inserts use session.execute on purpose
 REPEAT = int(os.environ.get("BENCH_REPEAT", "15"))
@@ -60,23 +60,14 @@ def bench_due_dates() -> str:
 
 
 async def _seed(url: str) -> str:
-    os.environ["FIRSTLINE_DATABASE_URL"] = url
     from sqlalchemy import insert
 
-    from app.cli import run_migrations
-    from app.config import get_settings
-    from app.db import Database, set_database
     from app.sla.models import SlaClock
     from app.ticket.models import Ticket
     from app.user.models import UserCreate
     from app.user.service import create_api_token, create_user
-    from app.wiring import wire
 
-    get_settings.cache_clear()
-    wire()
-    await asyncio.to_thread(run_migrations, url)
-    db = Database(get_settings())
-    set_database(db)
+    db = await fresh_database(url)
     rng = random.Random(7)
     channels = ["web", "email", "github", "slack", "api"]
     start = datetime(2025, 12, 1, tzinfo=UTC)

@@ -4,6 +4,7 @@ Both the bare baseline and Firstline run under the same uvicorn settings (one pr
 uvloop + httptools, no access log), so the ratio measures our code, not the setup.
 """
 
+import asyncio
 import os
 import re
 import shutil
@@ -25,6 +26,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+async def fresh_database(url: str):
+    """Point Firstline at `url`, migrate it to head and make it this process's database."""
+    os.environ["FIRSTLINE_DATABASE_URL"] = url
+    from app.cli import run_migrations
+    from app.config import get_settings
+    from app.db import Database, set_database
+    from app.wiring import wire
+
+    get_settings.cache_clear()
+    wire()
+    await asyncio.to_thread(run_migrations, url)
+    db = Database(get_settings())
+    set_database(db)
+    return db
 
 
 @contextmanager
