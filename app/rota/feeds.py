@@ -89,6 +89,14 @@ def default_window(now: datetime) -> Window:
     return Window(midnight - PAST, midnight + AHEAD)
 
 
+def requested_window(start: datetime | None, end: datetime | None, now: datetime) -> Window:
+    """A feed's `from`/`to`, each defaulting to `default_window`; 422 on a bad window."""
+    default = default_window(now)
+    window = Window(start or default.start, end or default.end)
+    service.check_window(window.start, window.end)
+    return window
+
+
 async def render_feed(session: AsyncSession, *, schedule: Schedule | None, user_id: int | None, window: Window,
                       now: datetime) -> bytes:
     """The calendar of one schedule (optionally one person's part of it), or one person's shifts everywhere."""

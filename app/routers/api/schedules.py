@@ -148,9 +148,7 @@ async def calendar(schedule: ScheduleDep, session: SessionDep, principal: Reader
                    start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
                    end: Annotated[AwareDatetime | None, Query(alias="to")] = None):
     now = utcnow()
-    window = feeds.default_window(now)
-    window = feeds.Window(start or window.start, end or window.end)
-    service.check_window(window.start, window.end)
+    window = feeds.requested_window(start, end, now)
     body = await feeds.render_feed(session, schedule=schedule, user_id=user_id, window=window, now=now)
     return RawResponse(body, media_type=ICS)
 
@@ -186,9 +184,7 @@ async def secret_calendar(token: str, session: SessionDep,
                           start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
                           end: Annotated[AwareDatetime | None, Query(alias="to")] = None):
     now = utcnow()
-    window = feeds.default_window(now)
-    window = feeds.Window(start or window.start, end or window.end)
-    service.check_window(window.start, window.end)
+    window = feeds.requested_window(start, end, now)
     body = await feeds.render_feed_for_token(session, token, now, window)
     # Private data behind a secret URL: never cached by shared caches.
     return RawResponse(body, media_type=ICS, headers={"Cache-Control": "private, max-age=300"})
