@@ -1,8 +1,9 @@
 """Database engines, column types shared by every domain, and the unit-of-work helper.
 
-One request style everywhere: `async def` routes with an async session (aiosqlite or
-psycopg async). Measured on this machine it is 2-3x faster than sync sessions in the
-thread pool, and it cannot deadlock on pool exhaustion.
+One request style everywhere: `async def` routes with an async session. Measured on this
+machine it is 2-3x faster than sync sessions in the thread pool, and it cannot deadlock on
+pool exhaustion. PostgreSQL uses psycopg's async driver; SQLite answers on the event loop's
+own thread (`app/sqlite_driver.py` says why and what that costs).
 """
 
 import asyncio
@@ -22,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.cache import ConfigCache, attach
 from app.config import Settings, get_settings
 from app.errors import Conflict
+from app.sqlite_driver import InlineDBAPI
 
 # Stable constraint names so Alembic autogenerate and `alembic check` agree on every backend.
 NAMING_CONVENTION = {
@@ -117,7 +119,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(settings: Settings) -> AsyncEngine:
     url = async_url(settings.database_url)
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 10})
+        engine = create_async_engine(url, connect_args={"timeout": 10}, module=InlineDBAPI())
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     else:
         engine = create_async_engine(
