@@ -32,7 +32,13 @@ async def get_session() -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+async def current_settings() -> Settings:
+    # `async` on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread
+    # hop per request for a cached lookup.
+    return get_settings()
+
+
+SettingsDep = Annotated[Settings, Depends(current_settings)]
 
 
 def client_ip(request: Request) -> str:
