@@ -10,6 +10,7 @@ stops it; so does the chain running out after a bounded number of rounds.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -79,12 +80,19 @@ async def _candidates(session: AsyncSession, now: datetime) -> list[Subject]:
 
 async def _stop_finished(session: AsyncSession, now: datetime) -> int:
     """Close the escalations whose subject no longer needs anyone (acknowledged, claimed...)."""
+    running = (await session.exec(select(Escalation).where(col(Escalation.stopped_at).is_(None)))).all()
+    # Every subject in two queries, not one per escalation: the sweep runs under the write lock.
+    ids = {kind: {e.subject_id for e in running if e.subject_type == kind} for kind in ("incident", "ticket")}
+    incidents = {i.id: i for i in (await session.exec(
+        select(Incident).where(col(Incident.id).in_(ids["incident"])))).all()} if ids["incident"] else {}
+    tickets = {t.id: t for t in (await session.exec(
+        select(Ticket).where(col(Ticket.id).in_(ids["ticket"])))).all()} if ids["ticket"] else {}
     stopped = 0
-    for state in (await session.exec(select(Escalation).where(col(Escalation.stopped_at).is_(None)))).all():
+    for state in running:
         if state.subject_type == "incident":
-            reason = _incident_needs_ack(await session.get(Incident, state.subject_id))
+            reason = _incident_needs_ack(incidents.get(state.subject_id))
         else:
-            reason = _ticket_needs_claim(await session.get(Ticket, state.subject_id))
+            reason = _ticket_needs_claim(tickets.get(state.subject_id))
         if reason is None:
             continue
         state.stopped_at, state.stop_reason = now, reason
@@ -94,11 +102,30 @@ async def _stop_finished(session: AsyncSession, now: datetime) -> int:
     return stopped
 
 
+async def _states_of(session: AsyncSession, subjects: list[Subject]) -> dict[tuple[str, int], Escalation]:
+    """The escalation of each subject that has one, in one query."""
+    if not subjects:
+        return {}
+    by_kind = {kind: [s.id for s in subjects if s.type == kind] for kind in ("incident", "ticket")}
+    rows = (await session.exec(select(Escalation).where(or_(*(
+        (Escalation.subject_type == kind) & col(Escalation.subject_id).in_(ids)
+        for kind, ids in by_kind.items() if ids))))).all()
+    return {(e.subject_type, e.subject_id): e for e in rows}
+
+
 def _record(session: AsyncSession, subject_type: str, subject_id: int, what: str, data: dict,
             community_id: int | None = None) -> None:
     record_event(session, f"{subject_type}.{what}", subject_type=subject_type, subject_id=subject_id,
                  ticket_id=subject_id if subject_type == "ticket" else None, community_id=community_id,
                  actor_id=None, data=data)
+
+
+async def _on_call_users(session: AsyncSession, role: str, now: datetime) -> list[User]:
+    user_ids = await on_call_user_ids(session, role, now)
+    if not user_ids:
+        return []
+    found = {u.id: u for u in (await session.exec(select(User).where(col(User.id).in_(user_ids)))).all()}
+    return [found[i] for i in user_ids if i in found]  # the rota's order: primary first
 
 
 async def run_escalations(session: AsyncSession, now: datetime) -> int:
@@ -109,9 +136,11 @@ async def run_escalations(session: AsyncSession, now: datetime) -> int:
     pages = 0
     async with transaction(session):
         await _stop_finished(session, now)
-        for subject in await _candidates(session, now):
-            state = (await session.exec(select(Escalation).where(
-                Escalation.subject_type == subject.type, Escalation.subject_id == subject.id))).first()
+        subjects = await _candidates(session, now)
+        states = await _states_of(session, subjects)
+        paged_by_role: dict[str, list[User]] = {}
+        for subject in subjects:
+            state = states.get((subject.type, subject.id))
             if state is None:
                 state = Escalation(subject_type=subject.type, subject_id=subject.id, created_at=now)
                 session.add(state)
@@ -124,10 +153,9 @@ async def run_escalations(session: AsyncSession, now: datetime) -> int:
                         {"reason": "exhausted", "steps": state.steps}, subject.community_id)
                 continue
             role = chain[step.level]
-            user_ids = await on_call_user_ids(session, role, now)
-            found = {u.id: u for u in (await session.exec(select(User).where(col(User.id).in_(user_ids)))).all()} \
-                if user_ids else {}
-            users = [found[i] for i in user_ids if i in found]  # the rota's order: primary first
+            if role not in paged_by_role:
+                paged_by_role[role] = await _on_call_users(session, role, now)
+            users = paged_by_role[role]
             link = f"{get_settings().base_url}/{'incidents' if subject.type == 'incident' else 'tickets'}/{subject.id}"
             waited = int((now - subject.since).total_seconds() // 60)
             text = f"Escalation (step {step.number}, {role}): {subject.title} has waited {waited} min " \
