@@ -3,8 +3,9 @@
     python -m bench.bench_core            (BENCH_SECONDS=10 by default)
 
 Intake: POST /api/v1/tickets (bearer token, full validation, requester/community lookup,
-rank, audit event, live message) against the bare insert, wrk -c32. Target: ≥ 0.7× the
-bare req/s and p99 ≤ 30 ms. Board: GET / signed in, first 100 of 10,000 open tickets,
+SLA clocks, rank, audit event, live message) against two bare inserts, wrk -c32: async
+SQLAlchemy on aiosqlite (MEASURED.md's best) and sqlite3 on the loop thread (how Firstline's
+SQLite driver works). Target: ≥ 0.7× the better bare req/s and p99 ≤ 30 ms. Board: GET / signed in, first 100 of 10,000 open tickets,
 against a bare 100-row Jinja page over 10,000 rows, one connection for latency. Target:
 p50 ≤ 25 ms.
 """
@@ -86,10 +87,13 @@ def run() -> list[str]:
     out = []
 
     # --- intake ---
-    bare_env = {"BASELINE_DB": str(workdir / "bare-intake.db")}
-    with server("bench.baseline:app", bare_env) as base:
-        bare = wrk(base + "/tickets", connections=32, seconds=SECONDS, method="POST", body=BODY,
-                   headers={"Content-Type": "application/json"})
+    bare = {}
+    for path in ("/tickets", "/tickets-inline"):  # each on a fresh database of its own
+        with server("bench.baseline:app", {"BASELINE_DB": str(workdir / f"bare-intake{path[1:]}.db")}) as base:
+            bare[path] = wrk(base + path, connections=32, seconds=SECONDS, method="POST", body=BODY,
+                             headers={"Content-Type": "application/json"})
+    bare_async, bare_inline = bare["/tickets"], bare["/tickets-inline"]
+    best = max(bare_async.requests_per_s, bare_inline.requests_per_s)
     fl_url = f"sqlite:///{workdir / 'intake.db'}"
     token = asyncio.run(prepare_firstline(fl_url, 0))
     # The per-user API intake limit protects a desk from a runaway script; the benchmark is one.
@@ -97,15 +101,18 @@ def run() -> list[str]:
     with server("app.main:create_app", env, factory=True) as base:
         ours = wrk(base + "/api/v1/tickets", connections=32, seconds=SECONDS, method="POST", body=BODY,
                    headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
-    ratio = ours.requests_per_s / bare.requests_per_s
+
+    def row(name, load):
+        return (name, f"{load.requests_per_s:.0f}", f"{load.p50_ms:.1f}", f"{load.p99_ms:.1f}", load.errors,
+                f"{load.requests_per_s / best:.2f}")
+
     out.append(table(
-        f"Intake POST, 32 connections, {SECONDS}s (target: ratio ≥ 0.70, p99 ≤ 30 ms)",
-        [("bare FastAPI insert", f"{bare.requests_per_s:.0f}", f"{bare.p50_ms:.1f}", f"{bare.p99_ms:.1f}",
-          bare.errors, "1.00"),
-         ("Firstline POST /api/v1/tickets", f"{ours.requests_per_s:.0f}", f"{ours.p50_ms:.1f}",
-          f"{ours.p99_ms:.1f}", ours.errors, f"{ratio:.2f}")],
+        f"Intake POST, 32 connections, {SECONDS}s (target: ratio to the best bare ≥ 0.70, p99 ≤ 30 ms)",
+        [row("bare insert, async SQLAlchemy + aiosqlite", bare_async),
+         row("bare insert, sqlite3 on the loop thread", bare_inline),
+         row("Firstline POST /api/v1/tickets", ours)],
         ("", "req/s", "p50 ms", "p99 ms", "errors", "ratio"),
-    ))
+    ) + "\n(wrk keeps 32 requests in flight, so latency is about 32 / throughput: p99 ≤ 30 ms needs > 1,000 req/s)")
 
     # --- board ---
     bare_db = workdir / "bare-board.db"
