@@ -1,7 +1,9 @@
 """Shared benchmark plumbing: servers as subprocesses on loopback, wrk as the load generator.
 
 Both the bare baseline and Firstline run under the same uvicorn settings (one process,
-uvloop + httptools, no access log), so the ratio measures our code, not the setup.
+httptools, no access log), so the ratio measures our code, not the setup. The bare apps run
+on uvloop, their fastest loop; Firstline runs on the loop `firstline serve` picks for its
+database (`app.cli.event_loop_for`: the standard loop on SQLite).
 """
 
 import asyncio
@@ -45,11 +47,24 @@ async def fresh_database(url: str):
 
 
 @contextmanager
-def server(target: str, env: dict[str, str] | None = None, *, factory: bool = False, ready_path: str = "/healthz"):
-    """Run `uvicorn target` in a child process until the block ends; yields its base URL."""
+def server(target: str, env: dict[str, str] | None = None, *, factory: bool = False, ready_path: str = "/healthz",
+           loop: str | None = None):
+    """Run `uvicorn target` in a child process until the block ends; yields its base URL.
+
+    `loop` defaults to uvloop for the bare apps and to what `firstline serve` would pick for
+    Firstline (`app.main:create_app`), given the database in `env`.
+    """
+    if loop is None:
+        loop = "uvloop"
+        if target.startswith("app.main:"):
+            from app.cli import event_loop_for
+            from app.config import Settings
+
+            url = (env or {}).get("FIRSTLINE_DATABASE_URL") or os.environ.get("FIRSTLINE_DATABASE_URL")
+            loop = event_loop_for(Settings(**({"database_url": url} if url else {})))
     port = free_port()
     cmd = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
-           "--no-access-log", "--log-level", "warning", "--loop", "uvloop", "--http", "httptools"]
+           "--no-access-log", "--log-level", "warning", "--loop", loop, "--http", "httptools"]
     if factory:
         cmd.append("--factory")
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})})

@@ -119,3 +119,27 @@ def test_token_list_and_revoke(run, sql):
 
     missing = run("token", "revoke", "999")
     assert missing.returncode != 0 and "no API token 999" in missing.stderr and "Traceback" not in missing.stderr
+
+
+@pytest.mark.parametrize(("url", "loop"), [
+    ("sqlite:///firstline.db", "asyncio"),
+    ("postgresql://firstline@db.internal/firstline", "auto"),
+])
+def test_serve_picks_the_event_loop_for_the_database(url, loop, monkeypatch):
+    """On SQLite requests never yield, and uvloop then starved some connections for seconds."""
+    import uvicorn
+
+    from app import cli
+    from app.config import get_settings
+
+    monkeypatch.setenv("FIRSTLINE_DATABASE_URL", url)
+    get_settings.cache_clear()
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda target, **kwargs: started.update(kwargs, target=target))
+    try:
+        cli.serve(host="127.0.0.1", port=8123, workers=1, reload=False)
+    finally:
+        get_settings.cache_clear()
+    assert started["target"] == "app.main:create_app"
+    assert started["loop"] == loop
+    assert started["port"] == 8123
