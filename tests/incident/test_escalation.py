@@ -105,6 +105,29 @@ async def test_urgent_ticket_unclaimed_for_20_minutes_escalates_until_claimed(se
     assert [e.kind for e in ticket_events] == ["ticket.escalated", "ticket.escalation_stopped"]
 
 
+async def test_one_pass_escalates_incidents_and_tickets_together_without_mixing_up_their_ids(session, rota):
+    """The sweep loads every subject's escalation in one query, keyed by (kind, id): incident 1
+    and ticket 1 are different subjects. It asks the rota once per role per pass."""
+    community = await make_community(session, reps=("rep@c.example",))
+    first = await make_ticket(session, community, requester_email="rep@c.example", urgency=Urgency.urgent)
+    second = await make_ticket(session, community, requester_email="rep@c.example", urgency=Urgency.emergency)
+    start = max(first.created_at, second.created_at)
+    inc = await alert_incident(session, start)
+    assert inc.id == first.id  # the same number on both sides
+    at = start + timedelta(minutes=20)
+    assert await run_escalations(session, at) == 3
+    assert [a for a in rota["asked"] if a[1] == at] == [("responder", at)]
+    await claim_ticket(session, second.id, actor=principal_for(rota["lead"]))
+    assert await run_escalations(session, start + timedelta(minutes=30)) == 2  # incident 1 and ticket 1
+    assert [(d["step"], d["role"]) for d in await escalated(session)] == [(1, "responder"), (2, "lead")]
+    assert [(d["step"], d["role"]) for d in await escalated(session, "ticket.escalated")] == [
+        (1, "responder"), (1, "responder"), (2, "lead")]
+    states = {(e.subject_type, e.subject_id): e for e in (await session.exec(select(Escalation))).all()}
+    assert states[("ticket", second.id)].stop_reason == "claimed"
+    assert states[("ticket", first.id)].stopped_at is None and states[("ticket", first.id)].steps == 2
+    assert states[("incident", inc.id)].stopped_at is None and states[("incident", inc.id)].steps == 2
+
+
 async def test_a_level_with_nobody_on_call_is_recorded_and_the_chain_moves_on(session, rota, monkeypatch):
     monkeypatch.setenv("FIRSTLINE_ESCALATION_CHAIN", "nightwatch,lead")
     from app.incident.config import get_incident_settings
