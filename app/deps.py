@@ -32,6 +32,8 @@ async def get_session() -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
 async def current_settings() -> Settings:
     # `async` on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread
     # hop per request for a cached lookup.

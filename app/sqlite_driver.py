@@ -121,9 +121,6 @@ class InlineConnection:
     def cursor(self) -> InlineCursor:
         return InlineCursor(self._conn.cursor())
 
-    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> InlineCursor:
-        return InlineCursor(self._conn.execute(sql, parameters))
-
     async def commit(self) -> None:
         self._conn.commit()
 

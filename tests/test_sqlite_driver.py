@@ -7,6 +7,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
 from app.db import transaction
+from app.errors import Conflict
 from app.sqlite_driver import InlineConnection
 
 
@@ -58,9 +59,9 @@ async def test_a_failed_statement_raises_the_usual_error_and_leaves_nothing_behi
             await session.exec(text("INSERT INTO uniq VALUES (:n)"), params={"n": first})
             await session.exec(text("INSERT INTO uniq VALUES (:n)"), params={"n": second})
 
-    with pytest.raises(Exception) as failed:
+    with pytest.raises(Conflict) as failed:  # transaction() answers a broken unique rule as a conflict
         await add_two("fresh", "taken")
-    assert isinstance(failed.value.__cause__, IntegrityError)  # transaction() answers it as a conflict
+    assert isinstance(failed.value.__cause__, IntegrityError)
     await add_two("one", "two")  # the session and its connection are usable again
     async with sqlite_db.engine.connect() as conn:
         names = (await conn.execute(text("SELECT name FROM uniq ORDER BY name"))).scalars().all()
