@@ -48,20 +48,8 @@ async def fresh_database(url: str):
 
 @contextmanager
 def server(target: str, env: dict[str, str] | None = None, *, factory: bool = False, ready_path: str = "/healthz",
-           loop: str | None = None):
-    """Run `uvicorn target` in a child process until the block ends; yields its base URL.
-
-    `loop` defaults to uvloop for the bare apps and to what `firstline serve` would pick for
-    Firstline (`app.main:create_app`), given the database in `env`.
-    """
-    if loop is None:
-        loop = "uvloop"
-        if target.startswith("app.main:"):
-            from app.cli import event_loop_for
-            from app.config import Settings
-
-            url = (env or {}).get("FIRSTLINE_DATABASE_URL") or os.environ.get("FIRSTLINE_DATABASE_URL")
-            loop = event_loop_for(Settings(**({"database_url": url} if url else {})))
+           loop: str = "uvloop"):
+    """Run `uvicorn target` in a child process until the block ends; yields its base URL."""
     port = free_port()
     cmd = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
            "--no-access-log", "--log-level", "warning", "--loop", loop, "--http", "httptools"]
@@ -87,6 +75,15 @@ def server(target: str, env: dict[str, str] | None = None, *, factory: bool = Fa
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def firstline_server(env: dict[str, str]):
+    """Firstline on the database `env` names, on the loop `firstline serve` picks for it."""
+    from app.cli import event_loop_for
+    from app.config import Settings
+
+    loop = event_loop_for(Settings(database_url=env["FIRSTLINE_DATABASE_URL"]))
+    return server("app.main:create_app", env, factory=True, loop=loop)
 
 
 @dataclass(frozen=True)
