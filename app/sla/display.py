@@ -1,6 +1,7 @@
 """How SLA states read to people: badge text and colour class (shared by board, ticket page, reports)."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
@@ -23,10 +24,18 @@ def badge_text(s: SlaTargetState) -> str:
     return f"{name} in {describe_duration(left)}"
 
 
-def badge_title(s: SlaTargetState) -> str:
-    due = s.due_at.strftime("%a %Y-%m-%d %H:%M UTC") if s.due_at else "no due time while paused"
-    hours = s.target_minutes / 60
-    return f"{DONE[s.target].replace('ed', '')} target {hours:g} business h on {s.calendar}; due {due}; {s.state.value}"
+def badge_title(target: Target, state: ClockState, due_at: datetime | None, target_minutes: int, calendar: str) -> str:
+    due = due_at.strftime("%a %Y-%m-%d %H:%M UTC") if due_at else "no due time while paused"
+    hours = target_minutes / 60
+    return f"{DONE[target].replace('ed', '')} target {hours:g} business h on {calendar}; due {due}; {state.value}"
+
+
+@lru_cache(maxsize=4096)
+def _badge_open(target: Target, state: ClockState, due_at: datetime | None, target_minutes: int, calendar: str) -> str:
+    # The part of a badge that stays the same while its clock runs, drawn once per clock: a
+    # board page shows up to 300 badges, and drawing each whole every time cost ~1.7 ms a page.
+    return (f'<span class="badge sla sla-{state.value}" data-sla="{target.value}" data-state="{state.value}" '
+            f'title="{escape(badge_title(target, state, due_at, target_minutes, calendar))}">')
 
 
 def sla_badges(states: list[SlaTargetState] | None, include_met: bool = False) -> Markup:
@@ -35,8 +44,5 @@ def sla_badges(states: list[SlaTargetState] | None, include_met: bool = False) -
     for s in states or ():
         if s.state == ClockState.met and not include_met:
             continue
-        parts.append(
-            f'<span class="badge sla sla-{s.state.value}" data-sla="{s.target.value}" data-state="{s.state.value}" '
-            f'title="{escape(badge_title(s))}">{escape(badge_text(s))}</span>'
-        )
+        parts.append(f"{_badge_open(s.target, s.state, s.due_at, s.target_minutes, s.calendar)}{escape(badge_text(s))}</span>")
     return Markup("".join(parts))
