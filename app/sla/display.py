@@ -44,5 +44,6 @@ def sla_badges(states: list[SlaTargetState] | None, include_met: bool = False) -
     for s in states or ():
         if s.state == ClockState.met and not include_met:
             continue
-        parts.append(f"{_badge_open(s.target, s.state, s.due_at, s.target_minutes, s.calendar)}{escape(badge_text(s))}</span>")
+        opening = _badge_open(s.target, s.state, s.due_at, s.target_minutes, s.calendar)
+        parts.append(f"{opening}{escape(badge_text(s))}</span>")
     return Markup("".join(parts))
