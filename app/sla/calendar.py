@@ -195,10 +195,12 @@ class BusinessCalendar:
         return t if duration_us <= 0 else self._add_us(t, duration_us)
 
     def business_between_us(self, a: int, b: int) -> int:
-        # Cover the earlier instant first: extending backwards renumbers the running totals.
-        self._cover(min(a, b))
-        self._cover(max(a, b))
-        return self._cum(b) - self._cum(a)
+        lay = self._lay
+        if not (lay.lo <= a < lay.hi and lay.lo <= b < lay.hi):  # the usual case skips this
+            # Cover the earlier instant first: extending backwards renumbers the running totals.
+            self._cover(min(a, b))
+            lay = self._cover(max(a, b))
+        return _cum_in(lay, b) - _cum_in(lay, a)
 
     # --- descriptions for people ---------------------------------------------------------
 
@@ -258,12 +260,7 @@ class BusinessCalendar:
         return bisect_right(self._cover(t).starts, t) - 1
 
     def _cum(self, t: int) -> int:
-        lay = self._cover(t)
-        i = bisect_right(lay.starts, t) - 1
-        if i < 0:
-            return 0
-        end = lay.ends[i]
-        return lay.cum[i] + (t - lay.starts[i] if t < end else end - lay.starts[i])
+        return _cum_in(self._cover(t), t)
 
     def _add_us(self, t: int, duration_us: int) -> int:
         goal = self._cum(t) + duration_us
@@ -332,6 +329,15 @@ def _public_holidays(country: str, subdiv: str | None, year: int) -> frozenset[d
     import holidays  # imported on first use: building its country tables takes a while
 
     return frozenset(holidays.country_holidays(country, subdiv=subdiv or None, years=year))
+
+
+def _cum_in(lay: _Layout, t: int) -> int:
+    """Business µs from the layout's start to `t` (which the layout covers)."""
+    i = bisect_right(lay.starts, t) - 1
+    if i < 0:
+        return 0
+    end = lay.ends[i]
+    return lay.cum[i] + (t - lay.starts[i] if t < end else end - lay.starts[i])
 
 
 def _to_us(instant: datetime) -> int:
