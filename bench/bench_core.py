@@ -1,6 +1,6 @@
 """Issue 2 targets: intake POST throughput and the board's first page over 10,000 open tickets.
 
-    python -m bench.bench_core            (BENCH_SECONDS=10 by default)
+    python -m bench.bench_core [intake|board]    (both by default; BENCH_SECONDS=10)
 
 Intake: POST /api/v1/tickets (bearer token, full validation, requester/community lookup,
 SLA clocks, rank, audit event, live message) against two bare inserts, wrk -c32: async
@@ -97,11 +97,17 @@ def session_cookie(base: str) -> str:
         return res.cookies["fl_session"]
 
 
-def run() -> list[str]:
+def run(parts: tuple[str, ...] = ("intake", "board")) -> list[str]:
     workdir = Path(tempfile.mkdtemp(prefix="firstline-bench-"))
     out = []
+    if "intake" in parts:
+        out.append(bench_intake(workdir))
+    if "board" in parts:
+        out.append(bench_board(workdir))
+    return out
 
-    # --- intake ---
+
+def bench_intake(workdir: Path) -> str:
     bare = {}
     for path in ("/tickets", "/tickets-inline"):  # each on a fresh database of its own
         with server("bench.baseline:app", {"BASELINE_DB": str(workdir / f"bare-intake{path[1:]}.db")}) as base:
@@ -121,7 +127,7 @@ def run() -> list[str]:
         return (name, f"{load.requests_per_s:.0f}", f"{load.p50_ms:.1f}", f"{load.p99_ms:.1f}", load.errors,
                 f"{load.requests_per_s / best:.2f}")
 
-    out.append(table(
+    return (table(
         f"Intake POST, 32 connections, {SECONDS}s (target: ratio to the best bare ≥ 0.70, p99 ≤ 30 ms)",
         [row("bare insert, async SQLAlchemy + aiosqlite", bare_async),
          row("bare insert, sqlite3 on the loop thread", bare_inline),
@@ -129,7 +135,9 @@ def run() -> list[str]:
         ("", "req/s", "p50 ms", "p99 ms", "errors", "ratio"),
     ) + "\n(wrk keeps 32 requests in flight, so latency is about 32 / throughput: p99 ≤ 30 ms needs > 1,000 req/s)")
 
-    # --- board ---
+
+
+def bench_board(workdir: Path) -> str:
     bare_db = workdir / "bare-board.db"
     os.environ["BASELINE_DB"] = str(bare_db)
     from bench import baseline
@@ -148,17 +156,19 @@ def run() -> list[str]:
         assert page.status_code == 200 and rows == 100, (page.status_code, rows)
         ours1 = wrk(base + "/", connections=1, seconds=SECONDS, headers={"Cookie": f"fl_session={cookie}"})
         ours8 = wrk(base + "/", connections=8, seconds=SECONDS, headers={"Cookie": f"fl_session={cookie}"})
-    out.append(table(
+    return table(
         f"Board first page (100 of 10,000 open), {SECONDS}s (target: p50 ≤ 25 ms at 1 connection)",
         [("bare 100-row Jinja page", f"{bare1.p50_ms:.1f}", f"{bare1.p99_ms:.1f}", f"{bare8.requests_per_s:.0f}", "1.00"),
          ("Firstline GET /", f"{ours1.p50_ms:.1f}", f"{ours1.p99_ms:.1f}", f"{ours8.requests_per_s:.0f}",
           f"{ours8.requests_per_s / bare8.requests_per_s:.2f}")],
         ("", "p50 ms (1 conn)", "p99 ms (1 conn)", "req/s (8 conns)", "ratio (req/s)"),
-    ))
-    return out
+    )
 
 
 if __name__ == "__main__":
-    for block in run():
+    unknown = set(sys.argv[1:]) - {"intake", "board"}
+    if unknown:
+        sys.exit(f"unknown part(s) {sorted(unknown)}: choose from intake, board")
+    for block in run(tuple(sys.argv[1:]) or ("intake", "board")):
         print(block)
     sys.stdout.flush()

@@ -46,6 +46,7 @@ def bench_due_dates() -> str:
     t0 = time.perf_counter()
     bare = [at + d for at, d in pairs]
     bare_s = time.perf_counter() - t0
+    assert len(bare) == N
     rows.append(("bare wall-clock instant + duration", f"{bare_s * 1000:.0f}", "1.00"))
     for name, cal in (("office hours, Europe/London, GB holidays", office_hours("Europe/London", holiday_country="GB",
                                                                                 holiday_subdiv="ENG")),
