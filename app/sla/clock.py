@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from app.sla.calendar import US_PER_MINUTE, BusinessCalendar, _from_us, _to_us
 from app.sla.models import SlaClock
-from app.sla.schemas import ClockState, SlaTargetState, Target
+from app.sla.schemas import ClockState, SlaTargetState
 
 
 def target_us(clock: SlaClock) -> int:
@@ -123,35 +123,22 @@ def retarget(clock: SlaClock, old: BusinessCalendar, new: BusinessCalendar, *, m
     clock.settled = clock.breached_at is not None
 
 
-def state_of(clock: SlaClock, cal: BusinessCalendar, now: datetime, *, calendar_name: str = "") -> SlaTargetState:
+def reading(clock: SlaClock, cal: BusinessCalendar, now: datetime) -> tuple[ClockState, int | None, int]:
+    """(state, business µs left or None once met, business µs used) of a clock at `now`."""
     total = target_us(clock)
     used = used_us(clock, cal, now)
     if clock.stopped_at is not None:
-        state = ClockState.met if used <= total else ClockState.breached
-        remaining = None if state == ClockState.met else total - used
-    elif clock.running_since is None:
-        state = ClockState.breached if used >= total else ClockState.paused
-        remaining = total - used
-    else:
-        remaining = total - used
-        if remaining <= 0:
-            state = ClockState.breached
-        elif used >= risk_threshold_us(total):
-            state = ClockState.at_risk
-        else:
-            state = ClockState.running
-    return SlaTargetState(
-        target=Target(clock.target),
-        state=state,
-        due_at=clock.due_at,
-        target_minutes=clock.target_minutes,
-        remaining_seconds=None if remaining is None else remaining // 1_000_000,
-        elapsed_seconds=used // 1_000_000,
-        calendar=calendar_name,
-        started_at=clock.started_at,
-        stopped_at=clock.stopped_at,
-        breached_at=clock.breached_at,
-    )
+        if used <= total:
+            return ClockState.met, None, used
+        return ClockState.breached, total - used, used
+    remaining = total - used
+    if clock.running_since is None:
+        return (ClockState.breached if used >= total else ClockState.paused), remaining, used
+    if remaining <= 0:
+        return ClockState.breached, remaining, used
+    if used >= risk_threshold_us(total):
+        return ClockState.at_risk, remaining, used
+    return ClockState.running, remaining, used
 
 
 def remaining_delta(state: SlaTargetState) -> timedelta | None:

@@ -3,6 +3,7 @@ without importing the SLA tables (and so nothing here is mass-assigned)."""
 
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from sqlmodel import SQLModel
 
@@ -38,3 +39,18 @@ class SlaTargetState(SQLModel):
     started_at: datetime
     stopped_at: datetime | None
     breached_at: datetime | None
+
+
+class SlaCountdown(NamedTuple):
+    """What a countdown badge shows of one target: the board's lean form of `SlaTargetState`.
+
+    A board page shows 300 of these; as plain tuples they cost ~0.5 µs each to build, where
+    the validated model costs ~5 µs. Field names match the model's, so a badge takes either.
+    """
+
+    target: Target
+    state: ClockState
+    due_at: datetime | None
+    target_minutes: int
+    remaining_seconds: int | None  # business time left (negative once breached); None when met
+    calendar: str

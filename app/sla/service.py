@@ -34,7 +34,7 @@ from app.sla.models import (
     SlaRulePublic,
 )
 from app.sla.policy import RuleFacts, TicketFacts, pick_rules
-from app.sla.schemas import ClockState, SlaTargetState, Target
+from app.sla.schemas import ClockState, SlaCountdown, SlaTargetState, Target
 from app.ticket.enums import Status
 from app.ticket.hooks import TicketChange, on_ticket_change
 from app.ticket.models import Ticket
@@ -477,15 +477,15 @@ async def recompute_open_tickets(session: AsyncSession, now: datetime, *, commun
 
 
 _TARGET_ORDER = {t.value: i for i, t in enumerate(Target)}  # ack, first response, resolution
-# What `clocks.state_of` reads of a clock.
+_TARGETS = {t.value: t for t in Target}
+# What `clocks.reading` reads of a clock.
 _STATE_COLUMNS = tuple(getattr(SlaClock, name) for name in (
     "ticket_id", "target", "calendar_id", "target_minutes", "started_at", "running_since", "consumed_us",
     "due_at", "stopped_at", "elapsed_us", "breached_at"))
 
 
-async def clock_states(session: AsyncSession, ticket_ids: list[int], now: datetime) -> dict[int, list[SlaTargetState]]:
-    if not ticket_ids:
-        return {}
+async def _clock_readings(session: AsyncSession, ticket_ids: list[int], now: datetime):
+    """(clock row, its calendar's name, state, µs left, µs used) of each clock, in target order."""
     known = memo_for_reading(session, "sla_clocks")
     if all(i in known for i in ticket_ids):
         rows = [c for i in ticket_ids for c in known[i]]
@@ -495,10 +495,31 @@ async def clock_states(session: AsyncSession, ticket_ids: list[int], now: dateti
         rows = (await session.exec(select(*_STATE_COLUMNS).where(col(SlaClock.ticket_id).in_(ticket_ids)))).all()
     rows_by_id = await calendars_by_id(session, {c.calendar_id for c in rows})
     cals = {i: (build_calendar(row), row.name) for i, row in rows_by_id.items()}  # built once per page
-    out: dict[int, list[SlaTargetState]] = {i: [] for i in ticket_ids}
     for c in sorted(rows, key=lambda c: _TARGET_ORDER[c.target]):
         cal, name = cals[c.calendar_id]
-        out[c.ticket_id].append(clocks.state_of(c, cal, now, calendar_name=name))
+        yield (c, name, *clocks.reading(c, cal, now))
+
+
+async def clock_states(session: AsyncSession, ticket_ids: list[int], now: datetime) -> dict[int, list[SlaTargetState]]:
+    """Each ticket's SLA targets with their full state (the API's and the ticket page's form)."""
+    out: dict[int, list[SlaTargetState]] = {i: [] for i in ticket_ids}
+    if ticket_ids:
+        async for c, name, state, remaining, used in _clock_readings(session, ticket_ids, now):
+            out[c.ticket_id].append(SlaTargetState(
+                target=_TARGETS[c.target], state=state, due_at=c.due_at, target_minutes=c.target_minutes,
+                remaining_seconds=None if remaining is None else remaining // 1_000_000,
+                elapsed_seconds=used // 1_000_000, calendar=name, started_at=c.started_at,
+                stopped_at=c.stopped_at, breached_at=c.breached_at))
+    return out
+
+
+async def clock_countdowns(session: AsyncSession, ticket_ids: list[int], now: datetime) -> dict[int, list[SlaCountdown]]:
+    """Each ticket's SLA targets as the board's countdown badges show them (same states as above)."""
+    out: dict[int, list[SlaCountdown]] = {i: [] for i in ticket_ids}
+    if ticket_ids:
+        async for c, name, state, remaining, _used in _clock_readings(session, ticket_ids, now):
+            out[c.ticket_id].append(SlaCountdown(_TARGETS[c.target], state, c.due_at, c.target_minutes,
+                                                 None if remaining is None else remaining // 1_000_000, name))
     return out
 
 

@@ -1,13 +1,14 @@
 """What the SLA plugs into: the ticket hook (clocks follow tickets), the ticket view
-(`sla` states in every ticket's output) and the worker (the breach sweep)."""
+(`sla` states in every ticket's output), the board's rows (`sla` countdowns) and the
+worker (the breach sweep)."""
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import app.sla.service  # noqa: F401 - registers the ticket hook
 import app.sla.sweep  # noqa: F401 - registers the periodic breach sweep
-from app.sla.service import clock_states, sla_now
+from app.sla.service import clock_countdowns, clock_states, sla_now
 from app.ticket.models import Ticket
-from app.ticket.views import TICKET_VIEW_EXTRAS
+from app.ticket.views import BOARD_VIEW_EXTRAS, TICKET_VIEW_EXTRAS
 
 
 async def sla_view_extra(session: AsyncSession, tickets: list[Ticket]) -> dict[int, dict]:
@@ -17,3 +18,12 @@ async def sla_view_extra(session: AsyncSession, tickets: list[Ticket]) -> dict[i
 
 if sla_view_extra not in TICKET_VIEW_EXTRAS:
     TICKET_VIEW_EXTRAS.append(sla_view_extra)
+
+
+async def sla_board_extra(session: AsyncSession, tickets: list[Ticket]) -> dict[int, dict]:
+    countdowns = await clock_countdowns(session, [t.id for t in tickets], sla_now())
+    return {ticket_id: {"sla": c} for ticket_id, c in countdowns.items()}
+
+
+if sla_board_extra not in BOARD_VIEW_EXTRAS:
+    BOARD_VIEW_EXTRAS.append(sla_board_extra)

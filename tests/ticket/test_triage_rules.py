@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 
 from app.errors import InvalidTransition
 from app.ticket.enums import Criticality, Status, Urgency
-from app.ticket.triage import NO_DUE, TRANSITIONS, RankFacts, Tier, check_transition, is_reopen, rank, tier_of
+from app.ticket.triage import (
+    NO_DUE, TRANSITIONS, RankFacts, Tier, check_transition, explain, is_reopen, rank, tier_of,
+)
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -147,3 +149,16 @@ def test_soonest_due_then_votes_then_oldest():
     old = rank(RankFacts(created_at=T0 - timedelta(days=1)))
     assert due_soon.key < due_later.key < no_due.key
     assert popular.key < old.key  # more +1s beat age
+
+
+@given(facts)
+def test_a_stored_key_explains_itself_as_its_rank_did(f):
+    """The board reads a ticket's reasons back from its stored key (no incident or budget lookup)."""
+    r = rank(f)
+    assert explain(r.key, criticality=f.criticality, urgency=f.urgency, due_at=f.due_at,
+                   vote_count=f.vote_count) == r.reasons
+
+
+@pytest.mark.parametrize("key", ["", "1", "x" * 27, "2" + "0" * 26, "119" + "0" * 24, "1" * 26, "1" * 28])
+def test_a_key_not_written_by_rank_explains_nothing(key):
+    assert explain(key, criticality=None, urgency=Urgency.normal, due_at=None, vote_count=0) is None

@@ -19,7 +19,7 @@ from app.sla.service import board_filter as sla_board_filter, sla_now
 from app.templating import render
 from app.ticket import service
 from app.ticket.enums import Channel, Status, TicketType
-from app.ticket.views import ticket_views
+from app.ticket.views import board_views
 from app.user.service import list_staff
 
 router = APIRouter(include_in_schema=False)
@@ -91,7 +91,7 @@ async def board(
     communities = await list_communities(session)
     rows, next_cursor = await service.list_tickets(session, flt, viewer_id=principal.user_id, cursor=cursor,
                                                    limit=PAGE_SIZE)
-    tickets = await ticket_views(session, rows)
+    tickets = await board_views(session, rows)
     filters = {k: v for k, v in dict(view=view, type=type, community=community, assignee=assignee, channel=channel,
                                      tag=tag, q=q, sort=sort if sort != "priority" else None, sla=sla).items() if v}
     ctx = {

@@ -10,6 +10,7 @@ its `row` block for the one-row htmx responses; the markup is what the template 
 """
 
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import quote
 
 from markupsafe import Markup, escape
@@ -26,7 +27,7 @@ from app.templating import (
     when,
 )
 from app.ticket.enums import CRITICALITY_DEFINITIONS, STATUS_LABELS, TYPE_LABELS, Status
-from app.ticket.models import TicketPublic
+from app.ticket.views import BoardTicket
 
 # Labels are fixed, so they are escaped once here rather than once per row.
 _CRITICALITY_TITLES = {c: escape(text) for c, text in CRITICALITY_DEFINITIONS.items()}
@@ -34,9 +35,17 @@ _STATUS_LABELS = {s: escape(text) for s, text in STATUS_LABELS.items()}
 _TYPE_LABELS = {t: escape(text) for t, text in TYPE_LABELS.items()}
 _UNCLASSIFIED_GUESS = {"emergency": 1, "urgent": 2}  # shown as "C1?" / "C2?"; anything else "C3?"
 _FINISHED = (Status.resolved, Status.closed)
+# Names, e-mails and tags recur on many rows of a page (one community, a few people): each is
+# escaped once per process instead of once per row.
+_escape_recurring = lru_cache(maxsize=4096)(escape)
 
 
-def board_row(t: TicketPublic, *, csrf_token: str, viewer_id: int | None, staff_options: Choices,
+@lru_cache(maxsize=4096)
+def _tag_link(tag: str) -> str:
+    return f'<a class="tag" href="/?tag={escape(quote(tag, safe="/"))}">#{escape(tag)}</a>'
+
+
+def board_row(t: BoardTicket, *, csrf_token: str, viewer_id: int | None, staff_options: Choices,
               now: datetime | None = None) -> Markup:
     i = t.id
     csrf = escape(csrf_token)
@@ -51,18 +60,17 @@ def board_row(t: TicketPublic, *, csrf_token: str, viewer_id: int | None, staff_
     meta = [f'<span class="badge status status-{t.status.value}">{_STATUS_LABELS[t.status]}</span>',
             f"<span>{_TYPE_LABELS[t.type]}</span>"]
     if t.community:
-        meta.append(f"<span>{escape(t.community.name)}</span>")
+        meta.append(f"<span>{_escape_recurring(t.community.name)}</span>")
     if t.requester:
-        meta.append(f'<span title="{escape(t.requester.email)}">{escape(t.requester.name)}</span>')
+        meta.append(f'<span title="{_escape_recurring(t.requester.email)}">{_escape_recurring(t.requester.name)}</span>')
     meta.append(f"<span>via {t.channel.value}</span>")
     meta.append(f'<span title="{when(t.created_at)}">{ago(t.created_at, now)}</span>')
     if t.vote_count:
         meta.append(f"<span>+{t.vote_count}</span>")
     if t.claimed_by:
         meta.append(f'<span class="badge chip-claimed" title="claimed {ago(t.claimed_at, now)}">'
-                    f"looking: {escape(t.claimed_by.name)}</span>")
-    for tag in t.tags:
-        meta.append(f'<a class="tag" href="/?tag={escape(quote(tag, safe="/"))}">#{escape(tag)}</a>')
+                    f"looking: {_escape_recurring(t.claimed_by.name)}</span>")
+    meta.extend(_tag_link(tag) for tag in t.tags)
     meta.append(sla_badges(t.sla))  # the slot for row badges: SLA countdowns
     why = escape(" · ".join(t.priority_reasons))
 

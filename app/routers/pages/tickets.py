@@ -23,7 +23,7 @@ from app.ticket import service
 from app.ticket.enums import Channel, MessageKind, Status
 from app.ticket.models import LinkCreate, MessageCreate, Ticket, TicketUpdate, VoteCreate
 from app.ticket.triage import TRANSITIONS
-from app.ticket.views import event_people, event_views, link_views, message_views, ticket_view, user_ref
+from app.ticket.views import board_views, event_people, event_views, link_views, message_views, ticket_view, user_ref
 from app.community.service import list_communities
 from app.user.service import list_staff
 
@@ -96,13 +96,13 @@ async def canned_reply(request: Request, ticket: TicketDep, session: SessionDep,
 
 
 async def _respond(request: Request, session, ticket: Ticket, target: str) -> Response:
-    principal = request.state.principal
     """After an action: the changed block for htmx, else back to the page it came from."""
+    principal = request.state.principal
     if not is_htmx(request):
         return RedirectResponse(_back(request, f"/tickets/{ticket.id}"), status_code=303)
     if target == "row":
         return render(request, "board/index.html",
-                      {"t": await ticket_view(session, ticket), "staff": await list_staff(session)}, block="row")
+                      {"t": (await board_views(session, [ticket]))[0], "staff": await list_staff(session)}, block="row")
     block = "sidebar" if target == "sidebar" else "ticket"
     return render(request, "ticket/detail.html", await _ticket_context(session, ticket, principal), block=block)
 
