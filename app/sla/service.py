@@ -478,33 +478,37 @@ async def recompute_open_tickets(session: AsyncSession, now: datetime, *, commun
 
 _TARGET_ORDER = {t.value: i for i, t in enumerate(Target)}  # ack, first response, resolution
 _TARGETS = {t.value: t for t in Target}
-# What `clocks.reading` reads of a clock.
-_STATE_COLUMNS = tuple(getattr(SlaClock, name) for name in (
-    "ticket_id", "target", "calendar_id", "target_minutes", "started_at", "running_since", "consumed_us",
-    "due_at", "stopped_at", "elapsed_us", "breached_at"))
+# What `clocks.reading` reads of a clock, and what each form of its state adds.
+_READ = ("ticket_id", "target", "calendar_id", "target_minutes", "running_since", "consumed_us", "due_at",
+         "stopped_at", "elapsed_us")
+_STATE_COLUMNS = tuple(getattr(SlaClock, name) for name in (*_READ, "started_at", "breached_at"))
+_COUNTDOWN_COLUMNS = tuple(getattr(SlaClock, name) for name in _READ)
 
 
-async def _clock_readings(session: AsyncSession, ticket_ids: list[int], now: datetime):
+async def _clock_readings(session: AsyncSession, ticket_ids: list[int], now: datetime, columns: tuple
+                          ) -> list[tuple]:
     """(clock row, its calendar's name, state, µs left, µs used) of each clock, in target order."""
     known = memo_for_reading(session, "sla_clocks")
     if all(i in known for i in ticket_ids):
         rows = [c for i in ticket_ids for c in known[i]]
     else:
-        # Plain rows of the columns a state needs, not ORM objects: a board page reads 300
-        # clocks, and building and tracking them as entities cost ~2.4 ms of its time.
-        rows = (await session.exec(select(*_STATE_COLUMNS).where(col(SlaClock.ticket_id).in_(ticket_ids)))).all()
+        # Plain rows of the columns needed, not ORM objects: a board page reads 300 clocks,
+        # and building and tracking them as entities cost ~2.4 ms of its time.
+        rows = (await session.exec(select(*columns).where(col(SlaClock.ticket_id).in_(ticket_ids)))).all()
     rows_by_id = await calendars_by_id(session, {c.calendar_id for c in rows})
     cals = {i: (build_calendar(row), row.name) for i, row in rows_by_id.items()}  # built once per page
+    out = []
     for c in sorted(rows, key=lambda c: _TARGET_ORDER[c.target]):
         cal, name = cals[c.calendar_id]
-        yield (c, name, *clocks.reading(c, cal, now))
+        out.append((c, name, *clocks.reading(c, cal, now)))
+    return out
 
 
 async def clock_states(session: AsyncSession, ticket_ids: list[int], now: datetime) -> dict[int, list[SlaTargetState]]:
     """Each ticket's SLA targets with their full state (the API's and the ticket page's form)."""
     out: dict[int, list[SlaTargetState]] = {i: [] for i in ticket_ids}
     if ticket_ids:
-        async for c, name, state, remaining, used in _clock_readings(session, ticket_ids, now):
+        for c, name, state, remaining, used in await _clock_readings(session, ticket_ids, now, _STATE_COLUMNS):
             out[c.ticket_id].append(SlaTargetState(
                 target=_TARGETS[c.target], state=state, due_at=c.due_at, target_minutes=c.target_minutes,
                 remaining_seconds=None if remaining is None else remaining // 1_000_000,
@@ -517,7 +521,7 @@ async def clock_countdowns(session: AsyncSession, ticket_ids: list[int], now: da
     """Each ticket's SLA targets as the board's countdown badges show them (same states as above)."""
     out: dict[int, list[SlaCountdown]] = {i: [] for i in ticket_ids}
     if ticket_ids:
-        async for c, name, state, remaining, _used in _clock_readings(session, ticket_ids, now):
+        for c, name, state, remaining, _used in await _clock_readings(session, ticket_ids, now, _COUNTDOWN_COLUMNS):
             out[c.ticket_id].append(SlaCountdown(_TARGETS[c.target], state, c.due_at, c.target_minutes,
                                                  None if remaining is None else remaining // 1_000_000, name))
     return out
