@@ -93,6 +93,13 @@ async def _related(session: AsyncSession, tickets: list[Ticket]) -> _Related:
                     tags=tags)
 
 
+def _related_fields(rel: _Related, t: Ticket) -> dict:
+    """The fields of one ticket's output that come from other tables (both views have them)."""
+    return dict(key=ticket_key(t.id), requester=rel.users.get(t.requester_id),
+                community=rel.communities.get(t.community_id), assignee=rel.users.get(t.assignee_id),
+                claimed_by=rel.users.get(t.claimed_by_id), tags=rel.tags.get(t.id, []))
+
+
 async def _extras(session: AsyncSession, tickets: list[Ticket], providers: list[ViewExtra]) -> dict[int, dict]:
     extras: dict[int, dict] = {}
     for provider in providers:
@@ -112,12 +119,7 @@ async def ticket_views(session: AsyncSession, tickets: list[Ticket]) -> list[Tic
         out.append(
             TicketPublic(
                 **t.model_dump(exclude=_NOT_PUBLIC),
-                key=ticket_key(t.id),
-                requester=rel.users.get(t.requester_id),
-                community=rel.communities.get(t.community_id),
-                assignee=rel.users.get(t.assignee_id),
-                claimed_by=rel.users.get(t.claimed_by_id),
-                tags=rel.tags.get(t.id, []),
+                **_related_fields(rel, t),
                 priority_reasons=rank_with(t, contexts[t.id]).reasons,
                 **extras.get(t.id, {}),
             )
@@ -180,13 +182,10 @@ async def board_views(session: AsyncSession, tickets: list[Ticket]) -> list[Boar
     extras = await _extras(session, tickets, BOARD_VIEW_EXTRAS)
     return [
         BoardTicket(
-            id=t.id, key=ticket_key(t.id), title=t.title, status=_STATUS[t.status], type=_TYPE[t.type],
-            urgency=_URGENCY[t.urgency], criticality=_CRITICALITY[t.criticality] if t.criticality else None,
-            channel=_CHANNEL[t.channel], created_at=t.created_at, version=t.version, vote_count=t.vote_count,
-            requester=rel.users.get(t.requester_id), community=rel.communities.get(t.community_id),
-            assignee=rel.users.get(t.assignee_id), claimed_by=rel.users.get(t.claimed_by_id),
-            claimed_at=t.claimed_at, tags=rel.tags.get(t.id, []),
-            priority_reasons=reasons[t.id], **extras.get(t.id, {}),
+            id=t.id, title=t.title, status=_STATUS[t.status], type=_TYPE[t.type], urgency=_URGENCY[t.urgency],
+            criticality=_CRITICALITY[t.criticality] if t.criticality else None, channel=_CHANNEL[t.channel],
+            created_at=t.created_at, version=t.version, vote_count=t.vote_count, claimed_at=t.claimed_at,
+            **_related_fields(rel, t), priority_reasons=reasons[t.id], **extras.get(t.id, {}),
         )
         for t in tickets
     ]
