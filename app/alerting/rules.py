@@ -6,7 +6,7 @@ notifier is built on Alertmanager's), so one model reads both; Grafana adds a fe
 
 import hashlib
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 

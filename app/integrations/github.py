@@ -16,7 +16,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import Conflict, InvalidInput, InvalidTransition, Unauthorized
 from app.integrations.inbound import Effect, mark_seen, person, principal_of, remembering, seen, ticket_for
-from app.integrations.settings import get_integration_settings
 from app.ticket.enums import Channel, LinkKind, Status, TicketType
 from app.ticket.models import MessageCreate, TicketCreate, TicketUpdate
 from app.ticket.service import normalise_tag, post_message, submit_ticket, tags_by_ticket, ticket_key, update_ticket

@@ -35,7 +35,6 @@ from app.incident.rules import (
     STATUS_LABELS,
     TRANSITIONS,
     IncidentStatus,
-    Severity,
     countdown,
 )
 from app.incident.views import action_item_views, incident_view, incident_views, timeline_views, update_views

@@ -1,7 +1,6 @@
 """SLA pages: the admin page at /sla (calendars, policies, a due-time preview), the ticket
 page's SLA panel and the board's countdown badges. Every rule lives in app/sla/service.py."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Request
@@ -18,7 +17,7 @@ from app.sla.calendar import WEEKDAYS
 from app.sla.display import sla_badges
 from app.sla.models import SlaCalendarIn, SlaPolicyIn, SlaRuleIn
 from app.sla.schemas import TARGET_LABELS, Target
-from app.templating import env, is_htmx, render
+from app.templating import env, render
 from app.ticket.enums import Channel, Criticality, Urgency
 
 router = APIRouter(include_in_schema=False)
