@@ -68,12 +68,14 @@ _QUOTE_HEADERS = [
 
 def trim_quoted(text: str) -> str:
     """The new part of a reply: cut at the "On ... wrote:" line (or alike), drop trailing "> " lines."""
-    lines = text.replace("\r\n", "\n").split("\n")
+    # Every kind of line break (a lone "\r" too) and quote marks after blanks: otherwise the
+    # final strip could leave a ">" line that only a second trim removes.
+    lines = text.splitlines()
     for i, line in enumerate(lines):
         if i > 0 and any(p.match(line.strip()) for p in _QUOTE_HEADERS):
             lines = lines[:i]
             break
-    while lines and (lines[-1].startswith(">") or not lines[-1].strip()):
+    while lines and (lines[-1].lstrip().startswith(">") or not lines[-1].strip()):
         lines.pop()
     return "\n".join(lines).strip()
 
