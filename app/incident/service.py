@@ -309,6 +309,17 @@ async def postmortem_written(session: AsyncSession, incident_id: int) -> bool:
     return bool(pm and pm.what_happened.strip())
 
 
+async def _rerank_linked_tickets(session: AsyncSession, incident_id: int) -> None:
+    """Linked tickets lead the board only while their incident is active: move them when that changes.
+
+    The board is ordered by each ticket's stored key and reads its reasons from it, so a key
+    left as it was would keep a resolved incident's tickets on top, saying they are in one.
+    """
+    await session.flush()  # the rank reads the incident's status from the database
+    for ticket in await linked_tickets(session, incident_id):
+        await refresh_rank(session, await lock_ticket(session, ticket.id))
+
+
 async def move_locked_incident(session: AsyncSession, incident: Incident, target: IncidentStatus,
                                actor_id: int | None, now: datetime, *, reason: str | None = None) -> None:
     before = IncidentStatus(incident.status)
@@ -328,6 +339,8 @@ async def move_locked_incident(session: AsyncSession, incident: Incident, target
     incident.next_update_due_at = next_update_due(Severity(incident.severity), target, incident.last_update_at,
                                                   incident.declared_at)
     incident.updated_at = now
+    if (before in ACTIVE) != (target in ACTIVE):
+        await _rerank_linked_tickets(session, incident.id)
     data = {"before": before.value, "after": target.value}
     if reason:
         data["reason"] = reason

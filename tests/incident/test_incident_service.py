@@ -238,3 +238,25 @@ async def test_nested_units_of_work_commit_once_at_the_outermost(session):
                                    urgency="normal", rank_key="0"))
             raise RuntimeError("outer fails after the inner block ended")
     assert len((await session.exec(select(Ticket))).all()) == before
+
+
+async def test_linked_tickets_leave_the_top_of_the_board_when_the_incident_is_resolved(session):
+    """The board is ordered by each ticket's stored key and says why from it: resolving (or
+    reopening) the incident must re-rank its tickets then, not at their next change."""
+    from app.ticket.views import board_views
+
+    w = await incident_world(session)
+
+    async def stored():
+        tickets = list((await session.exec(select(Ticket).where(Ticket.id.in_([w["t1"].id, w["t2"].id]))
+                                           .execution_options(populate_existing=True))).all())
+        rows = await board_views(session, tickets)
+        return {t.rank_key[0] for t in tickets}, {("part of an open incident" in r.priority_reasons) for r in rows}
+
+    assert await stored() == ({"0"}, {True})
+    await service.change_status(session, w["incident"].id, IncidentStatus.monitoring, actor=w["actor"])
+    assert await stored() == ({"0"}, {True})  # still active
+    await service.change_status(session, w["incident"].id, IncidentStatus.resolved, actor=w["actor"])
+    assert await stored() == ({"1"}, {False})
+    await service.change_status(session, w["incident"].id, IncidentStatus.investigating, actor=w["actor"])
+    assert await stored() == ({"0"}, {True})
