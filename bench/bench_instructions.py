@@ -38,7 +38,7 @@ def _counted(cmd: list[str], env: dict[str, str]) -> float:
     return int(match.group(1)) / REQUESTS
 
 
-async def _serve_counted(app, path: str, headers: dict[str, str], login=None) -> None:
+async def _serve_counted(app, path: str, login=None) -> None:
     """Child side: warm up, switch callgrind's instrumentation on, make the counted requests, leave."""
     import httpx
 
@@ -46,10 +46,10 @@ async def _serve_counted(app, path: str, headers: dict[str, str], login=None) ->
         if login:
             await login(client)
         for _ in range(3):
-            assert (await client.get(path, headers=headers)).status_code == 200
+            assert (await client.get(path)).status_code == 200
         subprocess.run(["callgrind_control", "--instr=on", str(os.getpid())], check=True, capture_output=True)
         for _ in range(REQUESTS):
-            assert (await client.get(path, headers=headers)).status_code == 200
+            assert (await client.get(path)).status_code == 200
         os._exit(0)  # before shutdown and the collector's exit-time pass would be counted
 
 
@@ -68,7 +68,7 @@ def _child_firstline() -> None:
     async def main() -> None:
         app = create_app()
         async with app.router.lifespan_context(app):
-            await _serve_counted(app, "/", {}, login)
+            await _serve_counted(app, "/", login)
 
     asyncio.run(main())
 
@@ -78,7 +78,7 @@ def _child_bare() -> None:
 
     async def main() -> None:
         await baseline.setup()
-        await _serve_counted(baseline.app, "/board", {})
+        await _serve_counted(baseline.app, "/board")
 
     asyncio.run(main())
 

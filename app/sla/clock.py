@@ -5,11 +5,11 @@ Business time used = `consumed_us` (closed running segments) + the open segment 
 `running_since`, measured on the clock's calendar.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from app.sla.calendar import US_PER_MINUTE, BusinessCalendar, _from_us, _to_us
 from app.sla.models import SlaClock
-from app.sla.schemas import ClockState, SlaTargetState
+from app.sla.schemas import ClockState
 
 
 def target_us(clock: SlaClock) -> int:
@@ -139,7 +139,3 @@ def reading(clock: SlaClock, cal: BusinessCalendar, now: datetime) -> tuple[Cloc
     if used >= risk_threshold_us(total):
         return ClockState.at_risk, remaining, used
     return ClockState.running, remaining, used
-
-
-def remaining_delta(state: SlaTargetState) -> timedelta | None:
-    return None if state.remaining_seconds is None else timedelta(seconds=state.remaining_seconds)

@@ -6,13 +6,13 @@ from functools import lru_cache
 from markupsafe import Markup, escape
 
 from app.sla.calendar import describe_duration
-from app.sla.schemas import ClockState, SlaTargetState, Target
+from app.sla.schemas import ClockState, SlaCountdown, SlaTargetState, Target
 
 SHORT = {Target.ack: "Ack", Target.first_response: "Reply", Target.resolution: "Resolve"}
 DONE = {Target.ack: "Acknowledged", Target.first_response: "Replied", Target.resolution: "Resolved"}
 
 
-def badge_text(s: SlaTargetState) -> str:
+def badge_text(s: SlaTargetState | SlaCountdown) -> str:
     name = SHORT[s.target]
     left = timedelta(seconds=abs(s.remaining_seconds or 0))
     if s.state == ClockState.met:
@@ -38,7 +38,7 @@ def _badge_open(target: Target, state: ClockState, due_at: datetime | None, targ
             f'title="{escape(badge_title(target, state, due_at, target_minutes, calendar))}">')
 
 
-def sla_badges(states: list[SlaTargetState] | None, include_met: bool = False) -> Markup:
+def sla_badges(states: list[SlaTargetState] | list[SlaCountdown] | None, include_met: bool = False) -> Markup:
     """Countdown badges; the board shows only clocks still running (or late), the ticket page all."""
     parts = []
     for s in states or ():

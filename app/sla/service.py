@@ -487,7 +487,8 @@ _COUNTDOWN_COLUMNS = tuple(getattr(SlaClock, name) for name in _READ)
 
 async def _clock_readings(session: AsyncSession, ticket_ids: list[int], now: datetime, columns: tuple
                           ) -> list[tuple]:
-    """(clock row, its calendar's name, state, µs left, µs used) of each clock, in target order."""
+    """(clock row, its calendar's name, state, seconds left or None once met, seconds used) of each
+    clock, in target order."""
     known = memo_for_reading(session, "sla_clocks")
     if all(i in known for i in ticket_ids):
         rows = [c for i in ticket_ids for c in known[i]]
@@ -500,7 +501,8 @@ async def _clock_readings(session: AsyncSession, ticket_ids: list[int], now: dat
     out = []
     for c in sorted(rows, key=lambda c: _TARGET_ORDER[c.target]):
         cal, name = cals[c.calendar_id]
-        out.append((c, name, *clocks.reading(c, cal, now)))
+        state, remaining, used = clocks.reading(c, cal, now)
+        out.append((c, name, state, None if remaining is None else remaining // 1_000_000, used // 1_000_000))
     return out
 
 
@@ -511,8 +513,7 @@ async def clock_states(session: AsyncSession, ticket_ids: list[int], now: dateti
         for c, name, state, remaining, used in await _clock_readings(session, ticket_ids, now, _STATE_COLUMNS):
             out[c.ticket_id].append(SlaTargetState(
                 target=_TARGETS[c.target], state=state, due_at=c.due_at, target_minutes=c.target_minutes,
-                remaining_seconds=None if remaining is None else remaining // 1_000_000,
-                elapsed_seconds=used // 1_000_000, calendar=name, started_at=c.started_at,
+                remaining_seconds=remaining, elapsed_seconds=used, calendar=name, started_at=c.started_at,
                 stopped_at=c.stopped_at, breached_at=c.breached_at))
     return out
 
@@ -522,8 +523,7 @@ async def clock_countdowns(session: AsyncSession, ticket_ids: list[int], now: da
     out: dict[int, list[SlaCountdown]] = {i: [] for i in ticket_ids}
     if ticket_ids:
         for c, name, state, remaining, _used in await _clock_readings(session, ticket_ids, now, _COUNTDOWN_COLUMNS):
-            out[c.ticket_id].append(SlaCountdown(_TARGETS[c.target], state, c.due_at, c.target_minutes,
-                                                 None if remaining is None else remaining // 1_000_000, name))
+            out[c.ticket_id].append(SlaCountdown(_TARGETS[c.target], state, c.due_at, c.target_minutes, remaining, name))
     return out
 
 
