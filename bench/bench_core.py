@@ -136,7 +136,6 @@ def bench_intake(workdir: Path) -> str:
     ) + "\n(wrk keeps 32 requests in flight, so latency is about 32 / throughput: p99 ≤ 30 ms needs > 1,000 req/s)")
 
 
-
 def bench_board(workdir: Path) -> str:
     bare_db = workdir / "bare-board.db"
     os.environ["BASELINE_DB"] = str(bare_db)
