@@ -1,7 +1,7 @@
 """What files we accept: anything a person attaches to a support request, except programs.
 
 Attachments are always served back as downloads with a neutral type and a sandbox CSP
-(routers/api/tickets.py `attachment_response`), so nothing runs in our origin; refusing
+(`download_headers`), so nothing runs in our origin; refusing
 executables and scripts up front keeps us from handing malware to the next person who
 opens the ticket. Pure: name and declared type in, a reason out.
 """
@@ -19,6 +19,20 @@ BLOCKED_TYPES = frozenset({
 })
 # Windows PE ("MZ") and ELF headers: a renamed program is still a program.
 MAGIC = (b"MZ", b"\x7fELF")
+
+
+def download_headers(filename: str) -> dict[str, str]:
+    """Response headers for serving an attachment back, on the API, the ticket page and the portal.
+
+    Always a download with a neutral type: an uploaded HTML or SVG file must never run in our origin.
+    """
+    safe_name = filename.replace('"', "").encode("ascii", "replace").decode()
+    return {
+        "Content-Type": "application/octet-stream",
+        "Content-Disposition": f'attachment; filename="{safe_name}"',
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }
 
 
 def upload_refusal(filename: str, content_type: str, head: bytes) -> str | None:

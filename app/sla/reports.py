@@ -75,6 +75,12 @@ class SlaReport:
     overall: ReportRow
 
 
+def day_range(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
+    """Whole UTC days from `start` to `end`, both inclusive, as the instants a report takes."""
+    return (datetime.combine(start, time(), tzinfo=UTC) if start else None,
+            datetime.combine(end, time(), tzinfo=UTC) + timedelta(days=1) if end else None)
+
+
 def _group_expr(by: str, dialect: str, source=Ticket) -> ColumnElement:
     created = col(source.created_at if source is Ticket else source.opened_at)
     if by == "channel":

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.sla.charts import bar_chart
 from app.sla.reports import sla_report
+from app.sla.views import bar_chart
 from app.ticket.enums import Channel
 from app.ticket.models import MessageCreate, Ticket
 from app.ticket.service import post_message

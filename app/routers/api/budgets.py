@@ -8,13 +8,13 @@ from sqlmodel import SQLModel
 
 from app.auth.policy import Principal
 from app.budget import service
-from app.budget.models import BudgetPublic, TimeEntry, TimeEntryCreate, TimeEntryPublic, TimeEntryUpdate
+from app.budget.models import BudgetPublic, TimeEntryCreate, TimeEntryPublic, TimeEntryUpdate
+from app.budget.views import entry_views
 from app.community.models import BudgetPeriod
 from app.deps import SessionDep, api_permission
 from app.routers.api.common import errors
 from app.routers.api.communities import CommunityDep
 from app.routers.api.tickets import TicketDep, TicketRef
-from app.ticket.views import users_by_id
 
 router = APIRouter(tags=["budgets"])
 
@@ -28,12 +28,6 @@ class BudgetIn(SQLModel):
     budget_hours: float | None = Field(default=None, ge=0, le=100_000, description="Hours per period; null: no budget")
     budget_period: BudgetPeriod = BudgetPeriod.month
     funded: bool = False
-
-
-async def entry_views(session, entries: list[TimeEntry]) -> list[TimeEntryPublic]:
-    people = await users_by_id(session, {e.user_id for e in entries})
-    return [TimeEntryPublic(**e.model_dump(exclude={"created_at"}),
-                            user_name=people[e.user_id].name if e.user_id in people else None) for e in entries]
 
 
 @router.get("/tickets/{ref}/time-entries", response_model=list[TimeEntryPublic], responses=errors(401, 403, 404))

@@ -1,6 +1,6 @@
 """/api/v1/reports: the SLA report as JSON or CSV."""
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -10,7 +10,7 @@ from sqlmodel import SQLModel
 from app.auth.policy import Principal
 from app.deps import SessionDep, api_permission
 from app.routers.api.common import errors
-from app.sla.reports import SlaReport, report_csv, sla_report
+from app.sla.reports import SlaReport, day_range, report_csv, sla_report
 from app.sla.service import sla_now
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -42,12 +42,6 @@ class SlaReportOut(SQLModel):
     as_of: datetime
     rows: list[ReportRowOut]
     overall: ReportRowOut
-
-
-def day_range(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
-    """Whole UTC days: `to` is inclusive."""
-    return (datetime.combine(start, time(), tzinfo=UTC) if start else None,
-            datetime.combine(end, time(), tzinfo=UTC) + timedelta(days=1) if end else None)
 
 
 def report_out(report: SlaReport) -> SlaReportOut:

@@ -8,6 +8,7 @@ from fastapi.responses import Response as RawResponse
 from app.audit.models import EventPublic
 from app.audit.service import list_ticket_events
 from app.auth.policy import Principal
+from app.auth.uploads import download_headers
 from app.deps import ApiCaller, SessionDep, SettingsDep, api_permission, rate_limit
 from app.errors import NotFound
 from app.routers.api.common import errors, etag, parse_if_match
@@ -224,21 +225,7 @@ async def download_attachment(ticket: TicketDep, attachment_id: int, session: Se
     att = await service.get_attachment(session, ticket.id, attachment_id)
     if att is None:
         raise NotFound("no such attachment on this ticket")
-    return attachment_response(att)
-
-
-def attachment_response(att) -> RawResponse:
-    # Always a download with a neutral type: an uploaded HTML or SVG file must never run in our origin.
-    safe_name = att.filename.replace('"', "").encode("ascii", "replace").decode()
-    return RawResponse(
-        att.data,
-        media_type="application/octet-stream",
-        headers={
-            "Content-Disposition": f'attachment; filename="{safe_name}"',
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
-    )
+    return RawResponse(att.data, headers=download_headers(att.filename))
 
 
 canned_router = APIRouter(prefix="/canned-replies", tags=["canned replies"])

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from markupsafe import Markup, escape
 
-from app.sla.display import sla_badges
+from app.sla.views import sla_badges
 from app.templating import (
     CRITICALITY_CHOICES,
     STATUS_CHOICES,

@@ -9,11 +9,11 @@ from pydantic import ValidationError
 from app.auth.policy import Principal
 from app.budget import service
 from app.budget.models import TimeEntryCreate
+from app.budget.views import entry_views, hours
 from app.community.models import BudgetPeriod, Community
 from app.community.service import get_community_by_slug, list_communities, members
 from app.deps import SessionDep, page_permission
 from app.errors import InvalidInput, NotFound
-from app.routers.api.budgets import entry_views
 from app.routers.pages.panels import ticket_panel
 from app.templating import env, render
 from app.ticket.models import Ticket
@@ -102,12 +102,6 @@ async def time_panel(session, ticket: Ticket, principal: Principal) -> dict:
         "budget": await service.budget_of(session, community) if community else None,
         "can_log": principal.can("tickets:write"),
     }
-
-
-def hours(minutes: int) -> str:
-    return f"{minutes // 60}h {minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
-
-
 
 
 env.filters["hours"] = hours

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.auth.policy import Principal
 from app.auth.secrets import constant_time_equals
+from app.auth.uploads import download_headers
 from app.auth.visibility import can_approve, can_speak_for, represented
 from app.community.models import Community
 from app.deps import (
@@ -26,7 +27,6 @@ from app.deps import (
 )
 from app.errors import Forbidden, InvalidInput
 from app.portal import service
-from app.routers.api.tickets import attachment_response
 from app.templating import render
 from app.ticket.models import Ticket
 from app.ticket.service import ticket_key
@@ -208,5 +208,6 @@ async def portal_decline(ref: str, session: SessionDep, principal: Contact,
 @router.get("/portal/tickets/{ref}/attachments/{attachment_id}")
 async def portal_attachment(ref: str, attachment_id: int, session: SessionDep, principal: Contact):
     ticket = await service.get_visible_ticket(session, principal, ref)
-    return attachment_response(await service.get_visible_attachment(session, principal, ticket, attachment_id))
+    att = await service.get_visible_attachment(session, principal, ticket, attachment_id)
+    return Response(att.data, headers=download_headers(att.filename))
 

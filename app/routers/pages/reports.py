@@ -10,11 +10,10 @@ from fastapi.responses import Response
 from app.auth.policy import Principal
 from app.deps import SessionDep, page_permission
 from app.errors import InvalidInput
-from app.routers.api.reports import day_range
-from app.sla.charts import bar_chart
-from app.sla.reports import DIMENSIONS, report_csv, sla_report
+from app.sla.reports import DIMENSIONS, day_range, report_csv, sla_report
 from app.sla.schemas import TARGET_LABELS, Target
 from app.sla.service import sla_now
+from app.sla.views import bar_chart
 from app.templating import render
 
 router = APIRouter(include_in_schema=False)

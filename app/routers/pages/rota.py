@@ -16,10 +16,10 @@ from app.db import utcnow
 from app.deps import SessionDep, page_permission
 from app.errors import AppError, InvalidInput
 from app.rota import feeds, handoff, service
-from app.rota.grid import build_grid, window
 from app.rota.handoff import RETRO_QUESTIONS
 from app.rota.models import HandoffUpdate, OverrideIn, RoleIn, Schedule, ScheduleIn
 from app.rota.schedule import fairness
+from app.rota.views import build_grid, window
 from app.routers.api.schedules import ScheduleDep, schedule_or_404  # one lookup rule for API and pages
 from app.routers.pages.panels import board_panel
 from app.templating import render

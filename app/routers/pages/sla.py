@@ -14,7 +14,7 @@ from app.errors import AppError, InvalidInput
 from app.routers.pages.panels import ticket_panel
 from app.sla import service
 from app.sla.calendar import WEEKDAYS
-from app.sla.display import sla_badges
+from app.sla.views import sla_badges
 from app.sla.models import SlaCalendarIn, SlaPolicyIn, SlaRuleIn
 from app.sla.schemas import TARGET_LABELS, Target
 from app.templating import env, render

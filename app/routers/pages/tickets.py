@@ -14,9 +14,9 @@ from pydantic import ValidationError
 
 from app.audit.service import list_ticket_events
 from app.auth.policy import Principal
+from app.auth.uploads import download_headers
 from app.deps import PageCaller, SessionDep, page_permission
 from app.errors import InvalidInput, NotFound
-from app.routers.api.tickets import attachment_response
 from app.routers.pages.panels import build_ticket_panels
 from app.templating import is_htmx, render
 from app.ticket import service
@@ -251,4 +251,4 @@ async def attachment(ticket: TicketDep, attachment_id: int, session: SessionDep,
     att = await service.get_attachment(session, ticket.id, attachment_id)
     if att is None:
         raise NotFound("no such attachment on this ticket")
-    return attachment_response(att)
+    return Response(att.data, headers=download_headers(att.filename))

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from app.sla.display import sla_badges
+from app.sla.views import sla_badges
 from app.sla.schemas import ClockState, SlaTargetState, Target
 
 DUE = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
