@@ -84,6 +84,11 @@ CRITICALITY_CHOICES: Choices = (("", "Crit…", ""),) + tuple(
     (str(c.value), f"C{c.value} {c.name}", CRITICALITY_DEFINITIONS[c]) for c in Criticality)
 
 
+# An unclassified ticket shows the criticality its urgency suggests: "C1?", "C2?", else "C3?".
+UNCLASSIFIED_GUESS = {Urgency.emergency: 1, Urgency.urgent: 2}
+FINISHED = (Status.resolved, Status.closed)  # no Claim button on these
+
+
 def staff_choices(staff) -> Choices:
     return (("", "Unassigned", ""),) + tuple((str(u.id), u.name, "") for u in staff)
 
@@ -119,6 +124,8 @@ env.globals.update(
     STATUS_CHOICES=STATUS_CHOICES,
     TYPE_CHOICES=TYPE_CHOICES,
     CRITICALITY_CHOICES=CRITICALITY_CHOICES,
+    UNCLASSIFIED_GUESS=UNCLASSIFIED_GUESS,
+    FINISHED=FINISHED,
 )
 
 

@@ -13,7 +13,6 @@ from app.deps import OptionalPagePrincipal, SessionDep, page_permission, public
 from app.auth.policy import Principal
 from app.errors import InvalidInput
 from app.live.broker import get_broker
-import app.routers.pages.board_row  # noqa: F401 - registers board_row(), which board/index.html calls
 from app.routers.pages.panels import build_board_panels
 from app.sla.service import board_filter as sla_board_filter, sla_now
 from app.templating import render
