@@ -176,8 +176,8 @@ def make_engine(settings: Settings) -> AsyncEngine:
 class Database:
     """The engine plus, on SQLite, an in-process write lock.
 
-    SQLite allows one writer; its own busy-retry sleeps gave ~1 s write p99 under load
-    (MEASURED.md). Queueing writers on an asyncio lock instead keeps p99 low.
+    SQLite allows one writer; its own busy-retry sleeps gave ~1 s write p99 under concurrent
+    inserts. Queueing writers on an asyncio lock instead keeps p99 low.
     """
 
     def __init__(self, settings: Settings):

@@ -1,7 +1,7 @@
 """The bare FastAPI baseline: the same work with no Firstline code around it.
 
 POST /tickets inserts one row (async SQLAlchemy on SQLite WAL, commits serialised in
-process: the best bare insert in ../shared/MEASURED.md). POST /tickets-inline does the same
+process: the fastest bare insert of the stock setups). POST /tickets-inline does the same
 with the standard library's sqlite3 called on the event loop's thread, which is how
 Firstline's own SQLite driver works (app/sqlite_driver.py); it is the faster of the two here,
 so the intake ratio is taken against it. GET /board renders the first 100 of the open rows,

@@ -4,8 +4,8 @@
 
 Intake: POST /api/v1/tickets (bearer token, full validation, requester/community lookup,
 SLA clocks, rank, audit event, live message) against two bare inserts, wrk -c32: async
-SQLAlchemy on aiosqlite (MEASURED.md's best) and sqlite3 on the loop thread (how Firstline's
-SQLite driver works). Target: ≥ 0.7× the better bare req/s and p99 ≤ 30 ms.
+SQLAlchemy on aiosqlite (the best of the stock setups) and sqlite3 on the loop thread (how
+Firstline's SQLite driver works). Target: ≥ 0.7× the better bare req/s and p99 ≤ 30 ms.
 
 Board: GET / signed in, first 100 of 10,000 open tickets, each with its three SLA clocks
 running as intake starts them, against a bare 100-row Jinja page over 10,000 rows, one

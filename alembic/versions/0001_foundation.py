@@ -22,7 +22,7 @@ branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
 
-# Texts from the teams' own processes (shared/reference/), with {placeholders}.
+# Texts from the support teams' own written processes, with {placeholders}.
 CANNED_REPLIES = [
     ("acknowledge", "Acknowledge: we are on it", None,
      "Hello {requester_first_name},\n\nThanks for your request ({ticket_key}). We have received it and "

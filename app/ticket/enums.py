@@ -1,4 +1,4 @@
-"""The ticket vocabulary; definitions come from the teams in shared/reference/."""
+"""The ticket vocabulary; the definitions are the support teams' own wording."""
 
 from enum import IntEnum, StrEnum
 
