@@ -1,7 +1,7 @@
 """A per-process cache of configuration that is read on every request and written rarely.
 
 Every intake used to re-read the SLA rules and calendars, the webhook subscriptions and the
-rota schedules (one round trip each, ~2 ms apiece under load: README "Performance"), and a
+rota schedules (one round trip each, ~2 ms apiece under load: docs/performance.md), and a
 who-is-on-call lookup cannot meet 1 ms if it queries at all. These tables change when an
 admin edits them, so each process keeps a snapshot per *area* and drops it:
 
@@ -13,7 +13,7 @@ admin edits them, so each process keeps a snapshot per *area* and drops it:
 A session that has written to an area but not committed yet reads around the cache, so a
 use case sees its own writes. Models opt in with a class attribute:
 `__cache_area__ = "rota"`. Snapshots must be plain values or detached copies: a cached ORM
-row would be shared between sessions.
+row would be shared between sessions. Why and what it bought: docs/adr/0007.
 """
 
 import time

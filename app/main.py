@@ -64,7 +64,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = asyncio.create_task(Runner(database).run_forever(stop))
     # Everything imported so far (modules, templates, the route table) lives as long as the
     # process: moving it out of the collector's reach makes full collections short. One full
-    # collection over it took ~180 ms in the middle of a board request (bench p99).
+    # collection over it took ~180 ms in the middle of a board request (bench p99; docs/adr/0002).
     gc.collect()
     gc.freeze()
     # A request's rows, ORM states and views live until its response is sent, and at the

@@ -16,6 +16,7 @@ PostgreSQL) but answers each call on the calling thread. What that trades away:
   queue on `Database.write_lock` before they touch the database.
 
 PostgreSQL keeps its truly asynchronous driver (psycopg); it is the scale-out database.
+The measurements behind this: docs/adr/0001.
 """
 
 import sqlite3

@@ -71,7 +71,8 @@ def options(choices: Choices, selected: object = "") -> Markup:
     """The <option> list of a select with `selected` marked.
 
     A board page has four selects on each of its 100 rows; building their options once per
-    distinct selection instead of looping in Jinja per row keeps the page render cheap.
+    distinct selection instead of looping in Jinja per row keeps the page render cheap
+    (docs/adr/0008).
     """
     if isinstance(selected, Enum):
         selected = selected.value

@@ -37,7 +37,8 @@ def badge_title(target: Target, state: ClockState, due_at: datetime | None, targ
 @lru_cache(maxsize=4096)
 def _badge_open(target: Target, state: ClockState, due_at: datetime | None, target_minutes: int, calendar: str) -> str:
     # The part of a badge that stays the same while its clock runs, drawn once per clock: a
-    # board page shows up to 300 badges, and drawing each whole every time cost ~1.7 ms a page.
+    # board page shows up to 300 badges, and drawing each whole every time cost ~1.7 ms a page
+    # (docs/adr/0008).
     return (f'<span class="badge sla sla-{state.value}" data-sla="{target.value}" data-state="{state.value}" '
             f'title="{escape(badge_title(target, state, due_at, target_minutes, calendar))}">')
 
