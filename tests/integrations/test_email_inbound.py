@@ -1,6 +1,5 @@
 """E-mail in: charsets, HTML, attachments with limits, threading, quoted history, loops; API and CLI."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from app.ticket.models import Attachment, Message, MessageCreate, Ticket
 from app.ticket.service import post_message
 from app.user.models import User
 from tests.factories import make_user
+from tests.conftest import subprocess_env
 
 MAIL = Path(__file__).parent / "payloads" / "email"
 TOKEN = "inbound-secret"
@@ -143,7 +143,7 @@ async def test_api_needs_the_token_and_rejects_garbage_with_4xx(session, client)
 
 
 def test_cli_ingests_from_stdin(database_url, tmp_path):
-    env = {**os.environ, "FIRSTLINE_DATABASE_URL": database_url, "FIRSTLINE_MAIL_DOMAIN": "desk.example"}
+    env = subprocess_env(FIRSTLINE_DATABASE_URL=database_url, FIRSTLINE_MAIL_DOMAIN="desk.example")
     run = subprocess.run([sys.executable, "-m", "app.cli", "ingest-email"], input=raw("koi8r-plain.eml"),
                          capture_output=True, env=env, timeout=60)
     assert run.returncode == 0, run.stderr

@@ -1,7 +1,9 @@
 """The /rota pages as a browser without JavaScript uses them (plain forms, CSRF, 303s)."""
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
 
 from sqlalchemy import func
 from sqlmodel import select
@@ -97,9 +99,15 @@ async def test_grid_navigation_is_an_htmx_fragment(client, csrf, session, triage
     assert (await client.get("/rota?view=year")).status_code == 422
 
 
-async def test_duty_tick_and_feed_link(client, csrf, session, triager):
-    schedule = await make_schedule(session, [triager], anchor=utcnow().date() - timedelta(days=3),
-                                   duties=["Cut the weekly release"])
+# A weekly rota handed over on Mondays 09:00 Berlin: the shift is running at each of these
+# instants (a Friday evening, a Sunday, the small hours of Monday before the handoff).
+@pytest.mark.parametrize("when", [
+    pytest.param("friday-evening", marks=pytest.mark.now("2026-12-04T19:30:00+01:00")),
+    pytest.param("sunday", marks=pytest.mark.now("2026-12-06T12:00:00+01:00")),
+    pytest.param("monday-before-handoff", marks=pytest.mark.now("2026-12-07T00:30:00+01:00")),
+])
+async def test_duty_tick_and_feed_link(client, csrf, session, triager, when):
+    schedule = await make_schedule(session, [triager], anchor=date(2026, 11, 2), duties=["Cut the weekly release"])
     page = (await client.get(f"/rota?schedule={schedule.id}")).text
     duty_id = re.search(rf'/rota/{schedule.id}/duties/(\d+)/tick', page).group(1)
     index = re.search(r'name="shift_index" value="(\d+)"', page).group(1)

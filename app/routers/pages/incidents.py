@@ -7,7 +7,6 @@ the incident block only. The rules live in app/incident/service.py, shared with 
 """
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -135,7 +134,7 @@ async def _context(session, incident: Incident, principal: Principal) -> dict:
         "can_write_postmortem": status not in ACTIVE,
         "communities": await list_communities(session),
         "staff": await list_staff(session),
-        "today": date.today().isoformat(),
+        "today": utcnow().date().isoformat(),
     }
 
 

@@ -210,7 +210,7 @@ async def create_schedule(request: Request, session: SessionDep, principal: Writ
         roles = [r for r in [await _role(session, role1, members1, duties1), await _role(session, role2, members2, "")]
                  if r is not None]
         data = ScheduleIn(
-            name=name, kind=kind, zone=zone.strip(), anchor_date=anchor_date or date.today().isoformat(),
+            name=name, kind=kind, zone=zone.strip(), anchor_date=anchor_date or utcnow().date().isoformat(),
             handoff_time=handoff_time or "09:00", handoff_weekday=handoff_weekday or 0, shift_days=shift_days or 7,
             holiday_country=holiday_country.strip() or None, holiday_subdivision=holiday_subdivision.strip() or None,
             holiday_dates=[d.strip() for d in holiday_dates.replace("\n", ",").split(",") if d.strip()],
