@@ -125,10 +125,12 @@ async def test_duty_tick_and_feed_link(client, csrf, session, triager, when):
     assert feed.status_code == 200 and b"BEGIN:VCALENDAR" in feed.content
 
 
+@pytest.mark.now("2026-03-11T10:00:00+00:00")
 async def test_handoff_pages(client, csrf, session, triager):
     bo = await make_user(session, StaffRole.agent, email="bo@desk.example", name="Bo")
+    # Daily shifts from Sunday 09:00 UTC: by Wednesday 10:00 three handoffs are due.
     schedule = await make_schedule(session, [bo, triager], zone="UTC", kind="custom", shift_days=1,
-                                   anchor=utcnow().date() - timedelta(days=3))
+                                   anchor=date(2026, 3, 8))
     assert await write_due_handoffs(session, utcnow()) >= 2
     h = (await session.exec(select(Handoff).where(Handoff.incoming_id == triager.id))).first()
     page = await client.get(f"/rota/handoffs/{h.id}")
@@ -148,9 +150,16 @@ async def test_handoff_pages(client, csrf, session, triager):
     assert schedule.id == h.schedule_id
 
 
-async def test_board_header_shows_who_is_on_now_and_next(client, csrf, session, triager):
+# Weekly from Monday 9 March 09:00 UTC, Tara first. With the real clock (anchor "this Monday")
+# the test failed every Monday before 09:00 UTC, when that week's shift had not begun.
+@pytest.mark.parametrize("when", [
+    pytest.param("wednesday", marks=pytest.mark.now("2026-03-11T10:00:00+00:00")),
+    pytest.param("sunday-night", marks=pytest.mark.now("2026-03-15T23:30:00+00:00")),
+    pytest.param("monday-before-handoff", marks=pytest.mark.now("2026-03-16T08:30:00+00:00")),
+])
+async def test_board_header_shows_who_is_on_now_and_next(client, csrf, session, triager, when):
     bo = await make_user(session, StaffRole.agent, email="bo@desk.example", name="Bo")
-    await make_schedule(session, [triager, bo], zone="UTC", anchor=utcnow().date() - timedelta(days=utcnow().weekday()))
+    await make_schedule(session, [triager, bo], zone="UTC", anchor=date(2026, 3, 9))
     board = (await client.get("/")).text
     chip = re.search(r'<div class="oncall-chip".*?</div>', board, re.S).group(0)
     assert "triager now" in chip and "<strong>Tara</strong>" in chip and "next</span> Bo" in chip
