@@ -61,9 +61,12 @@ async def test_bad_schedule_form_rerenders_with_the_reason_and_writes_nothing(cl
     assert no_csrf.status_code == 403
 
 
+# Before the stated clock this test anchored the rota 30 days before the real now, so from
+# early 2027 the fixed 1 December 2026 cover fell before the rota began and replaced nobody.
+@pytest.mark.now("2026-11-25T10:00:00+00:00")
 async def test_override_form_shows_in_the_grid(client, csrf, session, triager):
     bo = await make_user(session, StaffRole.agent, email="bo@desk.example", name="Bo")
-    schedule = await make_schedule(session, [triager], anchor=utcnow().date() - timedelta(days=30))
+    schedule = await make_schedule(session, [triager], anchor=date(2026, 10, 26))
     res = await client.post(f"/rota/{schedule.id}/overrides", data={
         "csrf_token": csrf, "user_id": str(bo.id), "start": "2026-12-01T10:00", "end": "2026-12-01T18:00",
         "agreed_by_id": str(bo.id), "reason": "dentist"})
