@@ -195,8 +195,8 @@ class BusinessCalendar:
         return t if duration_us <= 0 else self._add_us(t, duration_us)
 
     def business_between_us(self, a: int, b: int) -> int:
-        lay = self._lay
-        if not (lay.lo <= a < lay.hi and lay.lo <= b < lay.hi):  # the usual case skips this
+        lay = self._cache.get("lay")
+        if lay is None or not (lay.lo <= a < lay.hi and lay.lo <= b < lay.hi):  # the usual case skips this
             # Cover the earlier instant first: extending backwards renumbers the running totals.
             self._cover(min(a, b))
             lay = self._cover(max(a, b))
@@ -223,11 +223,8 @@ class BusinessCalendar:
 
     @property
     def _lay(self) -> _Layout:
-        lay = self._cache.get("lay")
-        if lay is None:
-            year = datetime.now(UTC).year  # only picks the first span to lay out; answers never depend on it
-            lay = self._build(year - 1, year + 1)
-        return lay
+        """The layout so far; only read after `_cover` laid one out around an instant asked."""
+        return self._cache["lay"]
 
     def _build(self, first_year: int, last_year: int) -> _Layout:
         lay = _Layout.build(self, first_year, last_year)
@@ -248,7 +245,12 @@ class BusinessCalendar:
         self._build(lay.first_year, lay.last_year + 2)
 
     def _cover(self, t: int) -> _Layout:
-        lay = self._lay
+        lay = self._cache.get("lay")
+        if lay is None:
+            # The first span laid out is the year asked about (and one each side), never the
+            # real clock's: which code runs depends only on the instants asked.
+            year = _from_us(t).year
+            lay = self._build(year - 1, year + 1)
         while t < lay.lo:
             lay = self._build(lay.first_year - 2, lay.last_year)
         while t >= lay.hi:
