@@ -267,10 +267,10 @@ class BusinessCalendar:
     def _add_us(self, t: int, duration_us: int) -> int:
         goal = self._cum(t) + duration_us
         lay = self._lay
-        years = 0
+        # Counted from the instant asked, so the answer does not depend on what was asked before.
+        horizon = _from_us(t).year + _MAX_YEARS_AHEAD
         while not lay.cum_end or lay.cum_end[-1] < goal:
-            years += 2
-            if years > _MAX_YEARS_AHEAD:
+            if lay.last_year >= horizon:
                 raise CalendarError("the duration runs past the calendar's business time")
             lay = self._build(lay.first_year, lay.last_year + 2)
         # First interval whose running total at its end reaches the goal.
