@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from app.rota.holidays import skipped_dates
@@ -20,6 +20,7 @@ from app.rota.schedule import (
     on_call,
     shifts_between,
 )
+from tests.properties import examples
 
 A, B, C = 1, 2, 3
 ZONES = ["Europe/Berlin", "America/New_York", "Australia/Sydney", "Australia/Lord_Howe", "America/Santiago",
@@ -232,7 +233,7 @@ rotations = st.builds(
 instants = st.datetimes(datetime(2024, 1, 1), datetime(2028, 6, 1)).map(lambda d: d.replace(tzinfo=UTC))
 
 
-@settings(max_examples=150, deadline=None)
+@examples(150)
 @given(rotation=rotations, at=instants, span=st.integers(1, 120), n=st.integers(1, 6))
 def test_periodic_layouts_tile_time_and_agree_with_on_call(rotation, at, span, n):
     layout = Layout(rotation, {"triager": tuple(range(1, n + 1))})
@@ -255,7 +256,7 @@ def test_periodic_layouts_tile_time_and_agree_with_on_call(rotation, at, span, n
         assert base_shift_by_index(layout, "triager", s.index) == s
 
 
-@settings(max_examples=100, deadline=None)
+@examples(100)
 @given(zone=st.sampled_from(ZONES), anchor=st.dates(date(2025, 1, 1), date(2027, 1, 1)), at=instants,
        holidays=st.lists(st.dates(date(2024, 1, 1), date(2028, 12, 31)), max_size=40))
 def test_weekday_shifts_fall_on_working_days_and_agree_with_on_call(zone, anchor, at, holidays):
@@ -281,7 +282,7 @@ def test_weekday_shifts_fall_on_working_days_and_agree_with_on_call(zone, anchor
 windows = st.tuples(instants, st.integers(1, 24 * 20)).map(lambda t: (t[0], t[0] + timedelta(hours=t[1])))
 
 
-@settings(max_examples=150, deadline=None)
+@examples(150)
 @given(at=instants.filter(lambda d: d >= datetime(2025, 2, 1, tzinfo=UTC)), overrides=st.lists(st.tuples(windows, st.integers(10, 12)), max_size=6))
 def test_overrides_keep_the_tiling_and_the_last_override_wins(at, overrides):
     layout = weekly("Europe/Berlin", members=(1, 2))
