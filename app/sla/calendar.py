@@ -109,10 +109,10 @@ def check_holiday_region(country: str | None, subdiv: str | None) -> None:
 
     try:
         holidays.country_holidays(country, subdiv=subdiv or None, years=2026)
-    except NotImplementedError:
+    except Exception as exc:  # the package raises NotImplementedError for both an unknown country and subdivision
+        if subdiv and country in holidays.list_supported_countries():
+            raise CalendarError(f"no public holidays known for {country!r}/{subdiv!r}: {exc}") from None
         raise CalendarError(f"no public holidays known for country {country!r}") from None
-    except Exception as exc:  # the package raises NotImplementedError or ValueError-like errors for subdivisions
-        raise CalendarError(f"no public holidays known for {country!r}/{subdiv!r}: {exc}") from None
 
 
 @dataclass(frozen=True)

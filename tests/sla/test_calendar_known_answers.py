@@ -197,3 +197,95 @@ def test_the_smallest_durations_outside_and_inside_hours():
     assert cal.add_business(MONDAY_9, tick) == MONDAY_9 + tick
     assert cal.add_business(utc(2026, 11, 20, 17) - tick, tick) == utc(2026, 11, 20, 17)  # Friday's closing
     assert cal.add_business(utc(2026, 11, 20, 17), tick) == MONDAY_9 + tick
+
+
+# --- the layout's edges: questions that start inside it and end outside, either way ----------------
+
+OFFICE_WEEK = 40 * H  # 09:00-17:00 UTC, Monday to Friday, no holidays
+
+
+@pytest.mark.parametrize("a,b", [
+    (utc(2026, 1, 5, 9), utc(2030, 1, 7, 9)),  # laid out 2025-2027: the end lies after it
+    (utc(2030, 1, 7, 9), utc(2026, 1, 5, 9)),
+    (utc(2026, 1, 5, 9), utc(2020, 1, 6, 9)),  # ...or before it
+    (utc(2020, 1, 6, 9), utc(2026, 1, 5, 9)),
+    (utc(2020, 1, 6, 9), utc(2030, 1, 7, 9)),  # both outside, one each side
+])
+def test_between_across_the_edges_of_the_first_layout(a, b):
+    cal = office_hours("UTC")
+    cal.is_business(utc(2026, 6, 1))  # lays out 2025-2027
+    weeks = abs((b - a).days) // 7  # Monday to Monday: whole weeks
+    assert abs((b - a).days) % 7 == 0
+    expected = weeks * OFFICE_WEEK * (1 if b >= a else -1)
+    assert cal.business_between(a, b) == expected
+    assert cal.business_between_us(us(a), us(b)) == expected // _US
+
+
+def test_add_business_from_before_the_first_period_of_the_layout():
+    cal = office_hours("UTC")
+    cal.is_business(utc(2026, 6, 1))  # lays out 2025-2027; Wed 1 Jan 2025 00:00 precedes its first period
+    assert cal.add_business(utc(2025, 1, 1), 2 * H) == utc(2025, 1, 1, 11)
+    assert cal.add_business(utc(2025, 1, 1, 9), 2 * H) == utc(2025, 1, 1, 11)
+    assert cal.add_business(utc(2027, 12, 31, 16), 2 * H) == utc(2028, 1, 3, 10)  # Fri -> Mon, past the layout
+
+
+@pytest.mark.parametrize("fresh", [True, False])
+def test_add_business_lands_on_the_closing_time_on_either_path(fresh):
+    cal = office_hours("UTC")
+    if not fresh:
+        cal.is_business(utc(2026, 11, 1))
+    assert cal.add_business(utc(2026, 11, 20, 9), 8 * H) == utc(2026, 11, 20, 17)  # Friday: 17:00, not Monday
+    assert cal.add_business_us(us(utc(2026, 11, 20, 9)), 8 * 3600 * 10**6) == us(utc(2026, 11, 20, 17))
+    assert cal.add_business_us(us(utc(2026, 11, 20, 16)), 2 * 3600 * 10**6) == us(utc(2026, 11, 23, 10))
+
+
+def test_next_business_past_the_end_of_the_layout():
+    cal = office_hours("UTC", days=(5,))  # Saturdays only
+    cal.is_business(utc(2027, 6, 1))  # lays out 2026-2028 (the last Saturday in it: 30 Dec 2028)
+    assert cal.next_business(utc(2028, 12, 31, 12)) == utc(2029, 1, 6, 9)
+    assert cal.next_business(utc(2028, 12, 30, 17)) == utc(2029, 1, 6, 9)
+    assert cal.next_business(utc(2028, 12, 30, 16, 59)) == utc(2028, 12, 30, 16, 59)
+
+
+# --- building calendars from stored values ------------------------------------------------------
+
+def test_calendar_from_spec_builds_exactly_what_it_was_given():
+    cal = calendar_from_spec(kind="hours", zone="Europe/Paris",
+                             hours={"mon": "09:00-12:00, 13:00-17:00", "wed": "10:00-16:00", "sat": ""},
+                             holiday_country="FR", holiday_subdiv="", custom_holidays=[" 2026-07-13 ", date(2026, 8, 14)])
+    assert cal.week == (((540, 720), (780, 1020)), (), ((600, 960),), (), (), (), ())
+    assert (cal.zone, cal.kind, cal.holiday_country, cal.holiday_subdiv) == ("Europe/Paris", "hours", "FR", None)
+    assert cal.custom_holidays == frozenset({date(2026, 7, 13), date(2026, 8, 14)})
+    assert cal.business_day == 7 * H
+    full = calendar_from_spec(kind="24x5", zone="Asia/Tokyo", holiday_country="JP", holiday_subdiv=None,
+                              custom_holidays=["2026-12-28"])
+    assert full == working_days_24x5("Asia/Tokyo", holiday_country="JP", custom_holidays={date(2026, 12, 28)})
+    assert calendar_from_spec(kind="24x5", zone="UTC", holiday_country="").holiday_country is None
+    assert calendar_from_spec(kind="hours", zone="UTC", hours={"fri": "08:00-09:00"}, holiday_country="").week[4] == (
+        (480, 540),)
+
+
+@pytest.mark.parametrize("country,subdiv,message", [
+    (None, "BY", "a holiday subdivision needs a country"),
+    ("", "BY", "a holiday subdivision needs a country"),
+    ("XX", None, "no public holidays known for country 'XX'"),
+    ("DE", "XX", "no public holidays known for 'DE'/'XX'"),
+])
+def test_holiday_regions_are_checked_with_the_reason(country, subdiv, message):
+    with pytest.raises(CalendarError, match=message):
+        calendar_from_spec(kind="24x5", zone="UTC", holiday_country=country, holiday_subdiv=subdiv)
+
+
+@pytest.mark.parametrize("country,subdiv", [(None, None), ("", ""), ("DE", "BY"), ("US", None), ("GB", "SCT")])
+def test_known_holiday_regions_pass(country, subdiv):
+    calendar_from_spec(kind="24x5", zone="UTC", holiday_country=country, holiday_subdiv=subdiv)
+
+
+def test_formatting_periods_and_countdowns():
+    from app.sla.calendar import describe_duration, format_hhmm, format_periods
+
+    assert format_hhmm(0) == "00:00" and format_hhmm(545) == "09:05" and format_hhmm(1440) == "24:00"
+    assert format_periods(((540, 720), (780, 1440))) == "09:00-12:00, 13:00-24:00"
+    assert format_periods(()) == ""
+    assert [describe_duration(timedelta(seconds=s)) for s in (0, 59, 60, 3599, 3600, 86399, 86400, 90000, 93780)] == [
+        "0m", "0m", "1m", "59m", "1h 00m", "23h 59m", "1d", "1d 1h", "1d 2h"]
