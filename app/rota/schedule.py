@@ -342,8 +342,9 @@ def fairness(shifts: Iterable[Shift], start: datetime, end: datetime) -> list[Fa
 
 def approx_index_date(rotation: Rotation, index: int) -> date:
     """Roughly when base shift `index` happens (to know which years of holidays to load)."""
-    per_week = 5 if rotation.kind == RotationKind.weekdays else 7 / rotation.period_days
-    return rotation.start_date + timedelta(days=int(index * 7 / per_week))
+    # Integer arithmetic: 7 / (7 / 3) in floats is 2.999..., which put shift 10 of a 3-day rota a day early.
+    days = index * 7 // 5 if rotation.kind == RotationKind.weekdays else index * rotation.period_days
+    return rotation.start_date + timedelta(days=days)
 
 
 def base_shift_by_index(layout: Layout, role: str, index: int) -> Shift | None:

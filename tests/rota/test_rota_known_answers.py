@@ -21,6 +21,7 @@ from app.rota.schedule import (
     RotationKind,
     base_shift_by_index,
     base_shifts,
+    final_shifts,
     on_call,
     shifts_between,
 )
@@ -43,11 +44,18 @@ def who(layout: Layout, instant: datetime, role: str = "t") -> int | None:
     return None if shift is None else shift.user_id
 
 
-BY = skipped_dates("DE", "BY", [], 2026, 2027)
-DE = skipped_dates("DE", None, [], 2026, 2027)
+def by() -> tuple[date, ...]:
+    """Bavaria's holidays; built inside each test, so a fault in `skipped_dates` shows (mutation testing
+    forks after import: a module-level constant would be computed by the unchanged code)."""
+    return skipped_dates("DE", "BY", [], 2026, 2027)
+
+
+def de() -> tuple[date, ...]:
+    return skipped_dates("DE", None, [], 2026, 2027)
 
 
 def test_the_holiday_lists_the_tables_rely_on():
+    BY, DE = by(), de()
     assert [d for d in BY if d.year == 2026] == [
         date(2026, 1, 1), date(2026, 1, 6), date(2026, 4, 3), date(2026, 4, 6), date(2026, 5, 1), date(2026, 5, 14),
         date(2026, 5, 25), date(2026, 6, 4), date(2026, 10, 3), date(2026, 11, 1), date(2026, 12, 25),
@@ -88,12 +96,12 @@ WEEKDAY_TABLE = [
 
 @pytest.mark.parametrize("region,instant,expected", WEEKDAY_TABLE)
 def test_weekday_rota_known_answers(region, instant, expected):
-    layout = weekday_rota(date(2026, 1, 1), BY if region == "BY" else DE)
+    layout = weekday_rota(date(2026, 1, 1), by() if region == "BY" else de())
     assert who(layout, instant) == expected
 
 
 def test_weekday_rota_over_new_year_in_one_window():
-    layout = weekday_rota(date(2026, 1, 1), BY)
+    layout = weekday_rota(date(2026, 1, 1), by())
     shifts = base_shifts(layout, utc(2026, 12, 23, 12), utc(2027, 1, 6))
     assert [(s.start, s.end, s.index, s.user_id) for s in shifts] == [
         (utc(2026, 12, 23, 8), utc(2026, 12, 24, 8), 246, B),
@@ -112,7 +120,7 @@ def test_weekday_rota_over_new_year_in_one_window():
 
 def test_weekday_window_that_opens_before_the_anchor():
     # Anchor Wed 8 Apr 2026; Good Friday and Easter Monday fall before it, inside the window.
-    layout = weekday_rota(date(2026, 4, 8), DE)
+    layout = weekday_rota(date(2026, 4, 8), de())
     shifts = base_shifts(layout, utc(2026, 3, 30), utc(2026, 4, 14))
     assert [(s.start, s.index, s.user_id) for s in shifts] == [
         (utc(2026, 4, 8, 7), 0, A), (utc(2026, 4, 9, 7), 1, B), (utc(2026, 4, 10, 7), 2, C),
@@ -150,7 +158,7 @@ def weekly_rota(anchor: date, weekday: int, holidays: tuple[date, ...], members=
 
 
 def test_weekly_monday_rota_around_easter_and_whitsun():
-    layout = weekly_rota(date(2026, 3, 30), 0, DE)
+    layout = weekly_rota(date(2026, 3, 30), 0, de())
     shifts = base_shifts(layout, utc(2026, 3, 30, 7), utc(2026, 6, 1, 7))
     assert [(s.start, s.end, s.user_id) for s in shifts] == [
         (utc(2026, 3, 30, 7), utc(2026, 4, 7, 7), A),  # Easter Monday: handoff on Tuesday
@@ -169,7 +177,7 @@ def test_weekly_monday_rota_around_easter_and_whitsun():
 
 @pytest.mark.parametrize("region,handoff", [("BY", utc(2026, 1, 7, 8)), ("DE", utc(2026, 1, 6, 8))])
 def test_weekly_tuesday_rota_and_a_regional_holiday(region, handoff):
-    layout = weekly_rota(date(2025, 12, 30), 1, BY if region == "BY" else DE, members=(A, B))
+    layout = weekly_rota(date(2025, 12, 30), 1, by() if region == "BY" else de(), members=(A, B))
     first, second = base_shifts(layout, utc(2026, 1, 1), utc(2026, 1, 8))[:2]
     assert (first.start, first.end, first.user_id) == (utc(2025, 12, 30, 8), handoff, A)
     assert (second.start, second.user_id) == (handoff, B)
@@ -177,7 +185,7 @@ def test_weekly_tuesday_rota_and_a_regional_holiday(region, handoff):
 
 def test_weekly_friday_rota_over_two_holidays_in_a_row_and_new_year():
     # Fri 25 + Sat 26 Dec: handoff Sunday 27 Dec; Fri 1 Jan 2027: handoff Saturday 2 Jan.
-    layout = weekly_rota(date(2026, 12, 4), 4, DE, members=(A, B))
+    layout = weekly_rota(date(2026, 12, 4), 4, de(), members=(A, B))
     shifts = base_shifts(layout, utc(2026, 12, 4, 8), utc(2027, 1, 9))
     assert [(s.start, s.user_id) for s in shifts] == [
         (utc(2026, 12, 4, 8), A), (utc(2026, 12, 11, 8), B), (utc(2026, 12, 18, 8), A),
@@ -204,7 +212,7 @@ def test_custom_rotations_move_at_most_to_the_day_before_the_next_handoff():
 
 
 def test_weekly_rota_before_its_first_handoff_and_far_from_it():
-    layout = weekly_rota(date(2026, 3, 30), 0, DE)
+    layout = weekly_rota(date(2026, 3, 30), 0, de())
     assert who(layout, utc(2026, 3, 30, 6, 59)) is None
     assert base_shifts(layout, utc(2026, 3, 1), utc(2026, 3, 30, 7)) == []
     # 2 Jan 2034 is a Monday, 405 weeks after 30 Mar 2026: 405 % 3 = 0 -> A (no holidays loaded then).
@@ -254,17 +262,17 @@ def test_a_window_on_shift_boundaries_holds_only_the_shifts_inside():
 
 def test_skipped_dates_merge_public_and_custom_once_each():
     got = skipped_dates("DE", "", [date(2026, 12, 25), date(2026, 12, 31), date(2027, 3, 1)], 2026, 2026)
-    assert got == tuple(sorted({d for d in DE if d.year == 2026} | {date(2026, 12, 31)}))
+    assert got == tuple(sorted({d for d in de() if d.year == 2026} | {date(2026, 12, 31)}))
     assert skipped_dates(None, None, [date(2026, 2, 2), date(2025, 2, 2)], 2025, 2026) == (
         date(2025, 2, 2), date(2026, 2, 2))
     assert skipped_dates(None, None, [], 2026, 2026) == ()
 
 
 @pytest.mark.parametrize("country,subdiv,message", [
-    (None, "BY", "needs holiday_country"),
-    ("", "BY", "needs holiday_country"),
-    ("XX", None, "unknown holiday calendar"),
-    ("DE", "XX", "unknown holiday calendar"),
+    (None, "BY", "^holiday_subdivision needs holiday_country$"),
+    ("", "BY", "^holiday_subdivision needs holiday_country$"),
+    ("XX", None, "^unknown holiday calendar: .*XX.* [(]use ISO 3166 codes"),
+    ("DE", "XX", "^unknown holiday calendar: .*XX.* [(]use ISO 3166 codes"),
 ])
 def test_unknown_holiday_calendars_are_refused(country, subdiv, message):
     with pytest.raises(InvalidInput, match=message) as err:
@@ -275,3 +283,83 @@ def test_unknown_holiday_calendars_are_refused(country, subdiv, message):
 @pytest.mark.parametrize("country,subdiv", [(None, None), ("", ""), ("DE", None), ("DE", "BY"), ("US", "CA")])
 def test_known_holiday_calendars_pass(country, subdiv):
     check_calendar(country, subdiv)
+
+
+# --- cutting shifts at overrides: exact pieces -----------------------------------------------------
+
+FIRST = utc(2026, 1, 5, 9)  # A's week in WEEK: [FIRST, MON_12)
+
+
+def pieces(overrides, start=FIRST, end=MON_12):
+    return [(p.start, p.end, p.user_id, p.override_id)
+            for p in final_shifts(base_shifts(WEEK, start, end), overrides)]
+
+
+def ov(i, start, end, user=C):
+    return OverrideWindow(i, "t", start, end, user)
+
+
+def test_an_override_on_the_whole_shift_or_on_either_edge_leaves_no_empty_piece():
+    assert pieces([ov(1, FIRST, MON_12)]) == [(FIRST, MON_12, C, 1)]
+    assert pieces([ov(1, FIRST, utc(2026, 1, 6))]) == [(FIRST, utc(2026, 1, 6), C, 1), (utc(2026, 1, 6), MON_12, A, None)]
+    assert pieces([ov(1, utc(2026, 1, 9), MON_12)]) == [(FIRST, utc(2026, 1, 9), A, None), (utc(2026, 1, 9), MON_12, C, 1)]
+    assert pieces([ov(1, utc(2026, 1, 7), utc(2026, 1, 7))]) == [(FIRST, MON_12, A, None)]  # empty: ignored
+
+
+def test_adjacent_overrides_given_in_any_order():
+    day6, day7, day8 = utc(2026, 1, 6), utc(2026, 1, 7), utc(2026, 1, 8)
+    expected = [(FIRST, day6, A, None), (day6, day7, C, 1), (day7, day8, D, 2), (day8, MON_12, A, None)]
+    assert pieces([ov(1, day6, day7), ov(2, day7, day8, D)]) == expected
+    assert pieces([ov(2, day7, day8, D), ov(1, day6, day7)]) == expected
+
+
+def test_the_override_given_later_wins_even_when_it_starts_earlier():
+    day6, day7, day8 = utc(2026, 1, 6), utc(2026, 1, 7), utc(2026, 1, 8)
+    got = pieces([ov(1, day7, utc(2026, 1, 9)), ov(2, day6, day8, D)])
+    # (D's time comes in two pieces, cut where the first override began; pieces are not merged.)
+    assert got == [(FIRST, day6, A, None), (day6, day7, D, 2), (day7, day8, D, 2), (day8, utc(2026, 1, 9), C, 1),
+                   (utc(2026, 1, 9), MON_12, A, None)]
+
+
+def test_overrides_given_out_of_order_all_reach_their_shift():
+    # Given: 6 Jan, then a week later, then 7 Jan. Each week's shift must find its own overrides.
+    given = [ov(1, utc(2026, 1, 6), utc(2026, 1, 6, 12)), ov(2, utc(2026, 1, 13), utc(2026, 1, 14), D),
+             ov(3, utc(2026, 1, 7, 12), utc(2026, 1, 8))]
+    got = {(p[3], p[2]) for p in pieces(given, FIRST, utc(2026, 1, 19, 9)) if p[3]}
+    assert got == {(1, C), (2, D), (3, C)}
+
+
+def test_shifts_between_keeps_to_the_roles_asked():
+    two = Layout(WEEK.rotation, {"t": (A, B), "lead": (E,)})
+    assert {s.role for s in shifts_between(two, [], FIRST, MON_12, roles=["lead"])} == {"lead"}
+    assert {s.role for s in shifts_between(two, [], FIRST, MON_12)} == {"t", "lead"}
+
+
+def test_fairness_counts_only_time_inside_the_window():
+    from app.rota.schedule import Shift, fairness
+
+    def shift(start, end, user):
+        return Shift("t", 0, start, end, user)
+
+    window = (utc(2026, 1, 5), utc(2026, 1, 6))
+    shifts = [shift(utc(2026, 1, 4), window[0], A),  # ends where the window starts: not counted
+              shift(utc(2026, 1, 5), utc(2026, 1, 5, 0, 20), B),  # 20 minutes: 0.33 h
+              shift(utc(2026, 1, 5, 0, 20), utc(2026, 1, 5, 2), C),
+              shift(utc(2026, 1, 5, 2), utc(2026, 1, 5, 6), A),
+              shift(utc(2026, 1, 5, 6), utc(2026, 1, 5, 10), D),
+              shift(window[1], utc(2026, 1, 7), B)]  # starts where the window ends: not counted
+    got = [(f.user_id, f.shifts, f.hours) for f in fairness(shifts, *window)]
+    assert got == [(A, 1, 4.0), (D, 1, 4.0), (C, 1, 1.67), (B, 1, 0.33)]
+
+
+@pytest.mark.parametrize("kind,days,index,expected", [
+    (RotationKind.weekly, 7, 52, date(2026, 12, 28)),  # 52 weeks after Mon 29 Dec 2025
+    (RotationKind.weekdays, 1, 10, date(2026, 1, 12)),  # 10 working days ~ 2 weeks
+    (RotationKind.weekdays, 1, 7, date(2026, 1, 7)),  # 7 x 7/5 = 9.8 -> 9 days
+    (RotationKind.custom, 3, 10, date(2026, 1, 28)),  # exactly 30 days (7 / (7/3) in floats gave 29)
+])
+def test_approx_index_date(kind, days, index, expected):
+    from app.rota.schedule import approx_index_date
+
+    rotation = Rotation(kind, "UTC", date(2025, 12, 29), time(9), shift_days=days)
+    assert approx_index_date(rotation, index) == expected
