@@ -158,11 +158,10 @@ def _periodic_slot(rotation: Rotation, instant: datetime) -> tuple[int, datetime
     days = (local_date(instant, rotation.zone) - rotation.start_date).days
     k = days // rotation.period_days
     start, end = _boundary(rotation, k), _boundary(rotation, k + 1)
-    # The local-date estimate can be one off (handoff time, holiday moves): settle exactly.
+    # The local-date estimate can only be late (the handoff is later that day, or a holiday moved
+    # it): boundary k+1 falls on a later local date than the instant, so `end` is always after it.
     while start > instant:
         k, end, start = k - 1, start, _boundary(rotation, k - 1)
-    while end <= instant:
-        k, start, end = k + 1, end, _boundary(rotation, k + 2)
     return k, start, end
 
 

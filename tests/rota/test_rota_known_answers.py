@@ -363,3 +363,14 @@ def test_approx_index_date(kind, days, index, expected):
 
     rotation = Rotation(kind, "UTC", date(2025, 12, 29), time(9), shift_days=days)
     assert approx_index_date(rotation, index) == expected
+
+
+def test_windows_that_touch_a_shift_hold_nothing_of_it():
+    layout = weekday_rota(date(2026, 4, 8), de())  # Wed 8 Apr: shift 09:00 CEST (07:00 UTC) to Thu 07:00 UTC
+    s8, s9 = utc(2026, 4, 8, 7), utc(2026, 4, 9, 7)
+    assert [x.start for x in base_shifts(layout, utc(2026, 4, 8), s8)] == []  # ends where the shift starts
+    assert [x.start for x in base_shifts(layout, s9, s9 + timedelta(minutes=1))] == [s9]  # starts at a handoff
+    assert [x.start for x in base_shifts(layout, s8, s9)] == [s8]
+    for any_layout in (layout, WEEK):
+        assert base_shifts(any_layout, s8 + timedelta(hours=3), s8 + timedelta(hours=3)) == []  # empty window
+        assert base_shifts(any_layout, s9, s8) == []  # backwards window

@@ -95,3 +95,26 @@ async def test_an_active_incident_reaches_the_stored_key(session, triager):
     await session.refresh(ticket)
     assert ticket.rank_key[0] == "0"
     assert (await rank_contexts(session, [ticket]))[ticket.id].in_incident is True
+
+
+async def test_contexts_are_asked_once_per_session_and_reused(session, monkeypatch):
+    """The board ranks right after a use case ranked the same tickets: the second time no domain is asked."""
+    from app.ticket import ranking
+
+    asked: list[list[int]] = []
+
+    async def counting(session, tickets):
+        asked.append(sorted(t.id for t in tickets))
+        return {t.id: {"budget_left": True} for t in tickets if t.id % 2}
+
+    monkeypatch.setattr(ranking, "RANK_CONTEXT", [counting])
+    first, second = await make_ticket(session), await make_ticket(session)
+    asked.clear()  # intake ranked each ticket as it came in
+    contexts = await rank_contexts(session, [first, second])
+    assert contexts == {first.id: RankContext(budget_left=bool(first.id % 2)) if first.id % 2 else RankContext(),
+                        second.id: RankContext(budget_left=True) if second.id % 2 else RankContext()}
+    assert await rank_contexts(session, [second, first]) == contexts
+    assert await rank_contexts(session, [first]) == {first.id: contexts[first.id]}
+    assert asked in ([], [sorted([first.id, second.id])])  # asked once at most (intake may have noted them)
+    assert (await refresh_rank(session, first)).tier == (Tier.budget_left if first.id % 2 else Tier.everything_else)
+    assert len(asked) <= 1
