@@ -9,7 +9,7 @@ PORT ?= 8000
 # FIRSTLINE_TEST_PG_URL: PostgreSQL admin URL; when set, the suite runs a second time on it.
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgres test-clock install migrate demo bench clean
+.PHONY: run test test-sqlite test-postgres test-clock install migrate demo bench mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,5 +59,13 @@ test-clock: install
 bench: install
 	$(BIN)/python -m bench.run
 
+# Mutation testing of the pure rules ([tool.mutmut] in pyproject.toml; results in docs/mutation.md).
+# Slow (tens of minutes on 2 cores), so not part of CI; starts from scratch so no result is stale.
+mutation: install
+	$(BIN)/python -m pip install --quiet -e ".[test,mutation]"
+	rm -rf mutants
+	FIRSTLINE_MUTATION=1 $(BIN)/mutmut run --max-children 2 > mutants.log 2>&1 || { tail -c 2000 mutants.log; exit 1; }
+	$(BIN)/python scripts/mutation_table.py
+
 clean:
-	rm -rf $(VENV) firstline.db firstline.db-wal firstline.db-shm
+	rm -rf $(VENV) mutants mutants.log firstline.db firstline.db-wal firstline.db-shm

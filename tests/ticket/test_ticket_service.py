@@ -22,6 +22,16 @@ async def kinds(session, ticket_id):
     return [e.kind for e in await list_ticket_events(session, ticket_id)]
 
 
+async def state_of(session, ticket_id):
+    """Everything a refused change must leave alone: the row, its events and the outbox."""
+    from app.outbox.models import OutboxMessage
+
+    session.expire_all()
+    row = (await session.exec(select(Ticket).where(Ticket.id == ticket_id))).one()
+    outbox = (await session.exec(select(func.count()).select_from(OutboxMessage))).one()
+    return row.model_dump(), await kinds(session, ticket_id), outbox
+
+
 async def test_representative_request_is_new_and_others_await_approval(session):
     community = await make_community(session, reps=("rep@uni.example",), members=("member@uni.example",))
     from_rep = await make_ticket(session, community, requester_email="rep@uni.example")
@@ -93,11 +103,11 @@ async def test_illegal_move_is_409_and_changes_nothing(session):
     triager = principal_for(await make_user(session))
     tid = (await make_ticket(session)).id  # ORM objects expire on rollback: keep plain ids
     await service.change_status(session, tid, Status.closed, actor=triager)
-    version = (await service.get_ticket(session, tid)).version
+    before = await state_of(session, tid)
     with pytest.raises(InvalidTransition):
         await service.change_status(session, tid, Status.pending, actor=triager)
-    again = await service.get_ticket(session, tid)
-    assert again.status == Status.closed and again.version == version
+    assert await state_of(session, tid) == before
+    assert before[0]["status"] == Status.closed
 
 
 async def test_if_match_guards_against_lost_updates(session):
@@ -106,11 +116,12 @@ async def test_if_match_guards_against_lost_updates(session):
     tid, stale = ticket.id, ticket.version
     await service.update_ticket(session, tid, TicketUpdate(criticality=Criticality.low), actor=triager,
                                 if_match=stale)
+    before = await state_of(session, tid)
     with pytest.raises(PreconditionFailed):
         await service.update_ticket(session, tid, TicketUpdate(criticality=Criticality.critical), actor=triager,
                                     if_match=stale)
-    fresh = await service.get_ticket(session, tid)
-    assert fresh.criticality == Criticality.low
+    assert await state_of(session, tid) == before
+    assert before[0]["criticality"] == Criticality.low
 
 
 async def test_classification_changes_rank_and_is_audited(session):
@@ -144,10 +155,12 @@ async def test_assignee_must_be_active_staff(session):
     triager = principal_for(await make_user(session))
     contact_id = (await make_user(session, role=None)).id
     tid = (await make_ticket(session)).id
+    before = await state_of(session, tid)
     with pytest.raises(InvalidInput):
-        await service.update_ticket(session, tid, TicketUpdate(assignee_id=contact_id), actor=triager)
+        await service.update_ticket(session, tid, TicketUpdate(assignee_id=contact_id, funded=True), actor=triager)
     with pytest.raises(InvalidInput):
         await service.update_ticket(session, tid, TicketUpdate(assignee_id=999999), actor=triager)
+    assert await state_of(session, tid) == before  # not even the funded flag sent alongside
 
 
 async def test_claim_takes_ownership_and_a_second_claimer_is_refused(session):
@@ -157,9 +170,11 @@ async def test_claim_takes_ownership_and_a_second_claimer_is_refused(session):
     tid = (await make_ticket(session)).id
     claimed = await service.claim_ticket(session, tid, actor=a)
     assert claimed.claimed_by_id == a.user_id and claimed.assignee_id == a.user_id
+    before = await state_of(session, tid)
     with pytest.raises(AlreadyClaimed) as err:
         await service.claim_ticket(session, tid, actor=b)
     assert "Ana" in err.value.detail
+    assert await state_of(session, tid) == before
     assert (await service.claim_ticket(session, tid, actor=a)).claimed_by_id == a.user_id  # idempotent
     with pytest.raises(AlreadyClaimed):
         await service.release_claim(session, tid, actor=c)
