@@ -132,11 +132,6 @@ async def affected_communities(session: AsyncSession, incident_id: int) -> list[
     return list((await session.exec(stmt)).all())
 
 
-async def roles_of(session: AsyncSession, incident_id: int) -> list[IncidentRole]:
-    stmt = select(IncidentRole).where(IncidentRole.incident_id == incident_id).order_by(col(IncidentRole.id))
-    return list((await session.exec(stmt)).all())
-
-
 async def responder_id(session: AsyncSession, incident_id: int) -> int | None:
     stmt = select(IncidentRole.user_id).where(IncidentRole.incident_id == incident_id,
                                                IncidentRole.role == RESPONDER)
