@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.auth.policy import Principal
 from app.db import transaction
 from app.integrations.models import ExternalRef, InboundDelivery
-from app.ticket.hooks import TicketChange, on_ticket_change
+from app.ticket.hooks import TicketChange
 from app.ticket.models import Link, Ticket
 from app.user.models import StaffRole, User
 from app.user.service import ensure_contact, get_user_by_email
@@ -42,8 +42,7 @@ async def remembering(session: AsyncSession, effect: Effect) -> AsyncIterator[No
         session.info.pop(_STASH, None)
 
 
-@on_ticket_change
-async def _write_effect(session: AsyncSession, ticket: Ticket, change: TicketChange) -> None:
+async def write_effect(session: AsyncSession, ticket: Ticket, change: TicketChange) -> None:
     effect: Effect | None = session.info.pop(_STASH, None)
     if effect is None:
         return

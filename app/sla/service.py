@@ -36,7 +36,7 @@ from app.sla.models import (
 from app.sla.policy import RuleFacts, TicketFacts, pick_rules
 from app.sla.schemas import ClockState, SlaCountdown, SlaTargetState, Target
 from app.ticket.enums import Status
-from app.ticket.hooks import TicketChange, on_ticket_change
+from app.ticket.hooks import TicketChange
 from app.ticket.models import Ticket
 
 # Where "now" comes from when showing SLA states; tests replace it to watch time pass.
@@ -392,7 +392,6 @@ async def _retarget_ticket(session: AsyncSession, ticket: Ticket, current: dict[
                      community_id=ticket.community_id, actor_id=actor_id, data={"reason": reason, "targets": changes})
 
 
-@on_ticket_change
 async def follow_ticket(session: AsyncSession, ticket: Ticket, change: TicketChange) -> None:
     now = change.now
     if change.kind == "created":

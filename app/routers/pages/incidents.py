@@ -38,7 +38,6 @@ from app.incident.rules import (
     countdown,
 )
 from app.incident.views import action_item_views, incident_view, incident_views, timeline_views, update_views
-from app.routers.pages.panels import ticket_panel
 from app.templating import env, is_htmx, render
 from app.ticket.models import Ticket
 from app.ticket.service import ticket_key
@@ -244,7 +243,6 @@ async def add_action_item(request: Request, ref: str, session: SessionDep, princ
 # --- the ticket page's incident panel ---------------------------------------------------------
 
 
-@ticket_panel("incident/ticket_panel.html", order=20)
 async def incident_panel(session, ticket: Ticket, principal: Principal) -> dict | None:
     if not principal.can("incidents:read"):
         return None

@@ -21,7 +21,6 @@ from app.rota.handoff import RETRO_QUESTIONS
 from app.rota.models import HandoffUpdate, OverrideIn, RoleIn, Schedule, ScheduleIn
 from app.rota.schedule import fairness
 from app.routers.api.schedules import ScheduleDep, schedule_or_404  # one lookup rule for API and pages
-from app.routers.pages.panels import board_panel
 from app.templating import render
 from app.user.service import list_staff
 
@@ -280,7 +279,6 @@ async def acknowledge(session: SessionDep, principal: Reader, item: Annotated[ob
 # --- the board's header: who is on now and next ------------------------------------------------
 
 
-@board_panel("rota/board_panel.html", order=10)
 async def on_call_panel(session, principal: Principal) -> dict | None:
     if not principal.can("schedules:read"):
         return None
