@@ -68,12 +68,12 @@ def can_approve(principal: Principal, ticket: Ticket) -> bool:
         principal.is_contact
         and ticket.community_id is not None
         and ticket.community_id in represented(principal)
-        and Status(ticket.status) == Status.awaiting_approval
+        and ticket.status == Status.awaiting_approval
     )
 
 
 def require_approver(principal: Principal, ticket: Ticket) -> None:
     if not can_approve(principal, ticket):
-        if Status(ticket.status) != Status.awaiting_approval:
+        if ticket.status != Status.awaiting_approval:
             raise Conflict(f"this request is {ticket.status}, not awaiting approval", code="not_awaiting_approval")
         raise Forbidden("only a representative of this community can approve or decline it", code="not_representative")

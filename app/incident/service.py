@@ -518,7 +518,7 @@ async def post_update(session: AsyncSession, ref: str | int, data: UpdateCreate,
             await add_message_in_transaction(
                 session, ticket, MessageCreate(body=f"**{incident_key(incident.id)} — {label}**\n\n{data.body}",
                                                kind=MessageKind.public),
-                author_id=actor.user_id, author_is_staff=True, channel=Channel.web)
+                actor=actor, channel=Channel.web)
         update.emails, update.ticket_replies = len(recipients), len(tickets)
 
         incident.last_update_at = now

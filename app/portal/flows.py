@@ -68,7 +68,7 @@ async def auto_close_quiet_resolutions(session: AsyncSession, now: datetime) -> 
             ticket = (await session.exec(stmt)).first()
             if ticket is None or ticket.status != Status.resolved:
                 continue  # someone answered meanwhile
-            await move_locked_ticket(session, ticket, Status.closed, actor_id=None,
+            await move_locked_ticket(session, ticket, Status.closed, actor=None,
                                      reason=f"auto-closed after {days:g} quiet days", now=now)
             closed += 1
     return closed

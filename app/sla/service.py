@@ -368,13 +368,13 @@ async def _retarget_ticket(session: AsyncSession, ticket: Ticket, current: dict[
     for target, rule in picked.items():
         c = current.get(target.value)
         if c is None:
-            if Status(ticket.status) in (Status.resolved, Status.closed):
+            if ticket.status in (Status.resolved, Status.closed):
                 continue
             c = SlaClock(ticket_id=ticket.id, target=target.value, rule_id=rule.id, calendar_id=rule.calendar_id,
                          target_minutes=rule.minutes, started_at=now)
             copy_dimensions(c, ticket)
             clocks.start(c, build_calendar(cals[rule.calendar_id]), now)
-            if Status(ticket.status) == Status.pending:
+            if ticket.status == Status.pending:
                 clocks.pause(c, build_calendar(cals[rule.calendar_id]), now)
             session.add(c)
             current[target.value] = c
@@ -441,10 +441,6 @@ async def follow_ticket(session: AsyncSession, ticket: Ticket, change: TicketCha
     if first is not None and change.kind == "message" and change.by_staff and change.message_kind == "public":
         clocks.stop(first, cal(first), now)
     ticket.due_at = _earliest_due(current.values())
-    if change.kind == "claimed":  # the ticket code does not re-rank after a claim
-        from app.ticket.ranking import refresh_rank
-
-        await refresh_rank(session, ticket)
 
 
 async def recompute_open_tickets(session: AsyncSession, now: datetime, *, community_id: int | None,

@@ -149,8 +149,7 @@ async def read_messages(ticket: TicketDep, session: SessionDep, principal: Reade
 )
 async def create_message(ref: TicketRef, data: MessageCreate, session: SessionDep, principal: Writer):
     """The first public staff reply records the ticket's first response."""
-    message = await service.post_message(session, ref, data, author_id=principal.user_id, author_is_staff=True,
-                                         channel=Channel.api)
+    message = await service.post_message(session, ref, data, actor=principal, channel=Channel.api)
     return (await message_views(session, [message]))[0]
 
 

@@ -58,7 +58,7 @@ async def _ticket_context(session, ticket: Ticket, principal: Principal, *, repl
     events = await list_ticket_events(session, ticket.id)
     return {
         "t": view,
-        "allowed_moves": sorted(TRANSITIONS[Status(ticket.status)], key=list(Status).index),
+        "allowed_moves": sorted(TRANSITIONS[ticket.status], key=list(Status).index),
         "messages": messages,
         "events": await event_views(session, events),
         "people": await event_people(session, events),
@@ -207,8 +207,7 @@ async def reply(
         data = MessageCreate(body=body, kind=kind)
     except ValidationError:
         raise InvalidInput("write something before sending", code="empty_message") from None
-    await service.post_message(session, ref, data, author_id=principal.user_id, author_is_staff=True,
-                               channel=Channel.web)
+    await service.post_message(session, ref, data, actor=principal, channel=Channel.web)
     if then_status:  # "Reply and mark pending/resolved" in one click
         ticket = await service.change_status(session, ref, Status(then_status), actor=principal)
     else:
