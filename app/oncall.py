@@ -1,8 +1,8 @@
 """Who is on call right now: the rota answers, triage and escalation ask.
 
-The rota's resolver is registered in `app/wiring.py`; incidents (escalation) and the board (who to offer a
-ticket to) call `on_call_user_ids` without importing the rota. With no rota configured
-the answer is an empty list, and callers fall back to their own rule.
+The rota's resolver is registered in `app/wiring.py`; incidents (escalation) and the board
+(who to offer a ticket to) call `on_call_user_ids` without importing the rota. With no rota
+configured the answer is an empty list, and callers fall back to their own rule.
 """
 
 from collections.abc import Awaitable, Callable

@@ -150,7 +150,8 @@ async def _on_comment(session: AsyncSession, payload: dict[str, Any], delivery_i
     author = await _github_person(session, comment["user"])
     body = f"{comment.get('body') or ''}\n\n— [on GitHub]({comment.get('html_url', '')})".strip()
     async with remembering(session, Effect(SOURCE, delivery_id)):
-        await post_message(session, ticket.id, MessageCreate(body=body[:50_000]), actor=principal_of(author),
+        await post_message(session, ticket.id, MessageCreate(body=body[:50_000]),
+                           actor=principal_of(author),
                            channel=Channel.github)
     return Outcome("message", ticket_key(ticket.id))
 

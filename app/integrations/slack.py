@@ -147,7 +147,8 @@ async def _on_message(session: AsyncSession, event: dict, event_id: str, team_id
         if ticket is None:
             return EventOutcome("ignored", detail="a reply in a thread that is not a ticket")
         async with remembering(session, Effect(SOURCE, event_id)):
-            await post_message(session, ticket.id, MessageCreate(body=text[:50_000]), actor=principal_of(author),
+            await post_message(session, ticket.id, MessageCreate(body=text[:50_000]),
+                               actor=principal_of(author),
                                channel=Channel.slack)
         return EventOutcome("message", ticket_key(ticket.id))
     async with remembering(session, Effect(SOURCE, event_id, refs=[_thread_id(channel, ts)])):

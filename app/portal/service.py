@@ -214,7 +214,8 @@ async def reply(session: AsyncSession, principal: Principal, ref: str | int, bod
         data = MessageCreate(body=body, kind=MessageKind.public)
     except ValueError:
         raise InvalidInput("write something before sending", code="empty_message") from None
-    return await tickets.post_message(session, ticket.id, data, actor=principal, channel=Channel.web)
+    return await tickets.post_message(session, ticket.id, data, actor=principal,
+                                      channel=Channel.web)
 
 
 async def _move(session: AsyncSession, ticket_id: int, target: Status, *, actor: Principal, reason: str,

@@ -31,7 +31,8 @@ class Ticket(SQLModel, table=True):
     body: str = Field(default="", sa_type=sa.Text)
     channel: str = Field(default=Channel.api, sa_type=sa.String(16), index=True)
     status: Status = Field(default=Status.new, sa_type=StrEnumColumn(Status, 24))
-    type: TicketType = Field(default=TicketType.question, sa_type=StrEnumColumn(TicketType, 24), index=True)
+    type: TicketType = Field(default=TicketType.question, sa_type=StrEnumColumn(TicketType, 24),
+                             index=True)
     urgency: Urgency = Field(default=Urgency.normal, sa_type=StrEnumColumn(Urgency, 16))
     criticality: int | None = Field(default=None)
     # Impact factors the exterminator weighs (weekly-exterminator-rotation.md).

@@ -167,13 +167,14 @@ class TicketWrite:
         await refresh_rank(self.session, ticket)
         for event_kind, data in self._events:
             record_event(self.session, event_kind, subject_type="ticket", subject_id=ticket.id,
-                         ticket_id=ticket.id, community_id=ticket.community_id, actor_id=self.actor_id,
-                         data=data)
+                         ticket_id=ticket.id, community_id=ticket.community_id,
+                         actor_id=self.actor_id, data=data)
         return ticket
 
 
 @asynccontextmanager
-async def writing(session: AsyncSession, ref: str | int, actor: Principal | None) -> AsyncIterator[TicketWrite]:
+async def writing(session: AsyncSession, ref: str | int,
+                  actor: Principal | None) -> AsyncIterator[TicketWrite]:
     """One use case's transaction over the ticket `ref` names, locked; NotFound if none."""
     ticket_id = parse_ticket_ref(ref)
     if ticket_id is None:
@@ -400,8 +401,9 @@ async def submit_ticket(
         keep_loaded(session, requester, community)
         write = TicketWrite(session, ticket, actor.user_id if actor else requester.id, now)
         write.event("ticket.created", {
-            "title": ticket.title, "status": ticket.status, "channel": ticket.channel, "type": ticket.type,
-            "urgency": ticket.urgency, "requester_id": requester.id, "attachments": len(files),
+            "title": ticket.title, "status": ticket.status, "channel": ticket.channel,
+            "type": ticket.type, "urgency": ticket.urgency, "requester_id": requester.id,
+            "attachments": len(files),
         })
         return await write.done("created", status_after=ticket.status)
 
@@ -529,8 +531,8 @@ async def update_ticket(
             status_after=status_change["after"] if status_change else None)
 
 
-async def move_locked_ticket(session: AsyncSession, ticket: Ticket, target: Status, *, actor: Principal | None,
-                             reason: str, now: datetime) -> Ticket:
+async def move_locked_ticket(session: AsyncSession, ticket: Ticket, target: Status, *,
+                             actor: Principal | None, reason: str, now: datetime) -> Ticket:
     """Change the status of a ticket the caller has locked inside its transaction, with the
     same rule, hooks, rank and event as `update_ticket`; `reason` goes into the event (the
     requester confirmed, auto-closed after N quiet days...). `actor` None: the system."""
@@ -601,7 +603,8 @@ async def post_message(
     """
     async with writing(session, ref, actor) as write:
         if data.kind == MessageKind.internal and not actor.is_staff:
-            raise InvalidInput("only staff can write internal notes", code="internal_note_forbidden")
+            raise InvalidInput("only staff can write internal notes",
+                               code="internal_note_forbidden")
         return await _add_message(write, data, by_staff=actor.is_staff, channel=channel,
                                   files=check_uploads(files or []))
 
@@ -623,20 +626,21 @@ async def add_message_in_transaction(
 async def _add_message(write: TicketWrite, data: MessageCreate, *, by_staff: bool, channel: Channel,
                        files: list[UploadedFile]) -> Message:
     session, ticket, now = write.session, write.ticket, write.now
-    message = Message(ticket_id=ticket.id, author_id=write.actor_id, kind=data.kind.value, body=data.body,
-                      channel=channel.value, created_at=now)
+    message = Message(ticket_id=ticket.id, author_id=write.actor_id, kind=data.kind.value,
+                      body=data.body, channel=channel.value, created_at=now)
     session.add(message)
     await session.flush()
     _attach(session, ticket, files, uploader_id=write.actor_id, message_id=message.id)
-    write.event("ticket.message_added", {"message_id": message.id, "kind": message.kind, "staff": by_staff,
-                                         "attachments": len(files)})
+    write.event("ticket.message_added", {"message_id": message.id, "kind": message.kind,
+                                         "staff": by_staff, "attachments": len(files)})
     public = data.kind == MessageKind.public
     status_before = ticket.status
     if public and by_staff and ticket.first_response_at is None:
         ticket.first_response_at = now
         write.event("ticket.first_response", {"message_id": message.id})
     if public and not by_staff and ticket.status == Status.pending:
-        write.event("ticket.status_changed", {**_apply_status(ticket, Status.open, now), "reason": "requester replied"})
+        write.event("ticket.status_changed", {**_apply_status(ticket, Status.open, now),
+                                              "reason": "requester replied"})
     await write.done("message", message_kind=message.kind, by_staff=by_staff,
                      status_before=status_before, status_after=ticket.status)
     return message
@@ -711,7 +715,8 @@ async def add_link(session: AsyncSession, ref: str | int, data: LinkCreate, *, a
         link = Link(ticket_id=ticket.id, url=url, title=data.title.strip(), kind=data.kind.value, created_by_id=actor.user_id)
         session.add(link)
         await session.flush()
-        write.event("ticket.link_added", {"link_id": link.id, "url": url, "kind": link.kind, "title": link.title})
+        write.event("ticket.link_added", {"link_id": link.id, "url": url, "kind": link.kind,
+                                          "title": link.title})
         await write.done("linked")
     return link
 

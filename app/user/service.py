@@ -218,6 +218,7 @@ async def list_staff(session: AsyncSession) -> list[User]:
 
 def principal_of(user: User) -> Principal:
     """A person acting without a sign-in: an integration's author, a reply by e-mail."""
-    return Principal(user_id=user.id, name=user.name, email=user.email,
-                     staff_role=StaffRole(user.staff_role) if user.is_staff else None, via="integration")
+    role = StaffRole(user.staff_role) if user.is_staff else None
+    return Principal(user_id=user.id, name=user.name, email=user.email, staff_role=role,
+                     via="integration")
 

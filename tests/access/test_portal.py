@@ -94,7 +94,9 @@ async def test_internal_notes_and_their_files_never_reach_contacts(client, sessi
     await post_message(session, t.id, MessageCreate(body="INTERNAL: customer is difficult", kind=MessageKind.internal),
                        actor=principal_for(staff),
                        files=[UploadedFile("secret-notes.txt", "text/plain", b"internal")])
-    await post_message(session, t.id, MessageCreate(body="We are looking into it."), actor=principal_for(staff), files=[UploadedFile("public-log.txt", "text/plain", b"log")])
+    await post_message(session, t.id, MessageCreate(body="We are looking into it."),
+                       actor=principal_for(staff), files=[UploadedFile("public-log.txt",
+                                                                       "text/plain", b"log")])
     await portal_sign_in(client, session, REP_A)
     page = (await client.get(f"/portal/tickets/{t.id}")).text
     assert "We are looking into it." in page and "public-log.txt" in page

@@ -132,7 +132,8 @@ def test_xss_payloads_render_inert_on_every_page(live_server, new_page):
         t = await submit_ticket(session, TicketCreate(title="T " + XSS[1][:150], body=payload,
                                                       requester_email="rep@xss.example",
                                                       requester_name="Rep " + XSS[2], community="xss"))
-        await post_message(session, t.id, MessageCreate(body="reply " + payload), actor=principal_for(admin))
+        await post_message(session, t.id, MessageCreate(body="reply " + payload),
+                           actor=principal_for(admin))
         await add_link(session, t.id, LinkCreate(url="https://example.org/x", title="L " + XSS[1][:150]),
                        actor=principal_for(admin))
         await update_ticket(session, t.id, TicketUpdate(milestone="m" + XSS[4][:50]), actor=principal_for(admin))

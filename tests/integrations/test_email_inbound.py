@@ -88,7 +88,8 @@ async def test_reply_threads_by_in_reply_to_and_trims_the_quote(session):
     [ticket] = await tickets(session)
     # our reply went out with a Message-ID remembered for the ticket (see replies.py); the requester answers it
     agent = await make_user(session, "agent")
-    await post_message(session, ticket.id, MessageCreate(body="Could you send a screenshot?"), actor=principal_for(agent))
+    await post_message(session, ticket.id, MessageCreate(body="Could you send a screenshot?"),
+                       actor=principal_for(agent))
     from app.integrations.models import ExternalRef
 
     ours = (await session.exec(select(ExternalRef.external_id).where(ExternalRef.external_id.like("<sup-%")))).first()

@@ -96,7 +96,8 @@ async def test_requester_is_mailed_for_public_replies_and_status_changes_threade
                        actor=principal_for(agent))
     await update_ticket(session, ticket.id, TicketUpdate(status="open"), actor=principal_for(agent))
     # the requester's own reply does not mail them back
-    await post_message(session, ticket.id, MessageCreate(body="Here it is"), actor=await actor_for(session, ticket.requester_id))
+    await post_message(session, ticket.id, MessageCreate(body="Here it is"),
+                       actor=await actor_for(session, ticket.requester_id))
     await deliver_due(session, utcnow())
     mails = [m for _, m in smtp_server.messages]
     assert len(mails) == 2
@@ -110,7 +111,8 @@ async def test_requester_is_mailed_for_public_replies_and_status_changes_threade
 async def test_github_and_slack_requesters_get_no_mail(session, smtp_server):
     agent = await make_user(session, "agent")
     ticket = await make_ticket(session, channel=Channel.github)
-    await post_message(session, ticket.id, MessageCreate(body="Thanks!"), actor=principal_for(agent))
+    await post_message(session, ticket.id, MessageCreate(body="Thanks!"),
+                       actor=principal_for(agent))
     assert await rows(session, "email.send") == []
 
 

@@ -82,7 +82,8 @@ async def test_pending_pauses_and_the_requester_reply_resumes(session, clock):
     later = clock.advance(days=3)
     assert (await states(session, ticket.id, later + timedelta(days=30)))[Target.resolution] == ClockState.paused
     requester_id = ticket.requester_id
-    await post_message(session, ticket.id, MessageCreate(body="Here are the logs"), actor=await actor_for(session, requester_id))
+    await post_message(session, ticket.id, MessageCreate(body="Here are the logs"),
+                       actor=await actor_for(session, requester_id))
     res = (await clocks_of(session, ticket.id))["resolution"]
     assert res.running_since == later
     # Due three working days (72 h of Mon-Fri time) later than originally.
@@ -99,7 +100,8 @@ async def test_staff_reply_meets_ack_and_first_response_resolve_meets_resolution
     st = await states(session, ticket.id, clock.now)
     assert st[Target.ack] == ClockState.met and st[Target.first_response] == ClockState.running
     clock.advance(minutes=20)
-    await post_message(session, ticket.id, MessageCreate(body="Looking into it"), actor=principal_for(agent))
+    await post_message(session, ticket.id, MessageCreate(body="Looking into it"),
+                       actor=principal_for(agent))
     c = await clocks_of(session, ticket.id)
     assert c["first_response"].elapsed_us == 40 * 60 * 10**6
     await update_ticket(session, ticket.id, TicketUpdate(status=Status.open), actor=principal_for(agent))
@@ -155,7 +157,8 @@ async def test_a_late_reply_between_sweeps_is_still_recorded_once(session, clock
     ticket = await make_ticket(session, channel=Channel.github)
     agent = await make_user(session, "agent")
     clock.advance(hours=4)  # an hour late, and no sweep ran meanwhile
-    await post_message(session, ticket.id, MessageCreate(body="Sorry for the wait"), actor=principal_for(agent))
+    await post_message(session, ticket.id, MessageCreate(body="Sorry for the wait"),
+                       actor=principal_for(agent))
     assert (await states(session, ticket.id, clock.now))[Target.first_response] == ClockState.breached
     assert await sweep_breaches(session, clock.now) == 1  # the late first response; the ack (24 h) was on time
     assert await sweep_breaches(session, clock.now + timedelta(days=2)) == 0  # resolution is not due yet

@@ -12,7 +12,8 @@ from app.ticket.enums import Channel
 from app.ticket.models import MessageCreate, Ticket
 from app.ticket.service import post_message
 from app.user.models import StaffRole
-from tests.factories import bearer, make_community, make_ticket, make_token, make_user, principal_for
+from tests.factories import (bearer, make_community, make_ticket, make_token, make_user,
+                             principal_for)
 from tests.pages.conftest import csrf, sign_in, triager  # noqa: F401 - fixtures
 
 

@@ -201,12 +201,14 @@ async def test_first_public_staff_reply_records_first_response(session):
     await service.post_message(session, ticket.id, MessageCreate(body="note", kind=MessageKind.internal),
                                actor=principal_for(staff))
     assert (await service.get_ticket(session, ticket.id)).first_response_at is None
-    await service.post_message(session, ticket.id, MessageCreate(body="hi"), actor=principal_for(staff))
+    await service.post_message(session, ticket.id, MessageCreate(body="hi"),
+                               actor=principal_for(staff))
     t = await service.get_ticket(session, ticket.id)
     await session.refresh(t)
     first = t.first_response_at
     assert first is not None
-    await service.post_message(session, ticket.id, MessageCreate(body="again"), actor=principal_for(staff))
+    await service.post_message(session, ticket.id, MessageCreate(body="again"),
+                               actor=principal_for(staff))
     await session.refresh(t)
     assert t.first_response_at == first
     assert (await kinds(session, ticket.id)).count("ticket.first_response") == 1
@@ -217,7 +219,8 @@ async def test_requester_reply_moves_pending_back_to_open(session):
     tid = (await make_ticket(session, requester_email="req@example.org")).id
     await service.change_status(session, tid, Status.pending, actor=triager)
     requester_id = (await session.exec(select(User.id).where(User.email == "req@example.org"))).one()
-    await service.post_message(session, tid, MessageCreate(body="here you go"), actor=await actor_for(session, requester_id))
+    await service.post_message(session, tid, MessageCreate(body="here you go"),
+                               actor=await actor_for(session, requester_id))
     t = await service.get_ticket(session, tid)
     await session.refresh(t)
     assert t.status == Status.open

@@ -8,7 +8,7 @@ from fastapi.responses import Response as RawResponse
 from app.audit.models import EventPublic
 from app.audit.service import list_ticket_events
 from app.auth.policy import Principal
-from app.deps import ApiCaller, SessionDep, SettingsDep, api_permission, rate_limit
+from app.deps import SessionDep, SettingsDep, api_permission, rate_limit
 from app.errors import NotFound
 from app.routers.api.common import errors, etag, parse_if_match
 from app.ticket import service
@@ -39,7 +39,7 @@ Writer = Annotated[Principal, api_permission("tickets:write")]
 TicketRef = Annotated[str, Path(description="ticket id or key, e.g. `42` or `SUP-42`", examples=["SUP-42"])]
 
 
-async def ticket_or_404(ref: TicketRef, session: SessionDep, _caller: ApiCaller) -> Ticket:
+async def ticket_or_404(ref: TicketRef, session: SessionDep, _reader: Reader) -> Ticket:
     ticket = await service.get_ticket(session, ref)
     if ticket is None:
         raise NotFound(f"ticket {ref} does not exist")

@@ -67,7 +67,7 @@ def _invalid(exc: ValidationError) -> InvalidInput:
     return InvalidInput(f"{where}: {first['msg']}" if where else first["msg"], code="invalid")
 
 
-async def incident_or_404(ref: str, session: SessionDep) -> Incident:
+async def incident_or_404(ref: str, session: SessionDep, _reader: Reader) -> Incident:
     incident = await service.get_incident(session, ref)
     if incident is None:
         raise NotFound(f"incident {ref} does not exist")

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from app.audit.service import list_ticket_events
 from app.auth.policy import Principal
-from app.deps import PageCaller, SessionDep, page_permission
+from app.deps import SessionDep, page_permission
 from app.errors import InvalidInput, NotFound
 from app.routers.api.tickets import attachment_response
 from app.routers.pages.panels import build_ticket_panels
@@ -33,7 +33,7 @@ Reader = Annotated[Principal, page_permission("tickets:read")]
 Writer = Annotated[Principal, page_permission("tickets:write")]
 
 
-async def ticket_or_404(ref: str, session: SessionDep, _caller: PageCaller) -> Ticket:
+async def ticket_or_404(ref: str, session: SessionDep, _reader: Reader) -> Ticket:
     ticket = await service.get_ticket(session, ref)
     if ticket is None:
         raise NotFound(f"ticket {ref} does not exist")
