@@ -158,12 +158,16 @@ class TicketWrite:
         """An audit event about this ticket, recorded by `done` after the hooks ran."""
         self._events.append((kind, data))
 
-    async def done(self, kind: str, **details: Any) -> Ticket:
-        """Stamp the ticket, run the hooks, re-rank it and record its events (in that order)."""
+    async def done(self, kind: str, *, fields: frozenset[str] = frozenset(),
+                   status_before: str | None = None, status_after: str | None = None,
+                   message_kind: str | None = None, by_staff: bool | None = None) -> Ticket:
+        """Stamp the ticket, run the hooks, re-rank it and record its events (in that order).
+        `kind` and the rest describe the change to the hooks (see TicketChange)."""
         ticket = self.ticket
         ticket.updated_at = self.now
         await run_ticket_hooks(self.session, ticket, TicketChange(
-            kind=kind, now=self.now, actor_id=self.actor_id, **details))
+            kind=kind, now=self.now, actor_id=self.actor_id, fields=fields, status_before=status_before,
+            status_after=status_after, message_kind=message_kind, by_staff=by_staff))
         await refresh_rank(self.session, ticket)
         for event_kind, data in self._events:
             record_event(self.session, event_kind, subject_type="ticket", subject_id=ticket.id,
