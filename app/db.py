@@ -141,12 +141,14 @@ class StrEnumColumn(types.TypeDecorator):
     def __init__(self, enum: type[StrEnum], length: int) -> None:
         super().__init__(length)
         self.enum = enum
+        # A dict lookup, not `enum(value)`: a board page reads three of these per row.
+        self._members: dict[str, StrEnum] = {m.value: m for m in enum}
 
     def process_bind_param(self, value: Any, dialect: Any) -> str | None:
         return None if value is None else str(value)  # a member's str() is its value
 
     def process_result_value(self, value: Any, dialect: Any) -> StrEnum | None:
-        return None if value is None else self.enum(value)
+        return None if value is None else self._members[value]
 
 
 def async_url(url: str) -> str:

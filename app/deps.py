@@ -79,6 +79,8 @@ class AccessRule:
 
 
 class ApiPermission(AccessRule):
+    permission: str
+
     def __init__(self, permission: str) -> None:
         self.permission = permission
 
@@ -148,6 +150,7 @@ async def check_csrf(request: Request, principal: Principal) -> None:
 
 class PagePermission(AccessRule):
     surface = "page"
+    permission: str
 
     def __init__(self, permission: str) -> None:
         self.permission = permission
