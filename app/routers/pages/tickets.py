@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.service import list_ticket_events
 from app.auth.policy import Principal
@@ -33,11 +34,16 @@ Reader = Annotated[Principal, page_permission("tickets:read")]
 Writer = Annotated[Principal, page_permission("tickets:write")]
 
 
-async def ticket_or_404(ref: str, session: SessionDep, _reader: Reader) -> Ticket:
+async def find_ticket(session: AsyncSession, ref: str) -> Ticket:
     ticket = await service.get_ticket(session, ref)
     if ticket is None:
         raise NotFound(f"ticket {ref} does not exist")
     return ticket
+
+
+# Depends on the read permission, so the login or 403 comes before any 404.
+async def ticket_or_404(ref: str, session: SessionDep, _reader: Reader) -> Ticket:
+    return await find_ticket(session, ref)
 
 
 TicketDep = Annotated[Ticket, Depends(ticket_or_404)]
@@ -211,7 +217,7 @@ async def reply(
     if then_status:  # "Reply and mark pending/resolved" in one click
         ticket = await service.change_status(session, ref, Status(then_status), actor=principal)
     else:
-        ticket = await ticket_or_404(ref, session, principal)
+        ticket = await find_ticket(session, ref)
     return await _respond(request, session, ticket, "ticket")
 
 
@@ -235,14 +241,14 @@ async def link(request: Request, ref: str, session: SessionDep, principal: Write
     except ValidationError:
         raise InvalidInput("the link must be an http(s) URL", code="bad_url") from None
     await service.add_link(session, ref, data, actor=principal)
-    return await _respond(request, session, await ticket_or_404(ref, session, principal), target)
+    return await _respond(request, session, await find_ticket(session, ref), target)
 
 
 @router.post("/tickets/{ref}/links/{link_id}/delete")
 async def unlink(request: Request, ref: str, link_id: int, session: SessionDep, principal: Writer,
                  target: Annotated[str, Form()] = "sidebar"):
     await service.remove_link(session, ref, link_id, actor=principal)
-    return await _respond(request, session, await ticket_or_404(ref, session, principal), target)
+    return await _respond(request, session, await find_ticket(session, ref), target)
 
 
 @router.get("/tickets/{ref}/attachments/{attachment_id}")
