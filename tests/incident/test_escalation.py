@@ -14,11 +14,11 @@ from app.escalation.service import run_escalations
 from app.incident.models import IncidentCreate
 from app.incident.service import acknowledge_incident, declare_in_transaction
 from app.db import transaction
-from app.oncall import ON_CALL_RESOLVERS, provide_on_call
+from app.oncall import ON_CALL_RESOLVERS
 from app.outbox.models import OutboxMessage
 from app.ticket.enums import Urgency
 from app.ticket.service import claim_ticket
-from app.worker.jobs import PERIODIC_JOBS
+from app.worker.jobs import periodic_jobs
 from tests.factories import make_community, make_ticket, make_user, principal_for
 
 # Across the EU clock change (29 March 2026, 01:00 UTC): escalation counts real minutes.
@@ -36,7 +36,7 @@ async def rota(session):
         asked.append((role, at))
         return {"responder": [rhea.id], "lead": [leo.id]}.get(role, [])
 
-    provide_on_call(fake)
+    ON_CALL_RESOLVERS.add(fake)
     yield {"responder": rhea, "lead": leo, "asked": asked}
     ON_CALL_RESOLVERS.remove(fake)
 
@@ -167,7 +167,7 @@ async def test_escalation_pages_whoever_a_real_schedule_has_on_call_across_a_han
 def test_the_sweep_is_a_registered_periodic_job():
     from app.wiring import wire
     wire()
-    assert PERIODIC_JOBS["escalation"].every == timedelta(seconds=60)
+    assert periodic_jobs()["escalation"].every == timedelta(seconds=60)
 
 
 @given(st.integers(0, 50), st.integers(1, 5), st.integers(1, 5))

@@ -13,8 +13,8 @@ from app.integrations.email import html_to_text, ingest_email, key_in_subject, t
 from app.ticket.models import Attachment, Message, MessageCreate, Ticket
 from app.ticket.service import post_message
 from app.user.models import User
-from tests.factories import make_user
 from tests.conftest import subprocess_env
+from tests.factories import make_user, principal_for
 
 MAIL = Path(__file__).parent / "payloads" / "email"
 TOKEN = "inbound-secret"
@@ -88,8 +88,8 @@ async def test_reply_threads_by_in_reply_to_and_trims_the_quote(session):
     [ticket] = await tickets(session)
     # our reply went out with a Message-ID remembered for the ticket (see replies.py); the requester answers it
     agent = await make_user(session, "agent")
-    await post_message(session, ticket.id, MessageCreate(body="Could you send a screenshot?"), author_id=agent.id,
-                       author_is_staff=True)
+    await post_message(session, ticket.id, MessageCreate(body="Could you send a screenshot?"),
+                       actor=principal_for(agent))
     from app.integrations.models import ExternalRef
 
     ours = (await session.exec(select(ExternalRef.external_id).where(ExternalRef.external_id.like("<sup-%")))).first()

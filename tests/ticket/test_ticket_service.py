@@ -15,7 +15,7 @@ from app.ticket import service
 from app.ticket.enums import Criticality, MessageKind, Status, TicketType, Urgency
 from app.ticket.models import Attachment, LinkCreate, MessageCreate, Ticket, TicketCreate, TicketUpdate
 from app.user.models import StaffRole, User
-from tests.factories import make_community, make_ticket, make_user, principal_for
+from tests.factories import actor_for, make_community, make_ticket, make_user, principal_for
 
 
 async def kinds(session, ticket_id):
@@ -214,14 +214,16 @@ async def test_first_public_staff_reply_records_first_response(session):
     staff = await make_user(session)
     ticket = await make_ticket(session)
     await service.post_message(session, ticket.id, MessageCreate(body="note", kind=MessageKind.internal),
-                               author_id=staff.id, author_is_staff=True)
+                               actor=principal_for(staff))
     assert (await service.get_ticket(session, ticket.id)).first_response_at is None
-    await service.post_message(session, ticket.id, MessageCreate(body="hi"), author_id=staff.id, author_is_staff=True)
+    await service.post_message(session, ticket.id, MessageCreate(body="hi"),
+                               actor=principal_for(staff))
     t = await service.get_ticket(session, ticket.id)
     await session.refresh(t)
     first = t.first_response_at
     assert first is not None
-    await service.post_message(session, ticket.id, MessageCreate(body="again"), author_id=staff.id, author_is_staff=True)
+    await service.post_message(session, ticket.id, MessageCreate(body="again"),
+                               actor=principal_for(staff))
     await session.refresh(t)
     assert t.first_response_at == first
     assert (await kinds(session, ticket.id)).count("ticket.first_response") == 1
@@ -232,14 +234,14 @@ async def test_requester_reply_moves_pending_back_to_open(session):
     tid = (await make_ticket(session, requester_email="req@example.org")).id
     await service.change_status(session, tid, Status.pending, actor=triager)
     requester_id = (await session.exec(select(User.id).where(User.email == "req@example.org"))).one()
-    await service.post_message(session, tid, MessageCreate(body="here you go"), author_id=requester_id,
-                               author_is_staff=False)
+    await service.post_message(session, tid, MessageCreate(body="here you go"),
+                               actor=await actor_for(session, requester_id))
     t = await service.get_ticket(session, tid)
     await session.refresh(t)
     assert t.status == Status.open
     with pytest.raises(InvalidInput):
         await service.post_message(session, tid, MessageCreate(body="x", kind=MessageKind.internal),
-                                   author_id=requester_id, author_is_staff=False)
+                                   actor=await actor_for(session, requester_id))
 
 
 async def test_votes_come_from_distinct_people(session):
