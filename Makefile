@@ -1,4 +1,5 @@
 # Firstline: `make run` serves a demo desk on SQLite; `make test` runs the whole suite.
+SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ PORT ?= 8000
 # FIRSTLINE_TEST_PG_URL: PostgreSQL admin URL; when set, the suite runs a second time on it.
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgres install migrate demo bench clean
+.PHONY: run test test-sqlite test-postgres test-clock install migrate demo bench mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,10 +30,20 @@ demo: migrate
 run: demo
 	$(BIN)/firstline serve --host $(HOST) --port $(PORT)
 
+# Both databases run even when the first fails; both summaries are printed at the end and
+# the target fails if either run did.
 test: install
-	@$(MAKE) --no-print-directory test-sqlite
-	@if [ -n "$$FIRSTLINE_TEST_PG_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
-	else echo "FIRSTLINE_TEST_PG_URL is not set: skipped the PostgreSQL run (.ci/run sets it)"; fi
+	@status=0; summary=""; \
+	for backend in sqlite postgres; do \
+	  if [ $$backend = postgres ] && [ -z "$$FIRSTLINE_TEST_PG_URL" ]; then \
+	    summary="$$summary\n   postgres: skipped (FIRSTLINE_TEST_PG_URL is not set; .ci/run sets it)"; continue; fi; \
+	  log=$$(mktemp); \
+	  $(MAKE) --no-print-directory test-$$backend 2>&1 | tee $$log; rc=$${PIPESTATUS[0]}; \
+	  [ $$rc -ne 0 ] && status=1; \
+	  summary="$$summary\n   $$backend: $$(grep -E '[0-9]+ (passed|failed)|no tests ran' $$log | tail -n 1)"; \
+	  rm -f $$log; \
+	done; \
+	printf "\n== make test$$summary\n"; exit $$status
 
 test-sqlite: install
 	FIRSTLINE_TEST_BACKEND=sqlite $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
@@ -40,8 +51,21 @@ test-sqlite: install
 test-postgres: install
 	FIRSTLINE_TEST_BACKEND=postgres $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
+# The time-sensitive part of the suite again under a faked machine clock (libfaketime) at a
+# Friday evening, a Sunday, Monday 00:30 east of UTC and DST nights in Europe and the US.
+test-clock: install
+	scripts/test-at-instants.sh
+
 bench: install
 	$(BIN)/python -m bench.run
 
+# Mutation testing of the pure rules ([tool.mutmut] in pyproject.toml; results in docs/mutation.md).
+# Slow (tens of minutes on 2 cores), so not part of CI; starts from scratch so no result is stale.
+mutation: install
+	$(BIN)/python -m pip install --quiet -e ".[test,mutation]"
+	rm -rf mutants
+	FIRSTLINE_MUTATION=1 $(BIN)/mutmut run --max-children 2 > mutants.log 2>&1 || { tail -c 2000 mutants.log; exit 1; }
+	$(BIN)/python scripts/mutation_table.py
+
 clean:
-	rm -rf $(VENV) firstline.db firstline.db-wal firstline.db-shm
+	rm -rf $(VENV) mutants mutants.log firstline.db firstline.db-wal firstline.db-shm

@@ -10,9 +10,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, event, types
+from sqlalchemy import DateTime, String, event, types
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -130,6 +131,26 @@ class UTCDateTime(types.TypeDecorator):
                     f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}")
 
         return process
+
+
+class StrEnumColumn(types.TypeDecorator):
+    """A `StrEnum` stored as its plain value in a VARCHAR (no native enum, no CHECK), so the
+    schema is the one the string columns had; rows read back as members, not strings."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+        # A dict lookup, not `enum(value)`: a board page reads three of these per row.
+        self._members: dict[str, StrEnum] = {m.value: m for m in enum}
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else str(value)  # a member's str() is its value
+
+    def process_result_value(self, value: Any, dialect: Any) -> StrEnum | None:
+        return None if value is None else self._members[value]
 
 
 def async_url(url: str) -> str:

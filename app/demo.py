@@ -23,7 +23,7 @@ from app.ticket.enums import Channel, Criticality, MessageKind, Status, TicketTy
 from app.ticket.models import LinkCreate, Message, MessageCreate, Ticket, TicketCreate, TicketUpdate
 from app.ticket.ranking import refresh_rank
 from app.user.models import StaffRole, User, UserCreate
-from app.user.service import create_user, get_user_by_email
+from app.user.service import create_user, get_user_by_email, principal_of
 
 DEMO_PASSWORD = "firstline-demo"
 
@@ -179,12 +179,12 @@ async def seed_demo(session: AsyncSession, *, tickets_wanted: int = 72, seed: in
         await tickets.post_message(
             session, ticket.id,
             MessageCreate(body=f"Hello {who[1].split()[0]}, thanks for the report. {agent.name} is looking into it."),
-            author_id=agent.id, author_is_staff=True,
+            actor=principal_of(agent),
         )
         if rng.random() < 0.5:
             await tickets.post_message(session, ticket.id, MessageCreate(
                 body="Checked the logs: the proxy pod restarted twice overnight.", kind=MessageKind.internal),
-                author_id=agent.id, author_is_staff=True)
+                actor=principal_of(agent))
         if rng.random() < 0.35:
             await tickets.add_link(session, ticket.id, LinkCreate(
                 url=f"https://github.com/example-org/infrastructure/issues/{1000 + i}", title=f"infrastructure#{1000 + i}"),
@@ -199,7 +199,7 @@ async def seed_demo(session: AsyncSession, *, tickets_wanted: int = 72, seed: in
             continue
         requester = await get_user_by_email(session, who[0])
         await tickets.post_message(session, ticket.id, MessageCreate(body="Here are the details you asked for."),
-                                   author_id=requester.id, author_is_staff=False, channel=Channel.email)
+                                   actor=principal_of(requester), channel=Channel.email)
         await tickets.change_status(session, ticket.id, Status.resolved, actor=actor)
         if target == Status.closed:
             await tickets.change_status(session, ticket.id, Status.closed, actor=actor)

@@ -1,9 +1,8 @@
 """FastAPI dependencies: the database session, who is asking, and what they may do."""
 
-import inspect
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -54,21 +53,7 @@ def client_ip(request: Request) -> str:
 # --- API: bearer tokens only, so no cookie ever authorises an API call (no CSRF surface) ---
 
 
-async def _once_per_request(request: Request, key: str, find) -> Principal | None:
-    """Who the caller is, looked up once per request: the access gate asks first, then the
-    route's own dependencies ask again."""
-    if hasattr(request.state, key):
-        return getattr(request.state, key)
-    principal = await find()
-    setattr(request.state, key, principal)
-    return principal
-
-
 async def api_principal(request: Request, session: SessionDep) -> Principal | None:
-    return await _once_per_request(request, "api_principal", lambda: _api_principal(request, session))
-
-
-async def _api_principal(request: Request, session: AsyncSession) -> Principal | None:
     auth = request.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
     if not auth:
@@ -81,42 +66,52 @@ async def _api_principal(request: Request, session: AsyncSession) -> Principal |
     return principal
 
 
-def api_permission(permission: str):
-    async def dependency(principal: Annotated[Principal | None, Depends(api_principal)]) -> Principal:
-        return require(principal, permission)
+class AccessRule:
+    """A route's declared access rule: every route depends on exactly one (api_permission,
+    page_permission, portal_access or public), and the route-table authorization test finds
+    it by this type. Lookups depend on their route's rule, so it runs before any of them."""
 
-    dependency.__name__ = f"requires_{permission.replace(':', '_')}"
-    dependency.permission = permission  # read by the route-table authorization test
-    dependency.surface = "api"
-    return Depends(dependency)
-
-
-async def api_caller(principal: Annotated[Principal | None, Depends(api_principal)]) -> Principal:
-    """Any valid token. Lookups (`ticket_or_404`) depend on it, so an anonymous caller gets
-    401 for every id alike and cannot learn from 404s which tickets exist."""
-    if principal is None:
-        raise Unauthorized("sign in or send a bearer token")
-    return principal
+    surface: str = "api"  # api | page | portal | public
+    permission: str | None = None
+    portal: bool = False
+    public_reason: str | None = None
+    signed: bool = False
 
 
-ApiCaller = Annotated[Principal, Depends(api_caller)]
+class ApiPermission(AccessRule):
+    permission: str
+
+    def __init__(self, permission: str) -> None:
+        self.permission = permission
+
+    async def __call__(self, principal: Annotated[Principal | None,
+                                                  Depends(api_principal)]) -> Principal:
+        return require(principal, self.permission)
 
 
-def public(reason: str, *, signed: bool = False):
-    """Mark a route as deliberately open to anonymous callers.
+def api_permission(permission: str) -> Any:
+    return Depends(ApiPermission(permission))
 
-    Every route declares its rule: a permission (api_permission / page_permission) or this.
+
+class Public(AccessRule):
+    """A route deliberately open to anonymous callers.
+
     `signed=True` says the handler verifies a shared secret or signature itself (GitHub,
     Slack, a mail relay): anyone may call it, and an unsigned call is answered 401.
     """
 
-    async def dependency() -> None:
+    surface = "public"
+
+    def __init__(self, reason: str, signed: bool) -> None:
+        self.public_reason = reason
+        self.signed = signed
+
+    async def __call__(self) -> None:
         return None
 
-    dependency.__name__ = "public"
-    dependency.public_reason = reason
-    dependency.signed = signed
-    return Depends(dependency)
+
+def public(reason: str, *, signed: bool = False) -> Any:
+    return Depends(Public(reason, signed))
 
 
 # --- pages: the session cookie, with a CSRF token on every state-changing request ---------
@@ -131,24 +126,13 @@ class LoginRequired(AppError):
 
 
 async def page_principal(request: Request, session: SessionDep) -> Principal | None:
-    async def find() -> Principal | None:
-        token = request.cookies.get(SESSION_COOKIE)
-        return await principal_from_session(session, token) if token else None
-
-    return await _once_per_request(request, "principal", find)
-
-
-OptionalPagePrincipal = Annotated[Principal | None, Depends(page_principal)]
-
-
-async def page_caller(principal: OptionalPagePrincipal) -> Principal:
-    """Any signed-in staff member: page lookups depend on it, like `api_caller` for the API."""
-    if principal is None:
-        raise LoginRequired("sign in to continue")
+    token = request.cookies.get(SESSION_COOKIE)
+    principal = await principal_from_session(session, token) if token else None
+    request.state.principal = principal  # the page layout shows who is signed in
     return principal
 
 
-PageCaller = Annotated[Principal, Depends(page_caller)]
+OptionalPagePrincipal = Annotated[Principal | None, Depends(page_principal)]
 
 
 async def check_csrf(request: Request, principal: Principal) -> None:
@@ -164,17 +148,22 @@ async def check_csrf(request: Request, principal: Principal) -> None:
                         code="csrf_failed")
 
 
-def page_permission(permission: str):
-    async def dependency(request: Request, principal: OptionalPagePrincipal) -> Principal:
+class PagePermission(AccessRule):
+    surface = "page"
+    permission: str
+
+    def __init__(self, permission: str) -> None:
+        self.permission = permission
+
+    async def __call__(self, request: Request, principal: OptionalPagePrincipal) -> Principal:
         if principal is None:
             raise LoginRequired("sign in to continue")
         await check_csrf(request, principal)
-        return require(principal, permission)
+        return require(principal, self.permission)
 
-    dependency.__name__ = f"page_requires_{permission.replace(':', '_')}"
-    dependency.permission = permission
-    dependency.surface = "page"
-    return Depends(dependency)
+
+def page_permission(permission: str) -> Any:
+    return Depends(PagePermission(permission))
 
 
 # --- the requester portal: contacts signed in by a one-time e-mail link ------------------
@@ -190,99 +179,45 @@ class PortalLoginRequired(LoginRequired):
 async def portal_principal(request: Request, session: SessionDep) -> Principal | None:
     from app.portal.service import principal_from_portal_session  # the portal imports deps' neighbours
 
-    async def find() -> Principal | None:
-        token = request.cookies.get(PORTAL_COOKIE)
-        return await principal_from_portal_session(session, token) if token else None
-
-    return await _once_per_request(request, "portal_principal", find)
+    token = request.cookies.get(PORTAL_COOKIE)
+    return await principal_from_portal_session(session, token) if token else None
 
 
 OptionalPortalPrincipal = Annotated[Principal | None, Depends(portal_principal)]
 
 
-def portal_access():
+class PortalAccess(AccessRule):
     """A portal route: any signed-in contact, with CSRF on writes. Which tickets they may
     see or act on is decided per ticket by `app/auth/visibility.py`."""
 
-    async def dependency(request: Request, principal: OptionalPortalPrincipal) -> Principal:
+    surface = "portal"
+    portal = True
+
+    async def __call__(self, request: Request, principal: OptionalPortalPrincipal) -> Principal:
         if principal is None:
             raise PortalLoginRequired("sign in with the link we e-mail you")
         await check_csrf(request, principal)
         return principal
 
-    dependency.__name__ = "portal_contact"
-    dependency.portal = True  # read by the route-table authorization test
-    return Depends(dependency)
+
+def portal_access() -> Any:
+    return Depends(PortalAccess())
 
 
-# --- the access gate: a route's declared rule runs before anything else it depends on ------
-
-
-def declared_rules(dependant) -> list:
-    """The access-rule dependencies in a route's dependency tree (normally exactly one)."""
-    found, stack, seen = [], [dependant], set()
+def declared_rules(dependant: Any) -> list[AccessRule]:
+    """The access rules in a route's dependency tree (normally exactly one)."""
+    found: list[AccessRule] = []
+    stack, seen = [dependant], set()
     while stack:
         for sub in stack.pop().dependencies:
             call = sub.call
             if id(call) in seen:
                 continue
             seen.add(id(call))
-            if getattr(call, "permission", None) or getattr(call, "portal", False) or getattr(call, "public_reason", None):
+            if isinstance(call, AccessRule):
                 found.append(call)
             stack.append(sub)
     return found
-
-
-# Per route: each rule to run with the arguments it takes and where its caller comes from,
-# worked out on the route's first request instead of inspecting signatures on every one.
-_plans_by_route: dict[int, list[tuple]] = {}
-
-
-def _gate_plan(dependant) -> list[tuple]:
-    plan = []
-    for call in declared_rules(dependant):
-        if getattr(call, "public_reason", None):
-            continue
-        params = inspect.signature(call).parameters
-        finder = None
-        # A hand-written check (e.g. the alert receivers' shared token) finds its caller itself.
-        if "principal" in params:
-            if getattr(call, "portal", False):
-                finder = portal_principal
-            elif getattr(call, "surface", "api") == "page" or call.__name__.startswith("page_"):
-                finder = page_principal
-            else:
-                finder = api_principal
-        plan.append((call, "request" in params, "session" in params, finder))
-    return plan
-
-
-async def authorize_first(request: Request, session: SessionDep) -> None:
-    """Run the route's own access rule first, so nobody learns anything from a lookup (a 404
-    for an id, a 422 for a body) before being told they may not call the route at all.
-
-    FastAPI runs router-level dependencies before a route's own parameters; the routers
-    under /api/v1 and the pages install this one.
-    """
-    route = request.scope.get("route")
-    dependant = getattr(route, "dependant", None)
-    if dependant is None:
-        return
-    plan = _plans_by_route.get(id(route))
-    if plan is None:
-        plan = _plans_by_route[id(route)] = _gate_plan(dependant)
-    for call, wants_request, wants_session, finder in plan:
-        kwargs = {}
-        if wants_request:
-            kwargs["request"] = request
-        if wants_session:
-            kwargs["session"] = session
-        if finder is not None:
-            kwargs["principal"] = await finder(request, session)
-        await call(**kwargs)
-
-
-AuthorizeFirst = Depends(authorize_first)
 
 
 # --- rate limits on anonymous endpoints ---------------------------------------------------

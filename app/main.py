@@ -21,7 +21,7 @@ from app.live.broker import Broker, PostgresBroker, set_broker
 from app.routers.middleware import BodyLimit, SecurityHeaders
 from app.routers import api, pages
 from app.templating import STATIC, is_htmx, render
-from app.wiring import wire
+from app.wiring import wire, wire_pages
 from app.worker.runner import Runner
 
 log = logging.getLogger("firstline")
@@ -206,6 +206,7 @@ def _document_our_errors(app: FastAPI) -> None:
 
 def create_app() -> FastAPI:
     wire()
+    wire_pages()
     settings = get_settings()
     app = FastAPI(
         title="Firstline",

@@ -1,10 +1,15 @@
-"""Import every domain that plugs into another (hooks, rank context, periodic jobs).
+"""Every place one domain plugs into another, registered here and nowhere else.
 
-Called once by each entry point (the app, the worker, the CLI, the tests), so the
-registrations happen in one known place instead of as a side effect of some import.
+Each extension point is a `Hooks` list (app/registry.py) owned by the domain that calls it;
+the lines below fill them, and within each list the order of the lines is the order in
+which the entries run. Importing a domain registers nothing.
+
+`wire()` is called once by each entry point (the app, the worker, the CLI, the tests);
+`wire_pages()` by the app only, so the worker and the CLI never import the page routers.
 """
 
 _wired = False
+_pages_wired = False
 
 
 def wire() -> None:
@@ -13,17 +18,77 @@ def wire() -> None:
         return
     # Every table, so foreign keys resolve whichever entry point (app, worker, CLI) runs first.
     import app.models  # noqa: F401
+    from app.audit.service import EVENT_LISTENERS
+    from app.budget import service as budget
+    from app.escalation import jobs as escalation
+    from app.incident import hooks as incident
+    from app.integrations import inbound, outgoing, replies
+    from app.oncall import ON_CALL_RESOLVERS
+    from app.outbox.delivery import OUTBOX_HANDLERS, OutboxHandler, delivery_job
+    from app.portal import flows as portal
+    from app.rota import hooks as rota
+    from app.sla import hooks as sla_hooks
+    from app.sla import service as sla
+    from app.sla import sweep as sla_sweep
+    from app.ticket.hooks import TICKET_HOOKS
+    from app.ticket.ranking import RANK_CONTEXT
+    from app.ticket.views import BOARD_VIEW_EXTRAS, TICKET_VIEW_EXTRAS
+    from app.webhooks import service as webhooks
+    from app.worker.jobs import PERIODIC_JOBS, periodic
 
-    # Each import registers that domain's hooks, rank-context providers and periodic jobs.
-    import app.rota.hooks  # noqa: F401
-    import app.escalation.jobs  # noqa: F401
-    import app.incident.hooks  # noqa: F401
-    import app.portal.flows  # noqa: F401 - access (issue 3): approval and resolution e-mails, auto-close
-    import app.budget.service  # noqa: F401 - access (issue 3): budget facts for the board order, re-rank job
-    import app.sla.wiring  # noqa: F401  (SLA clocks follow tickets; breach sweep; `sla` in ticket views)
-    import app.outbox.delivery  # noqa: F401  (issue 7: the outbox delivery job)
-    import app.webhooks.service  # noqa: F401  (issue 7: audit events → webhook deliveries)
-    import app.integrations.outgoing  # noqa: F401  (issue 7: email.send over SMTP, slack.notify)
-    import app.integrations.replies  # noqa: F401  (issue 7: e-mail requesters on replies and status)
-    import app.integrations.inbound  # noqa: F401  (issue 7: inbound dedupe and thread refs, in the change's transaction)
+    # Reactions to a ticket change, inside its transaction, in this order.
+    TICKET_HOOKS.add(sla.follow_ticket)
+    TICKET_HOOKS.add(inbound.write_effect)  # inbound dedupe and thread refs
+    TICKET_HOOKS.add(rota.offer_new_ticket)
+    TICKET_HOOKS.add(portal.ask_representatives_to_approve)
+    TICKET_HOOKS.add(portal.ask_requester_to_confirm)
+    TICKET_HOOKS.add(replies.mail_requester_on_change)
+
+    # Facts other domains own that the board order needs. (RANK_CONTEXT is still a plain list:
+    # app/ticket/ranking.py is being changed on another branch; make it a Hooks there.)
+    RANK_CONTEXT.append(budget.budget_rank_context)
+    RANK_CONTEXT.append(incident.in_active_incident)
+
+    # Fields other domains add to a ticket's output and to the board's rows.
+    TICKET_VIEW_EXTRAS.add(sla_hooks.sla_view_extra)
+    BOARD_VIEW_EXTRAS.add(sla_hooks.sla_board_extra)
+
+    # Told of every audit event inside its transaction: audit events become webhook deliveries.
+    EVENT_LISTENERS.add(webhooks.note_event)
+
+    ON_CALL_RESOLVERS.add(rota.rota_on_call)
+
+    # Outbox topics and who delivers them; a topic's transport may be off until configured.
+    OUTBOX_HANDLERS.add(OutboxHandler(webhooks.TOPIC, webhooks.deliver_webhook))
+    OUTBOX_HANDLERS.add(OutboxHandler(outgoing.EMAIL_TOPIC, outgoing.send_email,
+                                      enabled=outgoing.smtp_configured))
+    OUTBOX_HANDLERS.add(OutboxHandler(outgoing.SLACK_TOPIC, outgoing.notify_slack,
+                                      enabled=outgoing.slack_configured))
+
+    # The worker's jobs, in the order one tick runs them.
+    PERIODIC_JOBS.add(periodic("budget.rerank", budget.rerank_budgeted_communities,
+                               every_seconds=3600))
+    PERIODIC_JOBS.add(periodic("outbox.deliver", delivery_job, every_seconds=2))
+    PERIODIC_JOBS.add(periodic("rota.handoffs", rota.handoff_job, every_seconds=60))
+    PERIODIC_JOBS.add(periodic("escalation", escalation.escalation_sweep, every_seconds=60))
+    PERIODIC_JOBS.add(periodic("portal.auto_close", portal.auto_close_quiet_resolutions,
+                               every_seconds=3600))
+    PERIODIC_JOBS.add(periodic("sla.breach_sweep", sla_sweep.breach_sweep_job, every_seconds=60))
     _wired = True
+
+
+def wire_pages() -> None:
+    """The panels other domains add to the ticket page (sidebar) and the board (header)."""
+    global _pages_wired
+    if _pages_wired:
+        return
+    from app.routers.pages import budgets, incidents, integrations, rota, sla
+    from app.routers.pages.panels import BOARD_PANELS, TICKET_PANELS, BoardPanel, TicketPanel
+
+    TICKET_PANELS.add(TicketPanel("sla/ticket_panel.html", sla.ticket_sla_panel))
+    TICKET_PANELS.add(TicketPanel("incident/ticket_panel.html", incidents.incident_panel))
+    TICKET_PANELS.add(TicketPanel("budget/ticket_panel.html", budgets.time_panel))
+    TICKET_PANELS.add(TicketPanel("integrations/tracker_panel.html", integrations.tracker_panel))
+
+    BOARD_PANELS.add(BoardPanel("rota/board_panel.html", rota.on_call_panel))
+    _pages_wired = True

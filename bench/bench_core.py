@@ -81,7 +81,7 @@ async def prepare_firstline(url: str, open_tickets: int) -> str:
             # Then settle it as a running desk would be: each background job once (breaches
             # recorded, escalations started), so the server's own worker does not spend the
             # timed seconds catching up on 90 days of history.
-            for job in PERIODIC_JOBS.values():
+            for job in PERIODIC_JOBS:
                 await job.run(session, datetime.now(UTC))
     await db.dispose()
     set_database(None)

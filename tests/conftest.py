@@ -4,6 +4,11 @@ The backend comes from FIRSTLINE_TEST_BACKEND (sqlite, the default, or postgres)
 schema is built once per run with Alembic into a template; each test gets its own copy
 (a file copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL), so no test sees
 another's rows.
+
+No test reads the wall clock: every test runs under a stated "now" (`clock` below), the
+suite's instant unless the test names its own with `@pytest.mark.now("...")`. `make
+test-clock` runs the suite again under libfaketime at awkward real instants (weekends, DST
+nights, just after midnight east of UTC) to prove that nothing still depends on the real one.
 """
 
 import itertools
@@ -11,11 +16,13 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
+import time_machine
 from sqlalchemy.engine import make_url
 
 from app.cli import run_migrations
@@ -34,8 +41,41 @@ PG_ADMIN_URL = os.environ.get("FIRSTLINE_TEST_PG_URL", "postgresql://postgres@12
 _counter = itertools.count()
 
 
+# The suite's "now": a Wednesday morning in winter time, far from a weekend, a holiday or a
+# DST change, so a test that needs one of those says so with its own `now` marker.
+SUITE_NOW = datetime(2026, 3, 11, 10, 0, tzinfo=UTC)
+
+
 def pytest_report_header(config) -> str:
-    return f"firstline test database backend: {BACKEND}"
+    return f"firstline test database backend: {BACKEND}; stated now: {SUITE_NOW.isoformat()} unless marked"
+
+
+def stated_now(node: pytest.Item) -> datetime:
+    """The instant a test runs at: its `now` marker (an aware ISO 8601 string), or SUITE_NOW."""
+    marker = node.get_closest_marker("now")
+    if marker is None:
+        return SUITE_NOW
+    instant = datetime.fromisoformat(marker.args[0])
+    if instant.tzinfo is None:
+        raise pytest.UsageError(f"@pytest.mark.now needs an offset or Z: {marker.args[0]!r}")
+    return instant
+
+
+@pytest.fixture(autouse=True)
+def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Traveller]:
+    """Every test runs at its stated instant; the clock then ticks, so timeouts and waits still
+    work. Move it with `clock.move_to(...)` or `clock.shift(...)`. Subprocesses a test starts
+    get the same instant through `subprocess_env()`."""
+    with time_machine.travel(stated_now(request.node), tick=True) as traveller:
+        yield traveller
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment for a `firstline` process a test starts: it continues the test's clock
+    from the current stated instant (tests/clock_site/sitecustomize.py starts time-machine)."""
+    site = str(Path(__file__).parent / "clock_site")
+    path = os.pathsep.join(p for p in (site, os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, "FIRSTLINE_TEST_NOW": datetime.now(UTC).isoformat(), **extra}
 
 
 def _pg_admin():

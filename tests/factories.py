@@ -46,6 +46,13 @@ def principal_for(user: User, scopes: frozenset[str] | None = None) -> Principal
                      staff_role=StaffRole(user.staff_role) if user.staff_role else None, scopes=scopes)
 
 
+async def actor_for(session: AsyncSession, user_id: int) -> Principal:
+    """The person with this id as the one acting on a ticket (a requester replying, say)."""
+    user = await session.get(User, user_id)
+    assert user is not None
+    return principal_for(user)
+
+
 async def make_token(session: AsyncSession, user: User, scopes: str | None = None) -> str:
     token, _ = await create_api_token(session, email=user.email, name="test", scopes=scopes)
     return token

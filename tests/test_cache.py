@@ -18,7 +18,8 @@ from app.user.models import StaffRole
 from tests.factories import make_user
 from tests.rota.conftest import make_schedule
 
-AT = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+# Fixed, not read at import: collection runs before any test's stated clock is in force.
+AT = datetime(2026, 3, 8, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture

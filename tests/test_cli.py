@@ -1,6 +1,5 @@
 """The `firstline` console script, run as a real process against the test database."""
 
-import os
 import subprocess
 import sys
 from collections import Counter
@@ -12,15 +11,15 @@ from sqlalchemy import create_engine, text
 
 from app.db import sync_url
 from app.ticket.enums import TicketType
+from tests.conftest import subprocess_env
 
 FIRSTLINE = str(Path(sys.executable).with_name("firstline"))
 
 
 @pytest.fixture
 def run(database_url, settings_env):
-    env = {**os.environ, "FIRSTLINE_DATABASE_URL": database_url}
-
     def run(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
+        env = subprocess_env(FIRSTLINE_DATABASE_URL=database_url)
         return subprocess.run([FIRSTLINE, *args], env=env, capture_output=True, text=True, input=input, timeout=120)
 
     return run

@@ -20,13 +20,24 @@ async def test_a_writer_never_waits_for_the_pool_while_holding_the_write_lock(db
     reader = AsyncSession(db.engine, expire_on_commit=False, autoflush=False)
     writer = AsyncSession(db.engine, expire_on_commit=False, autoflush=False)
     await reader.execute(text("SELECT 1"))  # the reader holds the only connection
+    # The writer must be waiting for the pool before the reader writes: signal the moment it
+    # asks, instead of hoping a sleep was long enough.
+    pool = db.engine.sync_engine.pool
+    writer_waits = asyncio.Event()
+    take = pool._do_get
+
+    def asked_for_a_connection():
+        writer_waits.set()
+        return take()
+
+    pool._do_get = asked_for_a_connection
 
     async def write(session, value):
         async with transaction(session):
             await session.execute(text("SELECT :v"), {"v": value})
 
     async def reader_then_writes():
-        await asyncio.sleep(0.05)  # the writer is queued first
+        await writer_waits.wait()  # the writer is queued first
         await write(reader, 1)
 
     await asyncio.wait_for(asyncio.gather(write(writer, 2), reader_then_writes()), timeout=15)

@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.models import Event
 from app.live.broker import LiveMessage
+from app.registry import Hooks
 
 
 def _jsonable(value: Any) -> Any:
@@ -22,14 +23,7 @@ def _jsonable(value: Any) -> Any:
 
 # Called with every new event inside its transaction (e.g. webhooks queue deliveries); keep them cheap.
 EventListener = Callable[[AsyncSession, Event], None]
-EVENT_LISTENERS: list[EventListener] = []
-
-
-def on_event(listener: EventListener) -> EventListener:
-    """Register a listener (usable as a decorator); registering twice is a no-op."""
-    if listener not in EVENT_LISTENERS:
-        EVENT_LISTENERS.append(listener)
-    return listener
+EVENT_LISTENERS: Hooks[EventListener] = Hooks("event listeners")  # filled by app/wiring.py
 
 
 def record_event(

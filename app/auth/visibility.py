@@ -19,7 +19,7 @@ from sqlmodel import col
 from app.auth.policy import Principal
 from app.community.models import MembershipRole
 from app.errors import Conflict, Forbidden, NotFound
-from app.ticket.enums import MessageKind, Status
+from app.ticket.enums import Status
 from app.ticket.models import Ticket
 
 
@@ -57,10 +57,6 @@ def sees_internal_notes(principal: Principal) -> bool:
     return principal.is_staff and principal.can("tickets:read")
 
 
-def message_visible(principal: Principal, kind: str) -> bool:
-    return kind == MessageKind.public or sees_internal_notes(principal)
-
-
 def can_speak_for(principal: Principal, ticket: Ticket) -> bool:
     """Reply, confirm a fix, say "not fixed": the requester or a representative of the community."""
     return can_see_ticket(principal, ticket) and principal.is_contact
@@ -72,19 +68,12 @@ def can_approve(principal: Principal, ticket: Ticket) -> bool:
         principal.is_contact
         and ticket.community_id is not None
         and ticket.community_id in represented(principal)
-        and Status(ticket.status) == Status.awaiting_approval
+        and ticket.status == Status.awaiting_approval
     )
 
 
 def require_approver(principal: Principal, ticket: Ticket) -> None:
     if not can_approve(principal, ticket):
-        if Status(ticket.status) != Status.awaiting_approval:
+        if ticket.status != Status.awaiting_approval:
             raise Conflict(f"this request is {ticket.status}, not awaiting approval", code="not_awaiting_approval")
         raise Forbidden("only a representative of this community can approve or decline it", code="not_representative")
-
-
-def live_message_visible(principal: Principal, community_id: int | None, ticket_id: int | None) -> bool:
-    """Whether a live-stream event may reach this principal (staff board only, today)."""
-    if principal.is_staff:
-        return principal.can("tickets:read")
-    return community_id is not None and community_id in represented(principal)

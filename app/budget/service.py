@@ -19,10 +19,9 @@ from app.db import transaction, utcnow
 from app.errors import InvalidInput, NotFound
 from app.ticket.enums import UNFINISHED_STATUSES
 from app.ticket.models import Ticket
-from app.ticket.ranking import RANK_CONTEXT, rank_contexts, rank_with
+from app.ticket.ranking import rank_contexts, rank_with
 from app.ticket.service import lock_ticket, parse_ticket_ref
 from app.ticket.views import communities_by_id
-from app.worker.jobs import periodic
 
 
 def period_bounds(period: BudgetPeriod | str, at: datetime) -> tuple[datetime, datetime]:
@@ -92,8 +91,6 @@ async def budget_rank_context(session: AsyncSession, tickets: list[Ticket]) -> d
     state = {cid: b.over_budget is False for cid, b in (await budgets(session, budgeted)).items()}
     return {t.id: {"budget_left": state[t.community_id]} for t in tickets if t.community_id in state}
 
-
-RANK_CONTEXT.append(budget_rank_context)
 
 
 async def rerank_community(session: AsyncSession, community_id: int) -> int:
@@ -212,7 +209,6 @@ async def set_budget(session: AsyncSession, community: Community, *, budget_hour
     return row
 
 
-@periodic("budget.rerank", every_seconds=3600)
 async def rerank_budgeted_communities(session: AsyncSession, now: datetime) -> int:
     """A new month or quarter gives budgets back: refresh board positions. Idempotent."""
     ids = list((await session.exec(select(Community.id).where(col(Community.budget_hours).is_not(None)))).all())

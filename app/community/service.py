@@ -50,12 +50,6 @@ async def create_community(session: AsyncSession, data: CommunityCreate, *, acto
     return community
 
 
-async def membership_role(session: AsyncSession, community_id: int, user_id: int) -> MembershipRole | None:
-    stmt = select(Membership.role).where(Membership.community_id == community_id, Membership.user_id == user_id)
-    role = (await session.exec(stmt)).first()
-    return MembershipRole(role) if role else None
-
-
 async def add_member(
     session: AsyncSession,
     community: Community,

@@ -1,6 +1,6 @@
 """Demo incidents: one being worked, one fresh from monitoring, one finished with its post-mortem."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.alerting.rules import AlertIn
 from app.alerting.service import receive_alerts
 from app.auth.policy import Principal
+from app.db import utcnow
 from app.incident import service
 from app.incident.models import ActionItemCreate, IncidentCreate, PostMortemWrite, UpdateCreate
 from app.incident.rules import IncidentStatus, Severity
@@ -51,7 +52,7 @@ async def seed_incidents(session: AsyncSession, staff: list[User]) -> None:
         actor=_principal(ana))
     await service.add_action_item(session, old.id, ActionItemCreate(
         title="Block image rollouts while a storage migration runs", owner_id=ana.id,
-        due_on=date.today() + timedelta(days=14)), actor=_principal(ana))
+        due_on=utcnow().date() + timedelta(days=14)), actor=_principal(ana))
 
     # An active SEV1 declared from the emergency request, first update sent, comms role given.
     down = await _ticket(session, "Notebook servers fail to start with 504")

@@ -5,7 +5,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db import memo
 from app.incident.service import incident_ids_for_tickets
 from app.ticket.models import Ticket
-from app.ticket.ranking import RANK_CONTEXT
 from app.ticket.service import FRESH_TICKETS
 
 
@@ -14,6 +13,3 @@ async def in_active_incident(session: AsyncSession, tickets: list[Ticket]) -> di
     found = await incident_ids_for_tickets(session, [t.id for t in tickets if t.id is not None and t.id not in fresh])
     return {ticket_id: {"in_incident": True} for ticket_id in found}
 
-
-if in_active_incident not in RANK_CONTEXT:
-    RANK_CONTEXT.append(in_active_incident)

@@ -132,11 +132,6 @@ async def affected_communities(session: AsyncSession, incident_id: int) -> list[
     return list((await session.exec(stmt)).all())
 
 
-async def roles_of(session: AsyncSession, incident_id: int) -> list[IncidentRole]:
-    stmt = select(IncidentRole).where(IncidentRole.incident_id == incident_id).order_by(col(IncidentRole.id))
-    return list((await session.exec(stmt)).all())
-
-
 async def responder_id(session: AsyncSession, incident_id: int) -> int | None:
     stmt = select(IncidentRole.user_id).where(IncidentRole.incident_id == incident_id,
                                                IncidentRole.role == RESPONDER)
@@ -523,7 +518,7 @@ async def post_update(session: AsyncSession, ref: str | int, data: UpdateCreate,
             await add_message_in_transaction(
                 session, ticket, MessageCreate(body=f"**{incident_key(incident.id)} — {label}**\n\n{data.body}",
                                                kind=MessageKind.public),
-                author_id=actor.user_id, author_is_staff=True, channel=Channel.web)
+                actor=actor, channel=Channel.web)
         update.emails, update.ticket_replies = len(recipients), len(tickets)
 
         incident.last_update_at = now

@@ -24,6 +24,7 @@ from app.integrations.settings import get_integration_settings
 from app.ticket.enums import Channel
 from app.ticket.models import BODY_MAX, MessageCreate, Ticket, TicketCreate
 from app.ticket.service import UploadedFile, get_ticket, post_message, submit_ticket, ticket_key
+from app.user.service import principal_of
 
 SOURCE = "email"
 MSGID_RE = re.compile(r"<[^<>\s]+>")
@@ -215,7 +216,7 @@ async def ingest_email(session: AsyncSession, raw: bytes) -> IngestResult:
         async with remembering(session, effect):
             if ticket is not None:
                 await post_message(session, ticket.id, MessageCreate(body=(text or "(empty reply)")[:BODY_MAX]),
-                                   author_id=sender.id, author_is_staff=sender.is_staff, channel=Channel.email,
+                                   actor=principal_of(sender), channel=Channel.email,
                                    files=mail.files)
                 return IngestResult("message", ticket_key(ticket.id))
             title = re.sub(r"^((re|fwd?|aw|wg)\s*:\s*)+", "", mail.subject, flags=re.I).strip()[:200] or "(no subject)"

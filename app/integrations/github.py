@@ -15,10 +15,11 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import Conflict, InvalidInput, InvalidTransition, Unauthorized
-from app.integrations.inbound import Effect, mark_seen, person, principal_of, remembering, seen, ticket_for
+from app.integrations.inbound import Effect, mark_seen, person, remembering, seen, ticket_for
 from app.ticket.enums import Channel, LinkKind, Status, TicketType
 from app.ticket.models import MessageCreate, TicketCreate, TicketUpdate
 from app.ticket.service import normalise_tag, post_message, submit_ticket, tags_by_ticket, ticket_key, update_ticket
+from app.user.service import principal_of
 
 SOURCE = "github"
 BUG_LABELS = {"bug", "type: bug", "kind/bug"}
@@ -111,7 +112,7 @@ async def _on_issue(session: AsyncSession, payload: dict[str, Any], delivery_id:
     if action in ("closed", "reopened"):
         reason = payload["issue"].get("state_reason")
         target = Status.open if action == "reopened" else (Status.closed if reason == "not_planned" else Status.resolved)
-        if Status(ticket.status) == target:
+        if ticket.status == target:
             await _maybe_mark(session, delivery_id, ticket.id)
             return Outcome("status", ticket_key(ticket.id), f"already {target.value}")
         try:
@@ -149,8 +150,9 @@ async def _on_comment(session: AsyncSession, payload: dict[str, Any], delivery_i
     author = await _github_person(session, comment["user"])
     body = f"{comment.get('body') or ''}\n\n— [on GitHub]({comment.get('html_url', '')})".strip()
     async with remembering(session, Effect(SOURCE, delivery_id)):
-        await post_message(session, ticket.id, MessageCreate(body=body[:50_000]), author_id=author.id,
-                           author_is_staff=author.is_staff, channel=Channel.github)
+        await post_message(session, ticket.id, MessageCreate(body=body[:50_000]),
+                           actor=principal_of(author),
+                           channel=Channel.github)
     return Outcome("message", ticket_key(ticket.id))
 
 

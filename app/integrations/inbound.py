@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.auth.policy import Principal
 from app.db import transaction
 from app.integrations.models import ExternalRef, InboundDelivery
-from app.ticket.hooks import TicketChange, on_ticket_change
+from app.ticket.hooks import TicketChange
 from app.ticket.models import Link, Ticket
-from app.user.models import StaffRole, User
+from app.user.models import User
 from app.user.service import ensure_contact, get_user_by_email
 
 _STASH = "inbound_effect"
@@ -42,8 +41,7 @@ async def remembering(session: AsyncSession, effect: Effect) -> AsyncIterator[No
         session.info.pop(_STASH, None)
 
 
-@on_ticket_change
-async def _write_effect(session: AsyncSession, ticket: Ticket, change: TicketChange) -> None:
+async def write_effect(session: AsyncSession, ticket: Ticket, change: TicketChange) -> None:
     effect: Effect | None = session.info.pop(_STASH, None)
     if effect is None:
         return
@@ -103,7 +101,3 @@ async def person(session: AsyncSession, *, email: str, name: str | None, github_
         await session.flush()
     return user
 
-
-def principal_of(user: User) -> Principal:
-    return Principal(user_id=user.id, name=user.name, email=user.email,
-                     staff_role=StaffRole(user.staff_role) if user.is_staff else None, via="integration")

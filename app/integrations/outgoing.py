@@ -16,7 +16,7 @@ import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.integrations.settings import get_integration_settings
-from app.outbox.delivery import Delivered, DeliveryFailed, handles, http_client
+from app.outbox.delivery import Delivered, DeliveryFailed, http_client
 from app.outbox.models import OutboxMessage
 
 EMAIL_TOPIC = "email.send"
@@ -75,7 +75,14 @@ def _smtp_send(mail: EmailMessage) -> None:
         smtp.send_message(mail)
 
 
-@handles(EMAIL_TOPIC, enabled=lambda: bool(get_integration_settings().smtp_host))
+def smtp_configured() -> bool:
+    return bool(get_integration_settings().smtp_host)
+
+
+def slack_configured() -> bool:
+    return bool(get_integration_settings().slack_webhook_url)
+
+
 async def send_email(session: AsyncSession, message: OutboxMessage) -> Delivered:
     root = None
     ticket_id = message.payload.get("ticket_id")
@@ -98,7 +105,6 @@ async def send_email(session: AsyncSession, message: OutboxMessage) -> Delivered
     return Delivered(detail=f"sent {mail['Message-ID']} to {mail['To']}", status_code=250)
 
 
-@handles(SLACK_TOPIC, enabled=lambda: bool(get_integration_settings().slack_webhook_url))
 async def notify_slack(session: AsyncSession, message: OutboxMessage) -> Delivered:
     settings = get_integration_settings()
     text = message.payload.get("text")

@@ -16,7 +16,7 @@ from app.integrations.settings import get_integration_settings
 from app.outbox.models import OutboxMessage
 from app.outbox.service import enqueue
 from app.ticket.enums import Channel, MessageKind, STATUS_LABELS, Status
-from app.ticket.hooks import TicketChange, on_ticket_change
+from app.ticket.hooks import TicketChange
 from app.ticket.models import Message, Ticket
 from app.user.models import User
 
@@ -85,7 +85,6 @@ async def _mail_requester(session: AsyncSession, ticket: Ticket, *, what: str, t
     session.add(ExternalRef(source="email", external_id=message_id, ticket_id=ticket.id))
 
 
-@on_ticket_change
 async def mail_requester_on_change(session: AsyncSession, ticket: Ticket, change: TicketChange) -> None:
     if change.kind == "message" and change.by_staff and change.message_kind == MessageKind.public.value:
         stmt = select(Message).where(Message.ticket_id == ticket.id).order_by(col(Message.id).desc()).limit(1)

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import get_settings
 from app.errors import AppError, InvalidInput, Unauthorized
-from app.integrations.inbound import Effect, mark_seen, person, principal_of, remembering, seen, ticket_for
+from app.integrations.inbound import Effect, mark_seen, person, remembering, seen, ticket_for
 from app.integrations.settings import get_integration_settings
 from app.ticket.enums import Channel
 from app.ticket.models import MessageCreate, TicketCreate, TicketUpdate
@@ -28,6 +28,7 @@ from app.ticket.service import (
     ticket_key,
     update_ticket,
 )
+from app.user.service import principal_of
 
 SOURCE = "slack"
 REPLAY_WINDOW = 300  # seconds, as Slack recommends
@@ -146,8 +147,9 @@ async def _on_message(session: AsyncSession, event: dict, event_id: str, team_id
         if ticket is None:
             return EventOutcome("ignored", detail="a reply in a thread that is not a ticket")
         async with remembering(session, Effect(SOURCE, event_id)):
-            await post_message(session, ticket.id, MessageCreate(body=text[:50_000]), author_id=author.id,
-                               author_is_staff=author.is_staff, channel=Channel.slack)
+            await post_message(session, ticket.id, MessageCreate(body=text[:50_000]),
+                               actor=principal_of(author),
+                               channel=Channel.slack)
         return EventOutcome("message", ticket_key(ticket.id))
     async with remembering(session, Effect(SOURCE, event_id, refs=[_thread_id(channel, ts)])):
         ticket = await submit_ticket(session, TicketCreate(

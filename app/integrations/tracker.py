@@ -81,9 +81,9 @@ async def open_tracker_issue(session: AsyncSession, ref: str | int, *, actor: Pr
     async with remembering(session, effect):
         await post_message(session, ticket.id, MessageCreate(body=f"Opened tracker issue {html_url}",
                                                              kind=MessageKind.internal),
-                           author_id=actor.user_id, author_is_staff=True)
+                           actor=actor)
     ticket = await get_ticket(session, ticket.id)
-    if Status.pending in TRANSITIONS[Status(ticket.status)]:
+    if Status.pending in TRANSITIONS[ticket.status]:
         try:
             ticket = await update_ticket(session, ticket.id, TicketUpdate(status=Status.pending), actor=actor)
         except Conflict:

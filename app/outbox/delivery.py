@@ -24,7 +24,7 @@ from app.db import transaction, utcnow
 from app.errors import Conflict, NotFound
 from app.integrations.settings import get_integration_settings
 from app.outbox.models import DeliveryAttempt, OutboxMessage, OutboxStatus
-from app.worker.jobs import periodic
+from app.registry import Hooks
 
 log = logging.getLogger("firstline.delivery")
 
@@ -46,25 +46,35 @@ class Delivered:
 
 
 Handler = Callable[[AsyncSession, OutboxMessage], Awaitable[Delivered]]
-HANDLERS: dict[str, Handler] = {}
-# A topic whose transport is not configured (no SMTP host, no Slack URL) is not claimed: its
-# messages wait in the outbox, untried, until it is.
-ENABLED: dict[str, Callable[[], bool]] = {}
 
 
-def handles(topic: str, *, enabled: Callable[[], bool] = lambda: True) -> Callable[[Handler], Handler]:
-    """Register the handler that delivers messages of `topic`; topics without one stay pending."""
+def _always() -> bool:
+    return True
 
-    def register(fn: Handler) -> Handler:
-        HANDLERS[topic] = fn
-        ENABLED[topic] = enabled
-        return fn
 
-    return register
+@dataclass(frozen=True)
+class OutboxHandler:
+    """Delivers messages of `topic`; topics without a handler stay pending."""
+
+    topic: str
+    deliver: Handler
+    # A topic whose transport is not configured (no SMTP host, no Slack URL) is not claimed:
+    # its messages wait in the outbox, untried, until it is.
+    enabled: Callable[[], bool] = _always
+
+
+OUTBOX_HANDLERS: Hooks[OutboxHandler] = Hooks("outbox handlers")  # filled by app/wiring.py
+
+
+def _handler_for(topic: str) -> Handler:
+    for entry in OUTBOX_HANDLERS:
+        if entry.topic == topic:
+            return entry.deliver
+    raise KeyError(topic)
 
 
 def ready_topics() -> list[str]:
-    return sorted(t for t in HANDLERS if ENABLED.get(t, lambda: True)())
+    return sorted(h.topic for h in OUTBOX_HANDLERS if h.enabled())
 
 
 _http_client: contextvars.ContextVar[httpx.AsyncClient | None] = contextvars.ContextVar("delivery_http", default=None)
@@ -146,7 +156,7 @@ async def _record(session: AsyncSession, message: OutboxMessage, *, now: datetim
 
 async def deliver_message(session: AsyncSession, message: OutboxMessage,
                           clock: Callable[[], datetime] = utcnow) -> bool:
-    handler = HANDLERS[message.topic]
+    handler = _handler_for(message.topic)
     started = time.perf_counter()
     ok, permanent, status_code = False, False, None
     try:
@@ -181,7 +191,6 @@ async def deliver_due(session: AsyncSession, now: datetime, *, limit: int = 20,
     return delivered
 
 
-@periodic("outbox.deliver", every_seconds=2)
 async def delivery_job(session: AsyncSession, now: datetime) -> int:
     return await deliver_due(session, now, clock=utcnow)
 

@@ -17,14 +17,12 @@ from app.db import transaction
 from app.outbox.service import enqueue
 from app.portal import notify
 from app.ticket.enums import Status
-from app.ticket.hooks import TicketChange, on_ticket_change
+from app.ticket.hooks import TicketChange
 from app.ticket.models import Ticket
 from app.ticket.service import move_locked_ticket, ticket_key
 from app.user.models import User
-from app.worker.jobs import periodic
 
 
-@on_ticket_change
 async def ask_representatives_to_approve(session: AsyncSession, ticket: Ticket, change: TicketChange) -> None:
     if change.kind != "created" or ticket.status != Status.awaiting_approval or ticket.community_id is None:
         return
@@ -39,7 +37,6 @@ async def ask_representatives_to_approve(session: AsyncSession, ticket: Ticket, 
         representatives=reps), idempotency_key=f"approval-request-{ticket.id}")
 
 
-@on_ticket_change
 async def ask_requester_to_confirm(session: AsyncSession, ticket: Ticket, change: TicketChange) -> None:
     if change.status_after != Status.resolved or change.status_before == Status.resolved:
         return
@@ -52,7 +49,6 @@ async def ask_requester_to_confirm(session: AsyncSession, ticket: Ticket, change
         idempotency_key=f"resolution-{ticket.id}-{stamp}")
 
 
-@periodic("portal.auto_close", every_seconds=3600)
 async def auto_close_quiet_resolutions(session: AsyncSession, now: datetime) -> int:
     """Close tickets resolved longer ago than the quiet period (off unless configured).
 
@@ -72,7 +68,7 @@ async def auto_close_quiet_resolutions(session: AsyncSession, now: datetime) -> 
             ticket = (await session.exec(stmt)).first()
             if ticket is None or ticket.status != Status.resolved:
                 continue  # someone answered meanwhile
-            await move_locked_ticket(session, ticket, Status.closed, actor_id=None,
+            await move_locked_ticket(session, ticket, Status.closed, actor=None,
                                      reason=f"auto-closed after {days:g} quiet days", now=now)
             closed += 1
     return closed

@@ -208,13 +208,13 @@ async def reply(session: AsyncSession, principal: Principal, ref: str | int, bod
     ticket = await get_visible_ticket(session, principal, ref)
     if not visibility.can_speak_for(principal, ticket):
         raise Forbidden("you cannot reply to this ticket here")
-    if Status(ticket.status) == Status.closed:
+    if ticket.status == Status.closed:
         raise Conflict("this ticket is closed; say \"not fixed\" to reopen it", code="ticket_closed")
     try:
         data = MessageCreate(body=body, kind=MessageKind.public)
     except ValueError:
         raise InvalidInput("write something before sending", code="empty_message") from None
-    return await tickets.post_message(session, ticket.id, data, author_id=principal.user_id, author_is_staff=False,
+    return await tickets.post_message(session, ticket.id, data, actor=principal,
                                       channel=Channel.web)
 
 
@@ -223,7 +223,7 @@ async def _move(session: AsyncSession, ticket_id: int, target: Status, *, actor:
     """Lock, check who may, change status; the caller's transaction commits it."""
     ticket = await tickets.lock_ticket(session, ticket_id)
     check(ticket)
-    return await tickets.move_locked_ticket(session, ticket, target, actor_id=actor.user_id, reason=reason,
+    return await tickets.move_locked_ticket(session, ticket, target, actor=actor, reason=reason,
                                             now=utcnow())
 
 
@@ -243,7 +243,7 @@ def _must_be_resolved(principal: Principal):
     def check(ticket: Ticket) -> None:
         if not visibility.can_speak_for(principal, ticket):
             raise NotFound(f"ticket {ticket.id} does not exist")
-        if Status(ticket.status) != Status.resolved:
+        if ticket.status != Status.resolved:
             raise Conflict(f"this ticket is {ticket.status}; only a resolved ticket can be confirmed",
                            code="not_resolved")
     return check
@@ -270,7 +270,7 @@ async def report_not_fixed(session: AsyncSession, principal: Principal, ref: str
     def check(t: Ticket) -> None:
         if not visibility.can_speak_for(principal, t):
             raise NotFound(f"ticket {t.id} does not exist")
-        if Status(t.status) not in (Status.resolved, Status.closed):
+        if t.status not in (Status.resolved, Status.closed):
             raise Conflict(f"this ticket is {t.status}, not resolved; just reply instead", code="not_resolved")
 
     async with transaction(session):

@@ -158,11 +158,10 @@ def _periodic_slot(rotation: Rotation, instant: datetime) -> tuple[int, datetime
     days = (local_date(instant, rotation.zone) - rotation.start_date).days
     k = days // rotation.period_days
     start, end = _boundary(rotation, k), _boundary(rotation, k + 1)
-    # The local-date estimate can be one off (handoff time, holiday moves): settle exactly.
+    # The local-date estimate can only be late (the handoff is later that day, or a holiday moved
+    # it): boundary k+1 falls on a later local date than the instant, so `end` is always after it.
     while start > instant:
         k, end, start = k - 1, start, _boundary(rotation, k - 1)
-    while end <= instant:
-        k, start, end = k + 1, end, _boundary(rotation, k + 2)
     return k, start, end
 
 
@@ -342,8 +341,9 @@ def fairness(shifts: Iterable[Shift], start: datetime, end: datetime) -> list[Fa
 
 def approx_index_date(rotation: Rotation, index: int) -> date:
     """Roughly when base shift `index` happens (to know which years of holidays to load)."""
-    per_week = 5 if rotation.kind == RotationKind.weekdays else 7 / rotation.period_days
-    return rotation.start_date + timedelta(days=int(index * 7 / per_week))
+    # Integer arithmetic: 7 / (7 / 3) in floats is 2.999..., which put shift 10 of a 3-day rota a day early.
+    days = index * 7 // 5 if rotation.kind == RotationKind.weekdays else index * rotation.period_days
+    return rotation.start_date + timedelta(days=days)
 
 
 def base_shift_by_index(layout: Layout, role: str, index: int) -> Shift | None:

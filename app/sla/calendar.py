@@ -109,10 +109,10 @@ def check_holiday_region(country: str | None, subdiv: str | None) -> None:
 
     try:
         holidays.country_holidays(country, subdiv=subdiv or None, years=2026)
-    except NotImplementedError:
+    except Exception as exc:  # the package raises NotImplementedError for both an unknown country and subdivision
+        if subdiv and country in holidays.list_supported_countries():
+            raise CalendarError(f"no public holidays known for {country!r}/{subdiv!r}: {exc}") from None
         raise CalendarError(f"no public holidays known for country {country!r}") from None
-    except Exception as exc:  # the package raises NotImplementedError or ValueError-like errors for subdivisions
-        raise CalendarError(f"no public holidays known for {country!r}/{subdiv!r}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -195,8 +195,8 @@ class BusinessCalendar:
         return t if duration_us <= 0 else self._add_us(t, duration_us)
 
     def business_between_us(self, a: int, b: int) -> int:
-        lay = self._lay
-        if not (lay.lo <= a < lay.hi and lay.lo <= b < lay.hi):  # the usual case skips this
+        lay = self._cache.get("lay")
+        if lay is None or not (lay.lo <= a < lay.hi and lay.lo <= b < lay.hi):  # the usual case skips this
             # Cover the earlier instant first: extending backwards renumbers the running totals.
             self._cover(min(a, b))
             lay = self._cover(max(a, b))
@@ -223,11 +223,8 @@ class BusinessCalendar:
 
     @property
     def _lay(self) -> _Layout:
-        lay = self._cache.get("lay")
-        if lay is None:
-            year = datetime.now(UTC).year  # only picks the first span to lay out; answers never depend on it
-            lay = self._build(year - 1, year + 1)
-        return lay
+        """The layout so far; only read after `_cover` laid one out around an instant asked."""
+        return self._cache["lay"]
 
     def _build(self, first_year: int, last_year: int) -> _Layout:
         lay = _Layout.build(self, first_year, last_year)
@@ -248,7 +245,12 @@ class BusinessCalendar:
         self._build(lay.first_year, lay.last_year + 2)
 
     def _cover(self, t: int) -> _Layout:
-        lay = self._lay
+        lay = self._cache.get("lay")
+        if lay is None:
+            # The first span laid out is the year asked about (and one each side), never the
+            # real clock's: which code runs depends only on the instants asked.
+            year = _from_us(t).year
+            lay = self._build(year - 1, year + 1)
         while t < lay.lo:
             lay = self._build(lay.first_year - 2, lay.last_year)
         while t >= lay.hi:
@@ -265,10 +267,10 @@ class BusinessCalendar:
     def _add_us(self, t: int, duration_us: int) -> int:
         goal = self._cum(t) + duration_us
         lay = self._lay
-        years = 0
+        # Counted from the instant asked, so the answer does not depend on what was asked before.
+        horizon = _from_us(t).year + _MAX_YEARS_AHEAD
         while not lay.cum_end or lay.cum_end[-1] < goal:
-            years += 2
-            if years > _MAX_YEARS_AHEAD:
+            if lay.last_year >= horizon:
                 raise CalendarError("the duration runs past the calendar's business time")
             lay = self._build(lay.first_year, lay.last_year + 2)
         # First interval whose running total at its end reaches the goal.

@@ -36,7 +36,7 @@ from app.sla.models import (
 from app.sla.policy import RuleFacts, TicketFacts, pick_rules
 from app.sla.schemas import ClockState, SlaCountdown, SlaTargetState, Target
 from app.ticket.enums import Status
-from app.ticket.hooks import TicketChange, on_ticket_change
+from app.ticket.hooks import TicketChange
 from app.ticket.models import Ticket
 
 # Where "now" comes from when showing SLA states; tests replace it to watch time pass.
@@ -368,13 +368,13 @@ async def _retarget_ticket(session: AsyncSession, ticket: Ticket, current: dict[
     for target, rule in picked.items():
         c = current.get(target.value)
         if c is None:
-            if Status(ticket.status) in (Status.resolved, Status.closed):
+            if ticket.status in (Status.resolved, Status.closed):
                 continue
             c = SlaClock(ticket_id=ticket.id, target=target.value, rule_id=rule.id, calendar_id=rule.calendar_id,
                          target_minutes=rule.minutes, started_at=now)
             copy_dimensions(c, ticket)
             clocks.start(c, build_calendar(cals[rule.calendar_id]), now)
-            if Status(ticket.status) == Status.pending:
+            if ticket.status == Status.pending:
                 clocks.pause(c, build_calendar(cals[rule.calendar_id]), now)
             session.add(c)
             current[target.value] = c
@@ -392,7 +392,6 @@ async def _retarget_ticket(session: AsyncSession, ticket: Ticket, current: dict[
                      community_id=ticket.community_id, actor_id=actor_id, data={"reason": reason, "targets": changes})
 
 
-@on_ticket_change
 async def follow_ticket(session: AsyncSession, ticket: Ticket, change: TicketChange) -> None:
     now = change.now
     if change.kind == "created":
@@ -442,10 +441,6 @@ async def follow_ticket(session: AsyncSession, ticket: Ticket, change: TicketCha
     if first is not None and change.kind == "message" and change.by_staff and change.message_kind == "public":
         clocks.stop(first, cal(first), now)
     ticket.due_at = _earliest_due(current.values())
-    if change.kind == "claimed":  # the ticket code does not re-rank after a claim
-        from app.ticket.ranking import refresh_rank
-
-        await refresh_rank(session, ticket)
 
 
 async def recompute_open_tickets(session: AsyncSession, now: datetime, *, community_id: int | None,

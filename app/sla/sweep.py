@@ -17,7 +17,6 @@ from app.audit.service import record_event
 from app.db import transaction
 from app.sla.models import SlaClock
 from app.ticket.models import Ticket
-from app.worker.jobs import periodic
 
 BATCH = 500
 
@@ -57,6 +56,5 @@ async def sweep_breaches(session: AsyncSession, now: datetime, *, batch: int = B
             return total
 
 
-@periodic("sla.breach_sweep", every_seconds=60)
 async def breach_sweep_job(session: AsyncSession, now: datetime) -> int:
     return await sweep_breaches(session, now)

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.registry import Hooks
 from app.ticket.models import Ticket
 
 
@@ -28,14 +29,7 @@ class TicketChange:
 
 
 TicketHook = Callable[[AsyncSession, Ticket, TicketChange], Awaitable[None]]
-TICKET_HOOKS: list[TicketHook] = []
-
-
-def on_ticket_change(hook: TicketHook) -> TicketHook:
-    """Register `hook` (usable as a decorator); registering twice is a no-op."""
-    if hook not in TICKET_HOOKS:
-        TICKET_HOOKS.append(hook)
-    return hook
+TICKET_HOOKS: Hooks[TicketHook] = Hooks("ticket hooks")  # filled by app/wiring.py, run in order
 
 
 async def run_ticket_hooks(session: AsyncSession, ticket: Ticket, change: TicketChange) -> None:

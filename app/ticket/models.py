@@ -11,7 +11,7 @@ from pydantic import AnyHttpUrl, AwareDatetime, EmailStr, field_validator
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, Index, SQLModel, UniqueConstraint
 
-from app.db import UTCDateTime, utcnow
+from app.db import StrEnumColumn, UTCDateTime, utcnow
 from app.sla.schemas import SlaTargetState
 from app.ticket.enums import Channel, Criticality, LinkKind, MessageKind, Status, TicketType, Urgency
 from app.user.models import UserRef
@@ -30,9 +30,10 @@ class Ticket(SQLModel, table=True):
     title: str = Field(max_length=TITLE_MAX)
     body: str = Field(default="", sa_type=sa.Text)
     channel: str = Field(default=Channel.api, sa_type=sa.String(16), index=True)
-    status: str = Field(default=Status.new, sa_type=sa.String(24))
-    type: str = Field(default=TicketType.question, sa_type=sa.String(24), index=True)
-    urgency: str = Field(default=Urgency.normal, sa_type=sa.String(16))
+    status: Status = Field(default=Status.new, sa_type=StrEnumColumn(Status, 24))
+    type: TicketType = Field(default=TicketType.question, sa_type=StrEnumColumn(TicketType, 24),
+                             index=True)
+    urgency: Urgency = Field(default=Urgency.normal, sa_type=StrEnumColumn(Urgency, 16))
     criticality: int | None = Field(default=None)
     # Impact factors the exterminator weighs (weekly-exterminator-rotation.md).
     has_workaround: bool | None = Field(default=None)

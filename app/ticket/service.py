@@ -1,8 +1,13 @@
 """Ticket use cases: intake, triage, claiming, conversation, votes and links.
 
 Every public function here is one use case and commits once (through `transaction`).
-Writers load the ticket inside the transaction with a row lock (`lock_ticket`), so two
-people acting on one ticket at once are serialised and the loser sees the winner's state.
+Writers go through `writing`: it loads the ticket inside the transaction with a row lock
+(`lock_ticket`), so two people acting on one ticket at once are serialised and the loser
+sees the winner's state; `TicketWrite.done` then stamps the ticket, runs the hooks,
+re-ranks it and records its events, the same way for every kind of change.
+
+Whoever acts is a `Principal` (staff, a portal contact, or an integration's author through
+`principal_of`); `None` is the system itself (auto-close after quiet days).
 """
 
 import base64
@@ -10,9 +15,10 @@ import binascii
 import hashlib
 import json
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import Enum
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, union_all
@@ -132,6 +138,54 @@ async def lock_ticket(session: AsyncSession, ticket_id: int) -> Ticket:
     if ticket is None:
         raise NotFound(f"ticket {ticket_key(ticket_id)} does not exist")
     return ticket
+
+
+def actor_id(actor: Principal | None) -> int | None:
+    return actor.user_id if actor is not None else None
+
+
+@dataclass
+class TicketWrite:
+    """One change to one locked ticket: what it does, then `done` says what kind it was."""
+
+    session: AsyncSession
+    ticket: Ticket
+    actor_id: int | None
+    now: datetime
+    _events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def event(self, kind: str, data: dict[str, Any]) -> None:
+        """An audit event about this ticket, recorded by `done` after the hooks ran."""
+        self._events.append((kind, data))
+
+    async def done(self, kind: str, *, fields: frozenset[str] = frozenset(),
+                   status_before: str | None = None, status_after: str | None = None,
+                   message_kind: str | None = None, by_staff: bool | None = None) -> Ticket:
+        """Stamp the ticket, run the hooks, re-rank it and record its events (in that order).
+        `kind` and the rest describe the change to the hooks (see TicketChange)."""
+        ticket = self.ticket
+        ticket.updated_at = self.now
+        await run_ticket_hooks(self.session, ticket, TicketChange(
+            kind=kind, now=self.now, actor_id=self.actor_id, fields=fields, status_before=status_before,
+            status_after=status_after, message_kind=message_kind, by_staff=by_staff))
+        await refresh_rank(self.session, ticket)
+        for event_kind, data in self._events:
+            record_event(self.session, event_kind, subject_type="ticket", subject_id=ticket.id,
+                         ticket_id=ticket.id, community_id=ticket.community_id,
+                         actor_id=self.actor_id, data=data)
+        return ticket
+
+
+@asynccontextmanager
+async def writing(session: AsyncSession, ref: str | int,
+                  actor: Principal | None) -> AsyncIterator[TicketWrite]:
+    """One use case's transaction over the ticket `ref` names, locked; NotFound if none."""
+    ticket_id = parse_ticket_ref(ref)
+    if ticket_id is None:
+        raise NotFound(f"no ticket {ref}")
+    async with transaction(session):
+        ticket = await lock_ticket(session, ticket_id)
+        yield TicketWrite(session, ticket, actor_id(actor), utcnow())
 
 
 async def tags_by_ticket(session: AsyncSession, ticket_ids: list[int]) -> dict[int, list[str]]:
@@ -335,9 +389,9 @@ async def submit_ticket(
             title=data.title,
             body=data.body,
             channel=data.channel.value,
-            status=status.value,
-            type=data.type.value,
-            urgency=data.urgency.value,
+            status=status,
+            type=data.type,
+            urgency=data.urgency,
             requester_id=requester.id,
             community_id=community.id if community else None,
             funded=bool(community and community.funded),
@@ -347,30 +401,15 @@ async def submit_ticket(
         session.add(ticket)
         await session.flush()
         memo(session, FRESH_TICKETS)[ticket.id] = True
-        await run_ticket_hooks(session, ticket, TicketChange(
-            kind="created", now=now, actor_id=actor.user_id if actor else requester.id, status_after=ticket.status))
-        await refresh_rank(session, ticket)
         _attach(session, ticket, files, uploader_id=requester.id)
         keep_loaded(session, requester, community)
-        record_event(
-            session,
-            "ticket.created",
-            subject_type="ticket",
-            subject_id=ticket.id,
-            ticket_id=ticket.id,
-            community_id=ticket.community_id,
-            actor_id=actor.user_id if actor else requester.id,
-            data={
-                "title": ticket.title,
-                "status": ticket.status,
-                "channel": ticket.channel,
-                "type": ticket.type,
-                "urgency": ticket.urgency,
-                "requester_id": requester.id,
-                "attachments": len(files),
-            },
-        )
-    return ticket
+        write = TicketWrite(session, ticket, actor.user_id if actor else requester.id, now)
+        write.event("ticket.created", {
+            "title": ticket.title, "status": ticket.status, "channel": ticket.channel,
+            "type": ticket.type, "urgency": ticket.urgency, "requester_id": requester.id,
+            "attachments": len(files),
+        })
+        return await write.done("created", status_after=ticket.status)
 
 
 # --- triage --------------------------------------------------------------------------------
@@ -382,9 +421,9 @@ _PLAIN_FIELDS = (
 
 
 def _apply_status(ticket: Ticket, target: Status, now: datetime) -> dict[str, Any]:
-    before = Status(ticket.status)
+    before = ticket.status
     check_transition(before, target)
-    ticket.status = target.value
+    ticket.status = target
     if target == Status.resolved:
         ticket.resolved_at = now
     elif target == Status.closed:
@@ -428,17 +467,13 @@ async def _staff_user(session: AsyncSession, user_id: int) -> User:
 async def update_ticket(
     session: AsyncSession, ref: str | int, patch: TicketUpdate, *, actor: Principal, if_match: int | None = None
 ) -> Ticket:
-    ticket_id = parse_ticket_ref(ref)
-    if ticket_id is None:
-        raise NotFound(f"no ticket {ref}")
     fields = patch.model_dump(exclude_unset=True)
     for name in ("title", "status", "type", "urgency", "affected_communities", "data_loss",
                  "blocks_priority_team", "funded", "fits_goals"):
         if name in fields and fields[name] is None:
             raise InvalidInput(f"{name} cannot be null", code="null_field")
-    now = utcnow()
-    async with transaction(session):
-        ticket = await lock_ticket(session, ticket_id)
+    async with writing(session, ref, actor) as write:
+        ticket = write.ticket
         if if_match is not None and if_match != ticket.version:
             raise PreconditionFailed(
                 f"ticket changed since version {if_match} (now {ticket.version}); reload and retry",
@@ -448,9 +483,7 @@ async def update_ticket(
         for name in _PLAIN_FIELDS:
             if name in fields:
                 value = fields[name]
-                if isinstance(value, Enum):
-                    value = value.value
-                elif isinstance(value, datetime):
+                if isinstance(value, datetime):
                     value = value.astimezone(UTC)  # stored and returned in UTC whatever offset was sent
                 setattr(ticket, name, value)
         plain = changes(before, {name: getattr(ticket, name) for name in _PLAIN_FIELDS if name in fields})
@@ -468,8 +501,8 @@ async def update_ticket(
                 ticket.community_id = community_id
 
         status_change = None
-        if "status" in fields and Status(fields["status"]) != Status(ticket.status):
-            status_change = _apply_status(ticket, Status(fields["status"]), now)
+        if "status" in fields and fields["status"] != ticket.status:
+            status_change = _apply_status(ticket, fields["status"], write.now)
 
         assign_change = None
         if "assignee_id" in fields and fields["assignee_id"] != ticket.assignee_id:
@@ -486,41 +519,32 @@ async def update_ticket(
 
         if not (plain or status_change or assign_change or tag_change):
             return ticket  # nothing to do: no version bump, no event
-        ticket.updated_at = now
         changed = set(plain) | ({"status"} if status_change else set()) | ({"assignee_id"} if assign_change else set())
-        await run_ticket_hooks(session, ticket, TicketChange(
-            kind="status" if status_change else "updated", now=now, actor_id=actor.user_id,
+        if status_change:
+            write.event("ticket.status_changed", status_change)
+        if assign_change:
+            write.event("ticket.assigned", assign_change)
+        if plain:
+            write.event("ticket.updated", {"changes": plain})
+        if tag_change:
+            write.event("ticket.tagged", tag_change)
+        return await write.done(
+            "status" if status_change else "updated",
             fields=frozenset(changed | ({"tags"} if tag_change else set())),
             status_before=status_change["before"] if status_change else None,
-            status_after=status_change["after"] if status_change else None))
-        await refresh_rank(session, ticket)
-        common = dict(subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
-                      community_id=ticket.community_id, actor_id=actor.user_id)
-        if status_change:
-            record_event(session, "ticket.status_changed", data=status_change, **common)
-        if assign_change:
-            record_event(session, "ticket.assigned", data=assign_change, **common)
-        if plain:
-            record_event(session, "ticket.updated", data={"changes": plain}, **common)
-        if tag_change:
-            record_event(session, "ticket.tagged", data=tag_change, **common)
-    return ticket
+            status_after=status_change["after"] if status_change else None)
 
 
-async def move_locked_ticket(session: AsyncSession, ticket: Ticket, target: Status, *, actor_id: int | None,
-                             reason: str, now: datetime) -> Ticket:
+async def move_locked_ticket(session: AsyncSession, ticket: Ticket, target: Status, *,
+                             actor: Principal | None, reason: str, now: datetime) -> Ticket:
     """Change the status of a ticket the caller has locked inside its transaction, with the
     same rule, hooks, rank and event as `update_ticket`; `reason` goes into the event (the
-    requester confirmed, auto-closed after N quiet days...)."""
+    requester confirmed, auto-closed after N quiet days...). `actor` None: the system."""
+    write = TicketWrite(session, ticket, actor_id(actor), now)
     change = _apply_status(ticket, target, now)
-    ticket.updated_at = now
-    await run_ticket_hooks(session, ticket, TicketChange(
-        kind="status", now=now, actor_id=actor_id, fields=frozenset({"status"}),
-        status_before=change["before"], status_after=change["after"]))
-    await refresh_rank(session, ticket)
-    record_event(session, "ticket.status_changed", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
-                 community_id=ticket.community_id, actor_id=actor_id, data={**change, "reason": reason})
-    return ticket
+    write.event("ticket.status_changed", {**change, "reason": reason})
+    return await write.done("status", fields=frozenset({"status"}),
+                            status_before=change["before"], status_after=change["after"])
 
 
 async def change_status(session: AsyncSession, ref: str | int, target: Status, *, actor: Principal) -> Ticket:
@@ -529,12 +553,8 @@ async def change_status(session: AsyncSession, ref: str | int, target: Status, *
 
 async def claim_ticket(session: AsyncSession, ref: str | int, *, actor: Principal) -> Ticket:
     """Say "I'm looking at this" (the 👀 of the Slack processes). Exactly one person wins."""
-    ticket_id = parse_ticket_ref(ref)
-    if ticket_id is None:
-        raise NotFound(f"no ticket {ref}")
-    now = utcnow()
-    async with transaction(session):
-        ticket = await lock_ticket(session, ticket_id)
+    async with writing(session, ref, actor) as write:
+        ticket = write.ticket
         if ticket.claimed_by_id == actor.user_id:
             return ticket
         if ticket.claimed_by_id is not None:
@@ -543,40 +563,29 @@ async def claim_ticket(session: AsyncSession, ref: str | int, *, actor: Principa
                 f"{holder.name if holder else 'someone'} already claimed this ticket",
                 extra={"claimed_by": holder.name if holder else None},
             )
-        if Status(ticket.status) in (Status.resolved, Status.closed):
+        if ticket.status in (Status.resolved, Status.closed):
             raise Conflict(f"ticket is {ticket.status}; reopen it before claiming", code="ticket_finished")
         ticket.claimed_by_id = actor.user_id
-        ticket.claimed_at = now
+        ticket.claimed_at = write.now
         data: dict[str, Any] = {"claimed_by": actor.user_id}
         if ticket.assignee_id is None:
             ticket.assignee_id = actor.user_id  # claiming unowned work takes ownership
             data["assigned"] = True
-        ticket.updated_at = now
-        await run_ticket_hooks(session, ticket, TicketChange(kind="claimed", now=now, actor_id=actor.user_id))
-        record_event(session, "ticket.claimed", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
-                     community_id=ticket.community_id, actor_id=actor.user_id, data=data)
-    return ticket
+        write.event("ticket.claimed", data)
+        return await write.done("claimed")
 
 
 async def release_claim(session: AsyncSession, ref: str | int, *, actor: Principal) -> Ticket:
-    ticket_id = parse_ticket_ref(ref)
-    if ticket_id is None:
-        raise NotFound(f"no ticket {ref}")
-    async with transaction(session):
-        ticket = await lock_ticket(session, ticket_id)
+    async with writing(session, ref, actor) as write:
+        ticket = write.ticket
         if ticket.claimed_by_id is None:
             return ticket
         if ticket.claimed_by_id != actor.user_id and actor.staff_role not in ("admin", "triager"):
             raise AlreadyClaimed("only the person who claimed it, a triager or an admin can release the claim")
-        before = ticket.claimed_by_id
+        write.event("ticket.unclaimed", {"was_claimed_by": ticket.claimed_by_id})
         ticket.claimed_by_id = None
         ticket.claimed_at = None
-        ticket.updated_at = utcnow()
-        await run_ticket_hooks(session, ticket, TicketChange(kind="unclaimed", now=ticket.updated_at,
-                                                             actor_id=actor.user_id))
-        record_event(session, "ticket.unclaimed", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
-                     community_id=ticket.community_id, actor_id=actor.user_id, data={"was_claimed_by": before})
-    return ticket
+        return await write.done("unclaimed")
 
 
 # --- conversation --------------------------------------------------------------------------
@@ -587,8 +596,7 @@ async def post_message(
     ref: str | int,
     data: MessageCreate,
     *,
-    author_id: int,
-    author_is_staff: bool,
+    actor: Principal,
     channel: Channel = Channel.web,
     files: list[UploadedFile] | None = None,
 ) -> Message:
@@ -597,16 +605,12 @@ async def post_message(
     The first public staff reply stops the first-response clock; a requester's reply to a
     ticket pending on them puts it back in the team's court (open).
     """
-    ticket_id = parse_ticket_ref(ref)
-    if ticket_id is None:
-        raise NotFound(f"no ticket {ref}")
-    if data.kind == MessageKind.internal and not author_is_staff:
-        raise InvalidInput("only staff can write internal notes", code="internal_note_forbidden")
-    files = check_uploads(files or [])
-    async with transaction(session):
-        ticket = await lock_ticket(session, ticket_id)
-        return await add_message_in_transaction(session, ticket, data, author_id=author_id,
-                                                author_is_staff=author_is_staff, channel=channel, files=files)
+    async with writing(session, ref, actor) as write:
+        if data.kind == MessageKind.internal and not actor.is_staff:
+            raise InvalidInput("only staff can write internal notes",
+                               code="internal_note_forbidden")
+        return await _add_message(write, data, by_staff=actor.is_staff, channel=channel,
+                                  files=check_uploads(files or []))
 
 
 async def add_message_in_transaction(
@@ -614,38 +618,35 @@ async def add_message_in_transaction(
     ticket: Ticket,
     data: MessageCreate,
     *,
-    author_id: int,
-    author_is_staff: bool,
+    actor: Principal,
     channel: Channel = Channel.web,
-    files: list[UploadedFile] | None = None,
 ) -> Message:
     """`post_message`'s rules for a caller already inside a transaction holding the ticket's lock
     (an incident update replies on every linked ticket in the same commit as the update)."""
-    files = files or []
-    now = utcnow()
-    message = Message(ticket_id=ticket.id, author_id=author_id, kind=data.kind.value, body=data.body,
-                      channel=channel.value, created_at=now)
+    write = TicketWrite(session, ticket, actor.user_id, utcnow())
+    return await _add_message(write, data, by_staff=actor.is_staff, channel=channel, files=[])
+
+
+async def _add_message(write: TicketWrite, data: MessageCreate, *, by_staff: bool, channel: Channel,
+                       files: list[UploadedFile]) -> Message:
+    session, ticket, now = write.session, write.ticket, write.now
+    message = Message(ticket_id=ticket.id, author_id=write.actor_id, kind=data.kind.value,
+                      body=data.body, channel=channel.value, created_at=now)
     session.add(message)
     await session.flush()
-    _attach(session, ticket, files, uploader_id=author_id, message_id=message.id)
-    common = dict(subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
-                  community_id=ticket.community_id, actor_id=author_id)
-    record_event(session, "ticket.message_added",
-                 data={"message_id": message.id, "kind": message.kind, "staff": author_is_staff,
-                       "attachments": len(files)}, **common)
+    _attach(session, ticket, files, uploader_id=write.actor_id, message_id=message.id)
+    write.event("ticket.message_added", {"message_id": message.id, "kind": message.kind,
+                                         "staff": by_staff, "attachments": len(files)})
     public = data.kind == MessageKind.public
     status_before = ticket.status
-    if public and author_is_staff and ticket.first_response_at is None:
+    if public and by_staff and ticket.first_response_at is None:
         ticket.first_response_at = now
-        record_event(session, "ticket.first_response", data={"message_id": message.id}, **common)
-    if public and not author_is_staff and Status(ticket.status) == Status.pending:
-        record_event(session, "ticket.status_changed",
-                     data={**_apply_status(ticket, Status.open, now), "reason": "requester replied"}, **common)
-    ticket.updated_at = now
-    await run_ticket_hooks(session, ticket, TicketChange(
-        kind="message", now=now, actor_id=author_id, message_kind=message.kind, by_staff=author_is_staff,
-        status_before=status_before, status_after=ticket.status))
-    await refresh_rank(session, ticket)
+        write.event("ticket.first_response", {"message_id": message.id})
+    if public and not by_staff and ticket.status == Status.pending:
+        write.event("ticket.status_changed", {**_apply_status(ticket, Status.open, now),
+                                              "reason": "requester replied"})
+    await write.done("message", message_kind=message.kind, by_staff=by_staff,
+                     status_before=status_before, status_after=ticket.status)
     return message
 
 
@@ -676,11 +677,8 @@ async def get_attachment(session: AsyncSession, ticket_id: int, attachment_id: i
 
 async def add_vote(session: AsyncSession, ref: str | int, *, voter_email: str | None, actor: Principal) -> Ticket:
     """A +1 from a distinct person; the same person twice is a 409."""
-    ticket_id = parse_ticket_ref(ref)
-    if ticket_id is None:
-        raise NotFound(f"no ticket {ref}")
-    async with transaction(session):
-        ticket = await lock_ticket(session, ticket_id)
+    async with writing(session, ref, actor) as write:
+        ticket = write.ticket
         if voter_email:
             voter = ensure_contact(session, await get_user_by_email(session, voter_email), voter_email, None)
             await session.flush()
@@ -691,31 +689,20 @@ async def add_vote(session: AsyncSession, ref: str | int, *, voter_email: str | 
             raise Conflict(f"{voter.name} has already voted for this ticket", code="already_voted")
         session.add(Vote(ticket_id=ticket.id, user_id=voter.id))
         ticket.vote_count += 1
-        ticket.updated_at = utcnow()
-        await refresh_rank(session, ticket)
-        record_event(session, "ticket.vote_added", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
-                     community_id=ticket.community_id, actor_id=actor.user_id,
-                     data={"voter_id": voter.id, "vote_count": ticket.vote_count})
-    return ticket
+        write.event("ticket.vote_added", {"voter_id": voter.id, "vote_count": ticket.vote_count})
+        return await write.done("voted")
 
 
 async def remove_vote(session: AsyncSession, ref: str | int, *, voter_id: int, actor: Principal) -> Ticket:
-    ticket_id = parse_ticket_ref(ref)
-    if ticket_id is None:
-        raise NotFound(f"no ticket {ref}")
-    async with transaction(session):
-        ticket = await lock_ticket(session, ticket_id)
+    async with writing(session, ref, actor) as write:
+        ticket = write.ticket
         vote = (await session.exec(select(Vote).where(Vote.ticket_id == ticket.id, Vote.user_id == voter_id))).first()
         if vote is None:
             raise NotFound("no such vote on this ticket")
         await session.delete(vote)
         ticket.vote_count = max(0, ticket.vote_count - 1)
-        ticket.updated_at = utcnow()
-        await refresh_rank(session, ticket)
-        record_event(session, "ticket.vote_removed", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
-                     community_id=ticket.community_id, actor_id=actor.user_id,
-                     data={"voter_id": voter_id, "vote_count": ticket.vote_count})
-    return ticket
+        write.event("ticket.vote_removed", {"voter_id": voter_id, "vote_count": ticket.vote_count})
+        return await write.done("voted")
 
 
 async def list_voters(session: AsyncSession, ticket_id: int) -> list[User]:
@@ -724,37 +711,28 @@ async def list_voters(session: AsyncSession, ticket_id: int) -> list[User]:
 
 
 async def add_link(session: AsyncSession, ref: str | int, data: LinkCreate, *, actor: Principal) -> Link:
-    ticket_id = parse_ticket_ref(ref)
-    if ticket_id is None:
-        raise NotFound(f"no ticket {ref}")
     url = str(data.url)
-    async with transaction(session):
-        ticket = await lock_ticket(session, ticket_id)
+    async with writing(session, ref, actor) as write:
+        ticket = write.ticket
         if (await session.exec(select(Link.id).where(Link.ticket_id == ticket.id, Link.url == url))).first():
             raise Conflict("this link is already on the ticket", code="duplicate_link")
         link = Link(ticket_id=ticket.id, url=url, title=data.title.strip(), kind=data.kind.value, created_by_id=actor.user_id)
         session.add(link)
         await session.flush()
-        ticket.updated_at = utcnow()
-        record_event(session, "ticket.link_added", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
-                     community_id=ticket.community_id, actor_id=actor.user_id,
-                     data={"link_id": link.id, "url": url, "kind": link.kind, "title": link.title})
+        write.event("ticket.link_added", {"link_id": link.id, "url": url, "kind": link.kind,
+                                          "title": link.title})
+        await write.done("linked")
     return link
 
 
 async def remove_link(session: AsyncSession, ref: str | int, link_id: int, *, actor: Principal) -> None:
-    ticket_id = parse_ticket_ref(ref)
-    if ticket_id is None:
-        raise NotFound(f"no ticket {ref}")
-    async with transaction(session):
-        ticket = await lock_ticket(session, ticket_id)
+    async with writing(session, ref, actor) as write:
         link = await session.get(Link, link_id)
-        if link is None or link.ticket_id != ticket.id:
+        if link is None or link.ticket_id != write.ticket.id:
             raise NotFound("no such link on this ticket")
         await session.delete(link)
-        ticket.updated_at = utcnow()
-        record_event(session, "ticket.link_removed", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
-                     community_id=ticket.community_id, actor_id=actor.user_id, data={"url": link.url})
+        write.event("ticket.link_removed", {"url": link.url})
+        await write.done("linked")
 
 
 async def list_links(session: AsyncSession, ticket_id: int) -> list[Link]:

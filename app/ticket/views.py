@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.audit.models import Event, EventPublic
 from app.community.models import Community
 from app.markdown import render_markdown
+from app.registry import Hooks
 from app.ticket.enums import Channel, Criticality, Status, TicketType, Urgency
 from app.ticket.models import CommunityRef, Link, LinkPublic, Message, MessagePublic, Ticket, TicketPublic
 from app.ticket.ranking import rank_contexts, rank_with
@@ -28,9 +29,9 @@ from app.user.models import User, UserRef
 # Extra fields other domains add to each ticket's output (the SLA adds `sla`): each provider
 # gets (session, tickets) and returns {ticket_id: {field: value}}, one batch per page.
 ViewExtra = Callable[[AsyncSession, list[Ticket]], Awaitable[dict[int, dict]]]
-TICKET_VIEW_EXTRAS: list[ViewExtra] = []
+TICKET_VIEW_EXTRAS: Hooks[ViewExtra] = Hooks("ticket view extras")  # filled by app/wiring.py
 # The same for the board's rows (`BoardTicket`), whose fields are lighter (the SLA adds its countdowns).
-BOARD_VIEW_EXTRAS: list[ViewExtra] = []
+BOARD_VIEW_EXTRAS: Hooks[ViewExtra] = Hooks("board view extras")
 
 
 def _already_loaded(session: AsyncSession, model: type, ids: set[int]) -> dict[int, object]:

@@ -214,3 +214,11 @@ async def touch_token(session: AsyncSession, token: str) -> None:
 async def list_staff(session: AsyncSession) -> list[User]:
     stmt = select(User).where(col(User.staff_role).is_not(None), User.is_active == True).order_by(User.name)  # noqa: E712
     return list((await session.exec(stmt)).all())
+
+
+def principal_of(user: User) -> Principal:
+    """A person acting without a sign-in: an integration's author, a reply by e-mail."""
+    role = StaffRole(user.staff_role) if user.is_staff else None
+    return Principal(user_id=user.id, name=user.name, email=user.email, staff_role=role,
+                     via="integration")
+

@@ -16,11 +16,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.models import Event
-from app.audit.service import on_event, record_event
+from app.audit.service import record_event
 from app.cache import cached_sync
 from app.db import transaction, utcnow
 from app.errors import NotFound
-from app.outbox.delivery import Delivered, DeliveryFailed, handles, http_client
+from app.outbox.delivery import Delivered, DeliveryFailed, http_client
 from app.outbox.models import OutboxMessage
 from app.webhooks.matching import matches
 from app.webhooks.models import WebhookCreate, WebhookSubscription, WebhookUpdate
@@ -42,8 +42,7 @@ def event_body(ev: Event) -> dict:
             "actor_id": ev.actor_id, "data": ev.data}
 
 
-@on_event
-def _note_event(session: AsyncSession, ev: Event) -> None:
+def note_event(session: AsyncSession, ev: Event) -> None:
     if not ev.kind.startswith(_NOT_ANNOUNCED):
         session.info.setdefault(_PENDING, []).append(ev)
 
@@ -160,7 +159,6 @@ def now_seconds() -> int:
     return int(utcnow().timestamp())
 
 
-@handles(TOPIC)
 async def deliver_webhook(session: AsyncSession, message: OutboxMessage) -> Delivered:
     sub = await session.get(WebhookSubscription, message.payload.get("subscription_id"))
     url, secret, active = (sub.url, sub.secret, sub.active) if sub else (None, None, False)

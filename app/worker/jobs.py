@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.registry import Hooks
+
 JobFn = Callable[[AsyncSession, datetime], Awaitable[int | None]]
 
 
@@ -21,14 +23,13 @@ class PeriodicJob:
     run: JobFn
 
 
-PERIODIC_JOBS: dict[str, PeriodicJob] = {}
+PERIODIC_JOBS: Hooks[PeriodicJob] = Hooks("periodic jobs")  # filled by app/wiring.py
 
 
-def periodic(name: str, *, every_seconds: float) -> Callable[[JobFn], JobFn]:
-    """Register a job to run every `every_seconds` in the worker."""
+def periodic(name: str, run: JobFn, *, every_seconds: float) -> PeriodicJob:
+    """A job that the worker runs every `every_seconds`."""
+    return PeriodicJob(name=name, every=timedelta(seconds=every_seconds), run=run)
 
-    def register(fn: JobFn) -> JobFn:
-        PERIODIC_JOBS[name] = PeriodicJob(name=name, every=timedelta(seconds=every_seconds), run=fn)
-        return fn
 
-    return register
+def periodic_jobs() -> dict[str, PeriodicJob]:
+    return {job.name: job for job in PERIODIC_JOBS}

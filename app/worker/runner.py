@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import text
 
 from app.db import Database, utcnow
-from app.worker.jobs import PERIODIC_JOBS, PeriodicJob
+from app.worker.jobs import PeriodicJob, periodic_jobs
 
 log = logging.getLogger("firstline.worker")
 
@@ -20,7 +20,7 @@ class Runner:
                  jobs: dict[str, PeriodicJob] | None = None) -> None:
         self.database = database
         self.clock = clock
-        self.jobs = jobs if jobs is not None else PERIODIC_JOBS
+        self.jobs = jobs if jobs is not None else periodic_jobs()
         self.last_run: dict[str, datetime] = {}
 
     async def run_job(self, job: PeriodicJob, now: datetime) -> int | None:

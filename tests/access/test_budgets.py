@@ -69,6 +69,7 @@ async def test_logging_time_uses_budget_and_moves_the_community_to_the_back(sess
     assert [e["minutes"] for e in events] == [45, 15]
 
 
+@pytest.mark.now("2026-03-01T00:30:00+00:00")  # just after a month began: the earlier period is one minute back
 async def test_time_in_an_earlier_period_does_not_count(session):
     agent = await make_user(session, StaffRole.agent)
     c = await make_community(session, budget_hours=2.0, budget_period=BudgetPeriod.month)

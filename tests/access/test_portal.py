@@ -14,7 +14,7 @@ from app.ticket.models import Message, MessageCreate
 from app.ticket.service import UploadedFile, post_message
 from app.user.models import StaffRole
 from tests.access.conftest import LINK_RE, MEMBER_A, REP_A, REP_B, emails_to, portal_sign_in
-from tests.factories import make_ticket, make_user
+from tests.factories import make_ticket, make_user, principal_for
 from tests.pages.conftest import csrf_from, sign_in
 
 
@@ -92,10 +92,11 @@ async def test_internal_notes_and_their_files_never_reach_contacts(client, sessi
     staff = await make_user(session, StaffRole.agent)
     t = world["ticket_a"]
     await post_message(session, t.id, MessageCreate(body="INTERNAL: customer is difficult", kind=MessageKind.internal),
-                       author_id=staff.id, author_is_staff=True,
+                       actor=principal_for(staff),
                        files=[UploadedFile("secret-notes.txt", "text/plain", b"internal")])
-    await post_message(session, t.id, MessageCreate(body="We are looking into it."), author_id=staff.id,
-                       author_is_staff=True, files=[UploadedFile("public-log.txt", "text/plain", b"log")])
+    await post_message(session, t.id, MessageCreate(body="We are looking into it."),
+                       actor=principal_for(staff), files=[UploadedFile("public-log.txt",
+                                                                       "text/plain", b"log")])
     await portal_sign_in(client, session, REP_A)
     page = (await client.get(f"/portal/tickets/{t.id}")).text
     assert "We are looking into it." in page and "public-log.txt" in page

@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -130,7 +131,11 @@ def new_page(browser):
     contexts = []
 
     def make(viewport=(1366, 820)):
-        ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+        # The browser's zone and clock are stated too: its Date starts at the test's "now"
+        # (the server in this process runs at it) and its zone is UTC whatever TZ the machine has.
+        ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, timezone_id="UTC",
+                                  locale="en-US")
+        ctx.clock.install(time=datetime.now(UTC))
         ctx.set_default_timeout(10_000)
         contexts.append(ctx)
         return ctx.new_page()

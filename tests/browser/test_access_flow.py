@@ -58,9 +58,9 @@ def test_portal_magic_link_own_community_approve_confirm_and_rate(live_server, n
             title="JupyterHub 504 on login", body="Every user gets a **504** since 9:00.",
             requester_email="rita@alpha.example", community="alpha", type="bug", urgency="urgent"))
         await post_message(session, fixed.id, MessageCreate(body="We restarted the proxy; should be fine now."),
-                           author_id=agent.id, author_is_staff=True)
+                           actor=principal_for(agent))
         await post_message(session, fixed.id, MessageCreate(body="proxy pod OOM-killed", kind=MessageKind.internal),
-                           author_id=agent.id, author_is_staff=True)
+                           actor=principal_for(agent))
         await change_status(session, fixed.id, Status.resolved, actor=principal_for(agent))
         await submit_ticket(session, TicketCreate(title="Please install pandas 2.2", requester_email="max@alpha.example",
                                                   community="alpha", type="change_request"))
@@ -132,8 +132,8 @@ def test_xss_payloads_render_inert_on_every_page(live_server, new_page):
         t = await submit_ticket(session, TicketCreate(title="T " + XSS[1][:150], body=payload,
                                                       requester_email="rep@xss.example",
                                                       requester_name="Rep " + XSS[2], community="xss"))
-        await post_message(session, t.id, MessageCreate(body="reply " + payload), author_id=admin.id,
-                           author_is_staff=True)
+        await post_message(session, t.id, MessageCreate(body="reply " + payload),
+                           actor=principal_for(admin))
         await add_link(session, t.id, LinkCreate(url="https://example.org/x", title="L " + XSS[1][:150]),
                        actor=principal_for(admin))
         await update_ticket(session, t.id, TicketUpdate(milestone="m" + XSS[4][:50]), actor=principal_for(admin))

@@ -3,7 +3,7 @@ resolve, write the post-mortem, and find its action item as a ticket on the boar
 
 import os
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import settled, sign_in
 from tests.factories import PASSWORD, make_community, make_ticket, make_user
+from app.db import utcnow
 from app.ticket.enums import Urgency
 
 pytestmark = pytest.mark.browser
@@ -71,7 +72,7 @@ def test_declare_from_ticket_update_resolve_postmortem_action_item_on_board(live
     expect(page.locator("#pm-timeline")).to_have_value(re.compile("Incident declared \\(SEV1\\)"))
     settled(page)
     page.locator("#ai-title").fill("Alert when the database disk passes 80%")
-    page.locator("#ai-due").fill((date.today() + timedelta(days=7)).isoformat())
+    page.locator("#ai-due").fill((utcnow().date() + timedelta(days=7)).isoformat())
     page.get_by_role("button", name="Add action item").click()
     item = page.locator(".action-items li", has_text="Alert when the database disk passes 80%")
     expect(item).to_contain_text(re.compile(r"SUP-\d+"))

@@ -14,11 +14,11 @@ from app.escalation.service import run_escalations
 from app.incident.models import IncidentCreate
 from app.incident.service import acknowledge_incident, declare_in_transaction
 from app.db import transaction
-from app.oncall import ON_CALL_RESOLVERS, provide_on_call
+from app.oncall import ON_CALL_RESOLVERS
 from app.outbox.models import OutboxMessage
 from app.ticket.enums import Urgency
 from app.ticket.service import claim_ticket
-from app.worker.jobs import PERIODIC_JOBS
+from app.worker.jobs import periodic_jobs
 from tests.factories import make_community, make_ticket, make_user, principal_for
 
 # Across the EU clock change (29 March 2026, 01:00 UTC): escalation counts real minutes.
@@ -36,7 +36,7 @@ async def rota(session):
         asked.append((role, at))
         return {"responder": [rhea.id], "lead": [leo.id]}.get(role, [])
 
-    provide_on_call(fake)
+    ON_CALL_RESOLVERS.add(fake)
     yield {"responder": rhea, "lead": leo, "asked": asked}
     ON_CALL_RESOLVERS.remove(fake)
 
@@ -140,10 +140,34 @@ async def test_a_level_with_nobody_on_call_is_recorded_and_the_chain_moves_on(se
     assert ("nightwatch", T0 + timedelta(minutes=5)) in rota["asked"]
 
 
+async def test_escalation_pages_whoever_a_real_schedule_has_on_call_across_a_handoff(session):
+    """No fake rota: a weekly Berlin schedule hands over on Sunday 29 March 2026 at 03:00 local,
+    the very hour the clocks go forward (01:00 UTC). Step 1 (00:55 UTC) pages last week's
+    responder, step 3 (01:15 UTC) this week's; the lead has one member throughout."""
+    from datetime import date, time
+
+    from app.rota.models import RoleIn, ScheduleIn
+    from app.rota.service import create_schedule
+
+    rhea = await make_user(session, "agent", name="Rhea", email="rhea@desk.example")
+    ada = await make_user(session, "agent", name="Ada", email="ada@desk.example")
+    leo = await make_user(session, "triager", name="Leo", email="leo@desk.example")
+    await create_schedule(session, ScheduleIn(
+        name="Responders", kind="weekly", zone="Europe/Berlin", anchor_date=date(2026, 3, 22), handoff_weekday=6,
+        handoff_time=time(3), roles=[RoleIn(name="responder", members=[rhea.id, ada.id]),
+                                     RoleIn(name="lead", members=[leo.id])]), actor_id=None)
+    await alert_incident(session, T0)
+    for minute in (5, 15, 25, 35, 45):
+        await run_escalations(session, T0 + timedelta(minutes=minute))
+    assert await pages(session) == ["rhea@desk.example", "leo@desk.example", "ada@desk.example", "leo@desk.example"]
+    assert [(d["step"], d["paged"]) for d in await escalated(session)] == [
+        (1, ["Rhea"]), (2, ["Leo"]), (3, ["Ada"]), (4, ["Leo"])]
+
+
 def test_the_sweep_is_a_registered_periodic_job():
     from app.wiring import wire
     wire()
-    assert PERIODIC_JOBS["escalation"].every == timedelta(seconds=60)
+    assert periodic_jobs()["escalation"].every == timedelta(seconds=60)
 
 
 @given(st.integers(0, 50), st.integers(1, 5), st.integers(1, 5))

@@ -83,7 +83,7 @@ def integration_settings(settings_env, monkeypatch: pytest.MonkeyPatch) -> Itera
     monkeypatch.setenv("FIRSTLINE_DELIVERY_LEASE_SECONDS", "60")
     monkeypatch.setenv("FIRSTLINE_DELIVERY_TIMEOUT_SECONDS", "5")
     get_integration_settings.cache_clear()
-    wire()  # the handlers, hooks and listeners register on import, as in the app and the worker
+    wire()  # the handlers, hooks and listeners, wired as the app and the worker wire them
     yield
     get_integration_settings.cache_clear()
 

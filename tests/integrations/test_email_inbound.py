@@ -1,6 +1,5 @@
 """E-mail in: charsets, HTML, attachments with limits, threading, quoted history, loops; API and CLI."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,8 @@ from app.integrations.email import html_to_text, ingest_email, key_in_subject, t
 from app.ticket.models import Attachment, Message, MessageCreate, Ticket
 from app.ticket.service import post_message
 from app.user.models import User
-from tests.factories import make_user
+from tests.conftest import subprocess_env
+from tests.factories import make_user, principal_for
 
 MAIL = Path(__file__).parent / "payloads" / "email"
 TOKEN = "inbound-secret"
@@ -88,8 +88,8 @@ async def test_reply_threads_by_in_reply_to_and_trims_the_quote(session):
     [ticket] = await tickets(session)
     # our reply went out with a Message-ID remembered for the ticket (see replies.py); the requester answers it
     agent = await make_user(session, "agent")
-    await post_message(session, ticket.id, MessageCreate(body="Could you send a screenshot?"), author_id=agent.id,
-                       author_is_staff=True)
+    await post_message(session, ticket.id, MessageCreate(body="Could you send a screenshot?"),
+                       actor=principal_for(agent))
     from app.integrations.models import ExternalRef
 
     ours = (await session.exec(select(ExternalRef.external_id).where(ExternalRef.external_id.like("<sup-%")))).first()
@@ -143,7 +143,7 @@ async def test_api_needs_the_token_and_rejects_garbage_with_4xx(session, client)
 
 
 def test_cli_ingests_from_stdin(database_url, tmp_path):
-    env = {**os.environ, "FIRSTLINE_DATABASE_URL": database_url, "FIRSTLINE_MAIL_DOMAIN": "desk.example"}
+    env = subprocess_env(FIRSTLINE_DATABASE_URL=database_url, FIRSTLINE_MAIL_DOMAIN="desk.example")
     run = subprocess.run([sys.executable, "-m", "app.cli", "ingest-email"], input=raw("koi8r-plain.eml"),
                          capture_output=True, env=env, timeout=60)
     assert run.returncode == 0, run.stderr

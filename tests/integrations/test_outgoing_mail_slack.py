@@ -11,7 +11,7 @@ from app.outbox.service import enqueue
 from app.ticket.enums import Channel, MessageKind
 from app.ticket.models import MessageCreate, TicketUpdate
 from app.ticket.service import post_message, update_ticket
-from tests.factories import make_ticket, make_user, principal_for
+from tests.factories import actor_for, make_ticket, make_user, principal_for
 
 
 async def rows(session, topic):
@@ -91,13 +91,13 @@ async def test_requester_is_mailed_for_public_replies_and_status_changes_threade
     agent = await make_user(session, "agent")
     ticket = await make_ticket(session, requester_email="ada@uni.example", title="VPN down", channel=Channel.email)
     await post_message(session, ticket.id, MessageCreate(body="Internal: check logs", kind=MessageKind.internal),
-                       author_id=agent.id, author_is_staff=True)
+                       actor=principal_for(agent))
     await post_message(session, ticket.id, MessageCreate(body="Could you send a screenshot?"),
-                       author_id=agent.id, author_is_staff=True)
+                       actor=principal_for(agent))
     await update_ticket(session, ticket.id, TicketUpdate(status="open"), actor=principal_for(agent))
     # the requester's own reply does not mail them back
-    await post_message(session, ticket.id, MessageCreate(body="Here it is"), author_id=ticket.requester_id,
-                       author_is_staff=False)
+    await post_message(session, ticket.id, MessageCreate(body="Here it is"),
+                       actor=await actor_for(session, ticket.requester_id))
     await deliver_due(session, utcnow())
     mails = [m for _, m in smtp_server.messages]
     assert len(mails) == 2
@@ -111,7 +111,8 @@ async def test_requester_is_mailed_for_public_replies_and_status_changes_threade
 async def test_github_and_slack_requesters_get_no_mail(session, smtp_server):
     agent = await make_user(session, "agent")
     ticket = await make_ticket(session, channel=Channel.github)
-    await post_message(session, ticket.id, MessageCreate(body="Thanks!"), author_id=agent.id, author_is_staff=True)
+    await post_message(session, ticket.id, MessageCreate(body="Thanks!"),
+                       actor=principal_for(agent))
     assert await rows(session, "email.send") == []
 
 

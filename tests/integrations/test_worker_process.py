@@ -1,6 +1,5 @@
 """`firstline worker` as a real process: SIGKILLed mid-delivery, the delivery happens after a restart."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -13,14 +12,15 @@ from sqlmodel import select
 from app.outbox.models import OutboxMessage
 from app.webhooks.models import WebhookCreate
 from app.webhooks.service import create_subscription
+from tests.conftest import subprocess_env
 from tests.factories import make_ticket
 
 FIRSTLINE = str(Path(sys.executable).with_name("firstline"))
 
 
 def start_worker(database_url: str) -> subprocess.Popen:
-    env = {**os.environ, "FIRSTLINE_DATABASE_URL": database_url, "FIRSTLINE_DELIVERY_LEASE_SECONDS": "1",
-           "FIRSTLINE_DELIVERY_TIMEOUT_SECONDS": "30", "FIRSTLINE_LOG_LEVEL": "warning"}
+    env = subprocess_env(FIRSTLINE_DATABASE_URL=database_url, FIRSTLINE_DELIVERY_LEASE_SECONDS="1",
+                         FIRSTLINE_DELIVERY_TIMEOUT_SECONDS="30", FIRSTLINE_LOG_LEVEL="warning")
     return subprocess.Popen([FIRSTLINE, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 

@@ -1,7 +1,9 @@
 """The /rota pages as a browser without JavaScript uses them (plain forms, CSRF, 303s)."""
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
 
 from sqlalchemy import func
 from sqlmodel import select
@@ -59,9 +61,12 @@ async def test_bad_schedule_form_rerenders_with_the_reason_and_writes_nothing(cl
     assert no_csrf.status_code == 403
 
 
+# Before the stated clock this test anchored the rota 30 days before the real now, so from
+# early 2027 the fixed 1 December 2026 cover fell before the rota began and replaced nobody.
+@pytest.mark.now("2026-11-25T10:00:00+00:00")
 async def test_override_form_shows_in_the_grid(client, csrf, session, triager):
     bo = await make_user(session, StaffRole.agent, email="bo@desk.example", name="Bo")
-    schedule = await make_schedule(session, [triager], anchor=utcnow().date() - timedelta(days=30))
+    schedule = await make_schedule(session, [triager], anchor=date(2026, 10, 26))
     res = await client.post(f"/rota/{schedule.id}/overrides", data={
         "csrf_token": csrf, "user_id": str(bo.id), "start": "2026-12-01T10:00", "end": "2026-12-01T18:00",
         "agreed_by_id": str(bo.id), "reason": "dentist"})
@@ -97,9 +102,15 @@ async def test_grid_navigation_is_an_htmx_fragment(client, csrf, session, triage
     assert (await client.get("/rota?view=year")).status_code == 422
 
 
-async def test_duty_tick_and_feed_link(client, csrf, session, triager):
-    schedule = await make_schedule(session, [triager], anchor=utcnow().date() - timedelta(days=3),
-                                   duties=["Cut the weekly release"])
+# A weekly rota handed over on Mondays 09:00 Berlin: the shift is running at each of these
+# instants (a Friday evening, a Sunday, the small hours of Monday before the handoff).
+@pytest.mark.parametrize("when", [
+    pytest.param("friday-evening", marks=pytest.mark.now("2026-12-04T19:30:00+01:00")),
+    pytest.param("sunday", marks=pytest.mark.now("2026-12-06T12:00:00+01:00")),
+    pytest.param("monday-before-handoff", marks=pytest.mark.now("2026-12-07T00:30:00+01:00")),
+])
+async def test_duty_tick_and_feed_link(client, csrf, session, triager, when):
+    schedule = await make_schedule(session, [triager], anchor=date(2026, 11, 2), duties=["Cut the weekly release"])
     page = (await client.get(f"/rota?schedule={schedule.id}")).text
     duty_id = re.search(rf'/rota/{schedule.id}/duties/(\d+)/tick', page).group(1)
     index = re.search(r'name="shift_index" value="(\d+)"', page).group(1)
@@ -117,10 +128,12 @@ async def test_duty_tick_and_feed_link(client, csrf, session, triager):
     assert feed.status_code == 200 and b"BEGIN:VCALENDAR" in feed.content
 
 
+@pytest.mark.now("2026-03-11T10:00:00+00:00")
 async def test_handoff_pages(client, csrf, session, triager):
     bo = await make_user(session, StaffRole.agent, email="bo@desk.example", name="Bo")
+    # Daily shifts from Sunday 09:00 UTC: by Wednesday 10:00 three handoffs are due.
     schedule = await make_schedule(session, [bo, triager], zone="UTC", kind="custom", shift_days=1,
-                                   anchor=utcnow().date() - timedelta(days=3))
+                                   anchor=date(2026, 3, 8))
     assert await write_due_handoffs(session, utcnow()) >= 2
     h = (await session.exec(select(Handoff).where(Handoff.incoming_id == triager.id))).first()
     page = await client.get(f"/rota/handoffs/{h.id}")
@@ -140,9 +153,16 @@ async def test_handoff_pages(client, csrf, session, triager):
     assert schedule.id == h.schedule_id
 
 
-async def test_board_header_shows_who_is_on_now_and_next(client, csrf, session, triager):
+# Weekly from Monday 9 March 09:00 UTC, Tara first. With the real clock (anchor "this Monday")
+# the test failed every Monday before 09:00 UTC, when that week's shift had not begun.
+@pytest.mark.parametrize("when", [
+    pytest.param("wednesday", marks=pytest.mark.now("2026-03-11T10:00:00+00:00")),
+    pytest.param("sunday-night", marks=pytest.mark.now("2026-03-15T23:30:00+00:00")),
+    pytest.param("monday-before-handoff", marks=pytest.mark.now("2026-03-16T08:30:00+00:00")),
+])
+async def test_board_header_shows_who_is_on_now_and_next(client, csrf, session, triager, when):
     bo = await make_user(session, StaffRole.agent, email="bo@desk.example", name="Bo")
-    await make_schedule(session, [triager, bo], zone="UTC", anchor=utcnow().date() - timedelta(days=utcnow().weekday()))
+    await make_schedule(session, [triager, bo], zone="UTC", anchor=date(2026, 3, 9))
     board = (await client.get("/")).text
     chip = re.search(r'<div class="oncall-chip".*?</div>', board, re.S).group(0)
     assert "triager now" in chip and "<strong>Tara</strong>" in chip and "next</span> Bo" in chip

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from app.rota.holidays import skipped_dates
@@ -20,6 +20,7 @@ from app.rota.schedule import (
     on_call,
     shifts_between,
 )
+from tests.properties import examples
 
 A, B, C = 1, 2, 3
 ZONES = ["Europe/Berlin", "America/New_York", "Australia/Sydney", "Australia/Lord_Howe", "America/Santiago",
@@ -163,6 +164,60 @@ def test_fairness_counts_shifts_and_clipped_hours():
     assert got == {A: (3, 2 * 168 - 24), B: (3, 2 * 168 + 24)}
 
 
+# --- a slow, obviously-correct reference ---------------------------------------------------------
+# Walks the calendar one handoff (or one day) at a time from the rotation's first day, the way a
+# person would count on a paper calendar; the code under test jumps there in O(1).
+
+
+def _wall(day: date, at: time, zone: str) -> datetime:
+    return datetime.combine(day, at, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def reference_on_call(rotation: Rotation, members: tuple[int, ...], instant: datetime):
+    """(index, start, end, person) of the base shift at `instant`, or None."""
+    holidays = set(rotation.holidays)
+    if rotation.kind == RotationKind.weekdays:
+        found = [s for s in reference_weekday_shifts(rotation, members, instant) if s[1] <= instant < s[2]]
+        return found[0] if found else None
+    period = 7 if rotation.kind == RotationKind.weekly else rotation.shift_days
+    first = rotation.anchor
+    while rotation.kind == RotationKind.weekly and first.weekday() != rotation.handoff_weekday:
+        first += timedelta(days=1)
+
+    def handoff(k: int) -> datetime:
+        day = first + timedelta(days=k * period)
+        for _ in range(period - 1):  # a holiday pushes the handoff on, but not onto the next one
+            if day not in holidays:
+                break
+            day += timedelta(days=1)
+        return _wall(day, rotation.handoff_time, rotation.zone)
+
+    if instant < handoff(0):
+        return None
+    k = 0
+    while handoff(k + 1) <= instant:
+        k += 1
+    return k, handoff(k), handoff(k + 1), members[k % len(members)]
+
+
+def reference_weekday_shifts(rotation: Rotation, members: tuple[int, ...], until: datetime) -> list[tuple]:
+    """Every weekday shift from the anchor to `until`: count the working days one by one."""
+    holidays, out = set(rotation.holidays), []
+    day, k = rotation.anchor, 0
+    while _wall(day, rotation.handoff_time, rotation.zone) <= until:
+        if day.weekday() < 5 and day not in holidays:
+            start = _wall(day, rotation.handoff_time, rotation.zone)
+            end = _wall(day + timedelta(days=1), rotation.handoff_time, rotation.zone)
+            out.append((k, start, end, members[k % len(members)]))
+            k += 1
+        day += timedelta(days=1)
+    return out
+
+
+def as_tuple(shift):
+    return None if shift is None else (shift.index, shift.start, shift.end, shift.user_id)
+
+
 # --- properties -------------------------------------------------------------------------------
 
 rotations = st.builds(
@@ -178,15 +233,19 @@ rotations = st.builds(
 instants = st.datetimes(datetime(2024, 1, 1), datetime(2028, 6, 1)).map(lambda d: d.replace(tzinfo=UTC))
 
 
-@settings(max_examples=150, deadline=None)
+@examples(150)
 @given(rotation=rotations, at=instants, span=st.integers(1, 120), n=st.integers(1, 6))
 def test_periodic_layouts_tile_time_and_agree_with_on_call(rotation, at, span, n):
     layout = Layout(rotation, {"triager": tuple(range(1, n + 1))})
+    members = layout.roles["triager"]
+    assert as_tuple(on_call(layout, [], "triager", at)) == reference_on_call(rotation, members, at)
     end = at + timedelta(days=span)
     shifts = base_shifts(layout, at, end)
     if not shifts:  # the window is before the rotation starts
-        assert on_call(layout, [], "triager", at) is None
+        assert reference_on_call(rotation, members, end - timedelta(microseconds=1)) is None
         return
+    assert as_tuple(shifts[0]) == reference_on_call(rotation, members, max(shifts[0].start, at))
+    assert as_tuple(shifts[-1]) == reference_on_call(rotation, members, shifts[-1].start)
     assert shifts[-1].end >= end
     for a, b in zip(shifts, shifts[1:]):
         assert a.end == b.start and a.start < a.end
@@ -197,7 +256,7 @@ def test_periodic_layouts_tile_time_and_agree_with_on_call(rotation, at, span, n
         assert base_shift_by_index(layout, "triager", s.index) == s
 
 
-@settings(max_examples=100, deadline=None)
+@examples(100)
 @given(zone=st.sampled_from(ZONES), anchor=st.dates(date(2025, 1, 1), date(2027, 1, 1)), at=instants,
        holidays=st.lists(st.dates(date(2024, 1, 1), date(2028, 12, 31)), max_size=40))
 def test_weekday_shifts_fall_on_working_days_and_agree_with_on_call(zone, anchor, at, holidays):
@@ -205,6 +264,11 @@ def test_weekday_shifts_fall_on_working_days_and_agree_with_on_call(zone, anchor
     layout = Layout(Rotation(RotationKind.weekdays, zone, anchor, time(8, 30), holidays=hol), {"t": (1, 2, 3)})
     shifts = base_shifts(layout, at, at + timedelta(days=21))
     tz = ZoneInfo(zone)
+    assert as_tuple(on_call(layout, [], "t", at)) == reference_on_call(layout.rotation, (1, 2, 3), at)
+    # Every shift of the window, as the day-by-day count gives them (none before the anchor).
+    end = at + timedelta(days=21)
+    expected = [r for r in reference_weekday_shifts(layout.rotation, (1, 2, 3), end) if r[2] > at and r[1] < end]
+    assert [as_tuple(s) for s in shifts] == expected
     for a, b in zip(shifts, shifts[1:]):
         assert a.end <= b.start and b.index == a.index + 1
     for s in shifts:
@@ -218,7 +282,7 @@ def test_weekday_shifts_fall_on_working_days_and_agree_with_on_call(zone, anchor
 windows = st.tuples(instants, st.integers(1, 24 * 20)).map(lambda t: (t[0], t[0] + timedelta(hours=t[1])))
 
 
-@settings(max_examples=150, deadline=None)
+@examples(150)
 @given(at=instants.filter(lambda d: d >= datetime(2025, 2, 1, tzinfo=UTC)), overrides=st.lists(st.tuples(windows, st.integers(10, 12)), max_size=6))
 def test_overrides_keep_the_tiling_and_the_last_override_wins(at, overrides):
     layout = weekly("Europe/Berlin", members=(1, 2))
@@ -232,10 +296,10 @@ def test_overrides_keep_the_tiling_and_the_last_override_wins(at, overrides):
     for piece in final:
         mid = piece.start + (piece.end - piece.start) / 2
         covering = [o for o in ovs if o.start <= mid < o.end]
-        expected = covering[-1].user_id if covering else base_shift_user(layout, mid)
-        assert piece.user_id == expected
+        base = reference_on_call(layout.rotation, (1, 2), mid)
+        expected = covering[-1].user_id if covering else base[3]
+        assert piece.user_id == expected and piece.index == base[0]
+        assert piece.override_id == (covering[-1].id if covering else None)
         assert on_call(layout, ovs, "triager", mid).user_id == expected
-
-
-def base_shift_user(layout, instant):
-    return on_call(layout, [], "triager", instant).user_id
+        # Pieces change hands only where a base shift or an override starts or ends.
+        assert piece.start in {base[1]} | {o.start for o in ovs} | {o.end for o in ovs} or piece.start == start

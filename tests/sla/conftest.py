@@ -4,7 +4,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-import app.sla.wiring  # noqa: F401 - clocks follow tickets even in service-only tests
 from app.sla import service as sla_service
 
 

@@ -1,10 +1,11 @@
 """The business-time clock: named cases, DST in four regions, holidays, and properties."""
 
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from app.sla.calendar import (
@@ -16,6 +17,7 @@ from app.sla.calendar import (
     parse_periods,
     working_days_24x5,
 )
+from tests.properties import examples
 
 H = timedelta(hours=1)
 
@@ -210,7 +212,7 @@ def calendars(draw):
 instants = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31),
                         timezones=st.just(UTC))
 durations = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=40))
-PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPS = examples(150)
 
 
 @PROPS
@@ -218,16 +220,17 @@ PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthC
 def test_add_then_measure_gives_back_the_duration(cal, start, duration):
     due = cal.add_business(start, duration)
     assert due >= start
-    assert cal.business_between(start, due) == duration
+    assert cal.business_between(start, due) == duration == reference_between(cal, start, due)
 
 
 @PROPS
 @given(calendars(), instants, durations.filter(bool))
 def test_deadlines_fall_in_business_time_or_at_closing(cal, start, duration):
     due = cal.add_business(start, duration)
-    assert cal.is_business(due) or cal.is_business(due - timedelta(microseconds=1))
+    tick = timedelta(microseconds=1)
+    assert reference_between(cal, due - tick, due) == tick  # the last moment counted was working time
     # ...and it is the earliest such instant: a moment earlier, less time had passed.
-    assert cal.business_between(start, due - timedelta(microseconds=1)) < duration
+    assert reference_between(cal, start, due - tick) < duration
 
 
 @PROPS
@@ -246,20 +249,97 @@ def test_between_is_additive(cal, a, b, c):
 @given(calendars(), instants)
 def test_next_business_is_business_and_nothing_is_skipped(cal, t):
     nxt = cal.next_business(t)
-    assert nxt >= t and cal.is_business(nxt)
-    assert cal.business_between(t, nxt) == timedelta(0)
+    tick = timedelta(microseconds=1)
+    assert nxt >= t and cal.is_business(nxt) and reference_between(cal, nxt, nxt + tick) == tick
+    assert reference_between(cal, t, nxt) == timedelta(0)
+
+
+# --- a slow, obviously-correct reference ------------------------------------------------------
+# Reads the definition directly: each local day's periods (24x5: Monday-Friday, whole days),
+# minus the holidays the `holidays` package and the custom list name, each wall time converted
+# on its own (a time skipped by spring-forward starts at the jump; a repeated one is the first).
+
+
+@lru_cache(maxsize=None)
+def _package_holidays(country: str, subdiv: str | None, year: int) -> frozenset[date]:
+    import holidays
+
+    return frozenset(holidays.country_holidays(country, subdiv=subdiv, years=year))
+
+
+def reference_holidays(cal: BusinessCalendar, year: int) -> set[date]:
+    days = {d for d in cal.custom_holidays if d.year == year}
+    if cal.holiday_country:
+        days |= _package_holidays(cal.holiday_country, cal.holiday_subdiv, year)
+    return days
+
+
+def reference_periods(cal: BusinessCalendar, day: date) -> list[tuple[int, int]]:
+    if day in reference_holidays(cal, day.year):
+        return []
+    if cal.kind == "24x5":
+        return [(0, 1440)] if day.weekday() < 5 else []
+    return list(cal.week[day.weekday()])
+
+
+def reference_wall_to_utc(day: date, minute: int, zone: str) -> datetime:
+    tz = ZoneInfo(zone)
+    naive = datetime.combine(day, datetime.min.time()) + timedelta(minutes=minute)
+    first = naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    if first.astimezone(tz).replace(tzinfo=None) == naive:
+        return first
+    # Skipped by the clock: `first` read it with the offset before the jump, so it lies after the
+    # jump by as much as the wall time lies into the gap. Walk back minute by minute to the jump.
+    jump, offset = first, first.astimezone(tz).utcoffset()
+    while (jump - timedelta(minutes=1)).astimezone(tz).utcoffset() == offset:
+        jump -= timedelta(minutes=1)
+    return jump
+
+
+def reference_between(cal: BusinessCalendar, a: datetime, b: datetime) -> timedelta:
+    """Business time in [a, b), a <= b, by adding up each local day's working intervals."""
+    tz = ZoneInfo(cal.zone)
+    total = timedelta(0)
+    day = a.astimezone(tz).date() - timedelta(days=1)
+    while day <= b.astimezone(tz).date():
+        for s, e in reference_periods(cal, day):
+            lo = max(a, reference_wall_to_utc(day, s, cal.zone))
+            hi = min(b, reference_wall_to_utc(day, e, cal.zone))
+            total += max(hi - lo, timedelta(0))
+        day += timedelta(days=1)
+    return total
+
+
+SHORT = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=3))
+ORACLE = examples(60)
+
+
+@ORACLE
+@given(calendars(), instants, SHORT)
+def test_add_business_agrees_with_the_reference(cal, start, duration):
+    due = cal.add_business(start, duration)
+    assert reference_between(cal, start, due) == duration
+    if duration:  # ...and nothing earlier would do
+        assert reference_between(cal, start, due - timedelta(microseconds=1)) < duration
+
+
+@ORACLE
+@given(calendars(), instants, st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=20)))
+def test_business_between_agrees_with_the_reference(cal, a, span):
+    b = a + span
+    assert cal.business_between(a, b) == reference_between(cal, a, b)
+    assert cal.business_between(b, a) == -reference_between(cal, a, b)
 
 
 @PROPS
 @given(calendars(), instants)
 def test_local_wall_clock_decides_is_business(cal, t):
-    # Cross-check the laid-out intervals against the definition, read in local time.
-    if cal.kind == "24x5" or cal.holiday_country:
-        return
+    # Cross-check the laid-out intervals against the definition, read in local time, holidays too.
     wall = t.astimezone(ZoneInfo(cal.zone))
     minute = wall.hour * 60 + wall.minute
-    in_period = any(s <= minute < e for s, e in cal.week[wall.weekday()]) and wall.date() not in cal.custom_holidays
+    in_period = any(s <= minute < e for s, e in reference_periods(cal, wall.date()))
     # Times inside a DST gap or fold are the only place local reading and layout may differ.
     shifted = {(t + d).astimezone(ZoneInfo(cal.zone)).utcoffset() for d in (-3 * H, 3 * H)}
     if len(shifted) == 1:
         assert cal.is_business(t) == in_period
+    assert cal.is_business(t) == (reference_between(cal, t, t + timedelta(microseconds=1)) > timedelta(0))

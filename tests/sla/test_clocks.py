@@ -12,7 +12,7 @@ from app.sla.sweep import sweep_breaches
 from app.ticket.enums import Channel, Criticality, MessageKind, Status
 from app.ticket.models import MessageCreate, TicketUpdate
 from app.ticket.service import claim_ticket, post_message, update_ticket
-from tests.factories import make_community, make_ticket, make_user, principal_for
+from tests.factories import actor_for, make_community, make_ticket, make_user, principal_for
 
 
 def utc(*parts: int) -> datetime:
@@ -82,8 +82,8 @@ async def test_pending_pauses_and_the_requester_reply_resumes(session, clock):
     later = clock.advance(days=3)
     assert (await states(session, ticket.id, later + timedelta(days=30)))[Target.resolution] == ClockState.paused
     requester_id = ticket.requester_id
-    await post_message(session, ticket.id, MessageCreate(body="Here are the logs"), author_id=requester_id,
-                       author_is_staff=False)
+    await post_message(session, ticket.id, MessageCreate(body="Here are the logs"),
+                       actor=await actor_for(session, requester_id))
     res = (await clocks_of(session, ticket.id))["resolution"]
     assert res.running_since == later
     # Due three working days (72 h of Mon-Fri time) later than originally.
@@ -96,12 +96,12 @@ async def test_staff_reply_meets_ack_and_first_response_resolve_meets_resolution
     agent = await make_user(session, "agent")
     clock.advance(minutes=20)
     await post_message(session, ticket.id, MessageCreate(body="note to self", kind=MessageKind.internal),
-                       author_id=agent.id, author_is_staff=True)
+                       actor=principal_for(agent))
     st = await states(session, ticket.id, clock.now)
     assert st[Target.ack] == ClockState.met and st[Target.first_response] == ClockState.running
     clock.advance(minutes=20)
-    await post_message(session, ticket.id, MessageCreate(body="Looking into it"), author_id=agent.id,
-                       author_is_staff=True)
+    await post_message(session, ticket.id, MessageCreate(body="Looking into it"),
+                       actor=principal_for(agent))
     c = await clocks_of(session, ticket.id)
     assert c["first_response"].elapsed_us == 40 * 60 * 10**6
     await update_ticket(session, ticket.id, TicketUpdate(status=Status.open), actor=principal_for(agent))
@@ -139,7 +139,7 @@ async def test_sweep_records_each_breach_exactly_once(session, clock):
     t2 = await make_ticket(session, channel=Channel.github)
     agent = await make_user(session, "agent")
     clock.advance(hours=1)
-    await post_message(session, t2.id, MessageCreate(body="On it"), author_id=agent.id, author_is_staff=True)
+    await post_message(session, t2.id, MessageCreate(body="On it"), actor=principal_for(agent))
     assert await sweep_breaches(session, utc(2026, 11, 23, 12, 59)) == 0
     assert await sweep_breaches(session, utc(2026, 11, 23, 13, 0)) == 1
     assert await sweep_breaches(session, utc(2026, 11, 23, 13, 5)) == 0
@@ -157,8 +157,8 @@ async def test_a_late_reply_between_sweeps_is_still_recorded_once(session, clock
     ticket = await make_ticket(session, channel=Channel.github)
     agent = await make_user(session, "agent")
     clock.advance(hours=4)  # an hour late, and no sweep ran meanwhile
-    await post_message(session, ticket.id, MessageCreate(body="Sorry for the wait"), author_id=agent.id,
-                       author_is_staff=True)
+    await post_message(session, ticket.id, MessageCreate(body="Sorry for the wait"),
+                       actor=principal_for(agent))
     assert (await states(session, ticket.id, clock.now))[Target.first_response] == ClockState.breached
     assert await sweep_breaches(session, clock.now) == 1  # the late first response; the ack (24 h) was on time
     assert await sweep_breaches(session, clock.now + timedelta(days=2)) == 0  # resolution is not due yet

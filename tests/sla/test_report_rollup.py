@@ -127,7 +127,7 @@ async def test_rollup_follows_the_real_service(session, clock):
     a = await make_ticket(session, channel=Channel.github)
     b = await make_ticket(session, channel=Channel.email)
     clock.advance(minutes=45)
-    await post_message(session, a.id, MessageCreate(body="Hi"), author_id=agent.id, author_is_staff=True)
+    await post_message(session, a.id, MessageCreate(body="Hi"), actor=principal_for(agent))
     await update_ticket(session, b.id, TicketUpdate(criticality=Criticality.critical), actor=actor)
     await _assert_same_reports(session)
     await update_ticket(session, a.id, TicketUpdate(status=Status.resolved), actor=actor)

@@ -12,7 +12,8 @@ from app.ticket.enums import Channel
 from app.ticket.models import MessageCreate, Ticket
 from app.ticket.service import post_message
 from app.user.models import StaffRole
-from tests.factories import bearer, make_community, make_ticket, make_token, make_user
+from tests.factories import (bearer, make_community, make_ticket, make_token, make_user,
+                             principal_for)
 from tests.pages.conftest import csrf, sign_in, triager  # noqa: F401 - fixtures
 
 
@@ -26,12 +27,12 @@ async def _history(session, clock):
         clock.set(start)
         t = await make_ticket(session, acme, requester_email="r@acme.example", channel=Channel.github)
         clock.set(start + timedelta(minutes=minutes))
-        await post_message(session, t.id, MessageCreate(body="Hi"), author_id=agent.id, author_is_staff=True)
+        await post_message(session, t.id, MessageCreate(body="Hi"), actor=principal_for(agent))
     clock.set(start)
     e1 = await make_ticket(session, channel=Channel.email)
     await make_ticket(session, channel=Channel.email)
     clock.set(start + timedelta(minutes=60))
-    await post_message(session, e1.id, MessageCreate(body="Hi"), author_id=agent.id, author_is_staff=True)
+    await post_message(session, e1.id, MessageCreate(body="Hi"), actor=principal_for(agent))
     return start
 
 

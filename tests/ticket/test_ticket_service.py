@@ -15,11 +15,21 @@ from app.ticket import service
 from app.ticket.enums import Criticality, MessageKind, Status, TicketType, Urgency
 from app.ticket.models import Attachment, LinkCreate, MessageCreate, Ticket, TicketCreate, TicketUpdate
 from app.user.models import StaffRole, User
-from tests.factories import make_community, make_ticket, make_user, principal_for
+from tests.factories import actor_for, make_community, make_ticket, make_user, principal_for
 
 
 async def kinds(session, ticket_id):
     return [e.kind for e in await list_ticket_events(session, ticket_id)]
+
+
+async def state_of(session, ticket_id):
+    """Everything a refused change must leave alone: the row, its events and the outbox."""
+    from app.outbox.models import OutboxMessage
+
+    session.expire_all()
+    row = (await session.exec(select(Ticket).where(Ticket.id == ticket_id))).one()
+    outbox = (await session.exec(select(func.count()).select_from(OutboxMessage))).one()
+    return row.model_dump(), await kinds(session, ticket_id), outbox
 
 
 async def test_representative_request_is_new_and_others_await_approval(session):
@@ -93,11 +103,11 @@ async def test_illegal_move_is_409_and_changes_nothing(session):
     triager = principal_for(await make_user(session))
     tid = (await make_ticket(session)).id  # ORM objects expire on rollback: keep plain ids
     await service.change_status(session, tid, Status.closed, actor=triager)
-    version = (await service.get_ticket(session, tid)).version
+    before = await state_of(session, tid)
     with pytest.raises(InvalidTransition):
         await service.change_status(session, tid, Status.pending, actor=triager)
-    again = await service.get_ticket(session, tid)
-    assert again.status == Status.closed and again.version == version
+    assert await state_of(session, tid) == before
+    assert before[0]["status"] == Status.closed
 
 
 async def test_if_match_guards_against_lost_updates(session):
@@ -106,11 +116,12 @@ async def test_if_match_guards_against_lost_updates(session):
     tid, stale = ticket.id, ticket.version
     await service.update_ticket(session, tid, TicketUpdate(criticality=Criticality.low), actor=triager,
                                 if_match=stale)
+    before = await state_of(session, tid)
     with pytest.raises(PreconditionFailed):
         await service.update_ticket(session, tid, TicketUpdate(criticality=Criticality.critical), actor=triager,
                                     if_match=stale)
-    fresh = await service.get_ticket(session, tid)
-    assert fresh.criticality == Criticality.low
+    assert await state_of(session, tid) == before
+    assert before[0]["criticality"] == Criticality.low
 
 
 async def test_classification_changes_rank_and_is_audited(session):
@@ -144,10 +155,12 @@ async def test_assignee_must_be_active_staff(session):
     triager = principal_for(await make_user(session))
     contact_id = (await make_user(session, role=None)).id
     tid = (await make_ticket(session)).id
+    before = await state_of(session, tid)
     with pytest.raises(InvalidInput):
-        await service.update_ticket(session, tid, TicketUpdate(assignee_id=contact_id), actor=triager)
+        await service.update_ticket(session, tid, TicketUpdate(assignee_id=contact_id, funded=True), actor=triager)
     with pytest.raises(InvalidInput):
         await service.update_ticket(session, tid, TicketUpdate(assignee_id=999999), actor=triager)
+    assert await state_of(session, tid) == before  # not even the funded flag sent alongside
 
 
 async def test_claim_takes_ownership_and_a_second_claimer_is_refused(session):
@@ -157,9 +170,11 @@ async def test_claim_takes_ownership_and_a_second_claimer_is_refused(session):
     tid = (await make_ticket(session)).id
     claimed = await service.claim_ticket(session, tid, actor=a)
     assert claimed.claimed_by_id == a.user_id and claimed.assignee_id == a.user_id
+    before = await state_of(session, tid)
     with pytest.raises(AlreadyClaimed) as err:
         await service.claim_ticket(session, tid, actor=b)
     assert "Ana" in err.value.detail
+    assert await state_of(session, tid) == before
     assert (await service.claim_ticket(session, tid, actor=a)).claimed_by_id == a.user_id  # idempotent
     with pytest.raises(AlreadyClaimed):
         await service.release_claim(session, tid, actor=c)
@@ -199,14 +214,16 @@ async def test_first_public_staff_reply_records_first_response(session):
     staff = await make_user(session)
     ticket = await make_ticket(session)
     await service.post_message(session, ticket.id, MessageCreate(body="note", kind=MessageKind.internal),
-                               author_id=staff.id, author_is_staff=True)
+                               actor=principal_for(staff))
     assert (await service.get_ticket(session, ticket.id)).first_response_at is None
-    await service.post_message(session, ticket.id, MessageCreate(body="hi"), author_id=staff.id, author_is_staff=True)
+    await service.post_message(session, ticket.id, MessageCreate(body="hi"),
+                               actor=principal_for(staff))
     t = await service.get_ticket(session, ticket.id)
     await session.refresh(t)
     first = t.first_response_at
     assert first is not None
-    await service.post_message(session, ticket.id, MessageCreate(body="again"), author_id=staff.id, author_is_staff=True)
+    await service.post_message(session, ticket.id, MessageCreate(body="again"),
+                               actor=principal_for(staff))
     await session.refresh(t)
     assert t.first_response_at == first
     assert (await kinds(session, ticket.id)).count("ticket.first_response") == 1
@@ -217,14 +234,14 @@ async def test_requester_reply_moves_pending_back_to_open(session):
     tid = (await make_ticket(session, requester_email="req@example.org")).id
     await service.change_status(session, tid, Status.pending, actor=triager)
     requester_id = (await session.exec(select(User.id).where(User.email == "req@example.org"))).one()
-    await service.post_message(session, tid, MessageCreate(body="here you go"), author_id=requester_id,
-                               author_is_staff=False)
+    await service.post_message(session, tid, MessageCreate(body="here you go"),
+                               actor=await actor_for(session, requester_id))
     t = await service.get_ticket(session, tid)
     await session.refresh(t)
     assert t.status == Status.open
     with pytest.raises(InvalidInput):
         await service.post_message(session, tid, MessageCreate(body="x", kind=MessageKind.internal),
-                                   author_id=requester_id, author_is_staff=False)
+                                   actor=await actor_for(session, requester_id))
 
 
 async def test_votes_come_from_distinct_people(session):

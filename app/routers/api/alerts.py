@@ -16,7 +16,7 @@ from app.alerting.models import AlertIngestResult, AlertPublic
 from app.alerting.service import list_alerts, receive_alerts
 from app.auth.policy import Principal, require
 from app.auth.secrets import constant_time_equals
-from app.deps import SessionDep, api_permission, api_principal
+from app.deps import AccessRule, SessionDep, api_permission, api_principal
 from app.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from app.incident.config import get_incident_settings
 from app.routers.api.common import errors
@@ -25,19 +25,20 @@ router = APIRouter(tags=["alerts"])
 MAX_BODY = 5 * 1024 * 1024
 
 
-async def alert_sender(request: Request, session: SessionDep) -> Principal | None:
+class AlertSender(AccessRule):
     """The shared alert token, or a user's API token with alerts:write."""
-    token = get_incident_settings().alert_token
-    scheme, _, sent = request.headers.get("authorization", "").partition(" ")
-    if token and scheme.lower() == "bearer" and constant_time_equals(sent.strip(), token):
-        return None
-    return require(await api_principal(request, session), "alerts:write")
+
+    permission = "alerts:write"
+
+    async def __call__(self, request: Request, session: SessionDep) -> Principal | None:
+        token = get_incident_settings().alert_token
+        scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+        if token and scheme.lower() == "bearer" and constant_time_equals(sent.strip(), token):
+            return None
+        return require(await api_principal(request, session), "alerts:write")
 
 
-# Read by the route-table authorization test: an API rule, like api_permission("alerts:write").
-alert_sender.permission = "alerts:write"
-alert_sender.surface = "api"
-Sender = Annotated[Principal | None, Depends(alert_sender)]
+Sender = Annotated[Principal | None, Depends(AlertSender())]
 
 
 async def _parse(request: Request, model: type[BaseModel]) -> Any:

@@ -1,27 +1,26 @@
 """/api/v1: time entries on tickets and each community's support budget."""
 
-from typing import Annotated
-
 from fastapi import APIRouter, status
 from pydantic import Field
 from sqlmodel import SQLModel
 
-from app.auth.policy import Principal
 from app.budget import service
 from app.budget.models import BudgetPublic, TimeEntryCreate, TimeEntryPublic, TimeEntryUpdate
 from app.budget.views import entry_views
 from app.community.models import BudgetPeriod
-from app.deps import SessionDep, api_permission
+from app.deps import SessionDep
 from app.routers.api.common import errors
-from app.routers.api.communities import CommunityDep
+from app.routers.api import communities, tickets
+from app.routers.api.communities import CommunityDep, WritableCommunityDep
 from app.routers.api.tickets import TicketDep, TicketRef
 
 router = APIRouter(tags=["budgets"])
 
-TicketReader = Annotated[Principal, api_permission("tickets:read")]
-TicketWriter = Annotated[Principal, api_permission("tickets:write")]
-CommunityReader = Annotated[Principal, api_permission("communities:read")]
-CommunityWriter = Annotated[Principal, api_permission("communities:write")]
+# The same rules as the lookups these routes use depend on, so each route has exactly one.
+TicketReader = tickets.Reader
+TicketWriter = tickets.Writer
+CommunityReader = communities.Reader
+CommunityWriter = communities.Writer
 
 
 class BudgetIn(SQLModel):
@@ -64,7 +63,8 @@ async def read_budget(community: CommunityDep, session: SessionDep, principal: C
 
 @router.put("/communities/{slug}/budget", response_model=BudgetPublic, responses=errors(400, 401, 403, 404, 422),
             summary="Set hours per period and whether requests are funded")
-async def put_budget(data: BudgetIn, community: CommunityDep, session: SessionDep, principal: CommunityWriter):
+async def put_budget(data: BudgetIn, community: WritableCommunityDep, session: SessionDep,
+                     principal: CommunityWriter):
     row = await service.set_budget(session, community, budget_hours=data.budget_hours, period=data.budget_period,
                                    funded=data.funded, actor=principal)
     return await service.budget_of(session, row)

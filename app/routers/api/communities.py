@@ -9,7 +9,9 @@ from sqlmodel import SQLModel
 from app.auth.policy import Principal
 from app.community import service
 from app.community.models import Community, CommunityCreate, CommunityPublic, MembershipRole
-from app.deps import ApiCaller, SessionDep, api_permission
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.deps import SessionDep, api_permission
 from app.errors import NotFound
 from app.routers.api.common import errors
 
@@ -19,14 +21,25 @@ Reader = Annotated[Principal, api_permission("communities:read")]
 Writer = Annotated[Principal, api_permission("communities:write")]
 
 
-async def community_or_404(slug: str, session: SessionDep, _caller: ApiCaller) -> Community:
+async def find_community(session: AsyncSession, slug: str) -> Community:
     community = await service.get_community_by_slug(session, slug)
     if community is None:
         raise NotFound(f"community {slug!r} does not exist")
     return community
 
 
+# Each lookup depends on its routes' permission, so a caller who may not call a route learns
+# nothing from a 404 before the 401 or 403.
+async def community_or_404(slug: str, session: SessionDep, _reader: Reader) -> Community:
+    return await find_community(session, slug)
+
+
+async def community_for_writing(slug: str, session: SessionDep, _writer: Writer) -> Community:
+    return await find_community(session, slug)
+
+
 CommunityDep = Annotated[Community, Depends(community_or_404)]
+WritableCommunityDep = Annotated[Community, Depends(community_for_writing)]
 
 
 class MemberIn(SQLModel):
@@ -68,7 +81,8 @@ async def list_members(community: CommunityDep, session: SessionDep, principal: 
 
 @router.put("/{slug}/members", response_model=MemberOut, responses=errors(400, 401, 403, 404, 422),
             summary="Add a member or change their role")
-async def put_member(data: MemberIn, community: CommunityDep, session: SessionDep, principal: Writer):
+async def put_member(data: MemberIn, community: WritableCommunityDep, session: SessionDep,
+                     principal: Writer):
     membership = await service.add_member(session, community, email=data.email, name=data.name, role=data.role,
                                           actor_id=principal.user_id)
     for user, role in await service.members(session, community.id):

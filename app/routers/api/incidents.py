@@ -42,7 +42,7 @@ Writer = Annotated[Principal, api_permission("incidents:write")]
 IncidentRef = Annotated[str, Path(description="incident id or key, e.g. `7` or `INC-7`", examples=["INC-7"])]
 
 
-async def incident_or_404(ref: IncidentRef, session: SessionDep) -> Incident:
+async def incident_or_404(ref: IncidentRef, session: SessionDep, _reader: Reader) -> Incident:
     incident = await service.get_incident(session, ref)
     if incident is None:
         raise NotFound(f"incident {ref} does not exist")

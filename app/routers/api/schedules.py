@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import Response as RawResponse
 from pydantic import AwareDatetime
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.policy import Principal
 from app.db import utcnow
@@ -40,14 +41,25 @@ Reader = Annotated[Principal, api_permission("schedules:read")]
 Writer = Annotated[Principal, api_permission("schedules:write")]
 
 
-async def schedule_or_404(schedule_id: int, session: SessionDep) -> Schedule:
+async def find_schedule(session: AsyncSession, schedule_id: int) -> Schedule:
+    """One lookup rule for the API and the pages."""
     schedule = await service.get_schedule(session, schedule_id)
     if schedule is None:
         raise NotFound(f"schedule {schedule_id} does not exist")
     return schedule
 
 
+# Each lookup depends on its routes' permission, so the 401 or 403 comes before any 404.
+async def schedule_or_404(schedule_id: int, session: SessionDep, _reader: Reader) -> Schedule:
+    return await find_schedule(session, schedule_id)
+
+
+async def schedule_for_writing(schedule_id: int, session: SessionDep, _writer: Writer) -> Schedule:
+    return await find_schedule(session, schedule_id)
+
+
 ScheduleDep = Annotated[Schedule, Depends(schedule_or_404)]
+WritableScheduleDep = Annotated[Schedule, Depends(schedule_for_writing)]
 From = Annotated[AwareDatetime, Query(alias="from", description="window start, with a UTC offset")]
 To = Annotated[AwareDatetime, Query(alias="to", description="window end (exclusive)")]
 
@@ -72,13 +84,14 @@ async def read_schedule(schedule: ScheduleDep, session: SessionDep, principal: R
 
 @router.put("/{schedule_id}", response_model=ScheduleOut, responses=errors(400, 401, 403, 404, 422),
             summary="Replace a schedule's definition (overrides and duty ticks stay)")
-async def replace_schedule(data: ScheduleIn, schedule: ScheduleDep, session: SessionDep, principal: Writer):
+async def replace_schedule(data: ScheduleIn, schedule: WritableScheduleDep, session: SessionDep,
+                           principal: Writer):
     schedule = await service.replace_schedule(session, schedule, data, actor_id=principal.user_id)
     return await views.schedule_out(session, schedule)
 
 
 @router.delete("/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(401, 403, 404))
-async def delete_schedule(schedule: ScheduleDep, session: SessionDep, principal: Writer):
+async def delete_schedule(schedule: WritableScheduleDep, session: SessionDep, principal: Writer):
     await service.delete_schedule(session, schedule, actor_id=principal.user_id)
 
 
@@ -115,27 +128,30 @@ async def list_overrides(schedule: ScheduleDep, session: SessionDep, principal: 
 
 @router.post("/{schedule_id}/overrides", status_code=status.HTTP_201_CREATED, response_model=OverrideOut,
              responses=errors(400, 401, 403, 404, 422), summary="Someone covers a window for someone else")
-async def add_override(data: OverrideIn, schedule: ScheduleDep, session: SessionDep, principal: Writer):
+async def add_override(data: OverrideIn, schedule: WritableScheduleDep, session: SessionDep,
+                       principal: Writer):
     override = await service.add_override(session, schedule, data, actor_id=principal.user_id)
     return (await views.overrides_out(session, [override]))[0]
 
 
 @router.post("/{schedule_id}/swaps", status_code=status.HTTP_201_CREATED, response_model=list[OverrideOut],
              responses=errors(400, 401, 403, 404, 422), summary="Two people trade two shifts")
-async def swap(data: SwapIn, schedule: ScheduleDep, session: SessionDep, principal: Writer):
+async def swap(data: SwapIn, schedule: WritableScheduleDep, session: SessionDep, principal: Writer):
     return await views.overrides_out(session, await service.swap_shifts(session, schedule, data,
                                                                           actor_id=principal.user_id))
 
 
 @router.delete("/{schedule_id}/overrides/{override_id}", status_code=status.HTTP_204_NO_CONTENT,
                responses=errors(401, 403, 404))
-async def delete_override(override_id: int, schedule: ScheduleDep, session: SessionDep, principal: Writer):
+async def delete_override(override_id: int, schedule: WritableScheduleDep, session: SessionDep,
+                          principal: Writer):
     await service.delete_override(session, schedule, override_id, actor_id=principal.user_id)
 
 
 @router.put("/{schedule_id}/duties/{duty_id}/ticks", response_model=DutyTickIn, responses=errors(401, 403, 404, 422),
             summary="Tick (or untick) a duty for one shift")
-async def tick(duty_id: int, data: DutyTickIn, schedule: ScheduleDep, session: SessionDep, principal: Writer):
+async def tick(duty_id: int, data: DutyTickIn, schedule: WritableScheduleDep, session: SessionDep,
+               principal: Writer):
     ticked = await service.tick_duty(session, schedule, duty_id, data.shift_index, data.ticked,
                                      actor_id=principal.user_id)
     return DutyTickIn(shift_index=data.shift_index, ticked=ticked)
@@ -209,7 +225,7 @@ async def search_handoffs(session: SessionDep, principal: Reader,
         session, schedule_id=schedule_id, q=q, person_id=person_id, limit=limit))
 
 
-async def handoff_or_404(handoff_id: int, session: SessionDep):
+async def handoff_or_404(handoff_id: int, session: SessionDep, _reader: Reader):
     return handoff.require_handoff(await handoff.get_handoff(session, handoff_id), handoff_id)
 
 

@@ -9,7 +9,7 @@ from app.audit.models import EventPublic
 from app.audit.service import list_ticket_events
 from app.auth.policy import Principal
 from app.auth.uploads import download_headers
-from app.deps import ApiCaller, SessionDep, SettingsDep, api_permission, rate_limit
+from app.deps import SessionDep, SettingsDep, api_permission, rate_limit
 from app.errors import NotFound
 from app.routers.api.common import errors, etag, parse_if_match
 from app.ticket import service
@@ -40,7 +40,7 @@ Writer = Annotated[Principal, api_permission("tickets:write")]
 TicketRef = Annotated[str, Path(description="ticket id or key, e.g. `42` or `SUP-42`", examples=["SUP-42"])]
 
 
-async def ticket_or_404(ref: TicketRef, session: SessionDep, _caller: ApiCaller) -> Ticket:
+async def ticket_or_404(ref: TicketRef, session: SessionDep, _reader: Reader) -> Ticket:
     ticket = await service.get_ticket(session, ref)
     if ticket is None:
         raise NotFound(f"ticket {ref} does not exist")
@@ -150,8 +150,7 @@ async def read_messages(ticket: TicketDep, session: SessionDep, principal: Reade
 )
 async def create_message(ref: TicketRef, data: MessageCreate, session: SessionDep, principal: Writer):
     """The first public staff reply records the ticket's first response."""
-    message = await service.post_message(session, ref, data, author_id=principal.user_id, author_is_staff=True,
-                                         channel=Channel.api)
+    message = await service.post_message(session, ref, data, actor=principal, channel=Channel.api)
     return (await message_views(session, [message]))[0]
 
 

@@ -2,7 +2,6 @@
 
 from fastapi import APIRouter
 
-from app.deps import AuthorizeFirst
 from app.routers.pages import auth, board, intake, tickets
 from app.routers.pages import budgets, portal  # access (issue 3)
 from app.routers.pages import rota
@@ -12,7 +11,6 @@ from app.routers.pages import reports
 from app.routers.pages import integrations, webhooks  # issue 7
 
 router = APIRouter(include_in_schema=False)
-router.dependencies.append(AuthorizeFirst)  # access (issue 3): each route's rule before its lookups
 router.include_router(auth.router)
 router.include_router(board.router)
 router.include_router(tickets.router)

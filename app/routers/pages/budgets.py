@@ -14,7 +14,6 @@ from app.community.models import BudgetPeriod, Community
 from app.community.service import get_community_by_slug, list_communities, members
 from app.deps import SessionDep, page_permission
 from app.errors import InvalidInput, NotFound
-from app.routers.pages.panels import ticket_panel
 from app.templating import env, render
 from app.ticket.models import Ticket
 from app.ticket.service import parse_ticket_ref, ticket_key
@@ -89,7 +88,6 @@ async def delete_time(ref: str, entry_id: int, session: SessionDep, principal: T
     return RedirectResponse(f"/tickets/{ticket_id}#time-panel", status_code=303)
 
 
-@ticket_panel("budget/ticket_panel.html", order=60)
 async def time_panel(session, ticket: Ticket, principal: Principal) -> dict:
     entries = await service.list_time_entries(session, ticket.id)
     community = await session.get(Community, ticket.community_id) if ticket.community_id else None

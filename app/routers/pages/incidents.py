@@ -7,7 +7,6 @@ the incident block only. The rules live in app/incident/service.py, shared with 
 """
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -38,7 +37,6 @@ from app.incident.rules import (
     countdown,
 )
 from app.incident.views import action_item_views, incident_view, incident_views, timeline_views, update_views
-from app.routers.pages.panels import ticket_panel
 from app.templating import env, is_htmx, render
 from app.ticket.models import Ticket
 from app.ticket.service import ticket_key
@@ -68,7 +66,7 @@ def _invalid(exc: ValidationError) -> InvalidInput:
     return InvalidInput(f"{where}: {first['msg']}" if where else first["msg"], code="invalid")
 
 
-async def incident_or_404(ref: str, session: SessionDep) -> Incident:
+async def incident_or_404(ref: str, session: SessionDep, _reader: Reader) -> Incident:
     incident = await service.get_incident(session, ref)
     if incident is None:
         raise NotFound(f"incident {ref} does not exist")
@@ -135,7 +133,7 @@ async def _context(session, incident: Incident, principal: Principal) -> dict:
         "can_write_postmortem": status not in ACTIVE,
         "communities": await list_communities(session),
         "staff": await list_staff(session),
-        "today": date.today().isoformat(),
+        "today": utcnow().date().isoformat(),
     }
 
 
@@ -244,7 +242,6 @@ async def add_action_item(request: Request, ref: str, session: SessionDep, princ
 # --- the ticket page's incident panel ---------------------------------------------------------
 
 
-@ticket_panel("incident/ticket_panel.html", order=20)
 async def incident_panel(session, ticket: Ticket, principal: Principal) -> dict | None:
     if not principal.can("incidents:read"):
         return None

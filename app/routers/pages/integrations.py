@@ -9,12 +9,10 @@ from app.auth.policy import Principal
 from app.deps import SessionDep, page_permission
 from app.integrations.settings import get_integration_settings
 from app.integrations.tracker import open_tracker_issue, tracker_configured, tracker_issues
-from app.routers.pages.panels import ticket_panel
 
 router = APIRouter(include_in_schema=False)
 
 
-@ticket_panel("integrations/tracker_panel.html", order=60)
 async def tracker_panel(session, ticket, principal: Principal):
     issues = await tracker_issues(session, ticket.id)
     can_open = tracker_configured() and principal.can("tickets:write")

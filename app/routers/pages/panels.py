@@ -1,8 +1,9 @@
 """Extension points for pages: other domains add panels to the ticket page and the board.
 
 A panel is a template plus an async function that builds its context. The ticket page
-and the board render every registered panel in a fixed place, so a domain can show its
-part (SLA clocks, the on-call person, budgets, incidents) without editing those pages.
+and the board render every panel `app/wiring.py` registers, in that order, in a fixed
+place, so a domain can show its part (SLA clocks, the on-call person, budgets, incidents)
+without editing those pages.
 Panel templates read their data from `panel.context`.
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.policy import Principal
+from app.registry import Hooks
 from app.ticket.models import Ticket
 
 TicketPanelFn = Callable[[AsyncSession, Ticket, Principal], Awaitable[dict[str, Any] | None]]
@@ -20,10 +22,15 @@ BoardPanelFn = Callable[[AsyncSession, Principal], Awaitable[dict[str, Any] | No
 
 
 @dataclass(frozen=True)
-class PanelSpec:
+class TicketPanel:
     template: str
-    build: Callable[..., Awaitable[dict[str, Any] | None]]
-    order: int = 100
+    build: TicketPanelFn
+
+
+@dataclass(frozen=True)
+class BoardPanel:
+    template: str
+    build: BoardPanelFn
 
 
 @dataclass(frozen=True)
@@ -32,26 +39,8 @@ class Panel:
     context: dict[str, Any]
 
 
-TICKET_PANELS: list[PanelSpec] = []  # rendered in the ticket page's sidebar
-BOARD_PANELS: list[PanelSpec] = []  # rendered in the board's header
-
-
-def ticket_panel(template: str, *, order: int = 100) -> Callable[[TicketPanelFn], TicketPanelFn]:
-    def register(fn: TicketPanelFn) -> TicketPanelFn:
-        TICKET_PANELS.append(PanelSpec(template, fn, order))
-        TICKET_PANELS.sort(key=lambda p: p.order)
-        return fn
-
-    return register
-
-
-def board_panel(template: str, *, order: int = 100) -> Callable[[BoardPanelFn], BoardPanelFn]:
-    def register(fn: BoardPanelFn) -> BoardPanelFn:
-        BOARD_PANELS.append(PanelSpec(template, fn, order))
-        BOARD_PANELS.sort(key=lambda p: p.order)
-        return fn
-
-    return register
+TICKET_PANELS: Hooks[TicketPanel] = Hooks("ticket panels")  # the ticket page's sidebar
+BOARD_PANELS: Hooks[BoardPanel] = Hooks("board panels")  # the board's header
 
 
 async def build_ticket_panels(session: AsyncSession, ticket: Ticket, principal: Principal) -> list[Panel]:

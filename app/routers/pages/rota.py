@@ -20,8 +20,7 @@ from app.rota.handoff import RETRO_QUESTIONS
 from app.rota.models import HandoffUpdate, OverrideIn, RoleIn, Schedule, ScheduleIn
 from app.rota.schedule import fairness
 from app.rota.views import build_grid, window
-from app.routers.api.schedules import ScheduleDep, schedule_or_404  # one lookup rule for API and pages
-from app.routers.pages.panels import board_panel
+from app.routers.api.schedules import find_schedule  # one lookup rule for API and pages
 from app.templating import render
 from app.user.service import list_staff
 
@@ -29,6 +28,19 @@ router = APIRouter(include_in_schema=False)
 
 Reader = Annotated[Principal, page_permission("schedules:read")]
 Writer = Annotated[Principal, page_permission("schedules:write")]
+
+
+# Each lookup depends on its routes' permission, so the login or 403 comes before any 404.
+async def schedule_or_404(schedule_id: int, session: SessionDep, _reader: Reader) -> Schedule:
+    return await find_schedule(session, schedule_id)
+
+
+async def schedule_for_writing(schedule_id: int, session: SessionDep, _writer: Writer) -> Schedule:
+    return await find_schedule(session, schedule_id)
+
+
+ScheduleDep = Annotated[Schedule, Depends(schedule_or_404)]
+WritableScheduleDep = Annotated[Schedule, Depends(schedule_for_writing)]
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -97,7 +109,7 @@ async def rota_page(request: Request, session: SessionDep, principal: Reader, sc
         raise InvalidInput("view is week or month", code="bad_view")
     chosen = None
     if schedule is not None:
-        chosen = await schedule_or_404(schedule, session)
+        chosen = await find_schedule(session, schedule)
     else:
         all_ = await service.list_schedules(session)
         chosen = all_[0] if all_ else None
@@ -113,7 +125,8 @@ async def _rerender(request, session, schedule, principal, *, error: str, form: 
 
 
 @router.post("/rota/{schedule_id}/overrides")
-async def add_override(request: Request, schedule: ScheduleDep, session: SessionDep, principal: Writer,
+async def add_override(request: Request, schedule: WritableScheduleDep, session: SessionDep,
+                       principal: Writer,
                        user_id: Annotated[str, Form()] = "", start: Annotated[str, Form()] = "",
                        end: Annotated[str, Form()] = "", role: Annotated[str, Form()] = "",
                        agreed_by_id: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = ""):
@@ -141,13 +154,14 @@ async def add_override(request: Request, schedule: ScheduleDep, session: Session
 
 
 @router.post("/rota/{schedule_id}/overrides/{override_id}/delete")
-async def delete_override(schedule: ScheduleDep, override_id: int, session: SessionDep, principal: Writer):
+async def delete_override(schedule: WritableScheduleDep, override_id: int, session: SessionDep,
+                          principal: Writer):
     await service.delete_override(session, schedule, override_id, actor_id=principal.user_id)
     return RedirectResponse(f"/rota?schedule={schedule.id}", status_code=303)
 
 
 @router.post("/rota/{schedule_id}/duties/{duty_id}/tick")
-async def tick(schedule: ScheduleDep, duty_id: int, session: SessionDep, principal: Writer,
+async def tick(schedule: WritableScheduleDep, duty_id: int, session: SessionDep, principal: Writer,
                shift_index: Annotated[int, Form(ge=0)], ticked: Annotated[str, Form()] = "1"):
     await service.tick_duty(session, schedule, duty_id, shift_index, ticked == "1", actor_id=principal.user_id)
     return RedirectResponse(f"/rota?schedule={schedule.id}", status_code=303)
@@ -210,7 +224,7 @@ async def create_schedule(request: Request, session: SessionDep, principal: Writ
         roles = [r for r in [await _role(session, role1, members1, duties1), await _role(session, role2, members2, "")]
                  if r is not None]
         data = ScheduleIn(
-            name=name, kind=kind, zone=zone.strip(), anchor_date=anchor_date or date.today().isoformat(),
+            name=name, kind=kind, zone=zone.strip(), anchor_date=anchor_date or utcnow().date().isoformat(),
             handoff_time=handoff_time or "09:00", handoff_weekday=handoff_weekday or 0, shift_days=shift_days or 7,
             holiday_country=holiday_country.strip() or None, holiday_subdivision=holiday_subdivision.strip() or None,
             holiday_dates=[d.strip() for d in holiday_dates.replace("\n", ",").split(",") if d.strip()],
@@ -241,7 +255,7 @@ async def handoffs_page(request: Request, session: SessionDep, principal: Reader
                                                   "schedule_names": names}, block="results")
 
 
-async def _handoff_or_404(handoff_id: int, session: SessionDep):
+async def _handoff_or_404(handoff_id: int, session: SessionDep, _reader: Reader):
     return handoff.require_handoff(await handoff.get_handoff(session, handoff_id), handoff_id)
 
 
@@ -280,7 +294,6 @@ async def acknowledge(session: SessionDep, principal: Reader, item: Annotated[ob
 # --- the board's header: who is on now and next ------------------------------------------------
 
 
-@board_panel("rota/board_panel.html", order=10)
 async def on_call_panel(session, principal: Principal) -> dict | None:
     if not principal.can("schedules:read"):
         return None

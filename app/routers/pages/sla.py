@@ -11,7 +11,6 @@ from app.auth.policy import Principal
 from app.community.service import list_communities
 from app.deps import SessionDep, page_permission
 from app.errors import AppError, InvalidInput
-from app.routers.pages.panels import ticket_panel
 from app.sla import service
 from app.sla.calendar import WEEKDAYS
 from app.sla.views import sla_badges
@@ -29,8 +28,7 @@ env.globals.update(sla_badges=sla_badges, TARGET_LABELS=TARGET_LABELS, SLA_TARGE
                    WEEKDAYS=WEEKDAYS)
 
 
-@ticket_panel("sla/ticket_panel.html", order=10)
-async def _ticket_sla_panel(session, ticket, principal):
+async def ticket_sla_panel(session, ticket, principal):
     states = (await service.clock_states(session, [ticket.id], service.sla_now()))[ticket.id]
     return {"states": states, "badges": sla_badges}
 

@@ -11,11 +11,12 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.service import list_ticket_events
 from app.auth.policy import Principal
 from app.auth.uploads import download_headers
-from app.deps import PageCaller, SessionDep, page_permission
+from app.deps import SessionDep, page_permission
 from app.errors import InvalidInput, NotFound
 from app.routers.pages.panels import build_ticket_panels
 from app.templating import is_htmx, render
@@ -33,11 +34,16 @@ Reader = Annotated[Principal, page_permission("tickets:read")]
 Writer = Annotated[Principal, page_permission("tickets:write")]
 
 
-async def ticket_or_404(ref: str, session: SessionDep, _caller: PageCaller) -> Ticket:
+async def find_ticket(session: AsyncSession, ref: str) -> Ticket:
     ticket = await service.get_ticket(session, ref)
     if ticket is None:
         raise NotFound(f"ticket {ref} does not exist")
     return ticket
+
+
+# Depends on the read permission, so the login or 403 comes before any 404.
+async def ticket_or_404(ref: str, session: SessionDep, _reader: Reader) -> Ticket:
+    return await find_ticket(session, ref)
 
 
 TicketDep = Annotated[Ticket, Depends(ticket_or_404)]
@@ -58,7 +64,7 @@ async def _ticket_context(session, ticket: Ticket, principal: Principal, *, repl
     events = await list_ticket_events(session, ticket.id)
     return {
         "t": view,
-        "allowed_moves": sorted(TRANSITIONS[Status(ticket.status)], key=list(Status).index),
+        "allowed_moves": sorted(TRANSITIONS[ticket.status], key=list(Status).index),
         "messages": messages,
         "events": await event_views(session, events),
         "people": await event_people(session, events),
@@ -207,12 +213,11 @@ async def reply(
         data = MessageCreate(body=body, kind=kind)
     except ValidationError:
         raise InvalidInput("write something before sending", code="empty_message") from None
-    await service.post_message(session, ref, data, author_id=principal.user_id, author_is_staff=True,
-                               channel=Channel.web)
+    await service.post_message(session, ref, data, actor=principal, channel=Channel.web)
     if then_status:  # "Reply and mark pending/resolved" in one click
         ticket = await service.change_status(session, ref, Status(then_status), actor=principal)
     else:
-        ticket = await ticket_or_404(ref, session, principal)
+        ticket = await find_ticket(session, ref)
     return await _respond(request, session, ticket, "ticket")
 
 
@@ -236,14 +241,14 @@ async def link(request: Request, ref: str, session: SessionDep, principal: Write
     except ValidationError:
         raise InvalidInput("the link must be an http(s) URL", code="bad_url") from None
     await service.add_link(session, ref, data, actor=principal)
-    return await _respond(request, session, await ticket_or_404(ref, session, principal), target)
+    return await _respond(request, session, await find_ticket(session, ref), target)
 
 
 @router.post("/tickets/{ref}/links/{link_id}/delete")
 async def unlink(request: Request, ref: str, link_id: int, session: SessionDep, principal: Writer,
                  target: Annotated[str, Form()] = "sidebar"):
     await service.remove_link(session, ref, link_id, actor=principal)
-    return await _respond(request, session, await ticket_or_404(ref, session, principal), target)
+    return await _respond(request, session, await find_ticket(session, ref), target)
 
 
 @router.get("/tickets/{ref}/attachments/{attachment_id}")

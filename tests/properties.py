@@ -1,0 +1,19 @@
+"""Hypothesis settings shared by the pure-rule property tests.
+
+Under `make mutation` (FIRSTLINE_MUTATION=1) each property runs a fixed, smaller sample: the
+known-answer tables do most of the killing there, and a mutant that survives must survive the
+same examples on every run, or the score would wander.
+"""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+UNDER_MUTATION = bool(os.environ.get("FIRSTLINE_MUTATION"))
+
+
+def examples(n: int) -> settings:
+    if UNDER_MUTATION:
+        return settings(max_examples=max(10, n // 5), derandomize=True, database=None, deadline=None,
+                        suppress_health_check=list(HealthCheck))
+    return settings(max_examples=n, deadline=None, suppress_health_check=[HealthCheck.too_slow])
