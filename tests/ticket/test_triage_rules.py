@@ -95,7 +95,7 @@ facts = st.builds(
 
 
 def reference_criticality(f: RankFacts) -> int:
-    """DESIGN.md: the criticality given, else the one the urgency asked for implies."""
+    """The board's rule: the criticality given, else the one the urgency asked for implies."""
     if f.criticality is not None:
         return int(f.criticality)
     return {Urgency.emergency: 1, Urgency.urgent: 2, Urgency.normal: 3}[f.urgency]
