@@ -1,4 +1,5 @@
-# Firstline: `make run` serves a demo desk on SQLite; `make test` runs the whole suite.
+# Firstline: `make run` serves a demo desk on SQLite; `make test` runs the whole suite;
+# `make lint` runs ruff (lint + format check) and mypy.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,14 +9,14 @@ PORT ?= 8000
 # FIRSTLINE_TEST_PG_URL: PostgreSQL admin URL; when set, the suite runs a second time on it.
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgres install migrate demo bench clean
+.PHONY: run test test-sqlite test-postgres install migrate demo bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -39,6 +40,14 @@ test-sqlite: install
 
 test-postgres: install
 	FIRSTLINE_TEST_BACKEND=postgres $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+# Lint, format check and types; runs all three and fails if any does (same as the pre-commit hooks).
+lint: install
+	@status=0; \
+	$(BIN)/ruff check . || status=1; \
+	$(BIN)/ruff format --check . || status=1; \
+	$(BIN)/mypy || status=1; \
+	exit $$status
 
 bench: install
 	$(BIN)/python -m bench.run
