@@ -127,7 +127,7 @@ class BusinessCalendar:
     holiday_subdiv: str | None = None
     custom_holidays: frozenset[date] = frozenset()
     # Memo of laid-out intervals; not part of equality, so equal calendars share nothing odd.
-    _cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    _cache: dict[str, _Layout] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.week) != 7:
