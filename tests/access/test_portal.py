@@ -13,8 +13,8 @@ from app.ticket.enums import MessageKind, Status
 from app.ticket.models import Message, MessageCreate
 from app.ticket.service import UploadedFile, post_message
 from app.user.models import StaffRole
-from tests.access.conftest import LINK_RE, MEMBER_A, REP_A, REP_B, emails_to, portal_sign_in
-from tests.factories import make_ticket, make_user
+from tests.access.conftest import LINK_RE, MEMBER_A, REP_A, emails_to, portal_sign_in
+from tests.factories import make_user
 from tests.pages.conftest import csrf_from, sign_in
 
 

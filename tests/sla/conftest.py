@@ -6,6 +6,7 @@ import pytest
 
 import app.sla.wiring  # noqa: F401 - clocks follow tickets even in service-only tests
 from app.sla import service as sla_service
+from tests.pages.conftest import csrf, triager  # noqa: F401 - a signed-in staff client for page tests
 
 
 class FakeClock:
