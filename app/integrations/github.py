@@ -9,6 +9,7 @@ nothing.
 
 import hashlib
 import hmac
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,9 +157,7 @@ async def _on_comment(session: AsyncSession, payload: dict[str, Any], delivery_i
 
 async def _maybe_mark(session: AsyncSession, delivery_id: str | None, ticket_id: int | None = None) -> None:
     if delivery_id:
-        try:
+        with suppress(Conflict):  # a racing copy of the same delivery recorded it first
             await mark_seen(session, SOURCE, delivery_id, ticket_id)
-        except Conflict:
-            pass  # a racing copy of the same delivery recorded it first
 
 

@@ -6,6 +6,7 @@ ticket's GitHub thread, so GitHub's own webhooks for it (comments, closed) land 
 """
 
 import re
+from contextlib import suppress
 
 import httpx
 from sqlmodel import col, select
@@ -84,8 +85,6 @@ async def open_tracker_issue(session: AsyncSession, ref: str | int, *, actor: Pr
                            author_id=actor.user_id, author_is_staff=True)
     ticket = await get_ticket(session, ticket.id)
     if Status.pending in TRANSITIONS[Status(ticket.status)]:
-        try:
+        with suppress(Conflict):  # someone moved it meanwhile; the link and note are in, the status is theirs
             ticket = await update_ticket(session, ticket.id, TicketUpdate(status=Status.pending), actor=actor)
-        except Conflict:
-            pass  # someone moved it meanwhile; the link and note are in, the status is theirs
     return ticket, html_url
