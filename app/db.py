@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import DateTime, event, types
 from sqlalchemy.engine import make_url
@@ -68,6 +68,18 @@ def memo_for_reading(session, name: str) -> dict:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class _Row(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def pk(row: _Row) -> int:
+    """A stored row's id. Table models type it `int | None` only because it is None until the row is flushed."""
+    if row.id is None:
+        raise RuntimeError(f"{type(row).__name__} has no id before it is flushed")
+    return row.id
 
 
 class UTCDateTime(types.TypeDecorator):

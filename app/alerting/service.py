@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.alerting.models import Alert, AlertIngestResult
 from app.alerting.rules import AlertIn, group_key, severity_from_labels
-from app.db import transaction, utcnow
+from app.db import pk, transaction, utcnow
 from app.incident.config import get_incident_settings
 from app.incident.models import Incident, IncidentCreate
 from app.incident.rules import ACTIVE, IncidentStatus, Severity
@@ -82,7 +82,7 @@ async def receive_alerts(session: AsyncSession, source: str, alerts: list[AlertI
                 result.new += 1
                 if a.status == "firing":
                     incident = await _attach(session, alert, actor_id, now)
-                    touched[incident.id] = incident
+                    touched[pk(incident)] = incident
                 continue
             alert.received += 1
             alert.last_seen_at = now
@@ -98,12 +98,12 @@ async def receive_alerts(session: AsyncSession, source: str, alerts: list[AlertI
                     record_incident_event(session, incident, "incident.alert_resolved", actor_id,
                            {"alert_id": alert.id, "name": alert.name, "source": source,
                             "fingerprint": alert.fingerprint})
-                    touched[incident.id] = incident
+                    touched[pk(incident)] = incident
             else:  # fired again after resolving: it belongs to whatever incident is open for its group now
                 alert.resolved_at, alert.starts_at = None, a.starts_at or alert.starts_at
                 result.new += 1
                 incident = await _attach(session, alert, actor_id, now)
-                touched[incident.id] = incident
+                touched[pk(incident)] = incident
         await session.flush()
         if settings.alert_auto_resolve:
             for incident in touched.values():

@@ -15,7 +15,7 @@ from app.audit.service import changes, record_event
 from app.auth.policy import Principal
 from app.budget.models import BudgetPublic, TimeEntry, TimeEntryCreate, TimeEntryUpdate
 from app.community.models import BudgetPeriod, Community
-from app.db import transaction, utcnow
+from app.db import pk, transaction, utcnow
 from app.errors import InvalidInput, NotFound
 from app.ticket.enums import UNFINISHED_STATUSES
 from app.ticket.models import Ticket
@@ -67,10 +67,10 @@ async def budgets(session: AsyncSession, communities: list[Community], *, now: d
         start, end = period_bounds(period, now)
         used = await used_minutes(session, [c.id for c in group], start, end)
         for c in group:
-            hours = round(used.get(c.id, 0) / 60, 2)
+            hours = round(used.get(pk(c), 0) / 60, 2)
             left = None if c.budget_hours is None else round(c.budget_hours - hours, 2)
             fraction = None if not c.budget_hours else hours / c.budget_hours
-            out[c.id] = BudgetPublic(
+            out[pk(c)] = BudgetPublic(
                 community=c.slug, funded=c.funded, period=period.value, period_start=start, period_end=end,
                 budget_hours=c.budget_hours, used_hours=hours, left_hours=left, used_fraction=fraction,
                 over_budget=budget_state(c.budget_hours, hours) is False,
@@ -79,7 +79,7 @@ async def budgets(session: AsyncSession, communities: list[Community], *, now: d
 
 
 async def budget_of(session: AsyncSession, community: Community, *, now: datetime | None = None) -> BudgetPublic:
-    return (await budgets(session, [community], now=now))[community.id]
+    return (await budgets(session, [community], now=now))[pk(community)]
 
 
 async def budget_rank_context(session: AsyncSession, tickets: list[Ticket]) -> dict[int, dict]:
@@ -90,7 +90,7 @@ async def budget_rank_context(session: AsyncSession, tickets: list[Ticket]) -> d
     # Usually already loaded by this request (the board lists every community): no query then.
     budgeted = [c for c in (await communities_by_id(session, ids)).values() if c.budget_hours is not None]
     state = {cid: b.over_budget is False for cid, b in (await budgets(session, budgeted)).items()}
-    return {t.id: {"budget_left": state[t.community_id]} for t in tickets if t.community_id in state}
+    return {pk(t): {"budget_left": state[t.community_id]} for t in tickets if t.community_id in state}
 
 
 RANK_CONTEXT.append(budget_rank_context)
@@ -103,7 +103,7 @@ async def rerank_community(session: AsyncSession, community_id: int) -> int:
     rows = list((await session.exec(stmt)).all())
     contexts = await rank_contexts(session, rows)  # one batch, not a lookup per ticket
     for ticket in rows:
-        key = rank_with(ticket, contexts[ticket.id]).key
+        key = rank_with(ticket, contexts[pk(ticket)]).key
         if ticket.rank_key != key:  # untouched rows keep their version (If-Match stays valid)
             ticket.rank_key = key
     return len(rows)
@@ -118,13 +118,13 @@ async def log_time(session: AsyncSession, ref: str | int, data: TimeEntryCreate,
         raise InvalidInput("time cannot be logged in the future", code="future_time")
     async with transaction(session):
         ticket = await lock_ticket(session, ticket_id)
-        entry = TimeEntry(ticket_id=ticket.id, community_id=ticket.community_id, user_id=actor.user_id,
+        entry = TimeEntry(ticket_id=pk(ticket), community_id=ticket.community_id, user_id=actor.user_id,
                           minutes=data.minutes, note=data.note.strip(), spent_at=spent_at)
         session.add(entry)
         await session.flush()
         if ticket.community_id is not None:
             await rerank_community(session, ticket.community_id)  # the budget may just have run out
-        record_event(session, "ticket.time_logged", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
+        record_event(session, "ticket.time_logged", subject_type="ticket", subject_id=pk(ticket), ticket_id=ticket.id,
                      community_id=ticket.community_id, actor_id=actor.user_id,
                      data={"time_entry_id": entry.id, "minutes": entry.minutes})
     return entry
@@ -159,7 +159,7 @@ async def correct_time(session: AsyncSession, ref: str | int, entry_id: int, dat
         await session.flush()
         if entry.community_id is not None:
             await rerank_community(session, entry.community_id)  # the budget may now be over, or not
-        record_event(session, "ticket.time_corrected", subject_type="ticket", subject_id=ticket.id,
+        record_event(session, "ticket.time_corrected", subject_type="ticket", subject_id=pk(ticket),
                      ticket_id=ticket.id, community_id=entry.community_id, actor_id=actor.user_id,
                      data={"time_entry_id": entry.id,
                            "before": {k: v.isoformat() if isinstance(v, datetime) else v for k, v in before.items()},
@@ -176,7 +176,7 @@ async def delete_time(session: AsyncSession, ref: str | int, entry_id: int, *, a
         await session.flush()
         if community_id is not None:
             await rerank_community(session, community_id)
-        record_event(session, "ticket.time_deleted", subject_type="ticket", subject_id=ticket.id,
+        record_event(session, "ticket.time_deleted", subject_type="ticket", subject_id=pk(ticket),
                      ticket_id=ticket.id, community_id=community_id, actor_id=actor.user_id,
                      data={"time_entry_id": entry_id, "minutes": minutes})
 

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.service import record_event
 from app.config import get_settings
-from app.db import transaction
+from app.db import pk, transaction
 from app.escalation.models import Escalation
 from app.escalation.rules import next_step
 from app.incident.config import get_incident_settings
@@ -72,9 +72,9 @@ async def _candidates(session: AsyncSession, now: datetime) -> list[Subject]:
         col(Ticket.claimed_by_id).is_(None), Ticket.status == Status.new.value,
         col(Ticket.urgency).in_([Urgency.urgent.value, Urgency.emergency.value]),
         Ticket.created_at <= now - timedelta(minutes=s.escalation_ticket_minutes)).limit(200))).all()
-    return [Subject("incident", i.id, f"{incident_key(i.id)} {SEVERITIES[Severity(i.severity)].label} {i.title}",
+    return [Subject("incident", pk(i), f"{incident_key(pk(i))} {SEVERITIES[Severity(i.severity)].label} {i.title}",
                     i.declared_at) for i in incidents] + \
-           [Subject("ticket", t.id, f"{ticket_key(t.id)} ({t.urgency}) {t.title}", t.created_at, t.community_id)
+           [Subject("ticket", pk(t), f"{ticket_key(pk(t))} ({t.urgency}) {t.title}", t.created_at, t.community_id)
             for t in tickets]
 
 

@@ -18,6 +18,7 @@ import nh3
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import get_settings
+from app.db import pk
 from app.errors import Conflict, InvalidInput
 from app.integrations.inbound import Effect, person, remembering, seen, ticket_for
 from app.integrations.settings import get_integration_settings
@@ -214,15 +215,15 @@ async def ingest_email(session: AsyncSession, raw: bytes) -> IngestResult:
     try:
         async with remembering(session, effect):
             if ticket is not None:
-                await post_message(session, ticket.id, MessageCreate(body=(text or "(empty reply)")[:BODY_MAX]),
-                                   author_id=sender.id, author_is_staff=sender.is_staff, channel=Channel.email,
+                await post_message(session, pk(ticket), MessageCreate(body=(text or "(empty reply)")[:BODY_MAX]),
+                                   author_id=pk(sender), author_is_staff=sender.is_staff, channel=Channel.email,
                                    files=mail.files)
-                return IngestResult("message", ticket_key(ticket.id))
+                return IngestResult("message", ticket_key(pk(ticket)))
             title = re.sub(r"^((re|fwd?|aw|wg)\s*:\s*)+", "", mail.subject, flags=re.I).strip()[:200] or "(no subject)"
             created = await submit_ticket(session, TicketCreate(
                 title=title, body=text[:BODY_MAX], requester_email=sender.email, requester_name=sender.name,
                 channel=Channel.email), files=mail.files)
-            return IngestResult("created", ticket_key(created.id))
+            return IngestResult("created", ticket_key(pk(created)))
     except Conflict:
         # The same Message-ID raced in through another delivery and won.
         if mail.message_id and await seen(session, SOURCE, mail.message_id):

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db import pk
 from app.errors import Conflict, InvalidInput, InvalidTransition, Unauthorized
 from app.integrations.inbound import Effect, mark_seen, person, principal_of, remembering, seen, ticket_for
 from app.ticket.enums import Channel, LinkKind, Status, TicketType
@@ -76,7 +77,7 @@ async def _open_ticket(session: AsyncSession, payload: dict[str, Any], delivery_
             type=TicketType.bug if is_bug else TicketType.question))
     tags = [t for t in (_tag_of(lb) for lb in labels) if t]
     if tags:
-        await update_ticket(session, ticket.id, TicketUpdate(tags=tags), actor=principal_of(requester))
+        await update_ticket(session, pk(ticket), TicketUpdate(tags=tags), actor=principal_of(requester))
     return ticket
 
 
@@ -106,7 +107,7 @@ async def _on_issue(session: AsyncSession, payload: dict[str, Any], delivery_id:
                 return Outcome("ignored", detail=f"no ticket for {issue_ref(payload)}")
             ticket = await _open_ticket(session, payload, delivery_id)
             return Outcome("created", ticket_key(ticket.id))
-        return Outcome("duplicate", ticket_key(ticket.id), "the issue already has a ticket")
+        return Outcome("duplicate", ticket_key(pk(ticket)), "the issue already has a ticket")
     actor = principal_of(await _github_person(session, payload.get("sender") or payload["issue"]["user"]))
     effect = Effect(SOURCE, delivery_id)
     if action in ("closed", "reopened"):
@@ -114,28 +115,28 @@ async def _on_issue(session: AsyncSession, payload: dict[str, Any], delivery_id:
         target = Status.open if action == "reopened" else (Status.closed if reason == "not_planned" else Status.resolved)
         if Status(ticket.status) == target:
             await _maybe_mark(session, delivery_id, ticket.id)
-            return Outcome("status", ticket_key(ticket.id), f"already {target.value}")
+            return Outcome("status", ticket_key(pk(ticket)), f"already {target.value}")
         try:
             async with remembering(session, effect):
-                await update_ticket(session, ticket.id, TicketUpdate(status=target), actor=actor)
+                await update_ticket(session, pk(ticket), TicketUpdate(status=target), actor=actor)
         except InvalidTransition as exc:
             await _maybe_mark(session, delivery_id, ticket.id)
-            return Outcome("ignored", ticket_key(ticket.id), exc.detail)
-        return Outcome("status", ticket_key(ticket.id), target.value)
+            return Outcome("ignored", ticket_key(pk(ticket)), exc.detail)
+        return Outcome("status", ticket_key(pk(ticket)), target.value)
     if action in ("labeled", "unlabeled"):
         label = payload["label"]["name"]
         tag = _tag_of(label)
-        current = (await tags_by_ticket(session, [ticket.id]))[ticket.id]
+        current = (await tags_by_ticket(session, [pk(ticket)]))[pk(ticket)]
         tags = sorted(set(current) | {tag}) if action == "labeled" else [t for t in current if t != tag]
         patch = TicketUpdate(tags=tags)
         if action == "labeled" and label.lower() in BUG_LABELS:
             patch.type = TicketType.bug
         async with remembering(session, effect):
-            await update_ticket(session, ticket.id, patch, actor=actor)
+            await update_ticket(session, pk(ticket), patch, actor=actor)
         await _maybe_mark(session, delivery_id, ticket.id)  # no-op if the update already remembered it
-        return Outcome("tagged", ticket_key(ticket.id), f"{action} {label}")
+        return Outcome("tagged", ticket_key(pk(ticket)), f"{action} {label}")
     await _maybe_mark(session, delivery_id, ticket.id)
-    return Outcome("ignored", ticket_key(ticket.id), f"issues.{action} is not used")
+    return Outcome("ignored", ticket_key(pk(ticket)), f"issues.{action} is not used")
 
 
 async def _on_comment(session: AsyncSession, payload: dict[str, Any], delivery_id: str | None) -> Outcome:

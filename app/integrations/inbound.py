@@ -14,7 +14,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.policy import Principal
-from app.db import transaction
+from app.db import pk, transaction
 from app.integrations.models import ExternalRef, InboundDelivery
 from app.ticket.hooks import TicketChange, on_ticket_change
 from app.ticket.models import Link, Ticket
@@ -53,12 +53,12 @@ async def _write_effect(session: AsyncSession, ticket: Ticket, change: TicketCha
         exists = (await session.exec(select(ExternalRef.id).where(
             ExternalRef.source == effect.source, ExternalRef.external_id == ref[:255]))).first()
         if not exists:
-            session.add(ExternalRef(source=effect.source, external_id=ref[:255], ticket_id=ticket.id))
+            session.add(ExternalRef(source=effect.source, external_id=ref[:255], ticket_id=pk(ticket)))
     if effect.link:
         url, title, kind = effect.link
         exists = (await session.exec(select(Link.id).where(Link.ticket_id == ticket.id, Link.url == url))).first()
         if not exists:
-            session.add(Link(ticket_id=ticket.id, url=url, title=title[:200], kind=kind))
+            session.add(Link(ticket_id=pk(ticket), url=url, title=title[:200], kind=kind))
 
 
 async def seen(session: AsyncSession, source: str, delivery_id: str) -> bool:
@@ -105,5 +105,5 @@ async def person(session: AsyncSession, *, email: str, name: str | None, github_
 
 
 def principal_of(user: User) -> Principal:
-    return Principal(user_id=user.id, name=user.name, email=user.email,
+    return Principal(user_id=pk(user), name=user.name, email=user.email,
                      staff_role=StaffRole(user.staff_role) if user.is_staff else None, via="integration")

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import get_settings
+from app.db import pk
 from app.integrations.models import ExternalRef
 from app.integrations.settings import get_integration_settings
 from app.outbox.models import OutboxMessage
@@ -74,7 +75,7 @@ async def _mail_requester(session: AsyncSession, ticket: Ticket, *, what: str, t
     requester = await session.get(User, ticket.requester_id)
     if requester is None or not requester.email:
         return
-    root = await thread_root(session, ticket.id)
+    root = await thread_root(session, pk(ticket))
     message_id = our_message_id(ticket, what)
     link = f"{get_settings().base_url}/tickets/{ticket.id}"
     enqueue(session, "email.send", {
@@ -82,7 +83,7 @@ async def _mail_requester(session: AsyncSession, ticket: Ticket, *, what: str, t
         "ticket_id": ticket.id, "message_id": message_id, "in_reply_to": root,
         "references": [root] if root else [],
     }, idempotency_key=f"mail-{ticket.id}-{what}")
-    session.add(ExternalRef(source="email", external_id=message_id, ticket_id=ticket.id))
+    session.add(ExternalRef(source="email", external_id=message_id, ticket_id=pk(ticket)))
 
 
 @on_ticket_change

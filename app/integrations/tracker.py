@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.policy import Principal
 from app.config import get_settings
+from app.db import pk
 from app.errors import AppError, Conflict, InvalidInput, NotFound
 from app.integrations.inbound import Effect, remembering
 from app.integrations.models import ExternalRef
@@ -43,7 +44,7 @@ async def tracker_issues(session: AsyncSession, ticket_id: int) -> list[str]:
 
 def issue_body(ticket: Ticket) -> str:
     link = f"{get_settings().base_url}/tickets/{ticket.id}"
-    return f"{ticket.body}\n\n---\nOpened from support ticket [{ticket_key(ticket.id)}]({link})."
+    return f"{ticket.body}\n\n---\nOpened from support ticket [{ticket_key(pk(ticket))}]({link})."
 
 
 async def open_tracker_issue(session: AsyncSession, ref: str | int, *, actor: Principal, repo: str | None = None,
@@ -80,10 +81,10 @@ async def open_tracker_issue(session: AsyncSession, ref: str | int, *, actor: Pr
     effect = Effect("github", refs=[f"{repo}#{number}"],
                     link=(html_url, f"{repo}#{number}: {title}"[:200], LinkKind.github_issue.value))
     async with remembering(session, effect):
-        await post_message(session, ticket.id, MessageCreate(body=f"Opened tracker issue {html_url}",
+        await post_message(session, pk(ticket), MessageCreate(body=f"Opened tracker issue {html_url}",
                                                              kind=MessageKind.internal),
                            author_id=actor.user_id, author_is_staff=True)
-    ticket = await get_ticket(session, ticket.id)
+    ticket = await get_ticket(session, pk(ticket))
     if Status.pending in TRANSITIONS[Status(ticket.status)]:
         with suppress(Conflict):  # someone moved it meanwhile; the link and note are in, the status is theirs
             ticket = await update_ticket(session, ticket.id, TicketUpdate(status=Status.pending), actor=actor)

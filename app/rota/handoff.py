@@ -19,7 +19,7 @@ from app.audit.models import Event
 from app.audit.service import record_event
 from app.auth.policy import Principal
 from app.config import get_settings
-from app.db import transaction
+from app.db import pk, transaction
 from app.errors import Conflict, Forbidden, NotFound
 from app.outbox.service import enqueue
 from app.rota import service
@@ -92,7 +92,7 @@ async def build_report(session: AsyncSession, schedule: Schedule, role: str, shi
         "sla_breaches": len(breaches),
         "sla_breach_tickets": sorted({e.ticket_id for e in breaches if e.ticket_id}),
         "incidents": [{"id": e.subject_id, "title": e.data.get("title", "")} for e in incidents],
-        "hot_open_tickets": [{"id": t.id, "key": _key(t.id), "title": t.title, "status": t.status,
+        "hot_open_tickets": [{"id": t.id, "key": _key(pk(t)), "title": t.title, "status": t.status,
                               "criticality": t.criticality, "urgency": t.urgency} for t in hot],
         "unticked_duties": [d.title for d in duties if d.id not in ticked],
         "duties_done": [d.title for d in duties if d.id in ticked],
@@ -140,12 +140,12 @@ async def _create(session: AsyncSession, schedule: Schedule, role: str, index: i
     users = await service.users_by_id(session, {outgoing_id, incoming_id})
     try:
         async with transaction(session):
-            handoff = Handoff(schedule_id=schedule.id, role=role, shift_index=index, shift_start_at=start,
+            handoff = Handoff(schedule_id=pk(schedule), role=role, shift_index=index, shift_start_at=start,
                               shift_end_at=end, outgoing_id=outgoing_id, incoming_id=incoming_id, report=report,
                               created_at=now)
             session.add(handoff)
             await session.flush()
-            record_event(session, "handoff.created", subject_type="handoff", subject_id=handoff.id, actor_id=None,
+            record_event(session, "handoff.created", subject_type="handoff", subject_id=pk(handoff), actor_id=None,
                          data={"schedule_id": schedule.id, "role": role, "shift_index": index,
                                "outgoing_id": outgoing_id, "incoming_id": incoming_id,
                                "requests_received": report["requests_received"],
@@ -228,7 +228,7 @@ async def update_handoff(session: AsyncSession, handoff: Handoff, data: HandoffU
         for name, value in fields.items():
             setattr(handoff, name, value.strip())
         session.add(handoff)
-        record_event(session, "handoff.updated", subject_type="handoff", subject_id=handoff.id,
+        record_event(session, "handoff.updated", subject_type="handoff", subject_id=pk(handoff),
                      actor_id=principal.user_id, data={"fields": sorted(fields)})
     return handoff
 
@@ -242,7 +242,7 @@ async def acknowledge_handoff(session: AsyncSession, handoff: Handoff, principal
         handoff.acknowledged_at = now
         handoff.acknowledged_by_id = principal.user_id
         session.add(handoff)
-        record_event(session, "handoff.acknowledged", subject_type="handoff", subject_id=handoff.id,
+        record_event(session, "handoff.acknowledged", subject_type="handoff", subject_id=pk(handoff),
                      actor_id=principal.user_id, data={"schedule_id": handoff.schedule_id})
     return handoff
 

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.service import record_event
 from app.cache import cached
-from app.db import keep_loaded, transaction, utcnow
+from app.db import keep_loaded, pk, transaction, utcnow
 from app.errors import InvalidInput, NotFound
 from app.rota.holidays import check_calendar, skipped_dates
 from app.rota.models import Duty, DutyTick, Member, Override, OverrideIn, Schedule, ScheduleIn, SwapIn
@@ -72,7 +72,7 @@ async def users_by_id(session: AsyncSession, ids: set[int | None]) -> dict[int, 
         return {}
     rows = (await session.exec(select(User).where(col(User.id).in_(wanted)))).all()
     keep_loaded(session, *rows)
-    return {u.id: u for u in rows}
+    return {pk(u): u for u in rows}
 
 
 def _time(value: str) -> time:
@@ -117,7 +117,7 @@ async def layout_for(session: AsyncSession, schedule: Schedule, first_year: int,
     layout = _LAYOUTS.get(key)
     if layout is None:
         if members is None:
-            members = (await role_members(session, [schedule.id])).get(schedule.id, {})
+            members = (await role_members(session, [pk(schedule)])).get(pk(schedule), {})
         layout = Layout(rotation=rotation_of(schedule, first_year, last_year), roles=members)
         if len(_LAYOUTS) > 1024:
             _LAYOUTS.clear()
@@ -129,13 +129,13 @@ async def load(session: AsyncSession, schedule: Schedule, start: datetime, end: 
     """The layout and the overrides touching [start, end)."""
     snapshot = await rota_snapshot(session)
     if start >= snapshot.since and snapshot.has(schedule):
-        overrides = [w for w in snapshot.by_schedule.get(schedule.id, ()) if w.end > start and w.start < end]
-        layout = await layout_for(session, schedule, start.year, end.year, members=snapshot.members.get(schedule.id, {}))
+        overrides = [w for w in snapshot.by_schedule.get(pk(schedule), ()) if w.end > start and w.start < end]
+        layout = await layout_for(session, schedule, start.year, end.year, members=snapshot.members.get(pk(schedule), {}))
         return Loaded(schedule, layout, overrides)
     stmt = (select(Override).where(Override.schedule_id == schedule.id, col(Override.end_at) > start,
                                    col(Override.start_at) < end).order_by(col(Override.id)))
     rows = (await session.exec(stmt)).all()
-    overrides = [OverrideWindow(id=o.id, role=o.role, start=o.start_at, end=o.end_at, user_id=o.user_id) for o in rows]
+    overrides = [OverrideWindow(id=pk(o), role=o.role, start=o.start_at, end=o.end_at, user_id=o.user_id) for o in rows]
     return Loaded(schedule, await layout_for(session, schedule, start.year, end.year), overrides)
 
 
@@ -248,8 +248,8 @@ async def on_call_ids(session: AsyncSession, role: str, at: datetime, *, schedul
         if (schedule_id is not None and schedule.id != schedule_id) or role not in schedule.roles:
             continue
         if at >= snapshot.since:
-            layout = await layout_for(session, schedule, at.year, at.year, members=snapshot.members.get(schedule.id, {}))
-            covering = snapshot.covering(schedule.id, role, at)
+            layout = await layout_for(session, schedule, at.year, at.year, members=snapshot.members.get(pk(schedule), {}))
+            covering = snapshot.covering(pk(schedule), role, at)
         else:  # older than the snapshot keeps: the overrides come from the database
             loaded = await load(session, schedule, at, at + timedelta(microseconds=1))
             layout, covering = loaded.layout, [w for w in loaded.overrides if w.role == role]
@@ -303,9 +303,9 @@ def _apply(schedule: Schedule, data: ScheduleIn) -> None:
 def _add_roles(session: AsyncSession, schedule: Schedule, data: ScheduleIn) -> None:
     for role in data.roles:
         for position, user_id in enumerate(role.members):
-            session.add(Member(schedule_id=schedule.id, role=role.name, position=position, user_id=user_id))
+            session.add(Member(schedule_id=pk(schedule), role=role.name, position=position, user_id=user_id))
         for position, title in enumerate(role.duties):
-            session.add(Duty(schedule_id=schedule.id, role=role.name, title=title, position=position))
+            session.add(Duty(schedule_id=pk(schedule), role=role.name, title=title, position=position))
 
 
 async def create_schedule(session: AsyncSession, data: ScheduleIn, *, actor_id: int | None) -> Schedule:
@@ -318,7 +318,7 @@ async def create_schedule(session: AsyncSession, data: ScheduleIn, *, actor_id: 
         session.add(schedule)
         await session.flush()
         _add_roles(session, schedule, data)
-        record_event(session, "schedule.created", subject_type="schedule", subject_id=schedule.id, actor_id=actor_id,
+        record_event(session, "schedule.created", subject_type="schedule", subject_id=pk(schedule), actor_id=actor_id,
                      data={"name": schedule.name, "kind": schedule.kind, "roles": schedule.roles})
     return schedule
 
@@ -333,7 +333,7 @@ async def replace_schedule(session: AsyncSession, schedule: Schedule, data: Sche
         schedule.version += 1
         session.add(schedule)
         await session.exec(delete(Member).where(col(Member.schedule_id) == schedule.id))
-        kept = {(d.role, d.title): d for d in await list_duties(session, schedule.id)}
+        kept = {(d.role, d.title): d for d in await list_duties(session, pk(schedule))}
         wanted = {(r.name, t): i for r in data.roles for i, t in enumerate(r.duties)}
         for key, duty in kept.items():
             if key not in wanted:
@@ -343,18 +343,18 @@ async def replace_schedule(session: AsyncSession, schedule: Schedule, data: Sche
                 session.add(duty)
         for role in data.roles:
             for position, user_id in enumerate(role.members):
-                session.add(Member(schedule_id=schedule.id, role=role.name, position=position, user_id=user_id))
+                session.add(Member(schedule_id=pk(schedule), role=role.name, position=position, user_id=user_id))
             for position, title in enumerate(role.duties):
                 if (role.name, title) not in kept:
-                    session.add(Duty(schedule_id=schedule.id, role=role.name, title=title, position=position))
-        record_event(session, "schedule.updated", subject_type="schedule", subject_id=schedule.id, actor_id=actor_id,
+                    session.add(Duty(schedule_id=pk(schedule), role=role.name, title=title, position=position))
+        record_event(session, "schedule.updated", subject_type="schedule", subject_id=pk(schedule), actor_id=actor_id,
                      data={"name": schedule.name, "kind": schedule.kind, "roles": schedule.roles})
     return schedule
 
 
 async def delete_schedule(session: AsyncSession, schedule: Schedule, *, actor_id: int | None) -> None:
     async with transaction(session):
-        record_event(session, "schedule.deleted", subject_type="schedule", subject_id=schedule.id, actor_id=actor_id,
+        record_event(session, "schedule.deleted", subject_type="schedule", subject_id=pk(schedule), actor_id=actor_id,
                      data={"name": schedule.name})
         await session.delete(schedule)
 
@@ -384,13 +384,13 @@ async def add_override(session: AsyncSession, schedule: Schedule, data: Override
     await check_staff(session, {i for i in (data.replaces_user_id, requested_by, data.agreed_by_id) if i}, "people")
     async with transaction(session):
         override = Override(
-            schedule_id=schedule.id, role=role, start_at=data.start.astimezone(UTC), end_at=data.end.astimezone(UTC),
+            schedule_id=pk(schedule), role=role, start_at=data.start.astimezone(UTC), end_at=data.end.astimezone(UTC),
             user_id=data.user_id, replaces_user_id=data.replaces_user_id, requested_by_id=requested_by,
             agreed_by_id=data.agreed_by_id, reason=data.reason.strip(), created_by_id=actor_id,
         )
         session.add(override)
         await session.flush()
-        record_event(session, "override.created", subject_type="schedule", subject_id=schedule.id, actor_id=actor_id,
+        record_event(session, "override.created", subject_type="schedule", subject_id=pk(schedule), actor_id=actor_id,
                      data={"override_id": override.id, "role": role, "user_id": data.user_id,
                            "start": override.start_at, "end": override.end_at})
     return override
@@ -401,7 +401,7 @@ async def swap_shifts(session: AsyncSession, schedule: Schedule, data: SwapIn, *
     role = _role_or_default(schedule, data.role)
     if data.first_shift_index == data.second_shift_index:
         raise InvalidInput("a swap needs two different shifts", code="bad_swap")
-    members = (await role_members(session, [schedule.id]))[schedule.id].get(role, ())
+    members = (await role_members(session, [pk(schedule)]))[pk(schedule)].get(role, ())
     shifts = []
     for index in (data.first_shift_index, data.second_shift_index):
         rough = approx_index_date(rotation_of(schedule, 2000, 2000), index)
@@ -419,14 +419,14 @@ async def swap_shifts(session: AsyncSession, schedule: Schedule, data: SwapIn, *
     made = []
     async with transaction(session):
         for shift, cover in ((a, b.user_id), (b, a.user_id)):
-            override = Override(schedule_id=schedule.id, role=role, start_at=shift.start, end_at=shift.end,
+            override = Override(schedule_id=pk(schedule), role=role, start_at=shift.start, end_at=shift.end,
                                 user_id=cover, replaces_user_id=shift.user_id, requested_by_id=actor_id,
                                 agreed_by_id=data.agreed_by_id, swap_group=group, reason=data.reason.strip(),
                                 created_by_id=actor_id)
             session.add(override)
             made.append(override)
         await session.flush()
-        record_event(session, "override.swapped", subject_type="schedule", subject_id=schedule.id, actor_id=actor_id,
+        record_event(session, "override.swapped", subject_type="schedule", subject_id=pk(schedule), actor_id=actor_id,
                      data={"swap_group": group, "role": role, "shifts": [a.index, b.index],
                            "override_ids": [o.id for o in made]})
     return made

@@ -4,6 +4,7 @@ from datetime import date
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db import pk
 from app.rota import service
 from app.rota.models import DutyOut, OnCallOut, Override, OverrideOut, RoleOut, Schedule, ScheduleOut, ShiftOut
 from app.rota.schedule import Shift
@@ -11,7 +12,7 @@ from app.user.models import User, UserRef
 
 
 def ref(user: User | None) -> UserRef | None:
-    return UserRef(id=user.id, name=user.name, email=user.email) if user else None
+    return UserRef(id=pk(user), name=user.name, email=user.email) if user else None
 
 
 def _unknown(user_id: int) -> UserRef:
@@ -19,16 +20,16 @@ def _unknown(user_id: int) -> UserRef:
 
 
 async def schedule_out(session: AsyncSession, schedule: Schedule) -> ScheduleOut:
-    members = (await service.role_members(session, [schedule.id])).get(schedule.id, {})
-    duties = await service.list_duties(session, schedule.id)
+    members = (await service.role_members(session, [pk(schedule)])).get(pk(schedule), {})
+    duties = await service.list_duties(session, pk(schedule))
     users = await service.users_by_id(session, {u for ids in members.values() for u in ids})
     roles = [
         RoleOut(name=role, members=[ref(users.get(u)) or _unknown(u) for u in members.get(role, ())],
-                duties=[DutyOut(id=d.id, role=d.role, title=d.title) for d in duties if d.role == role])
+                duties=[DutyOut(id=pk(d), role=d.role, title=d.title) for d in duties if d.role == role])
         for role in schedule.roles
     ]
     return ScheduleOut(
-        id=schedule.id, name=schedule.name, kind=schedule.kind, zone=schedule.zone, anchor_date=schedule.anchor_date,
+        id=pk(schedule), name=schedule.name, kind=schedule.kind, zone=schedule.zone, anchor_date=schedule.anchor_date,
         handoff_time=schedule.handoff_time, handoff_weekday=schedule.handoff_weekday, shift_days=schedule.shift_days,
         holiday_country=schedule.holiday_country, holiday_subdivision=schedule.holiday_subdivision,
         holiday_dates=[date.fromisoformat(d) for d in schedule.holiday_dates], roles=roles,
@@ -61,7 +62,7 @@ async def overrides_out(session: AsyncSession, overrides: list[Override]) -> lis
     users = await service.users_by_id(session, {i for o in overrides for i in
                                                 (o.user_id, o.replaces_user_id, o.requested_by_id, o.agreed_by_id)})
     return [
-        OverrideOut(id=o.id, role=o.role, start=o.start_at, end=o.end_at,
+        OverrideOut(id=pk(o), role=o.role, start=o.start_at, end=o.end_at,
                     user=ref(users.get(o.user_id)) or _unknown(o.user_id), replaces=ref(users.get(o.replaces_user_id)),
                     requested_by=ref(users.get(o.requested_by_id)), agreed_by=ref(users.get(o.agreed_by_id)),
                     swap_group=o.swap_group, reason=o.reason, created_at=o.created_at)

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.audit.service import record_event
 from app.cache import cached
 from app.community.models import Community
-from app.db import memo, memo_for_reading, transaction, utcnow
+from app.db import memo, memo_for_reading, pk, transaction, utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.sla import clock as clocks
 from app.sla.calendar import BusinessCalendar, CalendarError, calendar_from_spec, format_periods, WEEKDAYS
@@ -119,9 +119,9 @@ async def save_calendar(session: AsyncSession, data: SlaCalendarIn, *, calendar_
             for key, value in values.items():
                 setattr(row, key, value)
             row.updated_at = now
-            await _reschedule_on_calendar(session, row.id, old, build_calendar(row), now)
+            await _reschedule_on_calendar(session, pk(row), old, build_calendar(row), now)
         await session.flush()
-        record_event(session, "sla.calendar_saved", subject_type="sla_calendar", subject_id=row.id, actor_id=actor_id,
+        record_event(session, "sla.calendar_saved", subject_type="sla_calendar", subject_id=pk(row), actor_id=actor_id,
                      data={"name": row.name, "kind": row.kind, "zone": row.zone})
     return row
 
@@ -161,8 +161,8 @@ async def list_policies(session: AsyncSession) -> list[SlaPolicyPublic]:
     by_policy: dict[int, list[SlaRulePublic]] = {}
     for r in rules:
         by_policy.setdefault(r.policy_id, []).append(SlaRulePublic(**r.model_dump()))
-    return [SlaPolicyPublic(id=p.id, name=p.name, community=slugs.get(p.community_id), updated_at=p.updated_at,
-                            rules=by_policy.get(p.id, [])) for p in policies]
+    return [SlaPolicyPublic(id=pk(p), name=p.name, community=slugs.get(p.community_id), updated_at=p.updated_at,
+                            rules=by_policy.get(pk(p), [])) for p in policies]
 
 
 async def get_policy_public(session: AsyncSession, policy_id: int) -> SlaPolicyPublic | None:
@@ -211,12 +211,12 @@ async def save_policy(session: AsyncSession, data: SlaPolicyIn, *, policy_id: in
                 await session.delete(old)
             await session.flush()
         for r in data.rules:
-            session.add(SlaRule(policy_id=policy.id, target=r.target.value, channel=r.channel.value if r.channel else None,
+            session.add(SlaRule(policy_id=pk(policy), target=r.target.value, channel=r.channel.value if r.channel else None,
                                 criticality=int(r.criticality) if r.criticality else None,
                                 urgency=r.urgency.value if r.urgency else None, minutes=r.minutes,
                                 calendar_id=r.calendar_id))
         await session.flush()
-        record_event(session, "sla.policy_saved", subject_type="sla_policy", subject_id=policy.id, actor_id=actor_id,
+        record_event(session, "sla.policy_saved", subject_type="sla_policy", subject_id=pk(policy), actor_id=actor_id,
                      community_id=community_id, data={"name": policy.name, "rules": len(data.rules)})
         await recompute_open_tickets(session, now, community_id=community_id, actor_id=actor_id)
     return policy
@@ -347,7 +347,7 @@ async def start_clocks(session: AsyncSession, ticket: Ticket, now: datetime) -> 
     cals = await calendars_by_id(session, {r.calendar_id for r in picked.values()})
     started = []
     for target, rule in picked.items():
-        c = SlaClock(ticket_id=ticket.id, target=target.value, rule_id=rule.id, calendar_id=rule.calendar_id,
+        c = SlaClock(ticket_id=pk(ticket), target=target.value, rule_id=rule.id, calendar_id=rule.calendar_id,
                      target_minutes=rule.minutes, started_at=now)
         copy_dimensions(c, ticket)
         clocks.start(c, build_calendar(cals[rule.calendar_id]), now)
@@ -370,7 +370,7 @@ async def _retarget_ticket(session: AsyncSession, ticket: Ticket, current: dict[
         if c is None:
             if Status(ticket.status) in (Status.resolved, Status.closed):
                 continue
-            c = SlaClock(ticket_id=ticket.id, target=target.value, rule_id=rule.id, calendar_id=rule.calendar_id,
+            c = SlaClock(ticket_id=pk(ticket), target=target.value, rule_id=rule.id, calendar_id=rule.calendar_id,
                          target_minutes=rule.minutes, started_at=now)
             copy_dimensions(c, ticket)
             clocks.start(c, build_calendar(cals[rule.calendar_id]), now)
@@ -388,7 +388,7 @@ async def _retarget_ticket(session: AsyncSession, ticket: Ticket, current: dict[
         changes[target.value] = {"before": before,
                                  "after": {"minutes": c.target_minutes, "due_at": c.due_at, "calendar_id": c.calendar_id}}
     if changes:
-        record_event(session, "sla.recomputed", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
+        record_event(session, "sla.recomputed", subject_type="ticket", subject_id=pk(ticket), ticket_id=ticket.id,
                      community_id=ticket.community_id, actor_id=actor_id, data={"reason": reason, "targets": changes})
 
 
@@ -398,7 +398,7 @@ async def follow_ticket(session: AsyncSession, ticket: Ticket, change: TicketCha
     if change.kind == "created":
         await start_clocks(session, ticket, now)
         return
-    current = await _clocks_of(session, ticket.id)
+    current = await _clocks_of(session, pk(ticket))
     if change.kind == "updated" and change.fields & RETARGET_FIELDS or (
             change.kind == "status" and change.fields & RETARGET_FIELDS):
         await _retarget_ticket(session, ticket, current, now, actor_id=change.actor_id,
@@ -464,7 +464,7 @@ async def recompute_open_tickets(session: AsyncSession, now: datetime, *, commun
     from app.ticket.ranking import refresh_rank
 
     for t in tickets:
-        current = by_ticket.setdefault(t.id, {})
+        current = by_ticket.setdefault(pk(t), {})
         await _retarget_ticket(session, t, current, now, actor_id=actor_id, reason="policy changed")
         due = _earliest_due(current.values())
         if due != t.due_at:

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.models import Event, EventPublic
 from app.community.models import Community
+from app.db import pk
 from app.markdown import render_markdown
 from app.ticket.enums import Channel, Criticality, Status, TicketType, Urgency
 from app.ticket.models import CommunityRef, Link, LinkPublic, Message, MessagePublic, Ticket, TicketPublic
@@ -66,7 +67,7 @@ async def communities_by_id(session: AsyncSession, ids: set[int | None]) -> dict
 
 
 def user_ref(user: User | None) -> UserRef | None:
-    return UserRef(id=user.id, name=user.name, email=user.email) if user else None
+    return UserRef(id=pk(user), name=user.name, email=user.email) if user else None
 
 
 _NOT_PUBLIC = {"requester_id", "community_id", "assignee_id", "claimed_by_id", "rank_key"}
@@ -89,13 +90,13 @@ async def _related(session: AsyncSession, tickets: list[Ticket]) -> _Related:
     tags = await tags_by_ticket(session, [t.id for t in tickets])
     # One reference object per person and community, shared by every row that shows them.
     return _Related(users={uid: user_ref(u) for uid, u in users.items()},
-                    communities={cid: CommunityRef(id=c.id, slug=c.slug, name=c.name) for cid, c in communities.items()},
+                    communities={cid: CommunityRef(id=pk(c), slug=c.slug, name=c.name) for cid, c in communities.items()},
                     tags=tags)
 
 
 def _related_fields(rel: _Related, t: Ticket) -> dict:
     """The fields of one ticket's output that come from other tables (both views have them)."""
-    return dict(key=ticket_key(t.id), requester=rel.users.get(t.requester_id),
+    return dict(key=ticket_key(pk(t)), requester=rel.users.get(t.requester_id),
                 community=rel.communities.get(t.community_id), assignee=rel.users.get(t.assignee_id),
                 claimed_by=rel.users.get(t.claimed_by_id), tags=rel.tags.get(t.id, []))
 
@@ -120,8 +121,8 @@ async def ticket_views(session: AsyncSession, tickets: list[Ticket]) -> list[Tic
             TicketPublic(
                 **t.model_dump(exclude=_NOT_PUBLIC),
                 **_related_fields(rel, t),
-                priority_reasons=rank_with(t, contexts[t.id]).reasons,
-                **extras.get(t.id, {}),
+                priority_reasons=rank_with(t, contexts[pk(t)]).reasons,
+                **extras.get(pk(t), {}),
             )
         )
     return out
@@ -163,7 +164,7 @@ async def _board_reasons(session: AsyncSession, tickets: list[Ticket]) -> dict[i
                              vote_count=t.vote_count) for t in tickets}
     if unranked := [t for t in tickets if reasons[t.id] is None]:  # a key not in rank()'s form
         contexts = await rank_contexts(session, unranked)
-        reasons.update((t.id, rank_with(t, contexts[t.id]).reasons) for t in unranked)
+        reasons.update((t.id, rank_with(t, contexts[pk(t)]).reasons) for t in unranked)
     return reasons
 
 
@@ -182,10 +183,10 @@ async def board_views(session: AsyncSession, tickets: list[Ticket]) -> list[Boar
     extras = await _extras(session, tickets, BOARD_VIEW_EXTRAS)
     return [
         BoardTicket(
-            id=t.id, title=t.title, status=_STATUS[t.status], type=_TYPE[t.type], urgency=_URGENCY[t.urgency],
+            id=pk(t), title=t.title, status=_STATUS[t.status], type=_TYPE[t.type], urgency=_URGENCY[t.urgency],
             criticality=_CRITICALITY[t.criticality] if t.criticality else None, channel=_CHANNEL[t.channel],
             created_at=t.created_at, version=t.version, vote_count=t.vote_count, claimed_at=t.claimed_at,
-            **_related_fields(rel, t), priority_reasons=reasons[t.id], **extras.get(t.id, {}),
+            **_related_fields(rel, t), priority_reasons=reasons[pk(t)], **extras.get(pk(t), {}),
         )
         for t in tickets
     ]
@@ -202,7 +203,7 @@ async def message_views(session: AsyncSession, messages: list[Message]) -> list[
         author = users.get(m.author_id)
         out.append(
             MessagePublic(
-                id=m.id,
+                id=pk(m),
                 ticket_id=m.ticket_id,
                 author=user_ref(author),
                 author_is_staff=bool(author and author.is_staff),

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from pydantic import EmailStr
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime, utcnow
+from app.db import UTCDateTime, pk, utcnow
 
 
 class StaffRole(StrEnum):
@@ -92,7 +92,7 @@ class ApiTokenPublic(SQLModel):
 
     @classmethod
     def of(cls, token: ApiToken) -> "ApiTokenPublic":
-        return cls(id=token.id, user_id=token.user_id, name=token.name, display_prefix=token.display_prefix,
+        return cls(id=pk(token), user_id=token.user_id, name=token.name, display_prefix=token.display_prefix,
                    scopes=token.scopes.split(), created_at=token.created_at, last_used_at=token.last_used_at,
                    revoked_at=token.revoked_at)
 

@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.audit.service import record_event
 from app.auth.policy import ROLE_PERMISSIONS, Principal, parse_scopes
 from app.auth.secrets import hash_password, new_token, token_digest, verify_password
-from app.db import transaction, utcnow
+from app.db import pk, transaction, utcnow
 from app.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from app.user.models import ApiToken, LoginSession, StaffRole, User, UserCreate
 
@@ -44,7 +44,7 @@ async def create_user(session: AsyncSession, data: UserCreate, *, actor_id: int 
             session,
             "user.created",
             subject_type="user",
-            subject_id=user.id,
+            subject_id=pk(user),
             actor_id=actor_id,
             data={"email": user.email, "staff_role": user.staff_role},
         )
@@ -78,7 +78,7 @@ async def log_in(session: AsyncSession, email: str, password: str, *, days: int)
     token = new_token("s_")
     login = LoginSession(
         id=token_digest(token),
-        user_id=user.id,
+        user_id=pk(user),
         csrf_token=new_token("c_"),
         expires_at=utcnow() + timedelta(days=days),
     )
@@ -108,7 +108,7 @@ async def principal_from_session(session: AsyncSession, token: str) -> Principal
     if login.expires_at <= utcnow() or not user.is_staff:
         return None
     return Principal(
-        user_id=user.id,
+        user_id=pk(user),
         name=user.name,
         email=user.email,
         staff_role=StaffRole(user.staff_role),
@@ -134,7 +134,7 @@ async def create_api_token(
         raise InvalidInput(str(exc), code="unknown_scope") from exc
     token = new_token()
     api_token = ApiToken(
-        user_id=user.id,
+        user_id=pk(user),
         name=name,
         token_hash=token_digest(token),
         display_prefix=token[:10],
@@ -147,7 +147,7 @@ async def create_api_token(
             session,
             "token.created",
             subject_type="api_token",
-            subject_id=api_token.id,
+            subject_id=pk(api_token),
             actor_id=user.id,
             data={"name": name, "scopes": sorted(wanted)},
         )
@@ -175,7 +175,7 @@ async def revoke_api_token(session: AsyncSession, token_id: int, *, by: Principa
         if token.revoked_at is None:
             token.revoked_at = utcnow()
             session.add(token)
-            record_event(session, "token.revoked", subject_type="api_token", subject_id=token.id,
+            record_event(session, "token.revoked", subject_type="api_token", subject_id=pk(token),
                          actor_id=by.user_id if by else None, data={"name": token.name, "owner_id": token.user_id})
     return token
 
@@ -194,7 +194,7 @@ async def principal_from_token(session: AsyncSession, token: str) -> Principal |
     if api_token.revoked_at is not None or not user.is_staff:
         return None
     return Principal(
-        user_id=user.id,
+        user_id=pk(user),
         name=user.name,
         email=user.email,
         staff_role=StaffRole(user.staff_role),

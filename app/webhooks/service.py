@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.audit.models import Event
 from app.audit.service import on_event, record_event
 from app.cache import cached_sync
-from app.db import transaction, utcnow
+from app.db import pk, transaction, utcnow
 from app.errors import NotFound
 from app.outbox.delivery import Delivered, DeliveryFailed, handles, http_client
 from app.outbox.models import OutboxMessage
@@ -101,7 +101,7 @@ async def create_subscription(session: AsyncSession, data: WebhookCreate, *, act
     async with transaction(session):
         session.add(sub)
         await session.flush()
-        record_event(session, "webhook.created", subject_type="webhook", subject_id=sub.id, actor_id=actor_id,
+        record_event(session, "webhook.created", subject_type="webhook", subject_id=pk(sub), actor_id=actor_id,
                      data={"url": sub.url, "event_types": sub.event_types})
     return sub
 
@@ -122,7 +122,7 @@ async def update_subscription(session: AsyncSession, subscription_id: int, patch
                 changed[name] = {"before": getattr(sub, name), "after": value}
                 setattr(sub, name, value)
         if changed:
-            record_event(session, "webhook.updated", subject_type="webhook", subject_id=sub.id, actor_id=actor_id,
+            record_event(session, "webhook.updated", subject_type="webhook", subject_id=pk(sub), actor_id=actor_id,
                          data={"changes": changed})
     return sub
 

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from app.alerting.service import list_alerts
 from app.auth.policy import Principal
 from app.community.service import list_communities
-from app.db import utcnow
+from app.db import pk, utcnow
 from app.deps import SessionDep, page_permission
 from app.errors import InvalidInput, NotFound
 from app.incident import service
@@ -117,7 +117,7 @@ async def _context(session, incident: Incident, principal: Principal) -> dict:
     now = utcnow()
     view = await incident_view(session, incident, now=now)
     kind, template = await service.render_update_template(session, incident, now=now)
-    pm = await service.get_postmortem(session, incident.id)
+    pm = await service.get_postmortem(session, pk(incident))
     status = IncidentStatus(incident.status)
     return {
         "section": "incidents",
@@ -127,11 +127,11 @@ async def _context(session, incident: Incident, principal: Principal) -> dict:
         "update_kind": kind,
         "update_template": template,
         "client_key": uuid.uuid4().hex,
-        "updates": await update_views(session, await service.list_updates(session, incident.id)),
-        "timeline": await timeline_views(session, await service.timeline(session, incident.id)),
+        "updates": await update_views(session, await service.list_updates(session, pk(incident))),
+        "timeline": await timeline_views(session, await service.timeline(session, pk(incident))),
         "alerts": await list_alerts(session, incident_id=incident.id),
         "pm": pm,
-        "action_items": await action_item_views(session, await service.list_action_items(session, incident.id)),
+        "action_items": await action_item_views(session, await service.list_action_items(session, pk(incident))),
         "can_write_postmortem": status not in ACTIVE,
         "communities": await list_communities(session),
         "staff": await list_staff(session),
@@ -158,7 +158,7 @@ async def move(request: Request, ref: str, target: str, session: SessionDep, pri
     except ValueError:
         raise InvalidInput(f"unknown status {target!r}", code="bad_status") from None
     incident = await service.change_status(session, ref, status, actor=principal)
-    return await _respond(request, session, incident.id, principal)
+    return await _respond(request, session, pk(incident), principal)
 
 
 @router.post("/incidents/{ref}/severity")
@@ -169,13 +169,13 @@ async def change_severity(request: Request, ref: str, session: SessionDep, princ
     except ValidationError as exc:
         raise _invalid(exc) from None
     incident = await service.change_incident(session, ref, patch, actor=principal)
-    return await _respond(request, session, incident.id, principal)
+    return await _respond(request, session, pk(incident), principal)
 
 
 @router.post("/incidents/{ref}/acknowledge")
 async def acknowledge(request: Request, ref: str, session: SessionDep, principal: Writer):
     incident = await service.acknowledge_incident(session, ref, actor=principal)
-    return await _respond(request, session, incident.id, principal)
+    return await _respond(request, session, pk(incident), principal)
 
 
 @router.post("/incidents/{ref}/updates")
@@ -194,14 +194,14 @@ async def post_update(request: Request, ref: str, session: SessionDep, principal
 async def link_ticket(request: Request, ref: str, session: SessionDep, principal: Writer,
                       ticket: Annotated[str, Form()]):
     incident = await service.link_ticket(session, ref, ticket.strip(), actor=principal)
-    return await _respond(request, session, incident.id, principal)
+    return await _respond(request, session, pk(incident), principal)
 
 
 @router.post("/incidents/{ref}/communities")
 async def add_community(request: Request, ref: str, session: SessionDep, principal: Writer,
                         community: Annotated[str, Form()]):
     incident = await service.add_community(session, ref, community, actor=principal)
-    return await _respond(request, session, incident.id, principal)
+    return await _respond(request, session, pk(incident), principal)
 
 
 @router.post("/incidents/{ref}/roles")
@@ -213,7 +213,7 @@ async def assign_role(request: Request, ref: str, session: SessionDep, principal
     except ValidationError as exc:
         raise _invalid(exc) from None
     incident = await service.assign_role(session, ref, data.role, data.user_id, actor=principal)
-    return await _respond(request, session, incident.id, principal)
+    return await _respond(request, session, pk(incident), principal)
 
 
 @router.post("/incidents/{ref}/postmortem")
@@ -248,13 +248,13 @@ async def add_action_item(request: Request, ref: str, session: SessionDep, princ
 async def incident_panel(session, ticket: Ticket, principal: Principal) -> dict | None:
     if not principal.can("incidents:read"):
         return None
-    linked = await service.incident_ids_for_tickets(session, [ticket.id], active_only=False)
-    incidents = [await service.get_incident(session, i) for i in linked.get(ticket.id, [])]
+    linked = await service.incident_ids_for_tickets(session, [pk(ticket)], active_only=False)
+    incidents = [await service.get_incident(session, i) for i in linked.get(pk(ticket), [])]
     return {
         "incidents": [(i, STATUS_LABELS[IncidentStatus(i.status)]) for i in incidents if i],
         "proposed": ticket.urgency == Urgency.emergency.value and not incidents,
         "can_declare": principal.can("incidents:write"),
         "ticket_id": ticket.id,
-        "ticket_key": ticket_key(ticket.id),
+        "ticket_key": ticket_key(pk(ticket)),
         "title": ticket.title,
     }

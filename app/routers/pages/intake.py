@@ -10,6 +10,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from app.community.models import Community
 from app.community.service import get_community_by_slug
 from app.config import get_settings
+from app.db import pk
 from app.deps import SessionDep, SettingsDep, public, rate_limit
 from app.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
 from app.templating import render
@@ -92,7 +93,7 @@ async def intake_submit(request: Request, slug: str, session: SessionDep, settin
     except (PayloadTooLarge, UnsupportedMediaType) as exc:  # too big or a program: say so beside the field
         return _form(request, community, values=values, errors={"attachments": exc.detail},
                      status_code=exc.status_code)
-    key = ticket_key(ticket.id)
+    key = ticket_key(pk(ticket))
     sig = _receipt_sig(key, ticket.status)
     return RedirectResponse(f"/intake/{slug}/done?key={key}&s={ticket.status}&sig={sig}", status_code=303)
 

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
 from app.auth.policy import Principal
-from app.db import utcnow
+from app.db import pk, utcnow
 from app.deps import SessionDep, page_permission
 from app.errors import AppError, InvalidInput
 from app.rota import feeds, handoff, service
@@ -64,10 +64,10 @@ async def _page_context(session, schedule: Schedule | None, principal: Principal
     hi = datetime.combine(first + timedelta(days=days), datetime.min.time(), tzinfo=tz).astimezone(UTC)
     shifts = await service.final_shifts(session, schedule, lo, hi)
     who = await service.who_is_on(session, schedule, now)
-    members = (await service.role_members(session, [schedule.id])).get(schedule.id, {})
-    duties = await service.list_duties(session, schedule.id)
+    members = (await service.role_members(session, [pk(schedule)])).get(pk(schedule), {})
+    duties = await service.list_duties(session, pk(schedule))
     current = {role: s for role, s in who.now.items() if s}
-    ticks = await service.ticks_for(session, schedule.id, sorted({s.index for s in current.values()}))
+    ticks = await service.ticks_for(session, pk(schedule), sorted({s.index for s in current.values()}))
     overrides = await service.list_overrides(session, schedule, since=now - timedelta(days=1))
     fair_from = now - timedelta(days=90)
     fair = fairness(await service.final_shifts(session, schedule, fair_from, now), fair_from, now)

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from app.audit.service import list_ticket_events
 from app.auth.policy import Principal
+from app.db import pk
 from app.deps import PageCaller, SessionDep, page_permission
 from app.errors import InvalidInput, NotFound
 from app.routers.api.tickets import attachment_response
@@ -54,8 +55,8 @@ def _back(request: Request, default: str) -> str:
 
 async def _ticket_context(session, ticket: Ticket, principal: Principal, *, reply_body: str = "") -> dict:
     view = await ticket_view(session, ticket)
-    messages = await message_views(session, await service.list_messages(session, ticket.id, include_internal=True))
-    events = await list_ticket_events(session, ticket.id)
+    messages = await message_views(session, await service.list_messages(session, pk(ticket), include_internal=True))
+    events = await list_ticket_events(session, pk(ticket))
     return {
         "t": view,
         "allowed_moves": sorted(TRANSITIONS[Status(ticket.status)], key=list(Status).index),
@@ -63,9 +64,9 @@ async def _ticket_context(session, ticket: Ticket, principal: Principal, *, repl
         "events": await event_views(session, events),
         "people": await event_people(session, events),
         "communities": await list_communities(session),
-        "links": link_views(await service.list_links(session, ticket.id)),
-        "voters": [user_ref(u) for u in await service.list_voters(session, ticket.id)],
-        "attachments": await service.list_attachments(session, ticket.id),
+        "links": link_views(await service.list_links(session, pk(ticket))),
+        "voters": [user_ref(u) for u in await service.list_voters(session, pk(ticket))],
+        "attachments": await service.list_attachments(session, pk(ticket)),
         "canned": await service.list_canned_replies(session, ticket_type=ticket.type),
         "staff": await list_staff(session),
         "reply_body": reply_body,
@@ -248,7 +249,7 @@ async def unlink(request: Request, ref: str, link_id: int, session: SessionDep, 
 
 @router.get("/tickets/{ref}/attachments/{attachment_id}")
 async def attachment(ticket: TicketDep, attachment_id: int, session: SessionDep, principal: Reader):
-    att = await service.get_attachment(session, ticket.id, attachment_id)
+    att = await service.get_attachment(session, pk(ticket), attachment_id)
     if att is None:
         raise NotFound("no such attachment on this ticket")
     return attachment_response(att)
