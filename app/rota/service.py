@@ -6,11 +6,12 @@ this module loads a schedule into plain values, calls it, and writes what change
 
 import uuid
 from bisect import bisect_right
+from collections.abc import Set
 from dataclasses import dataclass
 from functools import cached_property
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, inspect
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -66,7 +67,8 @@ async def list_duties(session: AsyncSession, schedule_id: int) -> list[Duty]:
     return list((await session.exec(stmt)).all())
 
 
-async def users_by_id(session: AsyncSession, ids: set[int | None]) -> dict[int, User]:
+async def users_by_id(session: AsyncSession, ids: Set[int | None]) -> dict[int | None, User]:
+    """Keyed `int | None` so a nullable foreign key is looked up as it is (None never matches)."""
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
@@ -223,10 +225,11 @@ async def _load_snapshot(session: AsyncSession) -> RotaSnapshot:
     since = utcnow() - SNAPSHOT_BACK
     # Columns, not entities: rows in this session's identity map may be stale, and the snapshot
     # is shared by every session of the process.
-    rows = (await session.exec(select(*Schedule.__table__.columns).order_by(col(Schedule.id)))).all()
+    rows = (await session.exec(select(*inspect(Schedule).local_table.columns).order_by(col(Schedule.id)))).all()
     schedules = tuple(Schedule(**row._mapping) for row in rows)
-    members = await role_members(session, [s.id for s in schedules])
-    stmt = (select(Override.id, Override.schedule_id, Override.role, Override.start_at, Override.end_at,
+    members = await role_members(session, [pk(s) for s in schedules])
+    # sqlmodel's select() has typed overloads for up to four columns only.
+    stmt = (select(Override.id, Override.schedule_id, Override.role, Override.start_at, Override.end_at,  # type: ignore[call-overload]
                    Override.user_id).where(col(Override.end_at) > since)
             .order_by(col(Override.schedule_id), col(Override.role), col(Override.start_at), col(Override.id)))
     grouped: dict[tuple[int, str], list[OverrideWindow]] = {}

@@ -6,8 +6,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import pk
 from app.rota import service
-from app.rota.models import DutyOut, OnCallOut, Override, OverrideOut, RoleOut, Schedule, ScheduleOut, ShiftOut
-from app.rota.schedule import Shift
+from app.rota.models import (
+    DutyOut,
+    OnCallOut,
+    Override,
+    OverrideOut,
+    RoleOut,
+    Schedule,
+    ScheduleOut,
+    ShiftOut,
+    TriageMode,
+)
+from app.rota.schedule import RotationKind, Shift
 from app.user.models import User, UserRef
 
 
@@ -29,11 +39,11 @@ async def schedule_out(session: AsyncSession, schedule: Schedule) -> ScheduleOut
         for role in schedule.roles
     ]
     return ScheduleOut(
-        id=pk(schedule), name=schedule.name, kind=schedule.kind, zone=schedule.zone, anchor_date=schedule.anchor_date,
+        id=pk(schedule), name=schedule.name, kind=RotationKind(schedule.kind), zone=schedule.zone, anchor_date=schedule.anchor_date,
         handoff_time=schedule.handoff_time, handoff_weekday=schedule.handoff_weekday, shift_days=schedule.shift_days,
         holiday_country=schedule.holiday_country, holiday_subdivision=schedule.holiday_subdivision,
         holiday_dates=[date.fromisoformat(d) for d in schedule.holiday_dates], roles=roles,
-        triage_mode=schedule.triage_mode, reminder_hours=schedule.reminder_hours, created_at=schedule.created_at,
+        triage_mode=TriageMode(schedule.triage_mode), reminder_hours=schedule.reminder_hours, created_at=schedule.created_at,
         updated_at=schedule.updated_at,
     )
 
@@ -43,7 +53,7 @@ async def shifts_out(session: AsyncSession, shifts: list[Shift]) -> list[ShiftOu
     return [shift_out(s, users) for s in shifts]
 
 
-def shift_out(s: Shift, users: dict[int, User]) -> ShiftOut:
+def shift_out(s: Shift, users: dict[int | None, User]) -> ShiftOut:
     return ShiftOut(uid=s.uid, role=s.role, index=s.index, start=s.start, end=s.end,
                     user=ref(users.get(s.user_id)) or _unknown(s.user_id), override_id=s.override_id)
 
