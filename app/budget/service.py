@@ -50,9 +50,10 @@ async def used_minutes(session: AsyncSession, community_ids: list[int], start: d
         select(TimeEntry.community_id, func.sum(TimeEntry.minutes))
         .where(col(TimeEntry.community_id).in_(community_ids), col(TimeEntry.spent_at) >= start,
                col(TimeEntry.spent_at) < end)
-        .group_by(TimeEntry.community_id)
+        .group_by(col(TimeEntry.community_id))
     )
-    return {cid: int(total or 0) for cid, total in (await session.exec(stmt)).all()}
+    # The `in_` filter leaves out entries whose community is gone (NULL).
+    return {cid: int(total or 0) for cid, total in (await session.exec(stmt)).all() if cid is not None}
 
 
 async def budgets(session: AsyncSession, communities: list[Community], *, now: datetime | None = None
@@ -65,7 +66,7 @@ async def budgets(session: AsyncSession, communities: list[Community], *, now: d
         if not group:
             continue
         start, end = period_bounds(period, now)
-        used = await used_minutes(session, [c.id for c in group], start, end)
+        used = await used_minutes(session, [pk(c) for c in group], start, end)
         for c in group:
             hours = round(used.get(pk(c), 0) / 60, 2)
             left = None if c.budget_hours is None else round(c.budget_hours - hours, 2)
@@ -202,12 +203,14 @@ async def set_budget(session: AsyncSession, community: Community, *, budget_hour
         raise InvalidInput("budget hours cannot be negative", code="bad_budget")
     async with transaction(session):
         row = await session.get(Community, community.id, with_for_update=True)
+        if row is None:
+            raise NotFound("community not found")
         before = {"budget_hours": row.budget_hours, "budget_period": row.budget_period, "funded": row.funded}
-        row.budget_hours, row.budget_period, row.funded = budget_hours, period.value, funded
+        row.budget_hours, row.budget_period, row.funded = budget_hours, period, funded
         diff = changes(before, {"budget_hours": budget_hours, "budget_period": period.value, "funded": funded})
         if diff:
-            await rerank_community(session, row.id)
-            record_event(session, "community.budget_set", subject_type="community", subject_id=row.id,
+            await rerank_community(session, pk(row))
+            record_event(session, "community.budget_set", subject_type="community", subject_id=pk(row),
                          community_id=row.id, actor_id=actor.user_id, data={"changes": diff})
     return row
 
@@ -215,9 +218,9 @@ async def set_budget(session: AsyncSession, community: Community, *, budget_hour
 @periodic("budget.rerank", every_seconds=3600)
 async def rerank_budgeted_communities(session: AsyncSession, now: datetime) -> int:
     """A new month or quarter gives budgets back: refresh board positions. Idempotent."""
-    ids = list((await session.exec(select(Community.id).where(col(Community.budget_hours).is_not(None)))).all())
+    ids = (await session.exec(select(Community.id).where(col(Community.budget_hours).is_not(None)))).all()
     total = 0
-    for community_id in ids:
+    for community_id in [i for i in ids if i is not None]:  # a primary key never is; its type allows it
         async with transaction(session):
             total += await rerank_community(session, community_id)
     return total

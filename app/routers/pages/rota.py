@@ -18,7 +18,7 @@ from app.errors import AppError, InvalidInput
 from app.rota import feeds, handoff, service
 from app.rota.grid import build_grid, window
 from app.rota.handoff import RETRO_QUESTIONS
-from app.rota.models import HandoffUpdate, OverrideIn, RoleIn, Schedule, ScheduleIn
+from app.rota.models import Handoff, HandoffUpdate, OverrideIn, RoleIn, Schedule, ScheduleIn
 from app.rota.schedule import fairness
 from app.routers.api.schedules import ScheduleDep, schedule_or_404  # one lookup rule for API and pages
 from app.routers.pages.panels import board_panel
@@ -176,7 +176,7 @@ def _emails(raw: str) -> list[str]:
 async def _role(session, name: str, emails: str, duties: str) -> RoleIn | None:
     if not name.strip() and not emails.strip():
         return None
-    staff = {u.email: u.id for u in await list_staff(session)}
+    staff = {u.email: pk(u) for u in await list_staff(session)}
     wanted = _emails(emails)
     unknown = [e for e in wanted if e not in staff]
     if unknown:
@@ -209,12 +209,12 @@ async def create_schedule(request: Request, session: SessionDep, principal: Writ
     try:
         roles = [r for r in [await _role(session, role1, members1, duties1), await _role(session, role2, members2, "")]
                  if r is not None]
-        data = ScheduleIn(
+        data = ScheduleIn.model_validate(dict(  # form text: the model parses dates, times and choices
             name=name, kind=kind, zone=zone.strip(), anchor_date=anchor_date or date.today().isoformat(),
             handoff_time=handoff_time or "09:00", handoff_weekday=handoff_weekday or 0, shift_days=shift_days or 7,
             holiday_country=holiday_country.strip() or None, holiday_subdivision=holiday_subdivision.strip() or None,
             holiday_dates=[d.strip() for d in holiday_dates.replace("\n", ",").split(",") if d.strip()],
-            roles=roles, triage_mode=triage_mode)
+            roles=roles, triage_mode=triage_mode))
         schedule = await service.create_schedule(session, data, actor_id=principal.user_id)
     except (ValidationError, AppError) as exc:
         if isinstance(exc, AppError) and exc.status_code != 422:
@@ -241,13 +241,13 @@ async def handoffs_page(request: Request, session: SessionDep, principal: Reader
                                                   "schedule_names": names}, block="results")
 
 
-async def _handoff_or_404(handoff_id: int, session: SessionDep):
+async def _handoff_or_404(handoff_id: int, session: SessionDep) -> Handoff:
     return handoff.require_handoff(await handoff.get_handoff(session, handoff_id), handoff_id)
 
 
 @router.get("/rota/handoffs/{handoff_id}")
 async def handoff_page(request: Request, session: SessionDep, principal: Reader,
-                       item: Annotated[object, Depends(_handoff_or_404)]):
+                       item: Annotated[Handoff, Depends(_handoff_or_404)]):
     schedule = await service.get_schedule(session, item.schedule_id)
     people = await service.users_by_id(session, {item.outgoing_id, item.incoming_id, item.acknowledged_by_id})
     return render(request, "rota/handoff.html", {
@@ -260,7 +260,7 @@ async def handoff_page(request: Request, session: SessionDep, principal: Reader,
 
 
 @router.post("/rota/handoffs/{handoff_id}")
-async def update_handoff(session: SessionDep, principal: Reader, item: Annotated[object, Depends(_handoff_or_404)],
+async def update_handoff(session: SessionDep, principal: Reader, item: Annotated[Handoff, Depends(_handoff_or_404)],
                          notes: Annotated[str, Form(max_length=20_000)] = "",
                          went_well: Annotated[str, Form(max_length=20_000)] = "",
                          could_be_better: Annotated[str, Form(max_length=20_000)] = "",
@@ -272,7 +272,7 @@ async def update_handoff(session: SessionDep, principal: Reader, item: Annotated
 
 
 @router.post("/rota/handoffs/{handoff_id}/acknowledge")
-async def acknowledge(session: SessionDep, principal: Reader, item: Annotated[object, Depends(_handoff_or_404)]):
+async def acknowledge(session: SessionDep, principal: Reader, item: Annotated[Handoff, Depends(_handoff_or_404)]):
     await handoff.acknowledge_handoff(session, item, principal, utcnow())
     return RedirectResponse(f"/rota/handoffs/{item.id}", status_code=303)
 
