@@ -11,7 +11,7 @@ with an `sla.recomputed` event keeping the before and after.
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, inspect, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -108,6 +108,7 @@ async def save_calendar(session: AsyncSession, data: SlaCalendarIn, *, calendar_
     async with transaction(session):
         if await _name_taken(session, SlaCalendar, values["name"], calendar_id):
             raise Conflict(f"a calendar named {values['name']!r} already exists", code="duplicate_name")
+        row: SlaCalendar | None
         if calendar_id is None:
             row = SlaCalendar(**values, created_at=now, updated_at=now)
             session.add(row)
@@ -198,6 +199,7 @@ async def save_policy(session: AsyncSession, data: SlaPolicyIn, *, policy_id: in
         if other is not None and other != policy_id:
             what = f"community {data.community}" if community_id else "the default"
             raise Conflict(f"{what} already has a policy; edit that one", code="duplicate_policy")
+        policy: SlaPolicy | None
         if policy_id is None:
             policy = SlaPolicy(name=data.name, community_id=community_id, created_at=now, updated_at=now)
             session.add(policy)
@@ -239,7 +241,8 @@ async def delete_policy(session: AsyncSession, policy_id: int, *, actor_id: int 
 async def _load_rules(session: AsyncSession) -> tuple[list[RuleFacts], dict[int, list[RuleFacts]]]:
     # Columns, not entities: a row already in this session's identity map could be stale, and
     # the snapshot is shared by every session of the process.
-    stmt = select(SlaRule.id, SlaRule.target, SlaRule.channel, SlaRule.criticality, SlaRule.urgency,
+    # sqlmodel's select() has typed overloads for up to four columns only.
+    stmt = select(SlaRule.id, SlaRule.target, SlaRule.channel, SlaRule.criticality, SlaRule.urgency,  # type: ignore[call-overload, misc]
                   SlaRule.minutes, SlaRule.calendar_id, SlaPolicy.community_id
                   ).join(SlaPolicy, col(SlaPolicy.id) == SlaRule.policy_id).order_by(col(SlaRule.id))
     default: list[RuleFacts] = []
@@ -271,7 +274,7 @@ def ticket_facts(ticket: Ticket) -> TicketFacts:
 
 async def _load_calendars(session: AsyncSession) -> dict[int, SlaCalendar]:
     # Detached copies built from columns (not this session's possibly stale identity map).
-    rows = (await session.exec(select(*SlaCalendar.__table__.columns))).all()
+    rows = (await session.exec(select(*inspect(SlaCalendar).local_table.columns))).all()
     return {r.id: SlaCalendar(**r._mapping) for r in rows}
 
 
