@@ -127,7 +127,12 @@ async def _on_issue(session: AsyncSession, payload: dict[str, Any], delivery_id:
         label = payload["label"]["name"]
         tag = _tag_of(label)
         current = (await tags_by_ticket(session, [pk(ticket)]))[pk(ticket)]
-        tags = sorted(set(current) | {tag}) if action == "labeled" else [t for t in current if t != tag]
+        if tag is None:  # not expressible as a tag: skipped, as on a new ticket
+            tags = current
+        elif action == "labeled":
+            tags = sorted(set(current) | {tag})
+        else:
+            tags = [t for t in current if t != tag]
         patch = TicketUpdate(tags=tags)
         if action == "labeled" and label.lower() in BUG_LABELS:
             patch.type = TicketType.bug
