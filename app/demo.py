@@ -92,7 +92,7 @@ TAGS = ["auth", "storage", "image", "grafana", "gpu", "docs", "billing", "worksh
 
 
 def _principal(user: User) -> Principal:
-    return Principal(user_id=pk(user), name=user.name, email=user.email, staff_role=StaffRole(user.staff_role))
+    return Principal(user_id=pk(user), name=user.name, email=user.email, staff_role=user.required_staff_role())
 
 
 TIME_NOTES = ["reproduced", "read the logs", "call with the requester", "fixed the config", "wrote the reply", ""]
@@ -120,8 +120,8 @@ async def seed_demo(session: AsyncSession, *, tickets_wanted: int = 72, seed: in
                             allowed_origins=origins, runbook_url=f"https://runbooks.example/{slug}"),
             actor_id=admin.user_id,
         )
-        for email, person, role in PEOPLE[slug]:
-            await add_member(session, community, email=email, name=person, role=MembershipRole(role),
+        for email, person, member_role in PEOPLE[slug]:
+            await add_member(session, community, email=email, name=person, role=MembershipRole(member_role),
                              actor_id=admin.user_id)
         contacts[slug] = PEOPLE[slug]
 
@@ -186,8 +186,8 @@ async def seed_demo(session: AsyncSession, *, tickets_wanted: int = 72, seed: in
                 body="Checked the logs: the proxy pod restarted twice overnight.", kind=MessageKind.internal),
                 author_id=pk(agent), author_is_staff=True)
         if rng.random() < 0.35:
-            await tickets.add_link(session, pk(ticket), LinkCreate(
-                url=f"https://github.com/example-org/infrastructure/issues/{1000 + i}", title=f"infrastructure#{1000 + i}"),
+            await tickets.add_link(session, pk(ticket), LinkCreate.model_validate(dict(
+                url=f"https://github.com/example-org/infrastructure/issues/{1000 + i}", title=f"infrastructure#{1000 + i}")),
                 actor=actor)
         for voter in rng.sample(pool, rng.randint(0, len(pool))):
             if voter[0] != who[0]:
@@ -198,8 +198,9 @@ async def seed_demo(session: AsyncSession, *, tickets_wanted: int = 72, seed: in
         if target == Status.pending:
             continue
         requester = await get_user_by_email(session, who[0])
+        assert requester is not None, who  # the ticket above was submitted as them
         await tickets.post_message(session, pk(ticket), MessageCreate(body="Here are the details you asked for."),
-                                   author_id=requester.id, author_is_staff=False, channel=Channel.email)
+                                   author_id=pk(requester), author_is_staff=False, channel=Channel.email)
         await tickets.change_status(session, pk(ticket), Status.resolved, actor=actor)
         if target == Status.closed:
             await tickets.change_status(session, pk(ticket), Status.closed, actor=actor)

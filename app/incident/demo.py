@@ -13,11 +13,11 @@ from app.incident import service
 from app.incident.models import ActionItemCreate, IncidentCreate, PostMortemWrite, UpdateCreate
 from app.incident.rules import IncidentStatus, Severity
 from app.ticket.models import Ticket
-from app.user.models import StaffRole, User
+from app.user.models import User
 
 
 def _principal(user: User) -> Principal:
-    return Principal(user_id=pk(user), name=user.name, email=user.email, staff_role=StaffRole(user.staff_role))
+    return Principal(user_id=pk(user), name=user.name, email=user.email, staff_role=user.required_staff_role())
 
 
 async def _ticket(session: AsyncSession, title: str) -> Ticket | None:

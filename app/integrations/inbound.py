@@ -18,7 +18,7 @@ from app.db import pk, transaction
 from app.integrations.models import ExternalRef, InboundDelivery
 from app.ticket.hooks import TicketChange, on_ticket_change
 from app.ticket.models import Link, Ticket
-from app.user.models import StaffRole, User
+from app.user.models import User
 from app.user.service import ensure_contact, get_user_by_email
 
 _STASH = "inbound_effect"
@@ -106,4 +106,4 @@ async def person(session: AsyncSession, *, email: str, name: str | None, github_
 
 def principal_of(user: User) -> Principal:
     return Principal(user_id=pk(user), name=user.name, email=user.email,
-                     staff_role=StaffRole(user.staff_role) if user.is_staff else None, via="integration")
+                     staff_role=user.required_staff_role() if user.is_staff else None, via="integration")

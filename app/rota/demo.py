@@ -7,9 +7,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.auth.policy import Principal
 from app.db import pk, utcnow
 from app.rota import handoff, service
-from app.rota.models import HandoffUpdate, OverrideIn, RoleIn, ScheduleIn
+from app.rota.models import HandoffUpdate, OverrideIn, RoleIn, ScheduleIn, TriageMode
 from app.rota.schedule import RotationKind
-from app.user.models import StaffRole, User
+from app.user.models import User
 
 
 async def seed_rota(session: AsyncSession, staff: list[User]) -> None:
@@ -26,7 +26,7 @@ async def seed_rota(session: AsyncSession, staff: list[User]) -> None:
         roles=[RoleIn(name="triager", members=[pk(tara), pk(sam), pk(ana), pk(wei)],
                       duties=["Cut the weekly release", "Post the rota in #support", "Count unique requesters per day"]),
                RoleIn(name="lead-tracker", members=[pk(admin)])],
-        triage_mode="offer"), actor_id=admin.id)
+        triage_mode=TriageMode.offer), actor_id=admin.id)
     await service.create_schedule(session, ScheduleIn(
         name="Weekday incident rota", kind=RotationKind.weekdays, zone="America/New_York",
         anchor_date=monday - timedelta(weeks=4), handoff_time=time(9), holiday_country="US",
@@ -41,7 +41,7 @@ async def seed_rota(session: AsyncSession, staff: list[User]) -> None:
     if done:
         h = done[0]
         out = next((u for u in staff if u.id == h.outgoing_id), admin)
-        principal = Principal(user_id=pk(out), name=out.name, email=out.email, staff_role=StaffRole(out.staff_role))
+        principal = Principal(user_id=pk(out), name=out.name, email=out.email, staff_role=out.required_staff_role())
         await handoff.update_handoff(session, h, HandoffUpdate(
             notes="Uni's login bug waits on the upstream fix; I promised them an update on Thursday.",
             went_well="First replies within the hour all week.",

@@ -39,6 +39,12 @@ class User(UserBase, table=True):
     def is_staff(self) -> bool:
         return self.staff_role is not None and self.is_active
 
+    def required_staff_role(self) -> StaffRole:
+        """A staff member's role; ValueError for a contact, who has none (as StaffRole(None) was)."""
+        if self.staff_role is None:
+            raise ValueError(f"user {self.id} has no staff role")
+        return StaffRole(self.staff_role)
+
 
 class UserPublic(SQLModel):
     id: int

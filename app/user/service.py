@@ -11,7 +11,7 @@ from app.auth.policy import ROLE_PERMISSIONS, Principal, parse_scopes
 from app.auth.secrets import hash_password, new_token, token_digest, verify_password
 from app.db import pk, transaction, utcnow
 from app.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from app.user.models import ApiToken, LoginSession, StaffRole, User, UserCreate
+from app.user.models import ApiToken, LoginSession, User, UserCreate
 
 
 def normalise_email(email: str) -> str:
@@ -111,7 +111,7 @@ async def principal_from_session(session: AsyncSession, token: str) -> Principal
         user_id=pk(user),
         name=user.name,
         email=user.email,
-        staff_role=StaffRole(user.staff_role),
+        staff_role=user.required_staff_role(),
         csrf_token=login.csrf_token,
     )
 
@@ -129,7 +129,7 @@ async def create_api_token(
     if not user.is_staff:
         raise InvalidInput("API tokens are for staff users")
     try:
-        wanted = parse_scopes(scopes) if scopes else ROLE_PERMISSIONS[StaffRole(user.staff_role)]
+        wanted = parse_scopes(scopes) if scopes else ROLE_PERMISSIONS[user.required_staff_role()]
     except ValueError as exc:
         raise InvalidInput(str(exc), code="unknown_scope") from exc
     token = new_token()
@@ -197,7 +197,7 @@ async def principal_from_token(session: AsyncSession, token: str) -> Principal |
         user_id=pk(user),
         name=user.name,
         email=user.email,
-        staff_role=StaffRole(user.staff_role),
+        staff_role=user.required_staff_role(),
         scopes=frozenset(api_token.scopes.split()),
         via="token",
     )
