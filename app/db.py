@@ -70,6 +70,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def dialect_name(session: AsyncSession) -> str:
+    """"sqlite" or "postgresql": the database the session's engine talks to."""
+    return session.get_bind().dialect.name
+
+
 class _Row(Protocol):
     @property
     def id(self) -> int | None: ...

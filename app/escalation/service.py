@@ -108,7 +108,7 @@ async def _states_of(session: AsyncSession, subjects: list[Subject]) -> dict[tup
         return {}
     by_kind = {kind: [s.id for s in subjects if s.type == kind] for kind in ("incident", "ticket")}
     rows = (await session.exec(select(Escalation).where(or_(*(
-        (Escalation.subject_type == kind) & col(Escalation.subject_id).in_(ids)
+        (col(Escalation.subject_type) == kind) & col(Escalation.subject_id).in_(ids)
         for kind, ids in by_kind.items() if ids))))).all()
     return {(e.subject_type, e.subject_id): e for e in rows}
 

@@ -564,7 +564,7 @@ TIMELINE_LABELS = {
 
 def _status_label(value: str | None) -> str:
     try:
-        return STATUS_LABELS[IncidentStatus(value)].lower()
+        return STATUS_LABELS[IncidentStatus(value)].lower() if value is not None else str(value)
     except ValueError:
         return str(value)
 

@@ -1,6 +1,7 @@
 """Shaping incidents for output, shared by the JSON API and the pages (batched loads)."""
 
 from datetime import datetime
+from typing import overload
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -34,6 +35,14 @@ from app.ticket.service import ticket_key
 from app.ticket.views import user_ref, users_by_id
 
 
+@overload
+def linked_ticket(ticket: Ticket) -> LinkedTicket: ...
+
+
+@overload
+def linked_ticket(ticket: Ticket | None) -> LinkedTicket | None: ...
+
+
 def linked_ticket(ticket: Ticket | None) -> LinkedTicket | None:
     if ticket is None:
         return None
@@ -57,7 +66,7 @@ async def incident_views(session: AsyncSession, incidents: list[Incident], *, no
         .where(col(IncidentTicket.incident_id).in_(ids)).order_by(col(Ticket.id)))).all()
     open_alerts = dict((await session.exec(
         select(Alert.incident_id, func.count()).where(col(Alert.incident_id).in_(ids), Alert.status == "firing")
-        .group_by(Alert.incident_id))).all())
+        .group_by(col(Alert.incident_id)))).all())
     users = await users_by_id(session, {r.user_id for r in roles})
     out = []
     for inc in incidents:
@@ -68,8 +77,8 @@ async def incident_views(session: AsyncSession, incidents: list[Incident], *, no
             severity=Severity(inc.severity), severity_definition=SEVERITIES[Severity(inc.severity)].definition,
             status=IncidentStatus(inc.status), source=inc.source,
             responder=user_ref(users.get(responder.user_id)) if responder else None,
-            roles=[RolePublic(role=r.role, user=user_ref(users.get(r.user_id))) for r in my_roles
-                   if users.get(r.user_id)],
+            roles=[RolePublic(role=r.role, user=ref) for r in my_roles
+                   if (ref := user_ref(users.get(r.user_id))) is not None],
             communities=[CommunityRef(id=pk(c), slug=c.slug, name=c.name) for i, c in communities if i == inc.id],
             tickets=[linked_ticket(t) for i, t in tickets if i == inc.id],
             declared_at=inc.declared_at, acknowledged_at=inc.acknowledged_at, resolved_at=inc.resolved_at,

@@ -137,7 +137,8 @@ def parse_mail(raw: bytes, *, max_files: int, max_file_bytes: int, our_domain: s
     dropped: list[str] = []
     for part in msg.iter_attachments():
         name = part.get_filename() or "attachment"
-        data = part.get_payload(decode=True) or b""
+        decoded = part.get_payload(decode=True)  # bytes (or None) for a part that is not multipart
+        data = decoded if isinstance(decoded, bytes) else b""
         if len(files) >= max_files:
             dropped.append(f"{name} (more than {max_files} files)")
         elif len(data) > max_file_bytes:

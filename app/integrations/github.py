@@ -19,7 +19,7 @@ from app.db import pk
 from app.errors import Conflict, InvalidInput, InvalidTransition, Unauthorized
 from app.integrations.inbound import Effect, mark_seen, person, principal_of, remembering, seen, ticket_for
 from app.ticket.enums import Channel, LinkKind, Status, TicketType
-from app.ticket.models import MessageCreate, TicketCreate, TicketUpdate
+from app.ticket.models import MessageCreate, Ticket, TicketCreate, TicketUpdate
 from app.ticket.service import normalise_tag, post_message, submit_ticket, tags_by_ticket, ticket_key, update_ticket
 
 SOURCE = "github"
@@ -62,7 +62,7 @@ async def _github_person(session: AsyncSession, gh_user: dict[str, Any]):
     return await person(session, email=email, name=login, github_login=login)
 
 
-async def _open_ticket(session: AsyncSession, payload: dict[str, Any], delivery_id: str | None):
+async def _open_ticket(session: AsyncSession, payload: dict[str, Any], delivery_id: str | None) -> Ticket:
     issue = payload["issue"]
     requester = await _github_person(session, issue["user"])
     labels = [lb.get("name", "") for lb in issue.get("labels") or []]
@@ -106,7 +106,7 @@ async def _on_issue(session: AsyncSession, payload: dict[str, Any], delivery_id:
                 await _maybe_mark(session, delivery_id)
                 return Outcome("ignored", detail=f"no ticket for {issue_ref(payload)}")
             ticket = await _open_ticket(session, payload, delivery_id)
-            return Outcome("created", ticket_key(ticket.id))
+            return Outcome("created", ticket_key(pk(ticket)))
         return Outcome("duplicate", ticket_key(pk(ticket)), "the issue already has a ticket")
     actor = principal_of(await _github_person(session, payload.get("sender") or payload["issue"]["user"]))
     effect = Effect(SOURCE, delivery_id)
@@ -156,9 +156,9 @@ async def _on_comment(session: AsyncSession, payload: dict[str, Any], delivery_i
     author = await _github_person(session, comment["user"])
     body = f"{comment.get('body') or ''}\n\n— [on GitHub]({comment.get('html_url', '')})".strip()
     async with remembering(session, Effect(SOURCE, delivery_id)):
-        await post_message(session, ticket.id, MessageCreate(body=body[:50_000]), author_id=author.id,
+        await post_message(session, pk(ticket), MessageCreate(body=body[:50_000]), author_id=author.id,
                            author_is_staff=author.is_staff, channel=Channel.github)
-    return Outcome("message", ticket_key(ticket.id))
+    return Outcome("message", ticket_key(pk(ticket)))
 
 
 async def _maybe_mark(session: AsyncSession, delivery_id: str | None, ticket_id: int | None = None) -> None:

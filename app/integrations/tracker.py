@@ -84,8 +84,10 @@ async def open_tracker_issue(session: AsyncSession, ref: str | int, *, actor: Pr
         await post_message(session, pk(ticket), MessageCreate(body=f"Opened tracker issue {html_url}",
                                                              kind=MessageKind.internal),
                            author_id=actor.user_id, author_is_staff=True)
-    ticket = await get_ticket(session, pk(ticket))
-    if Status.pending in TRANSITIONS[Status(ticket.status)]:
+    fresh = await get_ticket(session, pk(ticket))
+    if fresh is None:
+        raise NotFound(f"ticket {ticket_key(pk(ticket))} does not exist")
+    if Status.pending in TRANSITIONS[Status(fresh.status)]:
         with suppress(Conflict):  # someone moved it meanwhile; the link and note are in, the status is theirs
-            ticket = await update_ticket(session, ticket.id, TicketUpdate(status=Status.pending), actor=actor)
-    return ticket, html_url
+            fresh = await update_ticket(session, pk(fresh), TicketUpdate(status=Status.pending), actor=actor)
+    return fresh, html_url

@@ -20,7 +20,7 @@ from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import pk, transaction, utcnow
+from app.db import dialect_name, pk, transaction, utcnow
 from app.errors import Conflict, NotFound
 from app.integrations.settings import get_integration_settings
 from app.outbox.models import DeliveryAttempt, OutboxMessage, OutboxStatus
@@ -100,14 +100,14 @@ async def claim_due(session: AsyncSession, now: datetime, *, limit: int = 20,
         .order_by(col(OutboxMessage.available_at), col(OutboxMessage.id))
         .limit(limit)
     )
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         due = due.with_for_update(skip_locked=True)
     async with transaction(session):
         result = await session.exec(
             update(OutboxMessage)
             .where(col(OutboxMessage.id).in_(due.scalar_subquery()))
             .values(locked_until=lease_until, attempts=OutboxMessage.attempts + 1)
-            .returning(OutboxMessage.id)
+            .returning(col(OutboxMessage.id))
             .execution_options(synchronize_session=False)
         )
         ids = [row[0] for row in result.all()]

@@ -61,18 +61,18 @@ async def request_sign_in_link(session: AsyncSession, email: str, *, next_path: 
     now = now or utcnow()
     settings = get_settings()
     user = await get_user_by_email(session, email)
-    if not await _is_contact(session, user):
+    if user is None or not await _is_contact(session, user):
         return False
     token = new_token("pl_")
     async with transaction(session):
-        link = PortalLink(token_hash=token_digest(token), user_id=user.id, next_path=safe_portal_path(next_path),
+        link = PortalLink(token_hash=token_digest(token), user_id=pk(user), next_path=safe_portal_path(next_path),
                           created_at=now, expires_at=now + timedelta(minutes=settings.portal_link_minutes))
         session.add(link)
         await session.flush()
         url = f"{settings.base_url.rstrip('/')}{PORTAL_PREFIX}/auth/{token}"
         enqueue(session, "email.send", notify.sign_in_email(user, url, settings.portal_link_minutes),
                 idempotency_key=f"portal-link-{link.id}")
-        record_event(session, "portal.link_sent", subject_type="user", subject_id=user.id, actor_id=user.id,
+        record_event(session, "portal.link_sent", subject_type="user", subject_id=pk(user), actor_id=user.id,
                      data={"link_id": link.id})
     return True
 

@@ -210,7 +210,7 @@ async def search_handoffs(session: AsyncSession, *, schedule_id: int | None = No
     if schedule_id is not None:
         stmt = stmt.where(Handoff.schedule_id == schedule_id)
     if person_id is not None:
-        stmt = stmt.where(or_(Handoff.outgoing_id == person_id, Handoff.incoming_id == person_id))
+        stmt = stmt.where(or_(col(Handoff.outgoing_id) == person_id, col(Handoff.incoming_id) == person_id))
     if q:
         needle = f"%{q.lower()}%"
         stmt = stmt.where(or_(*(func.lower(getattr(Handoff, f)).like(needle)

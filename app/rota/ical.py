@@ -20,7 +20,7 @@ def event_uid(schedule_id: int, shift: Shift) -> str:
     return f"rota-{schedule_id}-{shift.uid}@firstline"
 
 
-def build_calendar(name: str, shifts: list[tuple[int, str, Shift]], users: dict[int, User], *,
+def build_calendar(name: str, shifts: list[tuple[int, str, Shift]], users: dict[int | None, User], *,
                    stamp: datetime) -> bytes:
     """`shifts` are (schedule id, schedule name, shift); all instants in UTC."""
     cal = Calendar()

@@ -9,7 +9,7 @@ model's validation (see there why).
 from collections.abc import Awaitable, Callable, Set
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import TypeVar, overload
 
 from sqlalchemy import inspect
 from sqlmodel import SQLModel, col, select
@@ -70,6 +70,14 @@ async def communities_by_id(session: AsyncSession, ids: Set[int | None]) -> ById
         rows = (await session.exec(select(Community).where(col(Community.id).in_(missing)))).all()
         found.update((pk(c), c) for c in rows)
     return found
+
+
+@overload
+def user_ref(user: User) -> UserRef: ...
+
+
+@overload
+def user_ref(user: User | None) -> UserRef | None: ...
 
 
 def user_ref(user: User | None) -> UserRef | None:

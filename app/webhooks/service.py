@@ -163,10 +163,11 @@ def now_seconds() -> int:
 @handles(TOPIC)
 async def deliver_webhook(session: AsyncSession, message: OutboxMessage) -> Delivered:
     sub = await session.get(WebhookSubscription, message.payload.get("subscription_id"))
-    url, secret, active = (sub.url, sub.secret, sub.active) if sub else (None, None, False)
+    found = (sub.url, sub.secret, sub.active) if sub else None
     await session.commit()  # end the read before the network call
-    if sub is None:
+    if found is None:
         raise DeliveryFailed("the subscription was deleted", permanent=True)
+    url, secret, active = found
     if not active:
         raise DeliveryFailed("the subscription is paused", permanent=True)
     body = body_bytes(message)

@@ -35,8 +35,8 @@ async def alert_sender(request: Request, session: SessionDep) -> Principal | Non
 
 
 # Read by the route-table authorization test: an API rule, like api_permission("alerts:write").
-alert_sender.permission = "alerts:write"
-alert_sender.surface = "api"
+alert_sender.permission = "alerts:write"  # type: ignore[attr-defined]  # a function attribute, as in deps
+alert_sender.surface = "api"  # type: ignore[attr-defined]
 Sender = Annotated[Principal | None, Depends(alert_sender)]
 
 

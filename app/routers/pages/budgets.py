@@ -47,7 +47,7 @@ async def community_page(request: Request, slug: str, session: SessionDep, princ
     community = await _community_or_404(session, slug)
     budget = await service.budget_of(session, community)
     entries = await service.recent_entries(session, pk(community), budget.period_start, budget.period_end)
-    tickets = {t.id: t for t in [await session.get(Ticket, i) for i in {e.ticket_id for e in entries}] if t}
+    tickets = {pk(t): t for t in [await session.get(Ticket, i) for i in {e.ticket_id for e in entries}] if t}
     return render(request, "budget/community.html", {
         "section": "communities", "c": community, "budget": budget, "entries": await entry_views(session, entries),
         "tickets": {i: (ticket_key(i), t.title) for i, t in tickets.items()},

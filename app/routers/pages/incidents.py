@@ -103,10 +103,10 @@ async def declare(request: Request, session: SessionDep, principal: Writer,
                   communities: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI form default
                   responder_id: Annotated[str, Form()] = ""):
     try:
-        data = IncidentCreate(title=title, severity=severity, summary=summary,
-                              tickets=[t for t in tickets.replace(",", " ").split() if t],
-                              communities=[c for c in communities if c],
-                              responder_id=int(responder_id) if responder_id.isdigit() else None)
+        data = IncidentCreate.model_validate(dict(
+            title=title, severity=severity, summary=summary, tickets=[t for t in tickets.replace(",", " ").split() if t],
+            communities=[c for c in communities if c],
+            responder_id=int(responder_id) if responder_id.isdigit() else None))
     except ValidationError as exc:
         raise _invalid(exc) from None
     incident = await service.declare_incident(session, data, actor=principal)
@@ -143,6 +143,8 @@ async def _respond(request: Request, session, incident_id: int, principal: Princ
     if not is_htmx(request):
         return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
     incident = await service.get_incident(session, incident_id)
+    if incident is None:
+        raise NotFound(f"no incident {incident_id}")
     return render(request, "incident/detail.html", await _context(session, incident, principal), block="incident")
 
 
@@ -165,7 +167,7 @@ async def move(request: Request, ref: str, target: str, session: SessionDep, pri
 async def change_severity(request: Request, ref: str, session: SessionDep, principal: Writer,
                           severity: Annotated[str, Form()]):
     try:
-        patch = IncidentPatch(severity=severity)
+        patch = IncidentPatch.model_validate(dict(severity=severity))
     except ValidationError as exc:
         raise _invalid(exc) from None
     incident = await service.change_incident(session, ref, patch, actor=principal)
@@ -183,7 +185,7 @@ async def post_update(request: Request, ref: str, session: SessionDep, principal
                       body: Annotated[str, Form()], status: Annotated[str, Form()] = "",
                       client_key: Annotated[str, Form()] = ""):
     try:
-        data = UpdateCreate(body=body, status=status or None, client_key=client_key or None)
+        data = UpdateCreate.model_validate(dict(body=body, status=status or None, client_key=client_key or None))
     except ValidationError as exc:
         raise _invalid(exc) from None
     posted = await service.post_update(session, ref, data, actor=principal)
@@ -234,7 +236,8 @@ async def add_action_item(request: Request, ref: str, session: SessionDep, princ
                           title: Annotated[str, Form()], owner_id: Annotated[str, Form()],
                           due_on: Annotated[str, Form()]):
     try:
-        data = ActionItemCreate(title=title, owner_id=int(owner_id) if owner_id.isdigit() else -1, due_on=due_on)
+        data = ActionItemCreate.model_validate(dict(title=title, owner_id=int(owner_id) if owner_id.isdigit() else -1,
+                                                    due_on=due_on))
     except ValidationError as exc:
         raise _invalid(exc) from None
     item = await service.add_action_item(session, ref, data, actor=principal)

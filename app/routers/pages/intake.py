@@ -71,12 +71,12 @@ async def intake_submit(request: Request, slug: str, session: SessionDep, settin
         return RedirectResponse(f"/intake/{slug}/done", status_code=303)
     errors: dict[str, str] = {}
     try:
-        data = TicketCreate(
+        data = TicketCreate.model_validate(dict(  # form text: the model parses the choices
             title=values["title"], body=values["body"], requester_email=values["email"],
             requester_name=values["name"] or None, community=community.slug,
             type=values["type"] or TicketType.question, urgency=values["urgency"] or Urgency.normal,
             channel=Channel.web,
-        )
+        ))
     except ValidationError as exc:
         names = {"requester_email": "email", "requester_name": "name"}
         for err in exc.errors():
