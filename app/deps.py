@@ -86,8 +86,8 @@ def api_permission(permission: str):
         return require(principal, permission)
 
     dependency.__name__ = f"requires_{permission.replace(':', '_')}"
-    dependency.permission = permission  # read by the route-table authorization test
-    dependency.surface = "api"
+    dependency.permission = permission  # type: ignore[attr-defined]  # read by the route-table authorization test
+    dependency.surface = "api"  # type: ignore[attr-defined]
     return Depends(dependency)
 
 
@@ -114,8 +114,8 @@ def public(reason: str, *, signed: bool = False):
         return None
 
     dependency.__name__ = "public"
-    dependency.public_reason = reason
-    dependency.signed = signed
+    dependency.public_reason = reason  # type: ignore[attr-defined]  # read by the route-table test
+    dependency.signed = signed  # type: ignore[attr-defined]
     return Depends(dependency)
 
 
@@ -158,7 +158,7 @@ async def check_csrf(request: Request, principal: Principal) -> None:
     if not sent:
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            sent = (await request.form()).get(CSRF_FIELD)
+            sent = (await request.form()).get(CSRF_FIELD)  # type: ignore[assignment]  # a file fails the check below
     if not isinstance(sent, str) or not principal.csrf_token or not constant_time_equals(sent, principal.csrf_token):
         raise Forbidden("the form expired or did not come from this site; reload the page and try again",
                         code="csrf_failed")
@@ -172,8 +172,8 @@ def page_permission(permission: str):
         return require(principal, permission)
 
     dependency.__name__ = f"page_requires_{permission.replace(':', '_')}"
-    dependency.permission = permission
-    dependency.surface = "page"
+    dependency.permission = permission  # type: ignore[attr-defined]  # as above
+    dependency.surface = "page"  # type: ignore[attr-defined]
     return Depends(dependency)
 
 
@@ -272,7 +272,7 @@ async def authorize_first(request: Request, session: SessionDep) -> None:
     if plan is None:
         plan = _plans_by_route[id(route)] = _gate_plan(dependant)
     for call, wants_request, wants_session, finder in plan:
-        kwargs = {}
+        kwargs: dict[str, object] = {}
         if wants_request:
             kwargs["request"] = request
         if wants_session:

@@ -19,12 +19,12 @@ from sqlalchemy import and_, delete, func, or_, union_all
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.audit.service import changes, record_event
+from app.audit.service import EventSubject, changes, record_event
 from app.auth.policy import Principal
 from app.community.models import Community, Membership, MembershipRole
 from app.community.service import representatives
 from app.config import get_settings
-from app.db import keep_loaded, memo, transaction, utcnow
+from app.db import keep_loaded, memo, pk, transaction, utcnow
 from app.auth.uploads import upload_refusal
 from app.errors import (
     AlreadyClaimed,
@@ -105,7 +105,7 @@ def _attach(session: AsyncSession, ticket: Ticket, files: list[UploadedFile], *,
         name = re.sub(r"[\\/\x00-\x1f]", "_", f.filename or "upload")[-255:]
         session.add(
             Attachment(
-                ticket_id=ticket.id,
+                ticket_id=pk(ticket),
                 message_id=message_id,
                 filename=name,
                 content_type=(f.content_type or "application/octet-stream")[:127],
@@ -356,7 +356,7 @@ async def submit_ticket(
             session,
             "ticket.created",
             subject_type="ticket",
-            subject_id=ticket.id,
+            subject_id=pk(ticket),
             ticket_id=ticket.id,
             community_id=ticket.community_id,
             actor_id=actor.user_id if actor else requester.id,
@@ -402,7 +402,7 @@ def _apply_status(ticket: Ticket, target: Status, now: datetime) -> dict[str, An
 async def _set_tags(session: AsyncSession, ticket: Ticket, names: list[str]) -> tuple[list[str], list[str]]:
     memo(session, FRESH_TICKETS).pop(ticket.id, None)
     wanted = sorted({normalise_tag(n) for n in names})
-    current = (await tags_by_ticket(session, [ticket.id]))[ticket.id]
+    current = (await tags_by_ticket(session, [pk(ticket)]))[pk(ticket)]
     added = [t for t in wanted if t not in current]
     removed = [t for t in current if t not in wanted]
     if removed:
@@ -414,7 +414,7 @@ async def _set_tags(session: AsyncSession, ticket: Ticket, names: list[str]) -> 
             tag = Tag(name=name)
             session.add(tag)
             await session.flush()
-        session.add(TicketTag(ticket_id=ticket.id, tag_id=tag.id))
+        session.add(TicketTag(ticket_id=pk(ticket), tag_id=pk(tag)))
     return added, removed
 
 
@@ -494,8 +494,8 @@ async def update_ticket(
             status_before=status_change["before"] if status_change else None,
             status_after=status_change["after"] if status_change else None))
         await refresh_rank(session, ticket)
-        common = dict(subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
-                      community_id=ticket.community_id, actor_id=actor.user_id)
+        common = EventSubject(subject_type="ticket", subject_id=pk(ticket), ticket_id=ticket.id,
+                              community_id=ticket.community_id, actor_id=actor.user_id)
         if status_change:
             record_event(session, "ticket.status_changed", data=status_change, **common)
         if assign_change:
@@ -518,7 +518,7 @@ async def move_locked_ticket(session: AsyncSession, ticket: Ticket, target: Stat
         kind="status", now=now, actor_id=actor_id, fields=frozenset({"status"}),
         status_before=change["before"], status_after=change["after"]))
     await refresh_rank(session, ticket)
-    record_event(session, "ticket.status_changed", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
+    record_event(session, "ticket.status_changed", subject_type="ticket", subject_id=pk(ticket), ticket_id=ticket.id,
                  community_id=ticket.community_id, actor_id=actor_id, data={**change, "reason": reason})
     return ticket
 
@@ -553,7 +553,7 @@ async def claim_ticket(session: AsyncSession, ref: str | int, *, actor: Principa
             data["assigned"] = True
         ticket.updated_at = now
         await run_ticket_hooks(session, ticket, TicketChange(kind="claimed", now=now, actor_id=actor.user_id))
-        record_event(session, "ticket.claimed", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
+        record_event(session, "ticket.claimed", subject_type="ticket", subject_id=pk(ticket), ticket_id=ticket.id,
                      community_id=ticket.community_id, actor_id=actor.user_id, data=data)
     return ticket
 
@@ -574,7 +574,7 @@ async def release_claim(session: AsyncSession, ref: str | int, *, actor: Princip
         ticket.updated_at = utcnow()
         await run_ticket_hooks(session, ticket, TicketChange(kind="unclaimed", now=ticket.updated_at,
                                                              actor_id=actor.user_id))
-        record_event(session, "ticket.unclaimed", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
+        record_event(session, "ticket.unclaimed", subject_type="ticket", subject_id=pk(ticket), ticket_id=ticket.id,
                      community_id=ticket.community_id, actor_id=actor.user_id, data={"was_claimed_by": before})
     return ticket
 
@@ -623,13 +623,13 @@ async def add_message_in_transaction(
     (an incident update replies on every linked ticket in the same commit as the update)."""
     files = files or []
     now = utcnow()
-    message = Message(ticket_id=ticket.id, author_id=author_id, kind=data.kind.value, body=data.body,
+    message = Message(ticket_id=pk(ticket), author_id=author_id, kind=data.kind.value, body=data.body,
                       channel=channel.value, created_at=now)
     session.add(message)
     await session.flush()
     _attach(session, ticket, files, uploader_id=author_id, message_id=message.id)
-    common = dict(subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
-                  community_id=ticket.community_id, actor_id=author_id)
+    common = EventSubject(subject_type="ticket", subject_id=pk(ticket), ticket_id=ticket.id,
+                          community_id=ticket.community_id, actor_id=author_id)
     record_event(session, "ticket.message_added",
                  data={"message_id": message.id, "kind": message.kind, "staff": author_is_staff,
                        "attachments": len(files)}, **common)
@@ -685,15 +685,15 @@ async def add_vote(session: AsyncSession, ref: str | int, *, voter_email: str | 
             voter = ensure_contact(session, await get_user_by_email(session, voter_email), voter_email, None)
             await session.flush()
         else:
-            voter = await session.get(User, actor.user_id)
+            voter = await session.get_one(User, actor.user_id)  # the signed-in actor exists
         exists = (await session.exec(select(Vote.id).where(Vote.ticket_id == ticket.id, Vote.user_id == voter.id))).first()
         if exists:
             raise Conflict(f"{voter.name} has already voted for this ticket", code="already_voted")
-        session.add(Vote(ticket_id=ticket.id, user_id=voter.id))
+        session.add(Vote(ticket_id=pk(ticket), user_id=pk(voter)))
         ticket.vote_count += 1
         ticket.updated_at = utcnow()
         await refresh_rank(session, ticket)
-        record_event(session, "ticket.vote_added", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
+        record_event(session, "ticket.vote_added", subject_type="ticket", subject_id=pk(ticket), ticket_id=ticket.id,
                      community_id=ticket.community_id, actor_id=actor.user_id,
                      data={"voter_id": voter.id, "vote_count": ticket.vote_count})
     return ticket
@@ -712,7 +712,7 @@ async def remove_vote(session: AsyncSession, ref: str | int, *, voter_id: int, a
         ticket.vote_count = max(0, ticket.vote_count - 1)
         ticket.updated_at = utcnow()
         await refresh_rank(session, ticket)
-        record_event(session, "ticket.vote_removed", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
+        record_event(session, "ticket.vote_removed", subject_type="ticket", subject_id=pk(ticket), ticket_id=ticket.id,
                      community_id=ticket.community_id, actor_id=actor.user_id,
                      data={"voter_id": voter_id, "vote_count": ticket.vote_count})
     return ticket
@@ -732,11 +732,11 @@ async def add_link(session: AsyncSession, ref: str | int, data: LinkCreate, *, a
         ticket = await lock_ticket(session, ticket_id)
         if (await session.exec(select(Link.id).where(Link.ticket_id == ticket.id, Link.url == url))).first():
             raise Conflict("this link is already on the ticket", code="duplicate_link")
-        link = Link(ticket_id=ticket.id, url=url, title=data.title.strip(), kind=data.kind.value, created_by_id=actor.user_id)
+        link = Link(ticket_id=pk(ticket), url=url, title=data.title.strip(), kind=data.kind.value, created_by_id=actor.user_id)
         session.add(link)
         await session.flush()
         ticket.updated_at = utcnow()
-        record_event(session, "ticket.link_added", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
+        record_event(session, "ticket.link_added", subject_type="ticket", subject_id=pk(ticket), ticket_id=ticket.id,
                      community_id=ticket.community_id, actor_id=actor.user_id,
                      data={"link_id": link.id, "url": url, "kind": link.kind, "title": link.title})
     return link
@@ -785,7 +785,7 @@ async def render_canned_reply(
     values = {
         "requester_name": name,
         "requester_first_name": name.split()[0] if name.split() else name,
-        "ticket_key": ticket_key(ticket.id),
+        "ticket_key": ticket_key(pk(ticket)),
         "ticket_title": ticket.title,
         "agent_name": agent_name,
         "community_name": community.name if community else "your team",
