@@ -7,6 +7,7 @@ communities over budget last; `budget_rank_context` feeds it that fact.
 """
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -83,7 +84,7 @@ async def budget_of(session: AsyncSession, community: Community, *, now: datetim
     return (await budgets(session, [community], now=now))[pk(community)]
 
 
-async def budget_rank_context(session: AsyncSession, tickets: list[Ticket]) -> dict[int, dict]:
+async def budget_rank_context(session: AsyncSession, tickets: list[Ticket]) -> dict[int, dict[str, Any]]:
     """For the board order: whether each ticket's community has budget left."""
     ids = {t.community_id for t in tickets if t.community_id is not None}
     if not ids:

@@ -9,6 +9,7 @@ stops it; so does the chain running out after a bounded number of rounds.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_
 from sqlmodel import col, select
@@ -113,7 +114,7 @@ async def _states_of(session: AsyncSession, subjects: list[Subject]) -> dict[tup
     return {(e.subject_type, e.subject_id): e for e in rows}
 
 
-def _record(session: AsyncSession, subject_type: str, subject_id: int, what: str, data: dict,
+def _record(session: AsyncSession, subject_type: str, subject_id: int, what: str, data: dict[str, Any],
             community_id: int | None = None) -> None:
     record_event(session, f"{subject_type}.{what}", subject_type=subject_type, subject_id=subject_id,
                  ticket_id=subject_id if subject_type == "ticket" else None, community_id=community_id,

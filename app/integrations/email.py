@@ -25,6 +25,7 @@ from app.integrations.settings import get_integration_settings
 from app.ticket.enums import Channel
 from app.ticket.models import BODY_MAX, MessageCreate, Ticket, TicketCreate
 from app.ticket.service import UploadedFile, get_ticket, post_message, submit_ticket, ticket_key
+from app.user.models import User
 
 SOURCE = "email"
 MSGID_RE = re.compile(r"<[^<>\s]+>")
@@ -178,7 +179,7 @@ class IngestResult:
     detail: str = ""
 
 
-async def _thread_target(session: AsyncSession, mail: ParsedMail, sender) -> Ticket | None:
+async def _thread_target(session: AsyncSession, mail: ParsedMail, sender: User) -> Ticket | None:
     ticket = await ticket_for(session, SOURCE, mail.in_reply_to + mail.references)
     if ticket is not None:
         return ticket

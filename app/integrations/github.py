@@ -21,6 +21,7 @@ from app.integrations.inbound import Effect, mark_seen, person, principal_of, re
 from app.ticket.enums import Channel, LinkKind, Status, TicketType
 from app.ticket.models import MessageCreate, Ticket, TicketCreate, TicketUpdate
 from app.ticket.service import normalise_tag, post_message, submit_ticket, tags_by_ticket, ticket_key, update_ticket
+from app.user.models import User
 
 SOURCE = "github"
 BUG_LABELS = {"bug", "type: bug", "kind/bug"}
@@ -55,7 +56,7 @@ def _tag_of(label: str) -> str | None:
         return None  # a label we cannot express as a tag (emoji-only, ...) is skipped, not an error
 
 
-async def _github_person(session: AsyncSession, gh_user: dict[str, Any]):
+async def _github_person(session: AsyncSession, gh_user: dict[str, Any]) -> User:
     login = str(gh_user.get("login") or "ghost")[:64]
     # GitHub's own no-reply form, so a GitHub person never collides with a real mailbox.
     email = f"{gh_user.get('id', 0)}+{login}@users.noreply.github.com".lower()
@@ -156,7 +157,7 @@ async def _on_comment(session: AsyncSession, payload: dict[str, Any], delivery_i
     author = await _github_person(session, comment["user"])
     body = f"{comment.get('body') or ''}\n\n— [on GitHub]({comment.get('html_url', '')})".strip()
     async with remembering(session, Effect(SOURCE, delivery_id)):
-        await post_message(session, pk(ticket), MessageCreate(body=body[:50_000]), author_id=author.id,
+        await post_message(session, pk(ticket), MessageCreate(body=body[:50_000]), author_id=pk(author),
                            author_is_staff=author.is_staff, channel=Channel.github)
     return Outcome("message", ticket_key(pk(ticket)))
 

@@ -50,14 +50,14 @@ _MAILS = "email_send_in_transaction"
 
 
 @sa_event.listens_for(Session, "transient_to_pending")
-def _note_mail(sync_session: Session, obj) -> None:
+def _note_mail(sync_session: Session, obj: object) -> None:
     if isinstance(obj, OutboxMessage) and obj.topic == "email.send":
         sync_session.info[_MAILS] = True
 
 
 @sa_event.listens_for(Session, "after_commit")
 @sa_event.listens_for(Session, "after_soft_rollback")
-def _forget_mail(sync_session: Session, *_args) -> None:
+def _forget_mail(sync_session: Session, *_args: object) -> None:
     sync_session.info.pop(_MAILS, None)
 
 

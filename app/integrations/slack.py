@@ -29,6 +29,7 @@ from app.ticket.service import (
     ticket_key,
     update_ticket,
 )
+from app.user.models import User
 
 SOURCE = "slack"
 REPLAY_WINDOW = 300  # seconds, as Slack recommends
@@ -59,7 +60,7 @@ def reaction_table(raw: str) -> dict[str, str]:
     return table
 
 
-async def _slack_person(session: AsyncSession, user_id: str, team_id: str | None, name: str | None = None):
+async def _slack_person(session: AsyncSession, user_id: str, team_id: str | None, name: str | None = None) -> User:
     # Synthetic and never mailed (Slack people are answered in Slack); ".example" keeps it off real domains.
     email = f"{user_id}@{(team_id or 'team')}.slack.example".lower()
     return await person(session, email=email, name=name or user_id, slack_user_id=user_id[:32])
@@ -130,7 +131,7 @@ async def handle_event(session: AsyncSession, payload: dict[str, Any]) -> dict[s
     return outcome
 
 
-async def _on_message(session: AsyncSession, event: dict, event_id: str, team_id: str | None) -> EventOutcome:
+async def _on_message(session: AsyncSession, event: dict[str, Any], event_id: str, team_id: str | None) -> EventOutcome:
     channels = {c.strip() for c in get_integration_settings().slack_channels.split(",") if c.strip()}
     channel, ts, user = event.get("channel"), event.get("ts"), event.get("user")
     if event.get("subtype") or event.get("bot_id"):
@@ -147,7 +148,7 @@ async def _on_message(session: AsyncSession, event: dict, event_id: str, team_id
         if ticket is None:
             return EventOutcome("ignored", detail="a reply in a thread that is not a ticket")
         async with remembering(session, Effect(SOURCE, event_id)):
-            await post_message(session, pk(ticket), MessageCreate(body=text[:50_000]), author_id=author.id,
+            await post_message(session, pk(ticket), MessageCreate(body=text[:50_000]), author_id=pk(author),
                                author_is_staff=author.is_staff, channel=Channel.slack)
         return EventOutcome("message", ticket_key(pk(ticket)))
     async with remembering(session, Effect(SOURCE, event_id, refs=[_thread_id(channel, ts)])):
@@ -157,7 +158,7 @@ async def _on_message(session: AsyncSession, event: dict, event_id: str, team_id
     return EventOutcome("created", ticket_key(pk(ticket)))
 
 
-async def _on_reaction(session: AsyncSession, event: dict, event_id: str, team_id: str | None, *,
+async def _on_reaction(session: AsyncSession, event: dict[str, Any], event_id: str, team_id: str | None, *,
                        added: bool) -> EventOutcome:
     item = event.get("item") or {}
     reaction = str(event.get("reaction") or "").split("::")[0]  # skin tones: "+1::skin-tone-2"

@@ -4,6 +4,7 @@ Who may see or do what is decided by `app/auth/visibility.py`; this module only 
 Each public function is one use case and commits once.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -219,7 +220,7 @@ async def reply(session: AsyncSession, principal: Principal, ref: str | int, bod
 
 
 async def _move(session: AsyncSession, ticket_id: int, target: Status, *, actor: Principal, reason: str,
-                check) -> Ticket:
+                check: Callable[[Ticket], None]) -> Ticket:
     """Lock, check who may, change status; the caller's transaction commits it."""
     ticket = await tickets.lock_ticket(session, ticket_id)
     check(ticket)
@@ -239,7 +240,7 @@ class Rating:
             raise InvalidInput("the comment is longer than 5000 characters", code="comment_too_long")
 
 
-def _must_be_resolved(principal: Principal):
+def _must_be_resolved(principal: Principal) -> Callable[[Ticket], None]:
     def check(ticket: Ticket) -> None:
         if not visibility.can_speak_for(principal, ticket):
             raise NotFound(f"ticket {ticket.id} does not exist")

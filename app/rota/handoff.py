@@ -10,6 +10,7 @@ The retro questions are Fleet's (oncall-and-retro.md).
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, or_
 from sqlmodel import col, select
@@ -43,7 +44,7 @@ def _key(ticket_id: int) -> str:
 
 
 async def build_report(session: AsyncSession, schedule: Schedule, role: str, shift_index: int, start: datetime,
-                       end: datetime, outgoing_id: int | None) -> dict:
+                       end: datetime, outgoing_id: int | None) -> dict[str, Any]:
     """The numbers for the shift [start, end), from tickets, the audit log and the duty ticks."""
     created = (await session.exec(
         select(Ticket.id, Ticket.requester_id, Ticket.created_at, User.staff_role)
@@ -99,7 +100,7 @@ async def build_report(session: AsyncSession, schedule: Schedule, role: str, shi
     }
 
 
-def _email(user: User, subject: str, text: str) -> dict:
+def _email(user: User, subject: str, text: str) -> dict[str, Any]:
     return {"to": [user.email], "subject": subject, "text": text}
 
 

@@ -46,4 +46,5 @@ def build_calendar(name: str, shifts: list[tuple[int, str, Shift]], users: dict[
         if user:
             event.add("attendee", f"mailto:{user.email}", parameters={"CN": user.name})
         cal.add_component(event)
-    return cal.to_ical()
+    ics: bytes = cal.to_ical()
+    return ics

@@ -109,7 +109,7 @@ class Loaded:
 
 # A schedule's members and holidays change only with its version, so its plain-value layout
 # (the holiday arithmetic is the costly part) is kept per (id, version, created_at, years).
-_LAYOUTS: dict[tuple, Layout] = {}
+_LAYOUTS: dict[tuple[object, ...], Layout] = {}
 
 
 async def layout_for(session: AsyncSession, schedule: Schedule, first_year: int, last_year: int, *,

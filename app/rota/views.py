@@ -8,6 +8,8 @@ from app.db import pk
 from app.rota import service
 from app.rota.models import (
     DutyOut,
+    Handoff,
+    HandoffOut,
     OnCallOut,
     Override,
     OverrideOut,
@@ -80,13 +82,11 @@ async def overrides_out(session: AsyncSession, overrides: list[Override]) -> lis
     ]
 
 
-async def handoffs_out(session: AsyncSession, handoffs: list) -> list:
-    from app.rota.models import HandoffOut
-
+async def handoffs_out(session: AsyncSession, handoffs: list[Handoff]) -> list[HandoffOut]:
     users = await service.users_by_id(session, {i for h in handoffs for i in
                                                 (h.outgoing_id, h.incoming_id, h.acknowledged_by_id)})
     return [
-        HandoffOut(id=h.id, schedule_id=h.schedule_id, role=h.role, shift_index=h.shift_index,
+        HandoffOut(id=pk(h), schedule_id=h.schedule_id, role=h.role, shift_index=h.shift_index,
                    shift_start=h.shift_start_at, shift_end=h.shift_end_at, outgoing=ref(users.get(h.outgoing_id)),
                    incoming=ref(users.get(h.incoming_id)), report=h.report, notes=h.notes, went_well=h.went_well,
                    could_be_better=h.could_be_better, to_remember=h.to_remember, created_at=h.created_at,

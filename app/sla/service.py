@@ -10,9 +10,11 @@ with an `sla.recomputed` event keeping the before and after.
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, inspect, or_
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.service import record_event
@@ -73,7 +75,7 @@ def calendar_public(row: SlaCalendar) -> SlaCalendarPublic:
     return SlaCalendarPublic(**row.model_dump(exclude={"created_at"}))
 
 
-def _checked_calendar(data: SlaCalendarIn) -> dict:
+def _checked_calendar(data: SlaCalendarIn) -> dict[str, Any]:
     try:
         cal = calendar_from_spec(kind=data.kind, zone=data.zone, hours=data.hours,
                                  holiday_country=data.holiday_country or None,
@@ -95,7 +97,8 @@ async def get_calendar(session: AsyncSession, calendar_id: int) -> SlaCalendar |
     return await session.get(SlaCalendar, calendar_id)
 
 
-async def _name_taken(session: AsyncSession, model, name: str, own_id: int | None) -> bool:
+async def _name_taken(session: AsyncSession, model: type[SlaCalendar] | type[SlaPolicy], name: str,
+                      own_id: int | None) -> bool:
     found = (await session.exec(select(model.id).where(model.name == name))).first()
     return found is not None and found != own_id
 
@@ -287,7 +290,7 @@ async def calendars_by_id(session: AsyncSession, ids: set[int]) -> dict[int, Sla
 
 
 async def preview(session: AsyncSession, *, channel: str, criticality: int | None, urgency: str,
-                  community: str | None, at: datetime) -> list[dict]:
+                  community: str | None, at: datetime) -> list[dict[str, Any]]:
     """When each target would fall due for a ticket opened at `at` (the admin page's preview)."""
     community_id = None
     if community:
@@ -488,8 +491,8 @@ _STATE_COLUMNS = tuple(getattr(SlaClock, name) for name in (*_READ, "started_at"
 _COUNTDOWN_COLUMNS = tuple(getattr(SlaClock, name) for name in _READ)
 
 
-async def _clock_readings(session: AsyncSession, ticket_ids: list[int], now: datetime, columns: tuple
-                          ) -> list[tuple]:
+async def _clock_readings(session: AsyncSession, ticket_ids: list[int], now: datetime, columns: tuple[Any, ...]
+                          ) -> list[tuple[Any, ...]]:
     """(clock row, its calendar's name, state, seconds left or None once met, seconds used) of each
     clock, in target order."""
     known = memo_for_reading(session, "sla_clocks")
@@ -530,7 +533,7 @@ async def clock_countdowns(session: AsyncSession, ticket_ids: list[int], now: da
     return out
 
 
-def board_filter(kind: str, now: datetime):
+def board_filter(kind: str, now: datetime) -> SelectOfScalar[int]:
     """A subquery of ticket ids whose SLA is `breached` or `at_risk` now (for the board filter)."""
     running = and_(col(SlaClock.stopped_at).is_(None))
     if kind == "breached":

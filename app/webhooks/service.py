@@ -8,6 +8,7 @@ delivery exists if and only if the change committed, and the issues that write e
 
 import json
 import secrets
+from typing import Any
 
 import httpx
 from sqlalchemy import event as sa_event
@@ -36,7 +37,7 @@ def delivery_key(subscription_id: int, event_id: int) -> str:
     return f"wh-{subscription_id}-ev-{event_id}"
 
 
-def event_body(ev: Event) -> dict:
+def event_body(ev: Event) -> dict[str, Any]:
     return {"id": ev.id, "type": ev.kind, "created_at": ev.created_at.isoformat(), "subject_type": ev.subject_type,
             "subject_id": ev.subject_id, "ticket_id": ev.ticket_id, "community_id": ev.community_id,
             "actor_id": ev.actor_id, "data": ev.data}
@@ -76,7 +77,7 @@ def _active_subscriptions(sync_session: Session) -> tuple[tuple[int, tuple[str, 
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")
-def _forget(sync_session: Session, _previous) -> None:
+def _forget(sync_session: Session, _previous: object) -> None:
     sync_session.info.pop(_PENDING, None)
 
 
