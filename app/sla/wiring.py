@@ -4,7 +4,7 @@ worker (the breach sweep)."""
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-import app.sla.service  # noqa: F401 - registers the ticket hook
+import app.sla.service  # registers the ticket hook
 import app.sla.sweep  # noqa: F401 - registers the periodic breach sweep
 from app.db import pk
 from app.sla.service import clock_countdowns, clock_states, sla_now
