@@ -9,16 +9,19 @@ nothing.
 
 import hashlib
 import hmac
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db import pk
 from app.errors import Conflict, InvalidInput, InvalidTransition, Unauthorized
 from app.integrations.inbound import Effect, mark_seen, person, remembering, seen, ticket_for
 from app.ticket.enums import Channel, LinkKind, Status, TicketType
-from app.ticket.models import MessageCreate, TicketCreate, TicketUpdate
+from app.ticket.models import MessageCreate, Ticket, TicketCreate, TicketUpdate
 from app.ticket.service import normalise_tag, post_message, submit_ticket, tags_by_ticket, ticket_key, update_ticket
+from app.user.models import User
 from app.user.service import principal_of
 
 SOURCE = "github"
@@ -54,14 +57,14 @@ def _tag_of(label: str) -> str | None:
         return None  # a label we cannot express as a tag (emoji-only, ...) is skipped, not an error
 
 
-async def _github_person(session: AsyncSession, gh_user: dict[str, Any]):
+async def _github_person(session: AsyncSession, gh_user: dict[str, Any]) -> User:
     login = str(gh_user.get("login") or "ghost")[:64]
     # GitHub's own no-reply form, so a GitHub person never collides with a real mailbox.
     email = f"{gh_user.get('id', 0)}+{login}@users.noreply.github.com".lower()
     return await person(session, email=email, name=login, github_login=login)
 
 
-async def _open_ticket(session: AsyncSession, payload: dict[str, Any], delivery_id: str | None):
+async def _open_ticket(session: AsyncSession, payload: dict[str, Any], delivery_id: str | None) -> Ticket:
     issue = payload["issue"]
     requester = await _github_person(session, issue["user"])
     labels = [lb.get("name", "") for lb in issue.get("labels") or []]
@@ -76,7 +79,7 @@ async def _open_ticket(session: AsyncSession, payload: dict[str, Any], delivery_
             type=TicketType.bug if is_bug else TicketType.question))
     tags = [t for t in (_tag_of(lb) for lb in labels) if t]
     if tags:
-        await update_ticket(session, ticket.id, TicketUpdate(tags=tags), actor=principal_of(requester))
+        await update_ticket(session, pk(ticket), TicketUpdate(tags=tags), actor=principal_of(requester))
     return ticket
 
 
@@ -105,8 +108,8 @@ async def _on_issue(session: AsyncSession, payload: dict[str, Any], delivery_id:
                 await _maybe_mark(session, delivery_id)
                 return Outcome("ignored", detail=f"no ticket for {issue_ref(payload)}")
             ticket = await _open_ticket(session, payload, delivery_id)
-            return Outcome("created", ticket_key(ticket.id))
-        return Outcome("duplicate", ticket_key(ticket.id), "the issue already has a ticket")
+            return Outcome("created", ticket_key(pk(ticket)))
+        return Outcome("duplicate", ticket_key(pk(ticket)), "the issue already has a ticket")
     actor = principal_of(await _github_person(session, payload.get("sender") or payload["issue"]["user"]))
     effect = Effect(SOURCE, delivery_id)
     if action in ("closed", "reopened"):
@@ -114,28 +117,33 @@ async def _on_issue(session: AsyncSession, payload: dict[str, Any], delivery_id:
         target = Status.open if action == "reopened" else (Status.closed if reason == "not_planned" else Status.resolved)
         if ticket.status == target:
             await _maybe_mark(session, delivery_id, ticket.id)
-            return Outcome("status", ticket_key(ticket.id), f"already {target.value}")
+            return Outcome("status", ticket_key(pk(ticket)), f"already {target.value}")
         try:
             async with remembering(session, effect):
-                await update_ticket(session, ticket.id, TicketUpdate(status=target), actor=actor)
+                await update_ticket(session, pk(ticket), TicketUpdate(status=target), actor=actor)
         except InvalidTransition as exc:
             await _maybe_mark(session, delivery_id, ticket.id)
-            return Outcome("ignored", ticket_key(ticket.id), exc.detail)
-        return Outcome("status", ticket_key(ticket.id), target.value)
+            return Outcome("ignored", ticket_key(pk(ticket)), exc.detail)
+        return Outcome("status", ticket_key(pk(ticket)), target.value)
     if action in ("labeled", "unlabeled"):
         label = payload["label"]["name"]
         tag = _tag_of(label)
-        current = (await tags_by_ticket(session, [ticket.id]))[ticket.id]
-        tags = sorted(set(current) | {tag}) if action == "labeled" else [t for t in current if t != tag]
+        current = (await tags_by_ticket(session, [pk(ticket)]))[pk(ticket)]
+        if tag is None:  # not expressible as a tag: skipped, as on a new ticket
+            tags = current
+        elif action == "labeled":
+            tags = sorted(set(current) | {tag})
+        else:
+            tags = [t for t in current if t != tag]
         patch = TicketUpdate(tags=tags)
         if action == "labeled" and label.lower() in BUG_LABELS:
             patch.type = TicketType.bug
         async with remembering(session, effect):
-            await update_ticket(session, ticket.id, patch, actor=actor)
+            await update_ticket(session, pk(ticket), patch, actor=actor)
         await _maybe_mark(session, delivery_id, ticket.id)  # no-op if the update already remembered it
-        return Outcome("tagged", ticket_key(ticket.id), f"{action} {label}")
+        return Outcome("tagged", ticket_key(pk(ticket)), f"{action} {label}")
     await _maybe_mark(session, delivery_id, ticket.id)
-    return Outcome("ignored", ticket_key(ticket.id), f"issues.{action} is not used")
+    return Outcome("ignored", ticket_key(pk(ticket)), f"issues.{action} is not used")
 
 
 async def _on_comment(session: AsyncSession, payload: dict[str, Any], delivery_id: str | None) -> Outcome:
@@ -150,17 +158,15 @@ async def _on_comment(session: AsyncSession, payload: dict[str, Any], delivery_i
     author = await _github_person(session, comment["user"])
     body = f"{comment.get('body') or ''}\n\n— [on GitHub]({comment.get('html_url', '')})".strip()
     async with remembering(session, Effect(SOURCE, delivery_id)):
-        await post_message(session, ticket.id, MessageCreate(body=body[:50_000]),
+        await post_message(session, pk(ticket), MessageCreate(body=body[:50_000]),
                            actor=principal_of(author),
                            channel=Channel.github)
-    return Outcome("message", ticket_key(ticket.id))
+    return Outcome("message", ticket_key(pk(ticket)))
 
 
 async def _maybe_mark(session: AsyncSession, delivery_id: str | None, ticket_id: int | None = None) -> None:
     if delivery_id:
-        try:
+        with suppress(Conflict):  # a racing copy of the same delivery recorded it first
             await mark_seen(session, SOURCE, delivery_id, ticket_id)
-        except Conflict:
-            pass  # a racing copy of the same delivery recorded it first
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import transaction
+from app.db import transaction, pk
 from app.integrations.models import ExternalRef, InboundDelivery
 from app.ticket.hooks import TicketChange
 from app.ticket.models import Link, Ticket
@@ -51,12 +51,12 @@ async def write_effect(session: AsyncSession, ticket: Ticket, change: TicketChan
         exists = (await session.exec(select(ExternalRef.id).where(
             ExternalRef.source == effect.source, ExternalRef.external_id == ref[:255]))).first()
         if not exists:
-            session.add(ExternalRef(source=effect.source, external_id=ref[:255], ticket_id=ticket.id))
+            session.add(ExternalRef(source=effect.source, external_id=ref[:255], ticket_id=pk(ticket)))
     if effect.link:
         url, title, kind = effect.link
         exists = (await session.exec(select(Link.id).where(Link.ticket_id == ticket.id, Link.url == url))).first()
         if not exists:
-            session.add(Link(ticket_id=ticket.id, url=url, title=title[:200], kind=kind))
+            session.add(Link(ticket_id=pk(ticket), url=url, title=title[:200], kind=kind))
 
 
 async def seen(session: AsyncSession, source: str, delivery_id: str) -> bool:

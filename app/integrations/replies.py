@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import get_settings
+from app.db import pk
 from app.integrations.models import ExternalRef
 from app.integrations.settings import get_integration_settings
 from app.outbox.models import OutboxMessage
@@ -49,14 +50,14 @@ _MAILS = "email_send_in_transaction"
 
 
 @sa_event.listens_for(Session, "transient_to_pending")
-def _note_mail(sync_session: Session, obj) -> None:
+def _note_mail(sync_session: Session, obj: object) -> None:
     if isinstance(obj, OutboxMessage) and obj.topic == "email.send":
         sync_session.info[_MAILS] = True
 
 
 @sa_event.listens_for(Session, "after_commit")
 @sa_event.listens_for(Session, "after_soft_rollback")
-def _forget_mail(sync_session: Session, *_args) -> None:
+def _forget_mail(sync_session: Session, *_args: object) -> None:
     sync_session.info.pop(_MAILS, None)
 
 
@@ -74,7 +75,7 @@ async def _mail_requester(session: AsyncSession, ticket: Ticket, *, what: str, t
     requester = await session.get(User, ticket.requester_id)
     if requester is None or not requester.email:
         return
-    root = await thread_root(session, ticket.id)
+    root = await thread_root(session, pk(ticket))
     message_id = our_message_id(ticket, what)
     link = f"{get_settings().base_url}/tickets/{ticket.id}"
     enqueue(session, "email.send", {
@@ -82,7 +83,7 @@ async def _mail_requester(session: AsyncSession, ticket: Ticket, *, what: str, t
         "ticket_id": ticket.id, "message_id": message_id, "in_reply_to": root,
         "references": [root] if root else [],
     }, idempotency_key=f"mail-{ticket.id}-{what}")
-    session.add(ExternalRef(source="email", external_id=message_id, ticket_id=ticket.id))
+    session.add(ExternalRef(source="email", external_id=message_id, ticket_id=pk(ticket)))
 
 
 async def mail_requester_on_change(session: AsyncSession, ticket: Ticket, change: TicketChange) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import get_settings
+from app.db import pk
 from app.errors import AppError, InvalidInput, Unauthorized
 from app.integrations.inbound import Effect, mark_seen, person, remembering, seen, ticket_for
 from app.integrations.settings import get_integration_settings
@@ -28,6 +29,7 @@ from app.ticket.service import (
     ticket_key,
     update_ticket,
 )
+from app.user.models import User
 from app.user.service import principal_of
 
 SOURCE = "slack"
@@ -59,7 +61,7 @@ def reaction_table(raw: str) -> dict[str, str]:
     return table
 
 
-async def _slack_person(session: AsyncSession, user_id: str, team_id: str | None, name: str | None = None):
+async def _slack_person(session: AsyncSession, user_id: str, team_id: str | None, name: str | None = None) -> User:
     # Synthetic and never mailed (Slack people are answered in Slack); ".example" keeps it off real domains.
     email = f"{user_id}@{(team_id or 'team')}.slack.example".lower()
     return await person(session, email=email, name=name or user_id, slack_user_id=user_id[:32])
@@ -90,9 +92,9 @@ async def slash_command(session: AsyncSession, form: dict[str, str]) -> dict[str
     ticket = await submit_ticket(session, TicketCreate(
         title=_title(text), body=text[:50_000], requester_email=requester.email, requester_name=requester.name,
         channel=Channel.slack))
-    key = ticket_key(ticket.id)
+    key = ticket_key(pk(ticket))
     return {"response_type": "ephemeral",
-            "text": f"Opened *{key}*: <{_link(ticket.id)}|{ticket.title}>. We will answer here and on the ticket."}
+            "text": f"Opened *{key}*: <{_link(pk(ticket))}|{ticket.title}>. We will answer here and on the ticket."}
 
 
 @dataclass
@@ -130,7 +132,7 @@ async def handle_event(session: AsyncSession, payload: dict[str, Any]) -> dict[s
     return outcome
 
 
-async def _on_message(session: AsyncSession, event: dict, event_id: str, team_id: str | None) -> EventOutcome:
+async def _on_message(session: AsyncSession, event: dict[str, Any], event_id: str, team_id: str | None) -> EventOutcome:
     channels = {c.strip() for c in get_integration_settings().slack_channels.split(",") if c.strip()}
     channel, ts, user = event.get("channel"), event.get("ts"), event.get("user")
     if event.get("subtype") or event.get("bot_id"):
@@ -147,18 +149,18 @@ async def _on_message(session: AsyncSession, event: dict, event_id: str, team_id
         if ticket is None:
             return EventOutcome("ignored", detail="a reply in a thread that is not a ticket")
         async with remembering(session, Effect(SOURCE, event_id)):
-            await post_message(session, ticket.id, MessageCreate(body=text[:50_000]),
+            await post_message(session, pk(ticket), MessageCreate(body=text[:50_000]),
                                actor=principal_of(author),
                                channel=Channel.slack)
-        return EventOutcome("message", ticket_key(ticket.id))
+        return EventOutcome("message", ticket_key(pk(ticket)))
     async with remembering(session, Effect(SOURCE, event_id, refs=[_thread_id(channel, ts)])):
         ticket = await submit_ticket(session, TicketCreate(
             title=_title(text), body=text[:50_000], requester_email=author.email, requester_name=author.name,
             channel=Channel.slack))
-    return EventOutcome("created", ticket_key(ticket.id))
+    return EventOutcome("created", ticket_key(pk(ticket)))
 
 
-async def _on_reaction(session: AsyncSession, event: dict, event_id: str, team_id: str | None, *,
+async def _on_reaction(session: AsyncSession, event: dict[str, Any], event_id: str, team_id: str | None, *,
                        added: bool) -> EventOutcome:
     item = event.get("item") or {}
     reaction = str(event.get("reaction") or "").split("::")[0]  # skin tones: "+1::skin-tone-2"
@@ -172,20 +174,20 @@ async def _on_reaction(session: AsyncSession, event: dict, event_id: str, team_i
         return EventOutcome("ignored", detail="a reaction on a message that is not a ticket")
     reactor = await _slack_person(session, str(event.get("user") or ""), team_id)
     if not reactor.is_staff:
-        return EventOutcome("ignored", ticket_key(ticket.id), "only staff reactions act on tickets")
+        return EventOutcome("ignored", ticket_key(pk(ticket)), "only staff reactions act on tickets")
     actor = principal_of(reactor)
     try:
         if action == "claim":
             if added:
-                await claim_ticket(session, ticket.id, actor=actor)
+                await claim_ticket(session, pk(ticket), actor=actor)
             else:
-                await release_claim(session, ticket.id, actor=actor)
-            return EventOutcome("claimed", ticket_key(ticket.id), "claimed" if added else "released")
+                await release_claim(session, pk(ticket), actor=actor)
+            return EventOutcome("claimed", ticket_key(pk(ticket)), "claimed" if added else "released")
         tag = normalise_tag(action.removeprefix("tag:"))
-        current = (await tags_by_ticket(session, [ticket.id]))[ticket.id]
+        current = (await tags_by_ticket(session, [pk(ticket)]))[pk(ticket)]
         tags = sorted(set(current) | {tag}) if added else [t for t in current if t != tag]
-        await update_ticket(session, ticket.id, TicketUpdate(tags=tags), actor=actor)
-        return EventOutcome("tagged", ticket_key(ticket.id), f"{'+' if added else '-'}{tag}")
+        await update_ticket(session, pk(ticket), TicketUpdate(tags=tags), actor=actor)
+        return EventOutcome("tagged", ticket_key(pk(ticket)), f"{'+' if added else '-'}{tag}")
     except AppError as exc:
         # Already claimed by someone else, finished ticket...: Slack cannot show an error; note it and move on.
-        return EventOutcome("ignored", ticket_key(ticket.id), exc.detail)
+        return EventOutcome("ignored", ticket_key(pk(ticket)), exc.detail)

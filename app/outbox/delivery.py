@@ -20,7 +20,7 @@ from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import transaction, utcnow
+from app.db import dialect_name, pk, transaction, utcnow
 from app.errors import Conflict, NotFound
 from app.integrations.settings import get_integration_settings
 from app.outbox.models import DeliveryAttempt, OutboxMessage, OutboxStatus
@@ -110,14 +110,14 @@ async def claim_due(session: AsyncSession, now: datetime, *, limit: int = 20,
         .order_by(col(OutboxMessage.available_at), col(OutboxMessage.id))
         .limit(limit)
     )
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         due = due.with_for_update(skip_locked=True)
     async with transaction(session):
         result = await session.exec(
             update(OutboxMessage)
             .where(col(OutboxMessage.id).in_(due.scalar_subquery()))
             .values(locked_until=lease_until, attempts=OutboxMessage.attempts + 1)
-            .returning(OutboxMessage.id)
+            .returning(col(OutboxMessage.id))
             .execution_options(synchronize_session=False)
         )
         ids = [row[0] for row in result.all()]
@@ -136,7 +136,7 @@ async def _record(session: AsyncSession, message: OutboxMessage, *, now: datetim
                                   .execution_options(populate_existing=True))).first()
         if row is None:
             return
-        session.add(DeliveryAttempt(outbox_message_id=row.id, attempt=row.attempts, ok=ok, status_code=status_code,
+        session.add(DeliveryAttempt(outbox_message_id=pk(row), attempt=row.attempts, ok=ok, status_code=status_code,
                                     detail=detail[:2000], duration_ms=duration_ms, created_at=now))
         if row.status != OutboxStatus.pending:
             return  # another worker finished it after our lease ran out; keep its outcome

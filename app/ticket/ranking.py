@@ -7,6 +7,7 @@ Facts owned by other domains (budgets, incidents) are looked up through the func
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,7 +24,7 @@ class RankContext:
 
 
 # Each provider gets (session, tickets) and returns {ticket_id: partial context fields}.
-ContextProvider = Callable[[AsyncSession, list[Ticket]], Awaitable[dict[int, dict]]]
+ContextProvider = Callable[[AsyncSession, list[Ticket]], Awaitable[dict[int, dict[str, Any]]]]
 RANK_CONTEXT: list[ContextProvider] = []
 
 
@@ -33,7 +34,7 @@ async def rank_contexts(session: AsyncSession, tickets: list[Ticket]) -> dict[in
     known = memo_for_reading(session, "rank_context")
     if ids and all(i in known for i in ids):
         return {i: known[i] for i in ids}
-    merged: dict[int, dict] = {i: {} for i in ids}
+    merged: dict[int, dict[str, Any]] = {i: {} for i in ids}
     for provider in RANK_CONTEXT:
         for ticket_id, fields in (await provider(session, tickets)).items():
             merged.setdefault(ticket_id, {}).update(fields)

@@ -48,7 +48,7 @@ def receiver() -> Iterator[Receiver]:
     box = Receiver(url=f"http://127.0.0.1:{port}/hook")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:  # http.server's name
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             box.arrivals.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
             box.arrived.set()

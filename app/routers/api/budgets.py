@@ -4,6 +4,7 @@ from fastapi import APIRouter, status
 from pydantic import Field
 from sqlmodel import SQLModel
 
+from app.db import pk
 from app.budget import service
 from app.budget.models import BudgetPublic, TimeEntry, TimeEntryCreate, TimeEntryPublic, TimeEntryUpdate
 from app.community.models import BudgetPeriod
@@ -37,7 +38,7 @@ async def entry_views(session, entries: list[TimeEntry]) -> list[TimeEntryPublic
 
 @router.get("/tickets/{ref}/time-entries", response_model=list[TimeEntryPublic], responses=errors(401, 403, 404))
 async def read_time_entries(ticket: TicketDep, session: SessionDep, principal: TicketReader):
-    return await entry_views(session, await service.list_time_entries(session, ticket.id))
+    return await entry_views(session, await service.list_time_entries(session, pk(ticket)))
 
 
 @router.post("/tickets/{ref}/time-entries", status_code=status.HTTP_201_CREATED, response_model=TimeEntryPublic,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, Field, ValidationError
 
 from app.auth.policy import Principal
+from app.db import pk
 from app.deps import SessionDep, api_permission, public
 from app.errors import InvalidInput, PayloadTooLarge
 from app.integrations import github
@@ -163,4 +164,4 @@ async def open_tracker_issue(data: TrackerIssueCreate, session: SessionDep,
     from app.ticket.service import ticket_key
 
     ticket, url = await open_issue(session, data.ticket, actor=principal, repo=data.repo, title=data.title)
-    return TrackerIssueOut(ticket=ticket_key(ticket.id), status=ticket.status, issue_url=url)
+    return TrackerIssueOut(ticket=ticket_key(pk(ticket)), status=ticket.status, issue_url=url)
