@@ -26,4 +26,5 @@ def wire() -> None:
     import app.integrations.outgoing  # noqa: F401  (issue 7: email.send over SMTP, slack.notify)
     import app.integrations.replies  # noqa: F401  (issue 7: e-mail requesters on replies and status)
     import app.integrations.inbound  # noqa: F401  (issue 7: inbound dedupe and thread refs, in the change's transaction)
+    import app.integrations.conversations  # noqa: F401  (issue 17: replies to GitHub issues and Slack threads)
     _wired = True
