@@ -256,3 +256,19 @@ async def test_second_eyes_reaction_answers_200_and_changes_nothing(session, cli
     assert r.status_code == 200 and r.json()["result"] == "ignored" and "already claimed" in r.json()["detail"]
     after = await the_ticket(session)
     assert (after.claimed_by_id, after.claimed_at, after.version) == (sam.id, claimed_at, version)
+
+
+async def test_an_emailed_reply_shows_its_delivery_state(session, client, smtp_server):
+    from app.ticket.enums import Channel
+    from app.ticket.service import list_messages
+    from app.ticket.views import message_views
+    from tests.factories import make_ticket
+
+    ticket = await make_ticket(session, requester_email="ada@uni.example", channel=Channel.email)
+    reply = await staff_reply(session, ticket.id, "Could you send a screenshot?")
+    [view] = await message_views(session, await list_messages(session, ticket.id, include_internal=True))
+    assert view.id == reply.id and view.delivery.state == "queued" and view.delivery.channel == "email"
+    assert await deliver_due(session, utcnow()) == 1
+    session.expunge_all()
+    [view] = await message_views(session, await list_messages(session, ticket.id, include_internal=True))
+    assert view.delivery.state == "sent" and view.delivery.delivered_at is not None
