@@ -19,7 +19,8 @@ from app.db import transaction
 from app.integrations.inbound import inbound_source
 from app.integrations.models import ExternalRef, ReplyDelivery
 from app.integrations.settings import get_integration_settings
-from app.outbox.delivery import Delivered, DeliveryFailed, handles, http_client
+from app.errors import NotFound
+from app.outbox.delivery import Delivered, DeliveryFailed, handles, http_client, redeliver
 from app.outbox.models import OutboxMessage, OutboxStatus
 from app.outbox.service import enqueue
 from app.ticket.enums import Channel, MessageKind, STATUS_LABELS, Status
@@ -207,6 +208,18 @@ async def message_deliveries(session: AsyncSession, messages: list[Message]) -> 
             last_error=outbox.last_error, next_try_at=outbox.available_at if outbox.status == "pending" else None,
             delivered_at=outbox.delivered_at)}
     return out
+
+
+async def send_reply_again(session: AsyncSession, delivery_id: int, *, ticket_id: int | None = None) -> MessageDelivery:
+    """Queue a failed (or sent) reply again, same idempotency key; 409 while it is still queued."""
+    stmt = select(ReplyDelivery).where(ReplyDelivery.outbox_message_id == delivery_id,
+                                       col(ReplyDelivery.message_id).is_not(None))
+    reply = (await session.exec(stmt)).first()
+    if reply is None or (ticket_id is not None and reply.ticket_id != ticket_id):
+        raise NotFound(f"no reply delivery {delivery_id}")
+    message = await session.get(Message, reply.message_id)
+    await redeliver(session, delivery_id)
+    return (await message_deliveries(session, [message]))[message.id]["delivery"]
 
 
 if message_deliveries not in MESSAGE_VIEW_EXTRAS:

@@ -209,13 +209,29 @@ async def test_reply_on_a_slack_ticket_goes_to_its_thread_retrying_ok_false_and_
     assert await count(session, Message, Message.ticket_id == ticket.id) == 1
 
 
-async def test_slack_refusal_is_a_dead_letter(session, client, fake_slack):
+async def test_slack_refusal_is_failed_and_can_be_sent_again_from_the_page_and_the_api(session, client, fake_slack):
     await slack_event(client, slack_sample("message.json"))
-    fake_slack.reply = b'{"ok": false, "error": "channel_not_found"}'
-    await staff_reply(session, (await the_ticket(session)).id, "Hello?")
+    ticket = await the_ticket(session)
+    fake_slack.replies = [b'{"ok": false, "error": "channel_not_found"}', fake_slack.reply]
+    await staff_reply(session, ticket.id, "Hello?")
     assert await deliver_due(session, utcnow()) == 0
     [row] = await outbox(session, "slack.reply")
     assert row.status == "dead" and "channel_not_found" in row.last_error
+    staff = await make_user(session, "triager", email="tri@desk.example")
+    csrf = await sign_in(client, staff.email)
+    page = (await client.get(f"/tickets/{ticket.id}")).text
+    assert "delivery-failed" in page and f"/tickets/{ticket.id}/deliveries/{row.id}/redeliver" in page
+    r = await client.post(f"/tickets/{ticket.id}/deliveries/{row.id}/redeliver", data={"csrf_token": csrf})
+    assert r.status_code == 303
+    assert (await client.post(f"/tickets/{ticket.id + 1}/deliveries/{row.id}/redeliver",
+                              data={"csrf_token": csrf})).status_code == 404
+    headers = bearer(await make_token(session, staff))
+    again = await client.post(f"/api/v1/integrations/replies/{row.id}/redeliver", headers=headers)
+    assert again.status_code == 409  # still queued from the page's "Send again"
+    assert await deliver_due(session, utcnow()) == 1
+    r = await client.post(f"/api/v1/integrations/replies/{row.id}/redeliver", headers=headers)
+    assert r.status_code == 200 and r.json()["state"] == "queued" and r.json()["id"] == row.id
+    assert (await client.post("/api/v1/integrations/replies/999/redeliver", headers=headers)).status_code == 404
 
 
 async def test_replayed_slack_command_opens_no_second_ticket(session, client, fake_slack):

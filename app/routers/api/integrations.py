@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Path, Request
 from pydantic import BaseModel, Field, ValidationError
 
 from app.auth.policy import Principal
@@ -14,6 +14,7 @@ from app.errors import InvalidInput, PayloadTooLarge, Unauthorized
 from app.integrations import github
 from app.integrations.settings import get_integration_settings
 from app.routers.api.common import errors
+from app.ticket.models import MessageDelivery
 
 router = APIRouter(prefix="/integrations", tags=["integrations"])
 
@@ -171,3 +172,13 @@ async def open_tracker_issue(data: TrackerIssueCreate, session: SessionDep,
 
     ticket, url = await open_issue(session, data.ticket, actor=principal, repo=data.repo, title=data.title)
     return TrackerIssueOut(ticket=ticket_key(ticket.id), status=ticket.status, issue_url=url)
+
+
+@router.post("/replies/{delivery_id}/redeliver", response_model=MessageDelivery, responses=errors(401, 403, 404, 409),
+             summary="Send a reply to GitHub, Slack or e-mail again (e.g. after it failed)")
+async def redeliver_reply(delivery_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep,
+                          principal: Annotated[Principal, api_permission("tickets:write")]):
+    """`delivery_id` is a message's `delivery.id`. Queued again with the same idempotency key; 409 while queued."""
+    from app.integrations.conversations import send_reply_again
+
+    return await send_reply_again(session, delivery_id)
