@@ -126,8 +126,9 @@ async def post_github_comment(session: AsyncSession, message: OutboxMessage) -> 
         if comment_id is not None:
             await _record_posted(session, message.id, str(comment_id))
         return Delivered(detail=f"comment {comment_id} on {repo}#{number}", status_code=201)
-    limited = response.status_code == 429 or (response.status_code == 403
-                                               and response.headers.get("x-ratelimit-remaining") == "0")
+    # Primary limits: 403/429 with no requests remaining; secondary limits: 403/429 with Retry-After.
+    limited = response.status_code in (403, 429) and (response.status_code == 429 or "retry-after" in response.headers
+                                                      or response.headers.get("x-ratelimit-remaining") == "0")
     # 401/404/410/422: bad token, no such issue, locked or invalid: a retry gets the same answer.
     permanent = not limited and response.status_code in (400, 401, 403, 404, 410, 422)
     raise DeliveryFailed(f"HTTP {response.status_code}: {response.text[:200]}", status_code=response.status_code,

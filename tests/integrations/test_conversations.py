@@ -288,3 +288,20 @@ async def test_an_emailed_reply_shows_its_delivery_state(session, client, smtp_s
     session.expunge_all()
     [view] = await message_views(session, await list_messages(session, ticket.id, include_internal=True))
     assert view.delivery.state == "sent" and view.delivery.delivered_at is not None
+
+
+async def test_github_rate_limit_waits_for_retry_after_and_a_missing_issue_is_failed(session, client, fake_github):
+    await github_hook(client, "issues", gh_sample("issues.opened"))
+    ticket = await the_ticket(session)
+    fake_github.status = [403, 201]
+    fake_github.reply_headers = {"Retry-After": "60"}
+    await staff_reply(session, ticket.id, "One moment.")
+    now = utcnow()
+    assert await deliver_due(session, now) == 0
+    [row] = await outbox(session, "github.comment")
+    assert row.status == "pending" and row.available_at == now + timedelta(seconds=60)
+    assert await deliver_due(session, now + timedelta(seconds=60)) == 1
+    fake_github.status, fake_github.reply_headers = [404], {}
+    await staff_reply(session, ticket.id, "Anyone there?")
+    assert await deliver_due(session, now + timedelta(seconds=61)) == 0
+    assert [r.status for r in await outbox(session, "github.comment")] == ["done", "dead"]
