@@ -4,7 +4,8 @@ issues.opened → a ticket (channel github, requester from the GitHub user, a li
 issue); issue_comment.created → a message on it; closed / reopened → resolved (closed when
 "not planned") / open; labeled / unlabeled → tags, and a `bug` label makes it a bug (the
 bug queue, as in weekly-exterminator-rotation.md). The same X-GitHub-Delivery twice changes
-nothing.
+nothing, and neither does the same signed body under a new delivery id (a replay: GitHub's
+own redeliveries keep their id). Our own comments coming back are dropped (conversations.py).
 """
 
 import hashlib
@@ -17,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import pk
 from app.errors import Conflict, InvalidInput, InvalidTransition, Unauthorized
+from app.integrations.conversations import is_our_post
 from app.integrations.inbound import Effect, mark_seen, person, remembering, seen, ticket_for
 from app.ticket.enums import Channel, LinkKind, Status, TicketType
 from app.ticket.models import MessageCreate, Ticket, TicketCreate, TicketUpdate
@@ -25,6 +27,7 @@ from app.user.models import User
 from app.user.service import principal_of
 
 SOURCE = "github"
+DIGEST_SOURCE = "github-body"
 BUG_LABELS = {"bug", "type: bug", "kind/bug"}
 
 
@@ -83,20 +86,34 @@ async def _open_ticket(session: AsyncSession, payload: dict[str, Any], delivery_
     return ticket
 
 
+def body_digest(event: str, body: bytes) -> str:
+    return hashlib.sha256(event.encode() + b"\n" + body).hexdigest()
+
+
 async def handle_event(session: AsyncSession, event: str, delivery_id: str | None,
-                       payload: dict[str, Any]) -> Outcome:
+                       payload: dict[str, Any], *, digest: str | None = None) -> Outcome:
+    """`digest`: body_digest() of the signed body, remembered so a replay under a new delivery id is refused."""
     if event == "ping":
         return Outcome("pong", detail=str(payload.get("zen", "")))
     if delivery_id and await seen(session, SOURCE, delivery_id):
         return Outcome("duplicate", detail="this X-GitHub-Delivery was processed before")
+    if digest and await seen(session, DIGEST_SOURCE, digest):
+        return Outcome("duplicate", detail="this exact payload was processed before under another delivery id")
     try:
         if event == "issues":
-            return await _on_issue(session, payload, delivery_id)
-        if event == "issue_comment":
-            return await _on_comment(session, payload, delivery_id)
+            outcome = await _on_issue(session, payload, delivery_id)
+        elif event == "issue_comment":
+            outcome = await _on_comment(session, payload, delivery_id)
+        else:
+            outcome = Outcome("ignored", detail=f"event {event!r} is not used")
     except (KeyError, TypeError) as exc:
         raise InvalidInput(f"not a GitHub {event} payload: missing {exc}", code="bad_payload") from exc
-    return Outcome("ignored", detail=f"event {event!r} is not used")
+    if digest:
+        try:
+            await mark_seen(session, DIGEST_SOURCE, digest)
+        except Conflict:
+            pass  # a racing copy of the same body recorded it first
+    return outcome
 
 
 async def _on_issue(session: AsyncSession, payload: dict[str, Any], delivery_id: str | None) -> Outcome:
@@ -150,8 +167,11 @@ async def _on_comment(session: AsyncSession, payload: dict[str, Any], delivery_i
     if payload["action"] != "created":
         return Outcome("ignored", detail=f"issue_comment.{payload['action']} is not used")
     comment = payload["comment"]
+    if await is_our_post(session, SOURCE, str(comment.get("id", "")), str(comment.get("body") or "")):
+        await _maybe_mark(session, delivery_id)
+        return Outcome("ignored", detail="our own comment coming back")
     if (comment.get("user") or {}).get("type") == "Bot":
-        return Outcome("ignored", detail="comments by bots (including ours) are not copied")
+        return Outcome("ignored", detail="comments by bots are not copied")
     ticket = await ticket_for(session, SOURCE, [issue_ref(payload)])
     if ticket is None:
         ticket = await _open_ticket(session, payload, None)

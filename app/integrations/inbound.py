@@ -21,6 +21,7 @@ from app.user.models import User
 from app.user.service import ensure_contact, get_user_by_email
 
 _STASH = "inbound_effect"
+_SOURCE = "inbound_source"
 
 
 @dataclass
@@ -35,10 +36,17 @@ class Effect:
 async def remembering(session: AsyncSession, effect: Effect) -> AsyncIterator[None]:
     """Around one ticket service call: what it changes and `effect` commit together."""
     session.info[_STASH] = effect
+    session.info[_SOURCE] = effect.source
     try:
         yield
     finally:
         session.info.pop(_STASH, None)
+        session.info.pop(_SOURCE, None)
+
+
+def inbound_source(session: AsyncSession) -> str | None:
+    """The channel the change being made came in from, so it is not sent back there."""
+    return session.info.get(_SOURCE)
 
 
 async def write_effect(session: AsyncSession, ticket: Ticket, change: TicketChange) -> None:

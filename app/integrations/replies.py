@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import get_settings
 from app.db import pk
-from app.integrations.models import ExternalRef
+from app.integrations.models import ExternalRef, ReplyDelivery
 from app.integrations.settings import get_integration_settings
 from app.outbox.models import OutboxMessage
 from app.outbox.service import enqueue
@@ -67,7 +67,8 @@ def _change_already_mails(session: AsyncSession) -> bool:
     return bool(session.info.get(_MAILS))
 
 
-async def _mail_requester(session: AsyncSession, ticket: Ticket, *, what: str, text: str, actor_id: int | None) -> None:
+async def _mail_requester(session: AsyncSession, ticket: Ticket, *, what: str, text: str, actor_id: int | None,
+                          reply_id: int | None = None) -> None:
     if ticket.channel not in MAILED_CHANNELS or ticket.requester_id is None or ticket.requester_id == actor_id:
         return
     if _change_already_mails(session):
@@ -78,12 +79,16 @@ async def _mail_requester(session: AsyncSession, ticket: Ticket, *, what: str, t
     root = await thread_root(session, pk(ticket))
     message_id = our_message_id(ticket, what)
     link = f"{get_settings().base_url}/tickets/{ticket.id}"
-    enqueue(session, "email.send", {
+    outbox = enqueue(session, "email.send", {
         "to": [requester.email], "subject": ticket_subject(ticket), "text": f"{text}\n\n-- \n{link}\n",
         "ticket_id": ticket.id, "message_id": message_id, "in_reply_to": root,
         "references": [root] if root else [],
     }, idempotency_key=f"mail-{ticket.id}-{what}")
     session.add(ExternalRef(source="email", external_id=message_id, ticket_id=pk(ticket)))
+    if reply_id is not None:  # the reply's delivery state, shown with it
+        await session.flush()
+        session.add(ReplyDelivery(ticket_id=pk(ticket), message_id=reply_id, outbox_message_id=pk(outbox),
+                                  source="email", external_id=message_id))
 
 
 async def mail_requester_on_change(session: AsyncSession, ticket: Ticket, change: TicketChange) -> None:
@@ -92,7 +97,7 @@ async def mail_requester_on_change(session: AsyncSession, ticket: Ticket, change
         message = (await session.exec(stmt)).first()
         if message is not None:
             await _mail_requester(session, ticket, what=f"reply-{message.id}", text=message.body,
-                                  actor_id=change.actor_id)
+                                  actor_id=change.actor_id, reply_id=message.id)
     elif change.kind == "status" and change.status_after in STATUS_NOTES:
         label = STATUS_LABELS[Status(change.status_after)]
         text = f"Your request is now {label.lower()}. {STATUS_NOTES[change.status_after]}"

@@ -3,19 +3,26 @@
 `/support <text>` opens a ticket and answers with its key and link; top-level messages in
 the configured channels open tickets and thread replies become messages on them; emoji
 reactions act per a configurable table (👀 claims, 🐛 tags bug, ...: support-channel-tiers.md).
+A signed request is accepted once: its signature is remembered in the database for the replay
+window, so a replay to any replica is refused. Our own thread replies coming back are dropped.
 """
 
 import hashlib
 import hmac
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import get_settings
-from app.db import pk
-from app.errors import AppError, InvalidInput, Unauthorized
+from app.db import pk, transaction
+from app.errors import AppError, Conflict, InvalidInput, Unauthorized
+from app.integrations.conversations import is_our_post
 from app.integrations.inbound import Effect, mark_seen, person, remembering, seen, ticket_for
+from app.integrations.models import InboundDelivery
 from app.integrations.settings import get_integration_settings
 from app.ticket.enums import Channel
 from app.ticket.models import MessageCreate, TicketCreate, TicketUpdate
@@ -33,6 +40,7 @@ from app.user.models import User
 from app.user.service import principal_of
 
 SOURCE = "slack"
+SIGNATURE_SOURCE = "slack-sig"
 REPLAY_WINDOW = 300  # seconds, as Slack recommends
 
 
@@ -49,6 +57,23 @@ def verify_request(secret: str, timestamp: str | None, body: bytes, signature: s
     expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
     if not signature or not hmac.compare_digest(expected.encode(), signature.strip().encode()):
         raise Unauthorized("X-Slack-Signature does not match", code="bad_signature")
+
+
+async def first_time(session: AsyncSession, signature: str, *, now: datetime) -> bool:
+    """Remember a verified request's signature (it covers the timestamp and the body); False if seen: a replay."""
+    signature = signature.strip()[:255]
+    try:
+        async with transaction(session):
+            # Older than two windows: verify_request refuses those by their timestamp anyway.
+            await session.exec(delete(InboundDelivery).where(
+                col(InboundDelivery.source) == SIGNATURE_SOURCE,
+                col(InboundDelivery.created_at) < now - timedelta(seconds=2 * REPLAY_WINDOW)))
+            if await seen(session, SIGNATURE_SOURCE, signature):
+                return False
+            session.add(InboundDelivery(source=SIGNATURE_SOURCE, delivery_id=signature, created_at=now))
+    except Conflict:
+        return False  # a racing copy of the same request stored the signature first
+    return True
 
 
 def reaction_table(raw: str) -> dict[str, str]:
@@ -135,6 +160,8 @@ async def handle_event(session: AsyncSession, payload: dict[str, Any]) -> dict[s
 async def _on_message(session: AsyncSession, event: dict[str, Any], event_id: str, team_id: str | None) -> EventOutcome:
     channels = {c.strip() for c in get_integration_settings().slack_channels.split(",") if c.strip()}
     channel, ts, user = event.get("channel"), event.get("ts"), event.get("user")
+    if channel and ts and await is_our_post(session, SOURCE, _thread_id(channel, ts)):
+        return EventOutcome("ignored", detail="our own reply coming back")
     if event.get("subtype") or event.get("bot_id"):
         return EventOutcome("ignored", detail="edits, joins and bot messages are not copied")
     if not (channel and ts and user):
@@ -172,22 +199,24 @@ async def _on_reaction(session: AsyncSession, event: dict[str, Any], event_id: s
     ticket = await ticket_for(session, SOURCE, [_thread_id(item["channel"], item["ts"])])
     if ticket is None:
         return EventOutcome("ignored", detail="a reaction on a message that is not a ticket")
+    # Plain values: a refused claim rolls back, which expires `ticket`; reading it then would be a lazy load.
+    ticket_id, key = pk(ticket), ticket_key(pk(ticket))
     reactor = await _slack_person(session, str(event.get("user") or ""), team_id)
     if not reactor.is_staff:
-        return EventOutcome("ignored", ticket_key(pk(ticket)), "only staff reactions act on tickets")
+        return EventOutcome("ignored", key, "only staff reactions act on tickets")
     actor = principal_of(reactor)
     try:
         if action == "claim":
             if added:
-                await claim_ticket(session, pk(ticket), actor=actor)
+                await claim_ticket(session, ticket_id, actor=actor)
             else:
-                await release_claim(session, pk(ticket), actor=actor)
-            return EventOutcome("claimed", ticket_key(pk(ticket)), "claimed" if added else "released")
+                await release_claim(session, ticket_id, actor=actor)
+            return EventOutcome("claimed", key, "claimed" if added else "released")
         tag = normalise_tag(action.removeprefix("tag:"))
-        current = (await tags_by_ticket(session, [pk(ticket)]))[pk(ticket)]
+        current = (await tags_by_ticket(session, [ticket_id]))[ticket_id]
         tags = sorted(set(current) | {tag}) if added else [t for t in current if t != tag]
-        await update_ticket(session, pk(ticket), TicketUpdate(tags=tags), actor=actor)
-        return EventOutcome("tagged", ticket_key(pk(ticket)), f"{'+' if added else '-'}{tag}")
+        await update_ticket(session, ticket_id, TicketUpdate(tags=tags), actor=actor)
+        return EventOutcome("tagged", key, f"{'+' if added else '-'}{tag}")
     except AppError as exc:
         # Already claimed by someone else, finished ticket...: Slack cannot show an error; note it and move on.
-        return EventOutcome("ignored", ticket_key(pk(ticket)), exc.detail)
+        return EventOutcome("ignored", key, exc.detail)

@@ -34,6 +34,9 @@ ViewExtra = Callable[[AsyncSession, list[Ticket]], Awaitable[dict[int, dict]]]
 TICKET_VIEW_EXTRAS: Hooks[ViewExtra] = Hooks("ticket view extras")  # filled by app/wiring.py
 # The same for the board's rows (`BoardTicket`), whose fields are lighter (the SLA adds its countdowns).
 BOARD_VIEW_EXTRAS: Hooks[ViewExtra] = Hooks("board view extras")
+# The same for messages (integrations add `delivery`): (session, messages) → {message_id: {field: value}}.
+MessageExtra = Callable[[AsyncSession, list[Message]], Awaitable[dict[int, dict]]]
+MESSAGE_VIEW_EXTRAS: Hooks[MessageExtra] = Hooks("message view extras")
 
 
 _Model = TypeVar("_Model", bound=SQLModel)
@@ -223,6 +226,7 @@ async def ticket_view(session: AsyncSession, ticket: Ticket) -> TicketPublic:
 
 async def message_views(session: AsyncSession, messages: list[Message]) -> list[MessagePublic]:
     users = await users_by_id(session, {m.author_id for m in messages})
+    extras = await _extras(session, messages, MESSAGE_VIEW_EXTRAS)  # type: ignore[arg-type]
     out = []
     for m in messages:
         author = users.get(m.author_id)
@@ -237,6 +241,7 @@ async def message_views(session: AsyncSession, messages: list[Message]) -> list[
                 body_html=render_markdown(m.body),
                 channel=Channel(m.channel),
                 created_at=m.created_at,
+                **extras.get(pk(m), {}),
             )
         )
     return out
