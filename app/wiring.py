@@ -45,10 +45,9 @@ def wire() -> None:
     TICKET_HOOKS.add(replies.mail_requester_on_change)
     TICKET_HOOKS.add(conversations.reply_in_origin_thread)  # replies back to GitHub and Slack
 
-    # Facts other domains own that the board order needs. (RANK_CONTEXT is still a plain list:
-    # app/ticket/ranking.py is being changed on another branch; make it a Hooks there.)
-    RANK_CONTEXT.append(budget.budget_rank_context)
-    RANK_CONTEXT.append(incident.in_active_incident)
+    # Facts other domains own that the board order needs.
+    RANK_CONTEXT.add(budget.budget_rank_context)
+    RANK_CONTEXT.add(incident.in_active_incident)
 
     # Fields other domains add to a ticket's output and to the board's rows.
     TICKET_VIEW_EXTRAS.add(sla_hooks.sla_view_extra)

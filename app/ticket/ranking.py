@@ -12,6 +12,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import memo, memo_for_reading
+from app.registry import Hooks
 from app.ticket.enums import Criticality, Urgency
 from app.ticket.models import Ticket
 from app.ticket.triage import Rank, RankFacts, rank
@@ -25,7 +26,7 @@ class RankContext:
 
 # Each provider gets (session, tickets) and returns {ticket_id: partial context fields}.
 ContextProvider = Callable[[AsyncSession, list[Ticket]], Awaitable[dict[int, dict[str, Any]]]]
-RANK_CONTEXT: list[ContextProvider] = []
+RANK_CONTEXT: Hooks[ContextProvider] = Hooks("rank context")  # filled by app/wiring.py
 
 
 async def rank_contexts(session: AsyncSession, tickets: list[Ticket]) -> dict[int, RankContext]:
