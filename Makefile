@@ -1,4 +1,5 @@
-# Firstline: `make run` serves a demo desk on SQLite; `make test` runs the whole suite.
+# Firstline: `make run` serves a demo desk on SQLite; `make test` runs the whole suite;
+# `make lint` runs ruff (lint + format check) and mypy.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,14 +10,14 @@ PORT ?= 8000
 # FIRSTLINE_TEST_PG_URL: PostgreSQL admin URL; when set, the suite runs a second time on it.
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgres test-clock install migrate demo bench mutation clean
+.PHONY: run test test-sqlite test-postgres test-clock install migrate demo bench mutation lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -55,6 +56,13 @@ test-postgres: install
 # Friday evening, a Sunday, Monday 00:30 east of UTC and DST nights in Europe and the US.
 test-clock: install
 	scripts/test-at-instants.sh
+# Lint, format check and types; runs all three and fails if any does (same as the pre-commit hooks).
+lint: install
+	@status=0; \
+	$(BIN)/ruff check . || status=1; \
+	$(BIN)/ruff format --check . || status=1; \
+	$(BIN)/mypy || status=1; \
+	exit $$status
 
 bench: install
 	$(BIN)/python -m bench.run

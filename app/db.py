@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import DateTime, String, event, types
 from sqlalchemy.engine import make_url
@@ -70,6 +70,23 @@ def memo_for_reading(session, name: str) -> dict:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def dialect_name(session: AsyncSession) -> str:
+    """"sqlite" or "postgresql": the database the session's engine talks to."""
+    return session.get_bind().dialect.name
+
+
+class _Row(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def pk(row: _Row) -> int:
+    """A stored row's id. Table models type it `int | None` only because it is None until the row is flushed."""
+    if row.id is None:
+        raise RuntimeError(f"{type(row).__name__} has no id before it is flushed")
+    return row.id
 
 
 class UTCDateTime(types.TypeDecorator):

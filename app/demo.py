@@ -17,7 +17,7 @@ from app.budget.models import TimeEntryCreate
 from app.budget.service import log_time
 from app.community.models import BudgetPeriod, CommunityCreate, MembershipRole
 from app.community.service import add_member, create_community
-from app.db import transaction, utcnow
+from app.db import pk, transaction, utcnow
 from app.ticket import service as tickets
 from app.ticket.enums import Channel, Criticality, MessageKind, Status, TicketType, Urgency
 from app.ticket.models import LinkCreate, Message, MessageCreate, Ticket, TicketCreate, TicketUpdate
@@ -92,7 +92,7 @@ TAGS = ["auth", "storage", "image", "grafana", "gpu", "docs", "billing", "worksh
 
 
 def _principal(user: User) -> Principal:
-    return Principal(user_id=user.id, name=user.name, email=user.email, staff_role=StaffRole(user.staff_role))
+    return Principal(user_id=pk(user), name=user.name, email=user.email, staff_role=user.required_staff_role())
 
 
 TIME_NOTES = ["reproduced", "read the logs", "call with the requester", "fixed the config", "wrote the reply", ""]
@@ -120,8 +120,8 @@ async def seed_demo(session: AsyncSession, *, tickets_wanted: int = 72, seed: in
                             allowed_origins=origins, runbook_url=f"https://runbooks.example/{slug}"),
             actor_id=admin.user_id,
         )
-        for email, person, role in PEOPLE[slug]:
-            await add_member(session, community, email=email, name=person, role=MembershipRole(role),
+        for email, person, member_role in PEOPLE[slug]:
+            await add_member(session, community, email=email, name=person, role=MembershipRole(member_role),
                              actor_id=admin.user_id)
         contacts[slug] = PEOPLE[slug]
 
@@ -154,15 +154,15 @@ async def seed_demo(session: AsyncSession, *, tickets_wanted: int = 72, seed: in
         agent = rng.choice(workers)
         actor = _principal(agent)
         if ticket.status == Status.awaiting_approval:
-            await tickets.change_status(session, ticket.id, Status.new, actor=admin)
+            await tickets.change_status(session, pk(ticket), Status.new, actor=admin)
         if target == Status.new:
             if rng.random() < 0.3:
-                await tickets.add_vote(session, ticket.id, voter_email=rng.choice(pool)[0], actor=admin)
+                await tickets.add_vote(session, pk(ticket), voter_email=rng.choice(pool)[0], actor=admin)
             continue
         crit = {Urgency.emergency: Criticality.critical, Urgency.urgent: Criticality.medium}.get(
             urgency, rng.choice([Criticality.low, Criticality.minor]))
         await tickets.update_ticket(
-            session, ticket.id,
+            session, pk(ticket),
             TicketUpdate(status=Status.open, criticality=crit, assignee_id=agent.id,
                          tags=rng.sample(TAGS, rng.randint(0, 2)), has_workaround=rng.choice([True, False, None]),
                          affected_communities=rng.choice([1, 1, 1, 2, 3]), data_loss="loss" in title.lower(),
@@ -170,39 +170,40 @@ async def seed_demo(session: AsyncSession, *, tickets_wanted: int = 72, seed: in
             actor=actor,
         )
         if rng.random() < 0.4:
-            await tickets.claim_ticket(session, ticket.id, actor=actor)
+            await tickets.claim_ticket(session, pk(ticket), actor=actor)
         # Worked tickets carry time, so /communities shows real budget use (the small ones run over).
         for _ in range(rng.randint(1, 3)):
-            await log_time(session, ticket.id, TimeEntryCreate(
+            await log_time(session, pk(ticket), TimeEntryCreate(
                 minutes=rng.choice([15, 30, 45, 60, 90, 120]), note=rng.choice(TIME_NOTES),
                 spent_at=now - timedelta(hours=rng.randint(1, 72))), actor=actor)
         await tickets.post_message(
-            session, ticket.id,
+            session, pk(ticket),
             MessageCreate(body=f"Hello {who[1].split()[0]}, thanks for the report. {agent.name} is looking into it."),
             actor=principal_of(agent),
         )
         if rng.random() < 0.5:
-            await tickets.post_message(session, ticket.id, MessageCreate(
+            await tickets.post_message(session, pk(ticket), MessageCreate(
                 body="Checked the logs: the proxy pod restarted twice overnight.", kind=MessageKind.internal),
                 actor=principal_of(agent))
         if rng.random() < 0.35:
-            await tickets.add_link(session, ticket.id, LinkCreate(
-                url=f"https://github.com/example-org/infrastructure/issues/{1000 + i}", title=f"infrastructure#{1000 + i}"),
+            await tickets.add_link(session, pk(ticket), LinkCreate.model_validate(dict(
+                url=f"https://github.com/example-org/infrastructure/issues/{1000 + i}", title=f"infrastructure#{1000 + i}")),
                 actor=actor)
         for voter in rng.sample(pool, rng.randint(0, len(pool))):
             if voter[0] != who[0]:
-                await tickets.add_vote(session, ticket.id, voter_email=voter[0], actor=actor)
+                await tickets.add_vote(session, pk(ticket), voter_email=voter[0], actor=actor)
         if target == Status.open:
             continue
-        await tickets.change_status(session, ticket.id, Status.pending, actor=actor)
+        await tickets.change_status(session, pk(ticket), Status.pending, actor=actor)
         if target == Status.pending:
             continue
         requester = await get_user_by_email(session, who[0])
-        await tickets.post_message(session, ticket.id, MessageCreate(body="Here are the details you asked for."),
+        assert requester is not None  # made above with the ticket
+        await tickets.post_message(session, pk(ticket), MessageCreate(body="Here are the details you asked for."),
                                    actor=principal_of(requester), channel=Channel.email)
-        await tickets.change_status(session, ticket.id, Status.resolved, actor=actor)
+        await tickets.change_status(session, pk(ticket), Status.resolved, actor=actor)
         if target == Status.closed:
-            await tickets.change_status(session, ticket.id, Status.closed, actor=actor)
+            await tickets.change_status(session, pk(ticket), Status.closed, actor=actor)
     from app.rota.demo import seed_rota
 
     await seed_rota(session, staff)
@@ -226,5 +227,5 @@ async def _age(session: AsyncSession, ticket: Ticket, created_at) -> None:
         await session.exec(update(Message).where(col(Message.ticket_id) == ticket.id).values(created_at=created_at))
     await session.refresh(ticket)
     async with transaction(session):
-        fresh = await tickets.lock_ticket(session, ticket.id)
+        fresh = await tickets.lock_ticket(session, pk(ticket))
         await refresh_rank(session, fresh)

@@ -142,7 +142,7 @@ async def check_csrf(request: Request, principal: Principal) -> None:
     if not sent:
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            sent = (await request.form()).get(CSRF_FIELD)
+            sent = (await request.form()).get(CSRF_FIELD)  # type: ignore[assignment]  # a file fails the check below
     if not isinstance(sent, str) or not principal.csrf_token or not constant_time_equals(sent, principal.csrf_token):
         raise Forbidden("the form expired or did not come from this site; reload the page and try again",
                         code="csrf_failed")

@@ -24,6 +24,6 @@ from app.portal.models import CsatResponse, PortalLink, PortalSession  # noqa: E
 __all__ += ["SlaCalendar", "SlaClock", "SlaPolicy", "SlaRule"]
 from app.outbox.models import DeliveryAttempt  # noqa: E402
 from app.webhooks.models import WebhookSubscription  # noqa: E402
-from app.integrations.models import ExternalRef, InboundDelivery  # noqa: E402
+from app.integrations.models import ExternalRef, InboundDelivery, ReplyDelivery  # noqa: E402
 
-__all__ += ["DeliveryAttempt", "ExternalRef", "InboundDelivery", "WebhookSubscription"]
+__all__ += ["DeliveryAttempt", "ExternalRef", "InboundDelivery", "ReplyDelivery", "WebhookSubscription"]

@@ -161,4 +161,5 @@ class InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):
         # Pooled connections move between requests, tasks and, in tests, event-loop threads;
         # never two at once, which the pool guarantees.
         kwargs["check_same_thread"] = False
-        return AsyncAdapt_aiosqlite_connection(self, InlineConnection(sqlite3.connect(*args, **kwargs)))
+        # InlineConnection stands in for aiosqlite's connection: it has what the adapter calls.
+        return AsyncAdapt_aiosqlite_connection(self, InlineConnection(sqlite3.connect(*args, **kwargs)))  # type: ignore[arg-type]

@@ -81,8 +81,8 @@ def options(choices: Choices, selected: object = "") -> Markup:
 
 STATUS_CHOICES: Choices = tuple((s.value, STATUS_LABELS[s], "") for s in Status)
 TYPE_CHOICES: Choices = tuple((t.value, TYPE_LABELS[t], "") for t in TicketType)
-CRITICALITY_CHOICES: Choices = (("", "Crit…", ""),) + tuple(
-    (str(c.value), f"C{c.value} {c.name}", CRITICALITY_DEFINITIONS[c]) for c in Criticality)
+CRITICALITY_CHOICES: Choices = (("", "Crit…", ""), *(
+    (str(c.value), f"C{c.value} {c.name}", CRITICALITY_DEFINITIONS[c]) for c in Criticality))
 
 
 # An unclassified ticket shows the criticality its urgency suggests: "C1?", "C2?", else "C3?".
@@ -91,7 +91,7 @@ FINISHED = (Status.resolved, Status.closed)  # no Claim button on these
 
 
 def staff_choices(staff) -> Choices:
-    return (("", "Unassigned", ""),) + tuple((str(u.id), u.name, "") for u in staff)
+    return (("", "Unassigned", ""), *((str(u.id), u.name, "") for u in staff))
 
 
 def when(value: datetime | None) -> str:

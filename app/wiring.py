@@ -22,7 +22,7 @@ def wire() -> None:
     from app.budget import service as budget
     from app.escalation import jobs as escalation
     from app.incident import hooks as incident
-    from app.integrations import inbound, outgoing, replies
+    from app.integrations import conversations, inbound, outgoing, replies
     from app.oncall import ON_CALL_RESOLVERS
     from app.outbox.delivery import OUTBOX_HANDLERS, OutboxHandler, delivery_job
     from app.portal import flows as portal
@@ -32,7 +32,7 @@ def wire() -> None:
     from app.sla import sweep as sla_sweep
     from app.ticket.hooks import TICKET_HOOKS
     from app.ticket.ranking import RANK_CONTEXT
-    from app.ticket.views import BOARD_VIEW_EXTRAS, TICKET_VIEW_EXTRAS
+    from app.ticket.views import BOARD_VIEW_EXTRAS, MESSAGE_VIEW_EXTRAS, TICKET_VIEW_EXTRAS
     from app.webhooks import service as webhooks
     from app.worker.jobs import PERIODIC_JOBS, periodic
 
@@ -43,15 +43,16 @@ def wire() -> None:
     TICKET_HOOKS.add(portal.ask_representatives_to_approve)
     TICKET_HOOKS.add(portal.ask_requester_to_confirm)
     TICKET_HOOKS.add(replies.mail_requester_on_change)
+    TICKET_HOOKS.add(conversations.reply_in_origin_thread)  # replies back to GitHub and Slack
 
-    # Facts other domains own that the board order needs. (RANK_CONTEXT is still a plain list:
-    # app/ticket/ranking.py is being changed on another branch; make it a Hooks there.)
-    RANK_CONTEXT.append(budget.budget_rank_context)
-    RANK_CONTEXT.append(incident.in_active_incident)
+    # Facts other domains own that the board order needs.
+    RANK_CONTEXT.add(budget.budget_rank_context)
+    RANK_CONTEXT.add(incident.in_active_incident)
 
     # Fields other domains add to a ticket's output and to the board's rows.
     TICKET_VIEW_EXTRAS.add(sla_hooks.sla_view_extra)
     BOARD_VIEW_EXTRAS.add(sla_hooks.sla_board_extra)
+    MESSAGE_VIEW_EXTRAS.add(conversations.message_deliveries)  # each reply's delivery state
 
     # Told of every audit event inside its transaction: audit events become webhook deliveries.
     EVENT_LISTENERS.add(webhooks.note_event)
@@ -64,6 +65,10 @@ def wire() -> None:
                                       enabled=outgoing.smtp_configured))
     OUTBOX_HANDLERS.add(OutboxHandler(outgoing.SLACK_TOPIC, outgoing.notify_slack,
                                       enabled=outgoing.slack_configured))
+    OUTBOX_HANDLERS.add(OutboxHandler(conversations.GITHUB_TOPIC, conversations.post_github_comment,
+                                      enabled=conversations.github_configured))
+    OUTBOX_HANDLERS.add(OutboxHandler(conversations.SLACK_TOPIC, conversations.post_slack_reply,
+                                      enabled=conversations.slack_bot_configured))
 
     # The worker's jobs, in the order one tick runs them.
     PERIODIC_JOBS.add(periodic("budget.rerank", budget.rerank_budgeted_communities,

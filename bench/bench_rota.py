@@ -120,7 +120,7 @@ async def _year(db, schedules) -> list[tuple[str, float, int]]:
         for s in schedules[:2]:
             loaded = await service.load(session, s, start - timedelta(days=10), end + timedelta(days=10))
             count = len(shifts_between(loaded.layout, loaded.overrides, start, end))
-            ms = _time(lambda: shifts_between(loaded.layout, loaded.overrides, start, end))
+            ms = _time(lambda loaded=loaded: shifts_between(loaded.layout, loaded.overrides, start, end))
             rows.append((f"pure final layout, {s.kind}, 2 roles", ms, count))
             t = []
             for _ in range(10):

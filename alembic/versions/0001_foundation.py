@@ -4,7 +4,7 @@ Also seeds the canned replies every team needs from day one (the "need more deta
 questions of the on-call process and the templates of the community-support desk).
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 04:09:41.770211
 
 """

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.alerting.models import Alert, AlertIngestResult
 from app.alerting.rules import AlertIn, group_key, severity_from_labels
-from app.db import transaction, utcnow
+from app.db import dialect_name, pk, transaction, utcnow
 from app.incident.config import get_incident_settings
 from app.incident.models import Incident, IncidentCreate
 from app.incident.rules import ACTIVE, IncidentStatus, Severity
@@ -31,11 +31,12 @@ async def _open_incident(session: AsyncSession, key: str) -> Incident | None:
 async def _serialise_groups(session: AsyncSession, keys: set[str]) -> None:
     """Two notifications for one group at once must not both declare an incident. SQLite
     already runs one writer at a time; PostgreSQL takes a transaction lock per group, in order."""
-    if session.bind.dialect.name != "postgresql":
+    if dialect_name(session) != "postgresql":
         return
     for key in sorted(keys):
         lock_id = zlib.crc32(key.encode()) - 2**31
-        await session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=lock_id))
+        # sqlmodel types exec() for statements; raw SQL text runs the same.
+        await session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=lock_id))  # type: ignore[call-overload]
 
 
 async def _attach(session: AsyncSession, alert: Alert, actor_id: int | None, now: datetime) -> Incident:
@@ -82,7 +83,7 @@ async def receive_alerts(session: AsyncSession, source: str, alerts: list[AlertI
                 result.new += 1
                 if a.status == "firing":
                     incident = await _attach(session, alert, actor_id, now)
-                    touched[incident.id] = incident
+                    touched[pk(incident)] = incident
                 continue
             alert.received += 1
             alert.last_seen_at = now
@@ -93,17 +94,17 @@ async def receive_alerts(session: AsyncSession, source: str, alerts: list[AlertI
             if a.status == "resolved":
                 alert.resolved_at = a.ends_at or now
                 result.resolved += 1
-                incident = await session.get(Incident, alert.incident_id) if alert.incident_id else None
-                if incident is not None:
-                    record_incident_event(session, incident, "incident.alert_resolved", actor_id,
+                linked = await session.get(Incident, alert.incident_id) if alert.incident_id else None
+                if linked is not None:
+                    record_incident_event(session, linked, "incident.alert_resolved", actor_id,
                            {"alert_id": alert.id, "name": alert.name, "source": source,
                             "fingerprint": alert.fingerprint})
-                    touched[incident.id] = incident
+                    touched[pk(linked)] = linked
             else:  # fired again after resolving: it belongs to whatever incident is open for its group now
                 alert.resolved_at, alert.starts_at = None, a.starts_at or alert.starts_at
                 result.new += 1
                 incident = await _attach(session, alert, actor_id, now)
-                touched[incident.id] = incident
+                touched[pk(incident)] = incident
         await session.flush()
         if settings.alert_auto_resolve:
             for incident in touched.values():

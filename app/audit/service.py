@@ -1,7 +1,7 @@
 """Writing and reading the audit log."""
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,6 +19,16 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     return value
+
+
+class EventSubject(TypedDict):
+    """`record_event`'s who-and-what keywords, for a use case that records several events of one subject."""
+
+    subject_type: str
+    subject_id: int
+    actor_id: int | None
+    ticket_id: NotRequired[int | None]
+    community_id: NotRequired[int | None]
 
 
 # Called with every new event inside its transaction (e.g. webhooks queue deliveries); keep them cheap.

@@ -7,6 +7,7 @@ communities over budget last; `budget_rank_context` feeds it that fact.
 """
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -15,7 +16,7 @@ from app.audit.service import changes, record_event
 from app.auth.policy import Principal
 from app.budget.models import BudgetPublic, TimeEntry, TimeEntryCreate, TimeEntryUpdate
 from app.community.models import BudgetPeriod, Community
-from app.db import transaction, utcnow
+from app.db import pk, transaction, utcnow
 from app.errors import InvalidInput, NotFound
 from app.ticket.enums import UNFINISHED_STATUSES
 from app.ticket.models import Ticket
@@ -49,9 +50,10 @@ async def used_minutes(session: AsyncSession, community_ids: list[int], start: d
         select(TimeEntry.community_id, func.sum(TimeEntry.minutes))
         .where(col(TimeEntry.community_id).in_(community_ids), col(TimeEntry.spent_at) >= start,
                col(TimeEntry.spent_at) < end)
-        .group_by(TimeEntry.community_id)
+        .group_by(col(TimeEntry.community_id))
     )
-    return {cid: int(total or 0) for cid, total in (await session.exec(stmt)).all()}
+    # The `in_` filter leaves out entries whose community is gone (NULL).
+    return {cid: int(total or 0) for cid, total in (await session.exec(stmt)).all() if cid is not None}
 
 
 async def budgets(session: AsyncSession, communities: list[Community], *, now: datetime | None = None
@@ -64,12 +66,12 @@ async def budgets(session: AsyncSession, communities: list[Community], *, now: d
         if not group:
             continue
         start, end = period_bounds(period, now)
-        used = await used_minutes(session, [c.id for c in group], start, end)
+        used = await used_minutes(session, [pk(c) for c in group], start, end)
         for c in group:
-            hours = round(used.get(c.id, 0) / 60, 2)
+            hours = round(used.get(pk(c), 0) / 60, 2)
             left = None if c.budget_hours is None else round(c.budget_hours - hours, 2)
             fraction = None if not c.budget_hours else hours / c.budget_hours
-            out[c.id] = BudgetPublic(
+            out[pk(c)] = BudgetPublic(
                 community=c.slug, funded=c.funded, period=period.value, period_start=start, period_end=end,
                 budget_hours=c.budget_hours, used_hours=hours, left_hours=left, used_fraction=fraction,
                 over_budget=budget_state(c.budget_hours, hours) is False,
@@ -78,10 +80,10 @@ async def budgets(session: AsyncSession, communities: list[Community], *, now: d
 
 
 async def budget_of(session: AsyncSession, community: Community, *, now: datetime | None = None) -> BudgetPublic:
-    return (await budgets(session, [community], now=now))[community.id]
+    return (await budgets(session, [community], now=now))[pk(community)]
 
 
-async def budget_rank_context(session: AsyncSession, tickets: list[Ticket]) -> dict[int, dict]:
+async def budget_rank_context(session: AsyncSession, tickets: list[Ticket]) -> dict[int, dict[str, Any]]:
     """For the board order: whether each ticket's community has budget left."""
     ids = {t.community_id for t in tickets if t.community_id is not None}
     if not ids:
@@ -89,7 +91,7 @@ async def budget_rank_context(session: AsyncSession, tickets: list[Ticket]) -> d
     # Usually already loaded by this request (the board lists every community): no query then.
     budgeted = [c for c in (await communities_by_id(session, ids)).values() if c.budget_hours is not None]
     state = {cid: b.over_budget is False for cid, b in (await budgets(session, budgeted)).items()}
-    return {t.id: {"budget_left": state[t.community_id]} for t in tickets if t.community_id in state}
+    return {pk(t): {"budget_left": state[t.community_id]} for t in tickets if t.community_id in state}
 
 
 
@@ -100,7 +102,7 @@ async def rerank_community(session: AsyncSession, community_id: int) -> int:
     rows = list((await session.exec(stmt)).all())
     contexts = await rank_contexts(session, rows)  # one batch, not a lookup per ticket
     for ticket in rows:
-        key = rank_with(ticket, contexts[ticket.id]).key
+        key = rank_with(ticket, contexts[pk(ticket)]).key
         if ticket.rank_key != key:  # untouched rows keep their version (If-Match stays valid)
             ticket.rank_key = key
     return len(rows)
@@ -115,13 +117,13 @@ async def log_time(session: AsyncSession, ref: str | int, data: TimeEntryCreate,
         raise InvalidInput("time cannot be logged in the future", code="future_time")
     async with transaction(session):
         ticket = await lock_ticket(session, ticket_id)
-        entry = TimeEntry(ticket_id=ticket.id, community_id=ticket.community_id, user_id=actor.user_id,
+        entry = TimeEntry(ticket_id=pk(ticket), community_id=ticket.community_id, user_id=actor.user_id,
                           minutes=data.minutes, note=data.note.strip(), spent_at=spent_at)
         session.add(entry)
         await session.flush()
         if ticket.community_id is not None:
             await rerank_community(session, ticket.community_id)  # the budget may just have run out
-        record_event(session, "ticket.time_logged", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
+        record_event(session, "ticket.time_logged", subject_type="ticket", subject_id=pk(ticket), ticket_id=ticket.id,
                      community_id=ticket.community_id, actor_id=actor.user_id,
                      data={"time_entry_id": entry.id, "minutes": entry.minutes})
     return entry
@@ -156,7 +158,7 @@ async def correct_time(session: AsyncSession, ref: str | int, entry_id: int, dat
         await session.flush()
         if entry.community_id is not None:
             await rerank_community(session, entry.community_id)  # the budget may now be over, or not
-        record_event(session, "ticket.time_corrected", subject_type="ticket", subject_id=ticket.id,
+        record_event(session, "ticket.time_corrected", subject_type="ticket", subject_id=pk(ticket),
                      ticket_id=ticket.id, community_id=entry.community_id, actor_id=actor.user_id,
                      data={"time_entry_id": entry.id,
                            "before": {k: v.isoformat() if isinstance(v, datetime) else v for k, v in before.items()},
@@ -173,7 +175,7 @@ async def delete_time(session: AsyncSession, ref: str | int, entry_id: int, *, a
         await session.flush()
         if community_id is not None:
             await rerank_community(session, community_id)
-        record_event(session, "ticket.time_deleted", subject_type="ticket", subject_id=ticket.id,
+        record_event(session, "ticket.time_deleted", subject_type="ticket", subject_id=pk(ticket),
                      ticket_id=ticket.id, community_id=community_id, actor_id=actor.user_id,
                      data={"time_entry_id": entry_id, "minutes": minutes})
 
@@ -199,21 +201,23 @@ async def set_budget(session: AsyncSession, community: Community, *, budget_hour
         raise InvalidInput("budget hours cannot be negative", code="bad_budget")
     async with transaction(session):
         row = await session.get(Community, community.id, with_for_update=True)
+        if row is None:
+            raise NotFound("community not found")
         before = {"budget_hours": row.budget_hours, "budget_period": row.budget_period, "funded": row.funded}
-        row.budget_hours, row.budget_period, row.funded = budget_hours, period.value, funded
+        row.budget_hours, row.budget_period, row.funded = budget_hours, period, funded
         diff = changes(before, {"budget_hours": budget_hours, "budget_period": period.value, "funded": funded})
         if diff:
-            await rerank_community(session, row.id)
-            record_event(session, "community.budget_set", subject_type="community", subject_id=row.id,
+            await rerank_community(session, pk(row))
+            record_event(session, "community.budget_set", subject_type="community", subject_id=pk(row),
                          community_id=row.id, actor_id=actor.user_id, data={"changes": diff})
     return row
 
 
 async def rerank_budgeted_communities(session: AsyncSession, now: datetime) -> int:
     """A new month or quarter gives budgets back: refresh board positions. Idempotent."""
-    ids = list((await session.exec(select(Community.id).where(col(Community.budget_hours).is_not(None)))).all())
+    ids = (await session.exec(select(Community.id).where(col(Community.budget_hours).is_not(None)))).all()
     total = 0
-    for community_id in ids:
+    for community_id in [i for i in ids if i is not None]:  # a primary key never is; its type allows it
         async with transaction(session):
             total += await rerank_community(session, community_id)
     return total

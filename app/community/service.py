@@ -7,7 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.service import record_event
 from app.community.models import Community, CommunityCreate, Membership, MembershipRole
-from app.db import transaction
+from app.db import pk, transaction
 from app.errors import Conflict, InvalidInput
 from app.user.models import User
 from app.user.service import ensure_contact, get_user_by_email
@@ -42,7 +42,7 @@ async def create_community(session: AsyncSession, data: CommunityCreate, *, acto
             session,
             "community.created",
             subject_type="community",
-            subject_id=community.id,
+            subject_id=pk(community),
             actor_id=actor_id,
             community_id=community.id,
             data={"slug": community.slug, "name": community.name},
@@ -71,14 +71,14 @@ async def add_member(
             existing.role = role.value
             membership = existing
         else:
-            membership = Membership(community_id=community.id, user_id=user.id, role=role.value)
+            membership = Membership(community_id=pk(community), user_id=pk(user), role=role.value)
             session.add(membership)
         await session.flush()
         record_event(
             session,
             "community.member_set",
             subject_type="community",
-            subject_id=community.id,
+            subject_id=pk(community),
             actor_id=actor_id,
             community_id=community.id,
             data={"user_id": user.id, "email": user.email, "role": role.value},

@@ -9,6 +9,7 @@ stops it; so does the chain running out after a bounded number of rounds.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_
 from sqlmodel import col, select
@@ -16,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.service import record_event
 from app.config import get_settings
-from app.db import transaction
+from app.db import pk, transaction
 from app.escalation.models import Escalation
 from app.escalation.rules import next_step
 from app.incident.config import get_incident_settings
@@ -72,9 +73,9 @@ async def _candidates(session: AsyncSession, now: datetime) -> list[Subject]:
         col(Ticket.claimed_by_id).is_(None), Ticket.status == Status.new.value,
         col(Ticket.urgency).in_([Urgency.urgent.value, Urgency.emergency.value]),
         Ticket.created_at <= now - timedelta(minutes=s.escalation_ticket_minutes)).limit(200))).all()
-    return [Subject("incident", i.id, f"{incident_key(i.id)} {SEVERITIES[Severity(i.severity)].label} {i.title}",
+    return [Subject("incident", pk(i), f"{incident_key(pk(i))} {SEVERITIES[Severity(i.severity)].label} {i.title}",
                     i.declared_at) for i in incidents] + \
-           [Subject("ticket", t.id, f"{ticket_key(t.id)} ({t.urgency}) {t.title}", t.created_at, t.community_id)
+           [Subject("ticket", pk(t), f"{ticket_key(pk(t))} ({t.urgency}) {t.title}", t.created_at, t.community_id)
             for t in tickets]
 
 
@@ -108,12 +109,12 @@ async def _states_of(session: AsyncSession, subjects: list[Subject]) -> dict[tup
         return {}
     by_kind = {kind: [s.id for s in subjects if s.type == kind] for kind in ("incident", "ticket")}
     rows = (await session.exec(select(Escalation).where(or_(*(
-        (Escalation.subject_type == kind) & col(Escalation.subject_id).in_(ids)
+        (col(Escalation.subject_type) == kind) & col(Escalation.subject_id).in_(ids)
         for kind, ids in by_kind.items() if ids))))).all()
     return {(e.subject_type, e.subject_id): e for e in rows}
 
 
-def _record(session: AsyncSession, subject_type: str, subject_id: int, what: str, data: dict,
+def _record(session: AsyncSession, subject_type: str, subject_id: int, what: str, data: dict[str, Any],
             community_id: int | None = None) -> None:
     record_event(session, f"{subject_type}.{what}", subject_type=subject_type, subject_id=subject_id,
                  ticket_id=subject_id if subject_type == "ticket" else None, community_id=community_id,

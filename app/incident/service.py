@@ -17,7 +17,7 @@ from app.audit.models import Event
 from app.audit.service import record_event
 from app.auth.policy import Principal
 from app.community.models import Community, Membership, MembershipRole
-from app.db import keep_loaded, memo, transaction, utcnow
+from app.db import keep_loaded, memo, pk, transaction, utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.incident.config import get_incident_settings
 from app.incident.models import (
@@ -200,9 +200,9 @@ async def _tickets_by_ref(session: AsyncSession, refs: list[str]) -> list[Ticket
 def record_incident_event(session: AsyncSession, incident: Incident, kind: str, actor_id: int | None,
                           data: dict[str, Any], *, ticket_id: int | None = None,
                           community_id: int | None = None) -> None:
-    record_event(session, kind, subject_type="incident", subject_id=incident.id, actor_id=actor_id,
+    record_event(session, kind, subject_type="incident", subject_id=pk(incident), actor_id=actor_id,
                  ticket_id=ticket_id, community_id=community_id,
-                 data={"incident": incident_key(incident.id), **data})
+                 data={"incident": incident_key(pk(incident)), **data})
 
 
 async def _link_ticket(session: AsyncSession, incident: Incident, ticket: Ticket, actor_id: int | None) -> bool:
@@ -210,13 +210,13 @@ async def _link_ticket(session: AsyncSession, incident: Incident, ticket: Ticket
         IncidentTicket.incident_id == incident.id, IncidentTicket.ticket_id == ticket.id))).first()
     if exists:
         return False
-    session.add(IncidentTicket(incident_id=incident.id, ticket_id=ticket.id))
+    session.add(IncidentTicket(incident_id=pk(incident), ticket_id=pk(ticket)))
     await session.flush()
     memo(session, FRESH_TICKETS).pop(ticket.id, None)  # its incident links must be read now
-    ticket = await lock_ticket(session, ticket.id)
+    ticket = await lock_ticket(session, pk(ticket))
     await refresh_rank(session, ticket)  # tickets in an incident go to the top of the board
     record_incident_event(session, incident, "incident.ticket_linked", actor_id,
-           {"ticket": ticket_key(ticket.id), "title": ticket.title}, ticket_id=ticket.id)
+           {"ticket": ticket_key(pk(ticket)), "title": ticket.title}, ticket_id=ticket.id)
     if ticket.community_id:
         await _add_community(session, incident, ticket.community_id, actor_id)
     return True
@@ -226,7 +226,7 @@ async def _add_community(session: AsyncSession, incident: Incident, community_id
     exists = await session.get(IncidentCommunity, (incident.id, community_id))
     if exists:
         return False
-    session.add(IncidentCommunity(incident_id=incident.id, community_id=community_id))
+    session.add(IncidentCommunity(incident_id=pk(incident), community_id=community_id))
     await session.flush()
     community = await session.get(Community, community_id)
     record_incident_event(session, incident, "incident.community_added", actor_id,
@@ -241,9 +241,9 @@ async def _set_role(session: AsyncSession, incident: Incident, role: str, user: 
         return
     before = current.user_id if current else None
     if current:
-        current.user_id = user.id
+        current.user_id = pk(user)
     else:
-        session.add(IncidentRole(incident_id=incident.id, role=role, user_id=user.id))
+        session.add(IncidentRole(incident_id=pk(incident), role=role, user_id=pk(user)))
     record_incident_event(session, incident, "incident.role_assigned", actor_id,
            {"role": role, "user_id": user.id, "user": user.name, "before": before})
 
@@ -279,11 +279,11 @@ async def declare_in_transaction(
     if responder is not None:
         await _set_role(session, incident, RESPONDER, responder, actor_id)
     for community in communities:
-        await _add_community(session, incident, community.id, actor_id)
-    for ticket in sorted(tickets, key=lambda t: t.id):
+        await _add_community(session, incident, pk(community), actor_id)
+    for ticket in sorted(tickets, key=lambda t: pk(t)):
         await _link_ticket(session, incident, ticket, actor_id)
     enqueue(session, "slack.notify", {
-        "text": f":rotating_light: {incident_key(incident.id)} declared ({SEVERITIES[data.severity].label}): "
+        "text": f":rotating_light: {incident_key(pk(incident))} declared ({SEVERITIES[data.severity].label}): "
                 f"{incident.title}"}, idempotency_key=f"incident-{incident.id}-declared")
     return incident
 
@@ -312,7 +312,7 @@ async def _rerank_linked_tickets(session: AsyncSession, incident_id: int) -> Non
     """
     await session.flush()  # the rank reads the incident's status from the database
     for ticket in await linked_tickets(session, incident_id):
-        await refresh_rank(session, await lock_ticket(session, ticket.id))
+        await refresh_rank(session, await lock_ticket(session, pk(ticket)))
 
 
 async def move_locked_incident(session: AsyncSession, incident: Incident, target: IncidentStatus,
@@ -320,7 +320,7 @@ async def move_locked_incident(session: AsyncSession, incident: Incident, target
     before = IncidentStatus(incident.status)
     check_incident_transition(
         before, target, severity=Severity(incident.severity),
-        postmortem_written=await postmortem_written(session, incident.id),
+        postmortem_written=await postmortem_written(session, pk(incident)),
         postmortem_required_for=get_incident_settings().postmortem_required_for)
     incident.status = target.value
     if target == IncidentStatus.resolved:
@@ -335,14 +335,14 @@ async def move_locked_incident(session: AsyncSession, incident: Incident, target
                                                   incident.declared_at)
     incident.updated_at = now
     if (before in ACTIVE) != (target in ACTIVE):
-        await _rerank_linked_tickets(session, incident.id)
+        await _rerank_linked_tickets(session, pk(incident))
     data = {"before": before.value, "after": target.value}
     if reason:
         data["reason"] = reason
     record_incident_event(session, incident, "incident.status_changed", actor_id, data)
     if target == IncidentStatus.resolved:
         record_incident_event(session, incident, "incident.resolved", actor_id, {"severity": incident.severity, **data})
-        enqueue(session, "slack.notify", {"text": f":white_check_mark: {incident_key(incident.id)} resolved: "
+        enqueue(session, "slack.notify", {"text": f":white_check_mark: {incident_key(pk(incident))} resolved: "
                                                   f"{incident.title}"},
                 idempotency_key=f"incident-{incident.id}-resolved-{now.isoformat()}")
     elif target == IncidentStatus.postmortem_done:
@@ -399,7 +399,7 @@ async def acknowledge_incident(session: AsyncSession, ref: str | int, *, actor: 
         incident.acknowledged_at, incident.acknowledged_by_id = now, actor.user_id
         incident.updated_at = now
         record_incident_event(session, incident, "incident.acknowledged", actor.user_id, {"by": actor.name})
-        if await responder_id(session, incident.id) is None:
+        if await responder_id(session, pk(incident)) is None:
             await _set_role(session, incident, RESPONDER, await _staff(session, actor.user_id, "the responder"),
                             actor.user_id)
     return incident
@@ -419,7 +419,7 @@ async def link_ticket(session: AsyncSession, ref: str | int, ticket_ref: str, *,
         incident = await lock_incident(session, ref)
         (ticket,) = await _tickets_by_ref(session, [ticket_ref])
         if not await _link_ticket(session, incident, ticket, actor.user_id):
-            raise Conflict(f"{ticket_key(ticket.id)} is already linked to this incident", code="already_linked")
+            raise Conflict(f"{ticket_key(pk(ticket))} is already linked to this incident", code="already_linked")
         incident.updated_at = utcnow()
     return incident
 
@@ -428,7 +428,7 @@ async def add_community(session: AsyncSession, ref: str | int, slug: str, *, act
     async with transaction(session):
         incident = await lock_incident(session, ref)
         (community,) = await _communities_by_slug(session, [slug])
-        if not await _add_community(session, incident, community.id, actor.user_id):
+        if not await _add_community(session, incident, pk(community), actor.user_id):
             raise Conflict(f"{community.name} is already affected", code="already_affected")
         incident.updated_at = utcnow()
     return incident
@@ -456,9 +456,9 @@ async def render_update_template(session: AsyncSession, incident: Incident, kind
                                  *, now: datetime | None = None) -> tuple[UpdateKind, str]:
     now = now or utcnow()
     if kind is None:
-        kind = update_kind(len(await list_updates(session, incident.id)), IncidentStatus(incident.status))
-    communities = await affected_communities(session, incident.id)
-    rid = await responder_id(session, incident.id)
+        kind = update_kind(len(await list_updates(session, pk(incident))), IncidentStatus(incident.status))
+    communities = await affected_communities(session, pk(incident))
+    rid = await responder_id(session, pk(incident))
     responder = await session.get(User, rid) if rid else None
     # The next update is promised one cadence interval from posting.
     due = now + SEVERITIES[Severity(incident.severity)].update_every
@@ -498,25 +498,25 @@ async def post_update(session: AsyncSession, ref: str | int, data: UpdateCreate,
             raise Conflict("the incident is finished; updates are closed", code="incident_done")
         if data.status is not None and IncidentStatus(data.status) != IncidentStatus(incident.status):
             await move_locked_incident(session, incident, IncidentStatus(data.status), actor.user_id, now, reason="with an update")
-        count = len(await list_updates(session, incident.id))
+        count = len(await list_updates(session, pk(incident)))
         kind = update_kind(count, IncidentStatus(incident.status))
-        update = IncidentUpdate(incident_id=incident.id, kind=kind.value, status=incident.status, body=data.body,
+        update = IncidentUpdate(incident_id=pk(incident), kind=kind.value, status=incident.status, body=data.body,
                                 author_id=actor.user_id, client_key=data.client_key, created_at=now)
         session.add(update)
         await session.flush()
 
         label = STATUS_LABELS[IncidentStatus(incident.status)]
-        subject = f"[{incident_key(incident.id)}] {incident.title} — {label}"
-        recipients = await update_recipients(session, incident.id)
+        subject = f"[{incident_key(pk(incident))}] {incident.title} — {label}"
+        recipients = await update_recipients(session, pk(incident))
         for user in recipients:
             enqueue(session, "email.send",
                     {"to": [user.email], "subject": subject, "text": data.body, "incident_id": incident.id},
                     idempotency_key=f"incident-{incident.id}-update-{update.id}-user-{user.id}")
-        tickets = await linked_tickets(session, incident.id)
+        tickets = await linked_tickets(session, pk(incident))
         for ticket in tickets:
-            ticket = await lock_ticket(session, ticket.id)
+            ticket = await lock_ticket(session, pk(ticket))
             await add_message_in_transaction(
-                session, ticket, MessageCreate(body=f"**{incident_key(incident.id)} — {label}**\n\n{data.body}",
+                session, ticket, MessageCreate(body=f"**{incident_key(pk(incident))} — {label}**\n\n{data.body}",
                                                kind=MessageKind.public),
                 actor=actor, channel=Channel.web)
         update.emails, update.ticket_replies = len(recipients), len(tickets)
@@ -559,7 +559,7 @@ TIMELINE_LABELS = {
 
 def _status_label(value: str | None) -> str:
     try:
-        return STATUS_LABELS[IncidentStatus(value)].lower()
+        return STATUS_LABELS[IncidentStatus(value)].lower() if value is not None else str(value)
     except ValueError:
         return str(value)
 
@@ -623,10 +623,10 @@ async def save_postmortem(session: AsyncSession, ref: str | int, data: PostMorte
         incident = await lock_incident(session, ref)
         if IncidentStatus(incident.status) in ACTIVE:
             raise Conflict("resolve the incident before writing its post-mortem", code="incident_active")
-        pm = await get_postmortem(session, incident.id)
+        pm = await get_postmortem(session, pk(incident))
         created = pm is None
         if pm is None:
-            pm = PostMortem(incident_id=incident.id, timeline=await draft_timeline(session, incident.id), created_at=now)
+            pm = PostMortem(incident_id=pk(incident), timeline=await draft_timeline(session, pk(incident)), created_at=now)
             session.add(pm)
         changed = []
         for name, value in data.model_dump(exclude_unset=True).items():
@@ -655,9 +655,9 @@ async def add_action_item(session: AsyncSession, ref: str | int, data: ActionIte
     if incident is None:
         raise NotFound(f"incident {ref} does not exist")
     owner = await _staff(session, data.owner_id, "the owner")
-    if await get_postmortem(session, incident.id) is None:
+    if await get_postmortem(session, pk(incident)) is None:
         raise Conflict("write the post-mortem before adding action items", code="postmortem_missing")
-    key = incident_key(incident.id)
+    key = incident_key(pk(incident))
     async with transaction(session):
         return await _add_action_item(session, incident, owner, key, data, actor)
 
@@ -669,13 +669,13 @@ async def _add_action_item(session: AsyncSession, incident: Incident, owner: Use
         body=f"Action item from the post-mortem of {key} ({incident.title}). Due {data.due_on.isoformat()}.",
         requester_email=owner.email, requester_name=owner.name, type=TicketType.change_request,
         channel=Channel.internal), actor=actor)
-    await update_ticket(session, ticket.id, TicketUpdate(assignee_id=owner.id, tags=["action-item"]), actor=actor)
-    incident = await lock_incident(session, incident.id)
-    item = ActionItem(incident_id=incident.id, title=data.title, owner_id=owner.id, due_on=data.due_on,
+    await update_ticket(session, pk(ticket), TicketUpdate(assignee_id=owner.id, tags=["action-item"]), actor=actor)
+    incident = await lock_incident(session, pk(incident))
+    item = ActionItem(incident_id=pk(incident), title=data.title, owner_id=pk(owner), due_on=data.due_on,
                       ticket_id=ticket.id)
     session.add(item)
     await session.flush()
     record_incident_event(session, incident, "incident.action_item_added", actor.user_id,
            {"title": data.title, "owner": owner.name, "due_on": data.due_on.isoformat(),
-            "ticket": ticket_key(ticket.id)}, ticket_id=ticket.id)
+            "ticket": ticket_key(pk(ticket))}, ticket_id=ticket.id)
     return item

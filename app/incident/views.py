@@ -1,6 +1,7 @@
 """Shaping incidents for output, shared by the JSON API and the pages (batched loads)."""
 
 from datetime import datetime
+from typing import overload
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -9,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.alerting.models import Alert
 from app.audit.models import Event
 from app.community.models import Community
-from app.db import utcnow
+from app.db import pk, utcnow
 from app.incident.models import (
     ActionItem,
     ActionItemPublic,
@@ -34,10 +35,18 @@ from app.ticket.service import ticket_key
 from app.ticket.views import user_ref, users_by_id
 
 
+@overload
+def linked_ticket(ticket: Ticket) -> LinkedTicket: ...
+
+
+@overload
+def linked_ticket(ticket: Ticket | None) -> LinkedTicket | None: ...
+
+
 def linked_ticket(ticket: Ticket | None) -> LinkedTicket | None:
     if ticket is None:
         return None
-    return LinkedTicket(id=ticket.id, key=ticket_key(ticket.id), title=ticket.title, status=ticket.status)
+    return LinkedTicket(id=pk(ticket), key=ticket_key(pk(ticket)), title=ticket.title, status=ticket.status)
 
 
 async def incident_views(session: AsyncSession, incidents: list[Incident], *, now: datetime | None = None
@@ -57,20 +66,20 @@ async def incident_views(session: AsyncSession, incidents: list[Incident], *, no
         .where(col(IncidentTicket.incident_id).in_(ids)).order_by(col(Ticket.id)))).all()
     open_alerts = dict((await session.exec(
         select(Alert.incident_id, func.count()).where(col(Alert.incident_id).in_(ids), Alert.status == "firing")
-        .group_by(Alert.incident_id))).all())
+        .group_by(col(Alert.incident_id)))).all())
     users = await users_by_id(session, {r.user_id for r in roles})
     out = []
     for inc in incidents:
         my_roles = [r for r in roles if r.incident_id == inc.id]
         responder = next((r for r in my_roles if r.role == RESPONDER), None)
         out.append(IncidentPublic(
-            id=inc.id, key=incident_key(inc.id), title=inc.title, summary=inc.summary,
+            id=pk(inc), key=incident_key(pk(inc)), title=inc.title, summary=inc.summary,
             severity=Severity(inc.severity), severity_definition=SEVERITIES[Severity(inc.severity)].definition,
             status=IncidentStatus(inc.status), source=inc.source,
             responder=user_ref(users.get(responder.user_id)) if responder else None,
-            roles=[RolePublic(role=r.role, user=user_ref(users.get(r.user_id))) for r in my_roles
-                   if users.get(r.user_id)],
-            communities=[CommunityRef(id=c.id, slug=c.slug, name=c.name) for i, c in communities if i == inc.id],
+            roles=[RolePublic(role=r.role, user=ref) for r in my_roles
+                   if (ref := user_ref(users.get(r.user_id))) is not None],
+            communities=[CommunityRef(id=pk(c), slug=c.slug, name=c.name) for i, c in communities if i == inc.id],
             tickets=[linked_ticket(t) for i, t in tickets if i == inc.id],
             declared_at=inc.declared_at, acknowledged_at=inc.acknowledged_at, resolved_at=inc.resolved_at,
             done_at=inc.done_at, last_update_at=inc.last_update_at, next_update_due_at=inc.next_update_due_at,
@@ -85,14 +94,14 @@ async def incident_view(session: AsyncSession, incident: Incident, *, now: datet
 
 async def update_views(session: AsyncSession, updates: list[IncidentUpdate]) -> list[UpdatePublic]:
     users = await users_by_id(session, {u.author_id for u in updates})
-    return [UpdatePublic(id=u.id, incident_id=u.incident_id, kind=UpdateKind(u.kind), status=IncidentStatus(u.status),
+    return [UpdatePublic(id=pk(u), incident_id=u.incident_id, kind=UpdateKind(u.kind), status=IncidentStatus(u.status),
                          body=u.body, author=user_ref(users.get(u.author_id)), emails=u.emails,
                          ticket_replies=u.ticket_replies, created_at=u.created_at) for u in updates]
 
 
 async def timeline_views(session: AsyncSession, events: list[Event]) -> list[TimelineEntry]:
     users = await users_by_id(session, {e.actor_id for e in events})
-    return [TimelineEntry(id=e.id, kind=e.kind, actor=user_ref(users.get(e.actor_id)), data=e.data,
+    return [TimelineEntry(id=pk(e), kind=e.kind, actor=user_ref(users.get(e.actor_id)), data=e.data,
                           created_at=e.created_at) for e in events]
 
 
@@ -101,7 +110,7 @@ async def action_item_views(session: AsyncSession, items: list[ActionItem]) -> l
     ticket_ids = [i.ticket_id for i in items if i.ticket_id]
     tickets = {t.id: t for t in (await session.exec(select(Ticket).where(col(Ticket.id).in_(ticket_ids)))).all()} \
         if ticket_ids else {}
-    return [ActionItemPublic(id=i.id, title=i.title, owner=user_ref(users.get(i.owner_id)), due_on=i.due_on,
+    return [ActionItemPublic(id=pk(i), title=i.title, owner=user_ref(users.get(i.owner_id)), due_on=i.due_on,
                              ticket=linked_ticket(tickets.get(i.ticket_id))) for i in items]
 
 

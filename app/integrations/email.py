@@ -18,12 +18,14 @@ import nh3
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import get_settings
+from app.db import pk
 from app.errors import Conflict, InvalidInput
 from app.integrations.inbound import Effect, person, remembering, seen, ticket_for
 from app.integrations.settings import get_integration_settings
 from app.ticket.enums import Channel
 from app.ticket.models import BODY_MAX, MessageCreate, Ticket, TicketCreate
 from app.ticket.service import UploadedFile, get_ticket, post_message, submit_ticket, ticket_key
+from app.user.models import User
 from app.user.service import principal_of
 
 SOURCE = "email"
@@ -137,7 +139,8 @@ def parse_mail(raw: bytes, *, max_files: int, max_file_bytes: int, our_domain: s
     dropped: list[str] = []
     for part in msg.iter_attachments():
         name = part.get_filename() or "attachment"
-        data = part.get_payload(decode=True) or b""
+        decoded = part.get_payload(decode=True)  # bytes (or None) for a part that is not multipart
+        data = decoded if isinstance(decoded, bytes) else b""
         if len(files) >= max_files:
             dropped.append(f"{name} (more than {max_files} files)")
         elif len(data) > max_file_bytes:
@@ -177,7 +180,7 @@ class IngestResult:
     detail: str = ""
 
 
-async def _thread_target(session: AsyncSession, mail: ParsedMail, sender) -> Ticket | None:
+async def _thread_target(session: AsyncSession, mail: ParsedMail, sender: User) -> Ticket | None:
     ticket = await ticket_for(session, SOURCE, mail.in_reply_to + mail.references)
     if ticket is not None:
         return ticket
@@ -215,15 +218,15 @@ async def ingest_email(session: AsyncSession, raw: bytes) -> IngestResult:
     try:
         async with remembering(session, effect):
             if ticket is not None:
-                await post_message(session, ticket.id, MessageCreate(body=(text or "(empty reply)")[:BODY_MAX]),
+                await post_message(session, pk(ticket), MessageCreate(body=(text or "(empty reply)")[:BODY_MAX]),
                                    actor=principal_of(sender), channel=Channel.email,
                                    files=mail.files)
-                return IngestResult("message", ticket_key(ticket.id))
+                return IngestResult("message", ticket_key(pk(ticket)))
             title = re.sub(r"^((re|fwd?|aw|wg)\s*:\s*)+", "", mail.subject, flags=re.I).strip()[:200] or "(no subject)"
             created = await submit_ticket(session, TicketCreate(
                 title=title, body=text[:BODY_MAX], requester_email=sender.email, requester_name=sender.name,
                 channel=Channel.email), files=mail.files)
-            return IngestResult("created", ticket_key(created.id))
+            return IngestResult("created", ticket_key(pk(created)))
     except Conflict:
         # The same Message-ID raced in through another delivery and won.
         if mail.message_id and await seen(session, SOURCE, mail.message_id):

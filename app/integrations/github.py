@@ -4,24 +4,30 @@ issues.opened → a ticket (channel github, requester from the GitHub user, a li
 issue); issue_comment.created → a message on it; closed / reopened → resolved (closed when
 "not planned") / open; labeled / unlabeled → tags, and a `bug` label makes it a bug (the
 bug queue, as in weekly-exterminator-rotation.md). The same X-GitHub-Delivery twice changes
-nothing.
+nothing, and neither does the same signed body under a new delivery id (a replay: GitHub's
+own redeliveries keep their id). Our own comments coming back are dropped (conversations.py).
 """
 
 import hashlib
 import hmac
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db import pk
 from app.errors import Conflict, InvalidInput, InvalidTransition, Unauthorized
+from app.integrations.conversations import is_our_post
 from app.integrations.inbound import Effect, mark_seen, person, remembering, seen, ticket_for
 from app.ticket.enums import Channel, LinkKind, Status, TicketType
-from app.ticket.models import MessageCreate, TicketCreate, TicketUpdate
+from app.ticket.models import MessageCreate, Ticket, TicketCreate, TicketUpdate
 from app.ticket.service import normalise_tag, post_message, submit_ticket, tags_by_ticket, ticket_key, update_ticket
+from app.user.models import User
 from app.user.service import principal_of
 
 SOURCE = "github"
+DIGEST_SOURCE = "github-body"
 BUG_LABELS = {"bug", "type: bug", "kind/bug"}
 
 
@@ -54,14 +60,14 @@ def _tag_of(label: str) -> str | None:
         return None  # a label we cannot express as a tag (emoji-only, ...) is skipped, not an error
 
 
-async def _github_person(session: AsyncSession, gh_user: dict[str, Any]):
+async def _github_person(session: AsyncSession, gh_user: dict[str, Any]) -> User:
     login = str(gh_user.get("login") or "ghost")[:64]
     # GitHub's own no-reply form, so a GitHub person never collides with a real mailbox.
     email = f"{gh_user.get('id', 0)}+{login}@users.noreply.github.com".lower()
     return await person(session, email=email, name=login, github_login=login)
 
 
-async def _open_ticket(session: AsyncSession, payload: dict[str, Any], delivery_id: str | None):
+async def _open_ticket(session: AsyncSession, payload: dict[str, Any], delivery_id: str | None) -> Ticket:
     issue = payload["issue"]
     requester = await _github_person(session, issue["user"])
     labels = [lb.get("name", "") for lb in issue.get("labels") or []]
@@ -76,24 +82,38 @@ async def _open_ticket(session: AsyncSession, payload: dict[str, Any], delivery_
             type=TicketType.bug if is_bug else TicketType.question))
     tags = [t for t in (_tag_of(lb) for lb in labels) if t]
     if tags:
-        await update_ticket(session, ticket.id, TicketUpdate(tags=tags), actor=principal_of(requester))
+        await update_ticket(session, pk(ticket), TicketUpdate(tags=tags), actor=principal_of(requester))
     return ticket
 
 
+def body_digest(event: str, body: bytes) -> str:
+    return hashlib.sha256(event.encode() + b"\n" + body).hexdigest()
+
+
 async def handle_event(session: AsyncSession, event: str, delivery_id: str | None,
-                       payload: dict[str, Any]) -> Outcome:
+                       payload: dict[str, Any], *, digest: str | None = None) -> Outcome:
+    """`digest`: body_digest() of the signed body, remembered so a replay under a new delivery id is refused."""
     if event == "ping":
         return Outcome("pong", detail=str(payload.get("zen", "")))
     if delivery_id and await seen(session, SOURCE, delivery_id):
         return Outcome("duplicate", detail="this X-GitHub-Delivery was processed before")
+    if digest and await seen(session, DIGEST_SOURCE, digest):
+        return Outcome("duplicate", detail="this exact payload was processed before under another delivery id")
     try:
         if event == "issues":
-            return await _on_issue(session, payload, delivery_id)
-        if event == "issue_comment":
-            return await _on_comment(session, payload, delivery_id)
+            outcome = await _on_issue(session, payload, delivery_id)
+        elif event == "issue_comment":
+            outcome = await _on_comment(session, payload, delivery_id)
+        else:
+            outcome = Outcome("ignored", detail=f"event {event!r} is not used")
     except (KeyError, TypeError) as exc:
         raise InvalidInput(f"not a GitHub {event} payload: missing {exc}", code="bad_payload") from exc
-    return Outcome("ignored", detail=f"event {event!r} is not used")
+    if digest:
+        try:
+            await mark_seen(session, DIGEST_SOURCE, digest)
+        except Conflict:
+            pass  # a racing copy of the same body recorded it first
+    return outcome
 
 
 async def _on_issue(session: AsyncSession, payload: dict[str, Any], delivery_id: str | None) -> Outcome:
@@ -105,8 +125,8 @@ async def _on_issue(session: AsyncSession, payload: dict[str, Any], delivery_id:
                 await _maybe_mark(session, delivery_id)
                 return Outcome("ignored", detail=f"no ticket for {issue_ref(payload)}")
             ticket = await _open_ticket(session, payload, delivery_id)
-            return Outcome("created", ticket_key(ticket.id))
-        return Outcome("duplicate", ticket_key(ticket.id), "the issue already has a ticket")
+            return Outcome("created", ticket_key(pk(ticket)))
+        return Outcome("duplicate", ticket_key(pk(ticket)), "the issue already has a ticket")
     actor = principal_of(await _github_person(session, payload.get("sender") or payload["issue"]["user"]))
     effect = Effect(SOURCE, delivery_id)
     if action in ("closed", "reopened"):
@@ -114,53 +134,59 @@ async def _on_issue(session: AsyncSession, payload: dict[str, Any], delivery_id:
         target = Status.open if action == "reopened" else (Status.closed if reason == "not_planned" else Status.resolved)
         if ticket.status == target:
             await _maybe_mark(session, delivery_id, ticket.id)
-            return Outcome("status", ticket_key(ticket.id), f"already {target.value}")
+            return Outcome("status", ticket_key(pk(ticket)), f"already {target.value}")
         try:
             async with remembering(session, effect):
-                await update_ticket(session, ticket.id, TicketUpdate(status=target), actor=actor)
+                await update_ticket(session, pk(ticket), TicketUpdate(status=target), actor=actor)
         except InvalidTransition as exc:
             await _maybe_mark(session, delivery_id, ticket.id)
-            return Outcome("ignored", ticket_key(ticket.id), exc.detail)
-        return Outcome("status", ticket_key(ticket.id), target.value)
+            return Outcome("ignored", ticket_key(pk(ticket)), exc.detail)
+        return Outcome("status", ticket_key(pk(ticket)), target.value)
     if action in ("labeled", "unlabeled"):
         label = payload["label"]["name"]
         tag = _tag_of(label)
-        current = (await tags_by_ticket(session, [ticket.id]))[ticket.id]
-        tags = sorted(set(current) | {tag}) if action == "labeled" else [t for t in current if t != tag]
+        current = (await tags_by_ticket(session, [pk(ticket)]))[pk(ticket)]
+        if tag is None:  # not expressible as a tag: skipped, as on a new ticket
+            tags = current
+        elif action == "labeled":
+            tags = sorted(set(current) | {tag})
+        else:
+            tags = [t for t in current if t != tag]
         patch = TicketUpdate(tags=tags)
         if action == "labeled" and label.lower() in BUG_LABELS:
             patch.type = TicketType.bug
         async with remembering(session, effect):
-            await update_ticket(session, ticket.id, patch, actor=actor)
+            await update_ticket(session, pk(ticket), patch, actor=actor)
         await _maybe_mark(session, delivery_id, ticket.id)  # no-op if the update already remembered it
-        return Outcome("tagged", ticket_key(ticket.id), f"{action} {label}")
+        return Outcome("tagged", ticket_key(pk(ticket)), f"{action} {label}")
     await _maybe_mark(session, delivery_id, ticket.id)
-    return Outcome("ignored", ticket_key(ticket.id), f"issues.{action} is not used")
+    return Outcome("ignored", ticket_key(pk(ticket)), f"issues.{action} is not used")
 
 
 async def _on_comment(session: AsyncSession, payload: dict[str, Any], delivery_id: str | None) -> Outcome:
     if payload["action"] != "created":
         return Outcome("ignored", detail=f"issue_comment.{payload['action']} is not used")
     comment = payload["comment"]
+    if await is_our_post(session, SOURCE, str(comment.get("id", "")), str(comment.get("body") or "")):
+        await _maybe_mark(session, delivery_id)
+        return Outcome("ignored", detail="our own comment coming back")
     if (comment.get("user") or {}).get("type") == "Bot":
-        return Outcome("ignored", detail="comments by bots (including ours) are not copied")
+        return Outcome("ignored", detail="comments by bots are not copied")
     ticket = await ticket_for(session, SOURCE, [issue_ref(payload)])
     if ticket is None:
         ticket = await _open_ticket(session, payload, None)
     author = await _github_person(session, comment["user"])
     body = f"{comment.get('body') or ''}\n\n— [on GitHub]({comment.get('html_url', '')})".strip()
     async with remembering(session, Effect(SOURCE, delivery_id)):
-        await post_message(session, ticket.id, MessageCreate(body=body[:50_000]),
+        await post_message(session, pk(ticket), MessageCreate(body=body[:50_000]),
                            actor=principal_of(author),
                            channel=Channel.github)
-    return Outcome("message", ticket_key(ticket.id))
+    return Outcome("message", ticket_key(pk(ticket)))
 
 
 async def _maybe_mark(session: AsyncSession, delivery_id: str | None, ticket_id: int | None = None) -> None:
     if delivery_id:
-        try:
+        with suppress(Conflict):  # a racing copy of the same delivery recorded it first
             await mark_seen(session, SOURCE, delivery_id, ticket_id)
-        except Conflict:
-            pass  # a racing copy of the same delivery recorded it first
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import transaction
+from app.db import transaction, pk
 from app.integrations.models import ExternalRef, InboundDelivery
 from app.ticket.hooks import TicketChange
 from app.ticket.models import Link, Ticket
@@ -21,6 +21,7 @@ from app.user.models import User
 from app.user.service import ensure_contact, get_user_by_email
 
 _STASH = "inbound_effect"
+_SOURCE = "inbound_source"
 
 
 @dataclass
@@ -35,10 +36,17 @@ class Effect:
 async def remembering(session: AsyncSession, effect: Effect) -> AsyncIterator[None]:
     """Around one ticket service call: what it changes and `effect` commit together."""
     session.info[_STASH] = effect
+    session.info[_SOURCE] = effect.source
     try:
         yield
     finally:
         session.info.pop(_STASH, None)
+        session.info.pop(_SOURCE, None)
+
+
+def inbound_source(session: AsyncSession) -> str | None:
+    """The channel the change being made came in from, so it is not sent back there."""
+    return session.info.get(_SOURCE)
 
 
 async def write_effect(session: AsyncSession, ticket: Ticket, change: TicketChange) -> None:
@@ -51,12 +59,12 @@ async def write_effect(session: AsyncSession, ticket: Ticket, change: TicketChan
         exists = (await session.exec(select(ExternalRef.id).where(
             ExternalRef.source == effect.source, ExternalRef.external_id == ref[:255]))).first()
         if not exists:
-            session.add(ExternalRef(source=effect.source, external_id=ref[:255], ticket_id=ticket.id))
+            session.add(ExternalRef(source=effect.source, external_id=ref[:255], ticket_id=pk(ticket)))
     if effect.link:
         url, title, kind = effect.link
         exists = (await session.exec(select(Link.id).where(Link.ticket_id == ticket.id, Link.url == url))).first()
         if not exists:
-            session.add(Link(ticket_id=ticket.id, url=url, title=title[:200], kind=kind))
+            session.add(Link(ticket_id=pk(ticket), url=url, title=title[:200], kind=kind))
 
 
 async def seen(session: AsyncSession, source: str, delivery_id: str) -> bool:

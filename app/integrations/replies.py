@@ -11,7 +11,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import get_settings
-from app.integrations.models import ExternalRef
+from app.db import pk
+from app.integrations.models import ExternalRef, ReplyDelivery
 from app.integrations.settings import get_integration_settings
 from app.outbox.models import OutboxMessage
 from app.outbox.service import enqueue
@@ -49,14 +50,14 @@ _MAILS = "email_send_in_transaction"
 
 
 @sa_event.listens_for(Session, "transient_to_pending")
-def _note_mail(sync_session: Session, obj) -> None:
+def _note_mail(sync_session: Session, obj: object) -> None:
     if isinstance(obj, OutboxMessage) and obj.topic == "email.send":
         sync_session.info[_MAILS] = True
 
 
 @sa_event.listens_for(Session, "after_commit")
 @sa_event.listens_for(Session, "after_soft_rollback")
-def _forget_mail(sync_session: Session, *_args) -> None:
+def _forget_mail(sync_session: Session, *_args: object) -> None:
     sync_session.info.pop(_MAILS, None)
 
 
@@ -66,7 +67,8 @@ def _change_already_mails(session: AsyncSession) -> bool:
     return bool(session.info.get(_MAILS))
 
 
-async def _mail_requester(session: AsyncSession, ticket: Ticket, *, what: str, text: str, actor_id: int | None) -> None:
+async def _mail_requester(session: AsyncSession, ticket: Ticket, *, what: str, text: str, actor_id: int | None,
+                          reply_id: int | None = None) -> None:
     if ticket.channel not in MAILED_CHANNELS or ticket.requester_id is None or ticket.requester_id == actor_id:
         return
     if _change_already_mails(session):
@@ -74,15 +76,19 @@ async def _mail_requester(session: AsyncSession, ticket: Ticket, *, what: str, t
     requester = await session.get(User, ticket.requester_id)
     if requester is None or not requester.email:
         return
-    root = await thread_root(session, ticket.id)
+    root = await thread_root(session, pk(ticket))
     message_id = our_message_id(ticket, what)
     link = f"{get_settings().base_url}/tickets/{ticket.id}"
-    enqueue(session, "email.send", {
+    outbox = enqueue(session, "email.send", {
         "to": [requester.email], "subject": ticket_subject(ticket), "text": f"{text}\n\n-- \n{link}\n",
         "ticket_id": ticket.id, "message_id": message_id, "in_reply_to": root,
         "references": [root] if root else [],
     }, idempotency_key=f"mail-{ticket.id}-{what}")
-    session.add(ExternalRef(source="email", external_id=message_id, ticket_id=ticket.id))
+    session.add(ExternalRef(source="email", external_id=message_id, ticket_id=pk(ticket)))
+    if reply_id is not None:  # the reply's delivery state, shown with it
+        await session.flush()
+        session.add(ReplyDelivery(ticket_id=pk(ticket), message_id=reply_id, outbox_message_id=pk(outbox),
+                                  source="email", external_id=message_id))
 
 
 async def mail_requester_on_change(session: AsyncSession, ticket: Ticket, change: TicketChange) -> None:
@@ -91,7 +97,7 @@ async def mail_requester_on_change(session: AsyncSession, ticket: Ticket, change
         message = (await session.exec(stmt)).first()
         if message is not None:
             await _mail_requester(session, ticket, what=f"reply-{message.id}", text=message.body,
-                                  actor_id=change.actor_id)
+                                  actor_id=change.actor_id, reply_id=message.id)
     elif change.kind == "status" and change.status_after in STATUS_NOTES:
         label = STATUS_LABELS[Status(change.status_after)]
         text = f"Your request is now {label.lower()}. {STATUS_NOTES[change.status_after]}"

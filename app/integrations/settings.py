@@ -31,6 +31,9 @@ class IntegrationSettings(BaseSettings):
     # --- Slack ---------------------------------------------------------------------------------
     slack_webhook_url: str = Field(default="", description="Slack incoming-webhook URL for slack.notify")
     slack_signing_secret: str = Field(default="", description="Verifies requests from Slack")
+    slack_bot_token: str = Field(
+        default="", description="Bot token (xoxb-...) that answers in a Slack-born ticket's thread; empty: not sent")
+    slack_api_url: str = Field(default="https://slack.com/api", description="Slack Web API base URL")
     slack_channels: str = Field(default="", description="Channel ids whose messages open tickets, comma-separated")
     slack_reactions: str = Field(
         # The emoji conventions of support-channel-tiers.md.
@@ -41,8 +44,12 @@ class IntegrationSettings(BaseSettings):
     # --- GitHub --------------------------------------------------------------------------------
     github_webhook_secret: str = Field(default="", description="Verifies X-Hub-Signature-256")
     github_api_url: str = Field(default="https://api.github.com", description="GitHub REST API base URL")
-    github_token: str = Field(default="", description="Token used to open tracker issues")
+    github_token: str = Field(
+        default="", description="Token that opens tracker issues and comments on GitHub-born tickets' issues")
     github_repo: str = Field(default="", description="owner/name where tracker issues are opened")
+    # --- replies where the request came from ---------------------------------------------------
+    reply_status_changes: bool = Field(
+        default=True, description="Also tell a GitHub issue or Slack thread when its ticket's status changes")
     # --- e-mail in -----------------------------------------------------------------------------
     email_inbound_token: str = Field(default="", description="Bearer secret for POST /api/v1/integrations/email")
     email_max_bytes: int = Field(default=25 * 1024 * 1024, description="Largest raw message accepted")

@@ -3,18 +3,26 @@
 `/support <text>` opens a ticket and answers with its key and link; top-level messages in
 the configured channels open tickets and thread replies become messages on them; emoji
 reactions act per a configurable table (👀 claims, 🐛 tags bug, ...: support-channel-tiers.md).
+A signed request is accepted once: its signature is remembered in the database for the replay
+window, so a replay to any replica is refused. Our own thread replies coming back are dropped.
 """
 
 import hashlib
 import hmac
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import get_settings
-from app.errors import AppError, InvalidInput, Unauthorized
+from app.db import pk, transaction
+from app.errors import AppError, Conflict, InvalidInput, Unauthorized
+from app.integrations.conversations import is_our_post
 from app.integrations.inbound import Effect, mark_seen, person, remembering, seen, ticket_for
+from app.integrations.models import InboundDelivery
 from app.integrations.settings import get_integration_settings
 from app.ticket.enums import Channel
 from app.ticket.models import MessageCreate, TicketCreate, TicketUpdate
@@ -28,9 +36,11 @@ from app.ticket.service import (
     ticket_key,
     update_ticket,
 )
+from app.user.models import User
 from app.user.service import principal_of
 
 SOURCE = "slack"
+SIGNATURE_SOURCE = "slack-sig"
 REPLAY_WINDOW = 300  # seconds, as Slack recommends
 
 
@@ -49,6 +59,23 @@ def verify_request(secret: str, timestamp: str | None, body: bytes, signature: s
         raise Unauthorized("X-Slack-Signature does not match", code="bad_signature")
 
 
+async def first_time(session: AsyncSession, signature: str, *, now: datetime) -> bool:
+    """Remember a verified request's signature (it covers the timestamp and the body); False if seen: a replay."""
+    signature = signature.strip()[:255]
+    try:
+        async with transaction(session):
+            # Older than two windows: verify_request refuses those by their timestamp anyway.
+            await session.exec(delete(InboundDelivery).where(
+                col(InboundDelivery.source) == SIGNATURE_SOURCE,
+                col(InboundDelivery.created_at) < now - timedelta(seconds=2 * REPLAY_WINDOW)))
+            if await seen(session, SIGNATURE_SOURCE, signature):
+                return False
+            session.add(InboundDelivery(source=SIGNATURE_SOURCE, delivery_id=signature, created_at=now))
+    except Conflict:
+        return False  # a racing copy of the same request stored the signature first
+    return True
+
+
 def reaction_table(raw: str) -> dict[str, str]:
     """"eyes=claim,bug=tag:bug" → {"eyes": "claim", "bug": "tag:bug"}; malformed pairs are skipped."""
     table = {}
@@ -59,7 +86,7 @@ def reaction_table(raw: str) -> dict[str, str]:
     return table
 
 
-async def _slack_person(session: AsyncSession, user_id: str, team_id: str | None, name: str | None = None):
+async def _slack_person(session: AsyncSession, user_id: str, team_id: str | None, name: str | None = None) -> User:
     # Synthetic and never mailed (Slack people are answered in Slack); ".example" keeps it off real domains.
     email = f"{user_id}@{(team_id or 'team')}.slack.example".lower()
     return await person(session, email=email, name=name or user_id, slack_user_id=user_id[:32])
@@ -90,9 +117,9 @@ async def slash_command(session: AsyncSession, form: dict[str, str]) -> dict[str
     ticket = await submit_ticket(session, TicketCreate(
         title=_title(text), body=text[:50_000], requester_email=requester.email, requester_name=requester.name,
         channel=Channel.slack))
-    key = ticket_key(ticket.id)
+    key = ticket_key(pk(ticket))
     return {"response_type": "ephemeral",
-            "text": f"Opened *{key}*: <{_link(ticket.id)}|{ticket.title}>. We will answer here and on the ticket."}
+            "text": f"Opened *{key}*: <{_link(pk(ticket))}|{ticket.title}>. We will answer here and on the ticket."}
 
 
 @dataclass
@@ -130,9 +157,11 @@ async def handle_event(session: AsyncSession, payload: dict[str, Any]) -> dict[s
     return outcome
 
 
-async def _on_message(session: AsyncSession, event: dict, event_id: str, team_id: str | None) -> EventOutcome:
+async def _on_message(session: AsyncSession, event: dict[str, Any], event_id: str, team_id: str | None) -> EventOutcome:
     channels = {c.strip() for c in get_integration_settings().slack_channels.split(",") if c.strip()}
     channel, ts, user = event.get("channel"), event.get("ts"), event.get("user")
+    if channel and ts and await is_our_post(session, SOURCE, _thread_id(channel, ts)):
+        return EventOutcome("ignored", detail="our own reply coming back")
     if event.get("subtype") or event.get("bot_id"):
         return EventOutcome("ignored", detail="edits, joins and bot messages are not copied")
     if not (channel and ts and user):
@@ -147,18 +176,18 @@ async def _on_message(session: AsyncSession, event: dict, event_id: str, team_id
         if ticket is None:
             return EventOutcome("ignored", detail="a reply in a thread that is not a ticket")
         async with remembering(session, Effect(SOURCE, event_id)):
-            await post_message(session, ticket.id, MessageCreate(body=text[:50_000]),
+            await post_message(session, pk(ticket), MessageCreate(body=text[:50_000]),
                                actor=principal_of(author),
                                channel=Channel.slack)
-        return EventOutcome("message", ticket_key(ticket.id))
+        return EventOutcome("message", ticket_key(pk(ticket)))
     async with remembering(session, Effect(SOURCE, event_id, refs=[_thread_id(channel, ts)])):
         ticket = await submit_ticket(session, TicketCreate(
             title=_title(text), body=text[:50_000], requester_email=author.email, requester_name=author.name,
             channel=Channel.slack))
-    return EventOutcome("created", ticket_key(ticket.id))
+    return EventOutcome("created", ticket_key(pk(ticket)))
 
 
-async def _on_reaction(session: AsyncSession, event: dict, event_id: str, team_id: str | None, *,
+async def _on_reaction(session: AsyncSession, event: dict[str, Any], event_id: str, team_id: str | None, *,
                        added: bool) -> EventOutcome:
     item = event.get("item") or {}
     reaction = str(event.get("reaction") or "").split("::")[0]  # skin tones: "+1::skin-tone-2"
@@ -170,22 +199,24 @@ async def _on_reaction(session: AsyncSession, event: dict, event_id: str, team_i
     ticket = await ticket_for(session, SOURCE, [_thread_id(item["channel"], item["ts"])])
     if ticket is None:
         return EventOutcome("ignored", detail="a reaction on a message that is not a ticket")
+    # Plain values: a refused claim rolls back, which expires `ticket`; reading it then would be a lazy load.
+    ticket_id, key = pk(ticket), ticket_key(pk(ticket))
     reactor = await _slack_person(session, str(event.get("user") or ""), team_id)
     if not reactor.is_staff:
-        return EventOutcome("ignored", ticket_key(ticket.id), "only staff reactions act on tickets")
+        return EventOutcome("ignored", key, "only staff reactions act on tickets")
     actor = principal_of(reactor)
     try:
         if action == "claim":
             if added:
-                await claim_ticket(session, ticket.id, actor=actor)
+                await claim_ticket(session, ticket_id, actor=actor)
             else:
-                await release_claim(session, ticket.id, actor=actor)
-            return EventOutcome("claimed", ticket_key(ticket.id), "claimed" if added else "released")
+                await release_claim(session, ticket_id, actor=actor)
+            return EventOutcome("claimed", key, "claimed" if added else "released")
         tag = normalise_tag(action.removeprefix("tag:"))
-        current = (await tags_by_ticket(session, [ticket.id]))[ticket.id]
+        current = (await tags_by_ticket(session, [ticket_id]))[ticket_id]
         tags = sorted(set(current) | {tag}) if added else [t for t in current if t != tag]
-        await update_ticket(session, ticket.id, TicketUpdate(tags=tags), actor=actor)
-        return EventOutcome("tagged", ticket_key(ticket.id), f"{'+' if added else '-'}{tag}")
+        await update_ticket(session, ticket_id, TicketUpdate(tags=tags), actor=actor)
+        return EventOutcome("tagged", key, f"{'+' if added else '-'}{tag}")
     except AppError as exc:
         # Already claimed by someone else, finished ticket...: Slack cannot show an error; note it and move on.
-        return EventOutcome("ignored", ticket_key(ticket.id), exc.detail)
+        return EventOutcome("ignored", key, exc.detail)

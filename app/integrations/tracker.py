@@ -6,6 +6,7 @@ ticket's GitHub thread, so GitHub's own webhooks for it (comments, closed) land 
 """
 
 import re
+from contextlib import suppress
 
 import httpx
 from sqlmodel import col, select
@@ -13,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.policy import Principal
 from app.config import get_settings
+from app.db import pk
 from app.errors import AppError, Conflict, InvalidInput, NotFound
 from app.integrations.inbound import Effect, remembering
 from app.integrations.models import ExternalRef
@@ -42,7 +44,7 @@ async def tracker_issues(session: AsyncSession, ticket_id: int) -> list[str]:
 
 def issue_body(ticket: Ticket) -> str:
     link = f"{get_settings().base_url}/tickets/{ticket.id}"
-    return f"{ticket.body}\n\n---\nOpened from support ticket [{ticket_key(ticket.id)}]({link})."
+    return f"{ticket.body}\n\n---\nOpened from support ticket [{ticket_key(pk(ticket))}]({link})."
 
 
 async def open_tracker_issue(session: AsyncSession, ref: str | int, *, actor: Principal, repo: str | None = None,
@@ -79,13 +81,13 @@ async def open_tracker_issue(session: AsyncSession, ref: str | int, *, actor: Pr
     effect = Effect("github", refs=[f"{repo}#{number}"],
                     link=(html_url, f"{repo}#{number}: {title}"[:200], LinkKind.github_issue.value))
     async with remembering(session, effect):
-        await post_message(session, ticket.id, MessageCreate(body=f"Opened tracker issue {html_url}",
+        await post_message(session, pk(ticket), MessageCreate(body=f"Opened tracker issue {html_url}",
                                                              kind=MessageKind.internal),
                            actor=actor)
-    ticket = await get_ticket(session, ticket.id)
-    if Status.pending in TRANSITIONS[ticket.status]:
-        try:
-            ticket = await update_ticket(session, ticket.id, TicketUpdate(status=Status.pending), actor=actor)
-        except Conflict:
-            pass  # someone moved it meanwhile; the link and note are in, the status is theirs
-    return ticket, html_url
+    fresh = await get_ticket(session, pk(ticket))
+    if fresh is None:
+        raise NotFound(f"ticket {ticket_key(pk(ticket))} does not exist")
+    if Status.pending in TRANSITIONS[fresh.status]:
+        with suppress(Conflict):  # someone moved it meanwhile; the link and note are in, the status is theirs
+            fresh = await update_ticket(session, pk(fresh), TicketUpdate(status=Status.pending), actor=actor)
+    return fresh, html_url

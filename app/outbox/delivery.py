@@ -20,7 +20,7 @@ from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import transaction, utcnow
+from app.db import dialect_name, pk, transaction, utcnow
 from app.errors import Conflict, NotFound
 from app.integrations.settings import get_integration_settings
 from app.outbox.models import DeliveryAttempt, OutboxMessage, OutboxStatus
@@ -30,13 +30,18 @@ log = logging.getLogger("firstline.delivery")
 
 
 class DeliveryFailed(Exception):
-    """The handler could not deliver. `permanent`: retrying cannot help (dead-letter now)."""
+    """The handler could not deliver. `permanent`: retrying cannot help (dead-letter now).
 
-    def __init__(self, detail: str, *, status_code: int | None = None, permanent: bool = False):
+    `retry_after`: the receiver said when to come back (HTTP 429 Retry-After), in seconds.
+    """
+
+    def __init__(self, detail: str, *, status_code: int | None = None, permanent: bool = False,
+                 retry_after: float | None = None):
         super().__init__(detail)
         self.detail = detail
         self.status_code = status_code
         self.permanent = permanent
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -110,14 +115,14 @@ async def claim_due(session: AsyncSession, now: datetime, *, limit: int = 20,
         .order_by(col(OutboxMessage.available_at), col(OutboxMessage.id))
         .limit(limit)
     )
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         due = due.with_for_update(skip_locked=True)
     async with transaction(session):
         result = await session.exec(
             update(OutboxMessage)
             .where(col(OutboxMessage.id).in_(due.scalar_subquery()))
             .values(locked_until=lease_until, attempts=OutboxMessage.attempts + 1)
-            .returning(OutboxMessage.id)
+            .returning(col(OutboxMessage.id))
             .execution_options(synchronize_session=False)
         )
         ids = [row[0] for row in result.all()]
@@ -129,14 +134,15 @@ async def claim_due(session: AsyncSession, now: datetime, *, limit: int = 20,
 
 
 async def _record(session: AsyncSession, message: OutboxMessage, *, now: datetime, ok: bool, detail: str,
-                  status_code: int | None, permanent: bool, duration_ms: int) -> None:
+                  status_code: int | None, permanent: bool, duration_ms: int,
+                  retry_after: float | None = None) -> None:
     settings = get_integration_settings()
     async with transaction(session):
         row = (await session.exec(select(OutboxMessage).where(OutboxMessage.id == message.id).with_for_update()
                                   .execution_options(populate_existing=True))).first()
         if row is None:
             return
-        session.add(DeliveryAttempt(outbox_message_id=row.id, attempt=row.attempts, ok=ok, status_code=status_code,
+        session.add(DeliveryAttempt(outbox_message_id=pk(row), attempt=row.attempts, ok=ok, status_code=status_code,
                                     detail=detail[:2000], duration_ms=duration_ms, created_at=now))
         if row.status != OutboxStatus.pending:
             return  # another worker finished it after our lease ran out; keep its outcome
@@ -149,8 +155,11 @@ async def _record(session: AsyncSession, message: OutboxMessage, *, now: datetim
             row.status = OutboxStatus.dead
             row.last_error = detail[:2000]
         else:
-            row.available_at = now + backoff(row.attempts, base=settings.delivery_backoff_seconds,
-                                             cap=settings.delivery_backoff_max_seconds)
+            delay = backoff(row.attempts, base=settings.delivery_backoff_seconds,
+                            cap=settings.delivery_backoff_max_seconds)
+            if retry_after:  # the receiver's own word wins over our schedule, within the same cap
+                delay = timedelta(seconds=min(retry_after, settings.delivery_backoff_max_seconds))
+            row.available_at = now + delay
             row.last_error = detail[:2000]
 
 
@@ -158,18 +167,18 @@ async def deliver_message(session: AsyncSession, message: OutboxMessage,
                           clock: Callable[[], datetime] = utcnow) -> bool:
     handler = _handler_for(message.topic)
     started = time.perf_counter()
-    ok, permanent, status_code = False, False, None
+    ok, permanent, status_code, retry_after = False, False, None, None
     try:
         outcome = await handler(session, message)
         ok, detail, status_code = True, outcome.detail, outcome.status_code
     except DeliveryFailed as exc:
-        detail, status_code, permanent = exc.detail, exc.status_code, exc.permanent
+        detail, status_code, permanent, retry_after = exc.detail, exc.status_code, exc.permanent, exc.retry_after
     except Exception as exc:  # a bug in a handler must not stop the others; it is retried and logged
         log.exception("delivering outbox message %s failed", message.id)
         detail = f"{type(exc).__name__}: {exc}"
     duration_ms = int((time.perf_counter() - started) * 1000)
     await _record(session, message, now=clock(), ok=ok, detail=detail, status_code=status_code,
-                  permanent=permanent, duration_ms=duration_ms)
+                  permanent=permanent, duration_ms=duration_ms, retry_after=retry_after)
     return ok
 
 

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.community.models import Community
 from app.community.service import representatives
 from app.config import get_settings
-from app.db import transaction
+from app.db import pk, transaction
 from app.outbox.service import enqueue
 from app.portal import notify
 from app.ticket.enums import Status
@@ -32,7 +32,7 @@ async def ask_representatives_to_approve(session: AsyncSession, ticket: Ticket, 
     community = await session.get(Community, ticket.community_id)
     requester = await session.get(User, ticket.requester_id) if ticket.requester_id else None
     enqueue(session, "email.send", notify.approval_request_email(
-        key=ticket_key(ticket.id), title=ticket.title, ticket_id=ticket.id,
+        key=ticket_key(pk(ticket)), title=ticket.title, ticket_id=pk(ticket),
         community_name=community.name if community else "your community", requester=requester,
         representatives=reps), idempotency_key=f"approval-request-{ticket.id}")
 
@@ -45,7 +45,7 @@ async def ask_requester_to_confirm(session: AsyncSession, ticket: Ticket, change
         return
     stamp = int(change.now.timestamp())
     enqueue(session, "email.send", notify.resolution_email(
-        key=ticket_key(ticket.id), title=ticket.title, ticket_id=ticket.id, requester=requester),
+        key=ticket_key(pk(ticket)), title=ticket.title, ticket_id=pk(ticket), requester=requester),
         idempotency_key=f"resolution-{ticket.id}-{stamp}")
 
 

@@ -4,6 +4,8 @@ Texts follow community-support-desk.md: representatives are asked to approve a m
 request; a requester is asked to confirm a resolution and rate it.
 """
 
+from typing import Any
+
 from app.config import get_settings
 from app.user.models import User
 
@@ -12,7 +14,7 @@ def _portal_url(path: str) -> str:
     return get_settings().base_url.rstrip("/") + path
 
 
-def sign_in_email(user: User, url: str, minutes: int) -> dict:
+def sign_in_email(user: User, url: str, minutes: int) -> dict[str, Any]:
     text = (
         f"Hello {user.name},\n\n"
         f"Use this link to sign in to the support portal. It works once, for {minutes} minutes:\n\n{url}\n\n"
@@ -22,7 +24,7 @@ def sign_in_email(user: User, url: str, minutes: int) -> dict:
 
 
 def approval_request_email(*, key: str, title: str, ticket_id: int, community_name: str, requester: User | None,
-                           representatives: list[User]) -> dict:
+                           representatives: list[User]) -> dict[str, Any]:
     names = ", ".join(r.name for r in representatives) or "representatives"
     who = f"{requester.name} <{requester.email}>" if requester else "a member of your community"
     text = (
@@ -36,7 +38,7 @@ def approval_request_email(*, key: str, title: str, ticket_id: int, community_na
             "text": text, "ticket_id": ticket_id}
 
 
-def resolution_email(*, key: str, title: str, ticket_id: int, requester: User) -> dict:
+def resolution_email(*, key: str, title: str, ticket_id: int, requester: User) -> dict[str, Any]:
     first = requester.name.split()[0] if requester.name.split() else requester.name
     text = (
         f"Hello {first},\n\n"

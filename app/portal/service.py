@@ -4,6 +4,7 @@ Who may see or do what is decided by `app/auth/visibility.py`; this module only 
 Each public function is one use case and commits once.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,7 +18,7 @@ from app.auth.policy import Principal
 from app.auth.secrets import new_token, token_digest
 from app.community.models import Community, Membership
 from app.config import get_settings
-from app.db import transaction, utcnow
+from app.db import pk, transaction, utcnow
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from app.outbox.service import enqueue
 from app.portal import notify
@@ -61,18 +62,18 @@ async def request_sign_in_link(session: AsyncSession, email: str, *, next_path: 
     now = now or utcnow()
     settings = get_settings()
     user = await get_user_by_email(session, email)
-    if not await _is_contact(session, user):
+    if user is None or not await _is_contact(session, user):
         return False
     token = new_token("pl_")
     async with transaction(session):
-        link = PortalLink(token_hash=token_digest(token), user_id=user.id, next_path=safe_portal_path(next_path),
+        link = PortalLink(token_hash=token_digest(token), user_id=pk(user), next_path=safe_portal_path(next_path),
                           created_at=now, expires_at=now + timedelta(minutes=settings.portal_link_minutes))
         session.add(link)
         await session.flush()
         url = f"{settings.base_url.rstrip('/')}{PORTAL_PREFIX}/auth/{token}"
         enqueue(session, "email.send", notify.sign_in_email(user, url, settings.portal_link_minutes),
                 idempotency_key=f"portal-link-{link.id}")
-        record_event(session, "portal.link_sent", subject_type="user", subject_id=user.id, actor_id=user.id,
+        record_event(session, "portal.link_sent", subject_type="user", subject_id=pk(user), actor_id=user.id,
                      data={"link_id": link.id})
     return True
 
@@ -98,9 +99,9 @@ async def redeem_link(session: AsyncSession, token: str, *, now: datetime | None
             raise Unauthorized("this sign-in link has expired or was already used; ask for a new one",
                                code="bad_link")
         cookie = new_token("ps_")
-        session.add(PortalSession(id=token_digest(cookie), user_id=user.id, csrf_token=new_token("c_"),
+        session.add(PortalSession(id=token_digest(cookie), user_id=pk(user), csrf_token=new_token("c_"),
                                   created_at=now, expires_at=now + timedelta(days=get_settings().portal_session_days)))
-        record_event(session, "portal.signed_in", subject_type="user", subject_id=user.id, actor_id=user.id,
+        record_event(session, "portal.signed_in", subject_type="user", subject_id=pk(user), actor_id=user.id,
                      data={"link_id": link.id})
         next_path = link.next_path
     return cookie, next_path
@@ -128,7 +129,7 @@ async def principal_from_portal_session(session: AsyncSession, cookie: str) -> P
         return None
     memberships = (await session.exec(
         select(Membership.community_id, Membership.role).where(Membership.user_id == user.id))).all()
-    return Principal(user_id=user.id, name=user.name, email=user.email, staff_role=None, via="portal",
+    return Principal(user_id=pk(user), name=user.name, email=user.email, staff_role=None, via="portal",
                      csrf_token=portal_session.csrf_token, memberships=dict(memberships))
 
 
@@ -175,12 +176,12 @@ async def get_visible_ticket(session: AsyncSession, principal: Principal, ref: s
 
 
 async def visible_messages(session: AsyncSession, principal: Principal, ticket: Ticket) -> list[Message]:
-    return await tickets.list_messages(session, ticket.id, include_internal=visibility.sees_internal_notes(principal))
+    return await tickets.list_messages(session, pk(ticket), include_internal=visibility.sees_internal_notes(principal))
 
 
 async def visible_attachments(session: AsyncSession, principal: Principal, ticket: Ticket) -> list[Attachment]:
     """Attachments of the ticket and its public messages; a file posted with an internal note stays internal."""
-    rows = await tickets.list_attachments(session, ticket.id)
+    rows = await tickets.list_attachments(session, pk(ticket))
     if visibility.sees_internal_notes(principal):
         return rows
     internal = set((await session.exec(
@@ -214,12 +215,12 @@ async def reply(session: AsyncSession, principal: Principal, ref: str | int, bod
         data = MessageCreate(body=body, kind=MessageKind.public)
     except ValueError:
         raise InvalidInput("write something before sending", code="empty_message") from None
-    return await tickets.post_message(session, ticket.id, data, actor=principal,
+    return await tickets.post_message(session, pk(ticket), data, actor=principal,
                                       channel=Channel.web)
 
 
 async def _move(session: AsyncSession, ticket_id: int, target: Status, *, actor: Principal, reason: str,
-                check) -> Ticket:
+                check: Callable[[Ticket], None]) -> Ticket:
     """Lock, check who may, change status; the caller's transaction commits it."""
     ticket = await tickets.lock_ticket(session, ticket_id)
     check(ticket)
@@ -239,7 +240,7 @@ class Rating:
             raise InvalidInput("the comment is longer than 5000 characters", code="comment_too_long")
 
 
-def _must_be_resolved(principal: Principal):
+def _must_be_resolved(principal: Principal) -> Callable[[Ticket], None]:
     def check(ticket: Ticket) -> None:
         if not visibility.can_speak_for(principal, ticket):
             raise NotFound(f"ticket {ticket.id} does not exist")
@@ -253,11 +254,11 @@ async def confirm_resolution(session: AsyncSession, principal: Principal, ref: s
     """"Yes, it is fixed": close the ticket and keep the satisfaction rating, in one commit."""
     ticket = await get_visible_ticket(session, principal, ref)
     async with transaction(session):
-        ticket = await _move(session, ticket.id, Status.closed, actor=principal, reason="requester confirmed the fix",
+        ticket = await _move(session, pk(ticket), Status.closed, actor=principal, reason="requester confirmed the fix",
                              check=_must_be_resolved(principal))
-        session.add(CsatResponse(ticket_id=ticket.id, user_id=principal.user_id, score=rating.score,
+        session.add(CsatResponse(ticket_id=pk(ticket), user_id=principal.user_id, score=rating.score,
                                  comment=rating.comment.strip()))
-        record_event(session, "ticket.rated", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
+        record_event(session, "ticket.rated", subject_type="ticket", subject_id=pk(ticket), ticket_id=ticket.id,
                      community_id=ticket.community_id, actor_id=principal.user_id,
                      data={"score": rating.score, "comment": bool(rating.comment.strip())})
     return ticket
@@ -274,10 +275,10 @@ async def report_not_fixed(session: AsyncSession, principal: Principal, ref: str
             raise Conflict(f"this ticket is {t.status}, not resolved; just reply instead", code="not_resolved")
 
     async with transaction(session):
-        ticket = await _move(session, ticket.id, Status.open, actor=principal, reason="requester says not fixed",
+        ticket = await _move(session, pk(ticket), Status.open, actor=principal, reason="requester says not fixed",
                              check=check)
         if comment.strip():
-            session.add(Message(ticket_id=ticket.id, author_id=principal.user_id, kind=MessageKind.public,
+            session.add(Message(ticket_id=pk(ticket), author_id=principal.user_id, kind=MessageKind.public,
                                 body=comment.strip()[:50_000], channel=Channel.web))
     return ticket
 
@@ -285,16 +286,16 @@ async def report_not_fixed(session: AsyncSession, principal: Principal, ref: str
 async def approve_request(session: AsyncSession, principal: Principal, ref: str | int) -> Ticket:
     ticket = await get_visible_ticket(session, principal, ref)
     async with transaction(session):
-        return await _move(session, ticket.id, Status.new, actor=principal, reason="approved by a representative",
+        return await _move(session, pk(ticket), Status.new, actor=principal, reason="approved by a representative",
                            check=lambda t: visibility.require_approver(principal, t))
 
 
 async def decline_request(session: AsyncSession, principal: Principal, ref: str | int, reason: str) -> Ticket:
     ticket = await get_visible_ticket(session, principal, ref)
     async with transaction(session):
-        ticket = await _move(session, ticket.id, Status.closed, actor=principal, reason="declined by a representative",
+        ticket = await _move(session, pk(ticket), Status.closed, actor=principal, reason="declined by a representative",
                              check=lambda t: visibility.require_approver(principal, t))
         if reason.strip():
-            session.add(Message(ticket_id=ticket.id, author_id=principal.user_id, kind=MessageKind.public,
+            session.add(Message(ticket_id=pk(ticket), author_id=principal.user_id, kind=MessageKind.public,
                                 body=reason.strip()[:50_000], channel=Channel.web))
     return ticket

@@ -15,11 +15,12 @@ from app.audit.service import record_event
 from app.auth.policy import Principal
 from app.auth.secrets import new_token, token_digest
 from app.config import get_settings
-from app.db import transaction, utcnow
+from app.db import pk, transaction, utcnow
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.rota import service
 from app.rota.ical import build_calendar
 from app.rota.models import Feed, Member, Schedule
+from app.rota.schedule import Shift
 
 FEED_PREFIX = "flcal_"
 PAST = timedelta(days=60)
@@ -105,10 +106,10 @@ async def render_feed(session: AsyncSession, *, schedule: Schedule | None, user_
     else:
         ids = (await session.exec(select(Member.schedule_id).where(Member.user_id == user_id).distinct())).all()
         schedules = [s for s in await service.list_schedules(session) if s.id in set(ids)]
-    rows = []
+    rows: list[tuple[int, str, Shift]] = []
     for s in schedules:
         for shift in await service.final_shifts(session, s, window.start, window.end, user_id=user_id):
-            rows.append((s.id, s.name, shift))
+            rows.append((pk(s), s.name, shift))
     users = await service.users_by_id(session, {shift.user_id for _, _, shift in rows} | {user_id})
     if schedule is not None:
         name = schedule.name if user_id is None else f"{schedule.name}: {users[user_id].name}"

@@ -10,6 +10,7 @@ The retro questions are Fleet's (oncall-and-retro.md).
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, or_
 from sqlmodel import col, select
@@ -19,7 +20,7 @@ from app.audit.models import Event
 from app.audit.service import record_event
 from app.auth.policy import Principal
 from app.config import get_settings
-from app.db import transaction
+from app.db import pk, transaction
 from app.errors import Conflict, Forbidden, NotFound
 from app.outbox.service import enqueue
 from app.rota import service
@@ -43,7 +44,7 @@ def _key(ticket_id: int) -> str:
 
 
 async def build_report(session: AsyncSession, schedule: Schedule, role: str, shift_index: int, start: datetime,
-                       end: datetime, outgoing_id: int | None) -> dict:
+                       end: datetime, outgoing_id: int | None) -> dict[str, Any]:
     """The numbers for the shift [start, end), from tickets, the audit log and the duty ticks."""
     created = (await session.exec(
         select(Ticket.id, Ticket.requester_id, Ticket.created_at, User.staff_role)
@@ -92,14 +93,14 @@ async def build_report(session: AsyncSession, schedule: Schedule, role: str, shi
         "sla_breaches": len(breaches),
         "sla_breach_tickets": sorted({e.ticket_id for e in breaches if e.ticket_id}),
         "incidents": [{"id": e.subject_id, "title": e.data.get("title", "")} for e in incidents],
-        "hot_open_tickets": [{"id": t.id, "key": _key(t.id), "title": t.title, "status": t.status,
+        "hot_open_tickets": [{"id": t.id, "key": _key(pk(t)), "title": t.title, "status": t.status,
                               "criticality": t.criticality, "urgency": t.urgency} for t in hot],
         "unticked_duties": [d.title for d in duties if d.id not in ticked],
         "duties_done": [d.title for d in duties if d.id in ticked],
     }
 
 
-def _email(user: User, subject: str, text: str) -> dict:
+def _email(user: User, subject: str, text: str) -> dict[str, Any]:
     return {"to": [user.email], "subject": subject, "text": text}
 
 
@@ -140,12 +141,12 @@ async def _create(session: AsyncSession, schedule: Schedule, role: str, index: i
     users = await service.users_by_id(session, {outgoing_id, incoming_id})
     try:
         async with transaction(session):
-            handoff = Handoff(schedule_id=schedule.id, role=role, shift_index=index, shift_start_at=start,
+            handoff = Handoff(schedule_id=pk(schedule), role=role, shift_index=index, shift_start_at=start,
                               shift_end_at=end, outgoing_id=outgoing_id, incoming_id=incoming_id, report=report,
                               created_at=now)
             session.add(handoff)
             await session.flush()
-            record_event(session, "handoff.created", subject_type="handoff", subject_id=handoff.id, actor_id=None,
+            record_event(session, "handoff.created", subject_type="handoff", subject_id=pk(handoff), actor_id=None,
                          data={"schedule_id": schedule.id, "role": role, "shift_index": index,
                                "outgoing_id": outgoing_id, "incoming_id": incoming_id,
                                "requests_received": report["requests_received"],
@@ -210,7 +211,7 @@ async def search_handoffs(session: AsyncSession, *, schedule_id: int | None = No
     if schedule_id is not None:
         stmt = stmt.where(Handoff.schedule_id == schedule_id)
     if person_id is not None:
-        stmt = stmt.where(or_(Handoff.outgoing_id == person_id, Handoff.incoming_id == person_id))
+        stmt = stmt.where(or_(col(Handoff.outgoing_id) == person_id, col(Handoff.incoming_id) == person_id))
     if q:
         needle = f"%{q.lower()}%"
         stmt = stmt.where(or_(*(func.lower(getattr(Handoff, f)).like(needle)
@@ -228,7 +229,7 @@ async def update_handoff(session: AsyncSession, handoff: Handoff, data: HandoffU
         for name, value in fields.items():
             setattr(handoff, name, value.strip())
         session.add(handoff)
-        record_event(session, "handoff.updated", subject_type="handoff", subject_id=handoff.id,
+        record_event(session, "handoff.updated", subject_type="handoff", subject_id=pk(handoff),
                      actor_id=principal.user_id, data={"fields": sorted(fields)})
     return handoff
 
@@ -242,7 +243,7 @@ async def acknowledge_handoff(session: AsyncSession, handoff: Handoff, principal
         handoff.acknowledged_at = now
         handoff.acknowledged_by_id = principal.user_id
         session.add(handoff)
-        record_event(session, "handoff.acknowledged", subject_type="handoff", subject_id=handoff.id,
+        record_event(session, "handoff.acknowledged", subject_type="handoff", subject_id=pk(handoff),
                      actor_id=principal.user_id, data={"schedule_id": handoff.schedule_id})
     return handoff
 

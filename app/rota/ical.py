@@ -20,7 +20,7 @@ def event_uid(schedule_id: int, shift: Shift) -> str:
     return f"rota-{schedule_id}-{shift.uid}@firstline"
 
 
-def build_calendar(name: str, shifts: list[tuple[int, str, Shift]], users: dict[int, User], *,
+def build_calendar(name: str, shifts: list[tuple[int, str, Shift]], users: dict[int | None, User], *,
                    stamp: datetime) -> bytes:
     """`shifts` are (schedule id, schedule name, shift); all instants in UTC."""
     cal = Calendar()
@@ -46,4 +46,5 @@ def build_calendar(name: str, shifts: list[tuple[int, str, Shift]], users: dict[
         if user:
             event.add("attendee", f"mailto:{user.email}", parameters={"CN": user.name})
         cal.add_component(event)
-    return cal.to_ical()
+    ics: bytes = cal.to_ical()
+    return ics

@@ -274,7 +274,7 @@ def final_shifts(base: Sequence[Shift], overrides: Sequence[OverrideWindow]) -> 
         starts[role] = [t[0] for t in items]
     out: list[Shift] = []
     for shift in base:
-        items = by_role.get(shift.role)
+        items = by_role.get(shift.role, [])
         if not items:
             out.append(shift)
             continue

@@ -6,17 +6,18 @@ this module loads a schedule into plain values, calls it, and writes what change
 
 import uuid
 from bisect import bisect_right
+from collections.abc import Set
 from dataclasses import dataclass
 from functools import cached_property
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, inspect
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.service import record_event
 from app.cache import cached
-from app.db import keep_loaded, transaction, utcnow
+from app.db import keep_loaded, pk, transaction, utcnow
 from app.errors import InvalidInput, NotFound
 from app.rota.holidays import check_calendar, skipped_dates
 from app.rota.models import Duty, DutyTick, Member, Override, OverrideIn, Schedule, ScheduleIn, SwapIn
@@ -66,13 +67,14 @@ async def list_duties(session: AsyncSession, schedule_id: int) -> list[Duty]:
     return list((await session.exec(stmt)).all())
 
 
-async def users_by_id(session: AsyncSession, ids: set[int | None]) -> dict[int, User]:
+async def users_by_id(session: AsyncSession, ids: Set[int | None]) -> dict[int | None, User]:
+    """Keyed `int | None` so a nullable foreign key is looked up as it is (None never matches)."""
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
     rows = (await session.exec(select(User).where(col(User.id).in_(wanted)))).all()
     keep_loaded(session, *rows)
-    return {u.id: u for u in rows}
+    return {pk(u): u for u in rows}
 
 
 def _time(value: str) -> time:
@@ -107,7 +109,7 @@ class Loaded:
 
 # A schedule's members and holidays change only with its version, so its plain-value layout
 # (the holiday arithmetic is the costly part) is kept per (id, version, created_at, years).
-_LAYOUTS: dict[tuple, Layout] = {}
+_LAYOUTS: dict[tuple[object, ...], Layout] = {}
 
 
 async def layout_for(session: AsyncSession, schedule: Schedule, first_year: int, last_year: int, *,
@@ -117,7 +119,7 @@ async def layout_for(session: AsyncSession, schedule: Schedule, first_year: int,
     layout = _LAYOUTS.get(key)
     if layout is None:
         if members is None:
-            members = (await role_members(session, [schedule.id])).get(schedule.id, {})
+            members = (await role_members(session, [pk(schedule)])).get(pk(schedule), {})
         layout = Layout(rotation=rotation_of(schedule, first_year, last_year), roles=members)
         if len(_LAYOUTS) > 1024:
             _LAYOUTS.clear()
@@ -129,13 +131,13 @@ async def load(session: AsyncSession, schedule: Schedule, start: datetime, end: 
     """The layout and the overrides touching [start, end)."""
     snapshot = await rota_snapshot(session)
     if start >= snapshot.since and snapshot.has(schedule):
-        overrides = [w for w in snapshot.by_schedule.get(schedule.id, ()) if w.end > start and w.start < end]
-        layout = await layout_for(session, schedule, start.year, end.year, members=snapshot.members.get(schedule.id, {}))
+        overrides = [w for w in snapshot.by_schedule.get(pk(schedule), ()) if w.end > start and w.start < end]
+        layout = await layout_for(session, schedule, start.year, end.year, members=snapshot.members.get(pk(schedule), {}))
         return Loaded(schedule, layout, overrides)
     stmt = (select(Override).where(Override.schedule_id == schedule.id, col(Override.end_at) > start,
                                    col(Override.start_at) < end).order_by(col(Override.id)))
     rows = (await session.exec(stmt)).all()
-    overrides = [OverrideWindow(id=o.id, role=o.role, start=o.start_at, end=o.end_at, user_id=o.user_id) for o in rows]
+    overrides = [OverrideWindow(id=pk(o), role=o.role, start=o.start_at, end=o.end_at, user_id=o.user_id) for o in rows]
     return Loaded(schedule, await layout_for(session, schedule, start.year, end.year), overrides)
 
 
@@ -223,10 +225,11 @@ async def _load_snapshot(session: AsyncSession) -> RotaSnapshot:
     since = utcnow() - SNAPSHOT_BACK
     # Columns, not entities: rows in this session's identity map may be stale, and the snapshot
     # is shared by every session of the process.
-    rows = (await session.exec(select(*Schedule.__table__.columns).order_by(col(Schedule.id)))).all()
+    rows = (await session.exec(select(*inspect(Schedule).local_table.columns).order_by(col(Schedule.id)))).all()
     schedules = tuple(Schedule(**row._mapping) for row in rows)
-    members = await role_members(session, [s.id for s in schedules])
-    stmt = (select(Override.id, Override.schedule_id, Override.role, Override.start_at, Override.end_at,
+    members = await role_members(session, [pk(s) for s in schedules])
+    # sqlmodel's select() has typed overloads for up to four columns only.
+    stmt = (select(Override.id, Override.schedule_id, Override.role, Override.start_at, Override.end_at,  # type: ignore[call-overload]
                    Override.user_id).where(col(Override.end_at) > since)
             .order_by(col(Override.schedule_id), col(Override.role), col(Override.start_at), col(Override.id)))
     grouped: dict[tuple[int, str], list[OverrideWindow]] = {}
@@ -248,8 +251,8 @@ async def on_call_ids(session: AsyncSession, role: str, at: datetime, *, schedul
         if (schedule_id is not None and schedule.id != schedule_id) or role not in schedule.roles:
             continue
         if at >= snapshot.since:
-            layout = await layout_for(session, schedule, at.year, at.year, members=snapshot.members.get(schedule.id, {}))
-            covering = snapshot.covering(schedule.id, role, at)
+            layout = await layout_for(session, schedule, at.year, at.year, members=snapshot.members.get(pk(schedule), {}))
+            covering = snapshot.covering(pk(schedule), role, at)
         else:  # older than the snapshot keeps: the overrides come from the database
             loaded = await load(session, schedule, at, at + timedelta(microseconds=1))
             layout, covering = loaded.layout, [w for w in loaded.overrides if w.role == role]
@@ -303,9 +306,9 @@ def _apply(schedule: Schedule, data: ScheduleIn) -> None:
 def _add_roles(session: AsyncSession, schedule: Schedule, data: ScheduleIn) -> None:
     for role in data.roles:
         for position, user_id in enumerate(role.members):
-            session.add(Member(schedule_id=schedule.id, role=role.name, position=position, user_id=user_id))
+            session.add(Member(schedule_id=pk(schedule), role=role.name, position=position, user_id=user_id))
         for position, title in enumerate(role.duties):
-            session.add(Duty(schedule_id=schedule.id, role=role.name, title=title, position=position))
+            session.add(Duty(schedule_id=pk(schedule), role=role.name, title=title, position=position))
 
 
 async def create_schedule(session: AsyncSession, data: ScheduleIn, *, actor_id: int | None) -> Schedule:
@@ -318,7 +321,7 @@ async def create_schedule(session: AsyncSession, data: ScheduleIn, *, actor_id: 
         session.add(schedule)
         await session.flush()
         _add_roles(session, schedule, data)
-        record_event(session, "schedule.created", subject_type="schedule", subject_id=schedule.id, actor_id=actor_id,
+        record_event(session, "schedule.created", subject_type="schedule", subject_id=pk(schedule), actor_id=actor_id,
                      data={"name": schedule.name, "kind": schedule.kind, "roles": schedule.roles})
     return schedule
 
@@ -333,7 +336,7 @@ async def replace_schedule(session: AsyncSession, schedule: Schedule, data: Sche
         schedule.version += 1
         session.add(schedule)
         await session.exec(delete(Member).where(col(Member.schedule_id) == schedule.id))
-        kept = {(d.role, d.title): d for d in await list_duties(session, schedule.id)}
+        kept = {(d.role, d.title): d for d in await list_duties(session, pk(schedule))}
         wanted = {(r.name, t): i for r in data.roles for i, t in enumerate(r.duties)}
         for key, duty in kept.items():
             if key not in wanted:
@@ -343,18 +346,18 @@ async def replace_schedule(session: AsyncSession, schedule: Schedule, data: Sche
                 session.add(duty)
         for role in data.roles:
             for position, user_id in enumerate(role.members):
-                session.add(Member(schedule_id=schedule.id, role=role.name, position=position, user_id=user_id))
+                session.add(Member(schedule_id=pk(schedule), role=role.name, position=position, user_id=user_id))
             for position, title in enumerate(role.duties):
                 if (role.name, title) not in kept:
-                    session.add(Duty(schedule_id=schedule.id, role=role.name, title=title, position=position))
-        record_event(session, "schedule.updated", subject_type="schedule", subject_id=schedule.id, actor_id=actor_id,
+                    session.add(Duty(schedule_id=pk(schedule), role=role.name, title=title, position=position))
+        record_event(session, "schedule.updated", subject_type="schedule", subject_id=pk(schedule), actor_id=actor_id,
                      data={"name": schedule.name, "kind": schedule.kind, "roles": schedule.roles})
     return schedule
 
 
 async def delete_schedule(session: AsyncSession, schedule: Schedule, *, actor_id: int | None) -> None:
     async with transaction(session):
-        record_event(session, "schedule.deleted", subject_type="schedule", subject_id=schedule.id, actor_id=actor_id,
+        record_event(session, "schedule.deleted", subject_type="schedule", subject_id=pk(schedule), actor_id=actor_id,
                      data={"name": schedule.name})
         await session.delete(schedule)
 
@@ -384,13 +387,13 @@ async def add_override(session: AsyncSession, schedule: Schedule, data: Override
     await check_staff(session, {i for i in (data.replaces_user_id, requested_by, data.agreed_by_id) if i}, "people")
     async with transaction(session):
         override = Override(
-            schedule_id=schedule.id, role=role, start_at=data.start.astimezone(UTC), end_at=data.end.astimezone(UTC),
+            schedule_id=pk(schedule), role=role, start_at=data.start.astimezone(UTC), end_at=data.end.astimezone(UTC),
             user_id=data.user_id, replaces_user_id=data.replaces_user_id, requested_by_id=requested_by,
             agreed_by_id=data.agreed_by_id, reason=data.reason.strip(), created_by_id=actor_id,
         )
         session.add(override)
         await session.flush()
-        record_event(session, "override.created", subject_type="schedule", subject_id=schedule.id, actor_id=actor_id,
+        record_event(session, "override.created", subject_type="schedule", subject_id=pk(schedule), actor_id=actor_id,
                      data={"override_id": override.id, "role": role, "user_id": data.user_id,
                            "start": override.start_at, "end": override.end_at})
     return override
@@ -401,7 +404,7 @@ async def swap_shifts(session: AsyncSession, schedule: Schedule, data: SwapIn, *
     role = _role_or_default(schedule, data.role)
     if data.first_shift_index == data.second_shift_index:
         raise InvalidInput("a swap needs two different shifts", code="bad_swap")
-    members = (await role_members(session, [schedule.id]))[schedule.id].get(role, ())
+    members = (await role_members(session, [pk(schedule)]))[pk(schedule)].get(role, ())
     shifts = []
     for index in (data.first_shift_index, data.second_shift_index):
         rough = approx_index_date(rotation_of(schedule, 2000, 2000), index)
@@ -419,14 +422,14 @@ async def swap_shifts(session: AsyncSession, schedule: Schedule, data: SwapIn, *
     made = []
     async with transaction(session):
         for shift, cover in ((a, b.user_id), (b, a.user_id)):
-            override = Override(schedule_id=schedule.id, role=role, start_at=shift.start, end_at=shift.end,
+            override = Override(schedule_id=pk(schedule), role=role, start_at=shift.start, end_at=shift.end,
                                 user_id=cover, replaces_user_id=shift.user_id, requested_by_id=actor_id,
                                 agreed_by_id=data.agreed_by_id, swap_group=group, reason=data.reason.strip(),
                                 created_by_id=actor_id)
             session.add(override)
             made.append(override)
         await session.flush()
-        record_event(session, "override.swapped", subject_type="schedule", subject_id=schedule.id, actor_id=actor_id,
+        record_event(session, "override.swapped", subject_type="schedule", subject_id=pk(schedule), actor_id=actor_id,
                      data={"swap_group": group, "role": role, "shifts": [a.index, b.index],
                            "override_ids": [o.id for o in made]})
     return made

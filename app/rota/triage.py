@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.service import record_event
 from app.config import get_settings
+from app.db import pk
 from app.outbox.service import enqueue
 from app.rota import service
 from app.rota.models import TriageMode
@@ -35,12 +36,12 @@ async def route_new_ticket(session: AsyncSession, ticket: Ticket, now: datetime)
         if schedule.triage_mode == TriageMode.assign.value:
             ticket.assignee_id = user.id
             session.add(ticket)
-            record_event(session, "ticket.assigned_by_rota", subject_type="ticket", subject_id=ticket.id,
+            record_event(session, "ticket.assigned_by_rota", subject_type="ticket", subject_id=pk(ticket),
                          ticket_id=ticket.id, community_id=ticket.community_id, actor_id=None,
                          data={"assignee_id": user.id, "schedule_id": schedule.id, "role": TRIAGE_ROLE})
             subject = f"[{key}] assigned to you (you are on call): {ticket.title}"
         else:
-            record_event(session, "ticket.offered", subject_type="ticket", subject_id=ticket.id,
+            record_event(session, "ticket.offered", subject_type="ticket", subject_id=pk(ticket),
                          ticket_id=ticket.id, community_id=ticket.community_id, actor_id=None,
                          data={"user_id": user.id, "schedule_id": schedule.id, "role": TRIAGE_ROLE})
             subject = f"[{key}] new request for the triager on call: {ticket.title}"

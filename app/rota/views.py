@@ -8,14 +8,27 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db import pk
 from app.rota import service
-from app.rota.models import DutyOut, OnCallOut, Override, OverrideOut, RoleOut, Schedule, ScheduleOut, ShiftOut
-from app.rota.schedule import Shift, local_instant
+from app.rota.models import (
+    DutyOut,
+    Handoff,
+    HandoffOut,
+    OnCallOut,
+    Override,
+    OverrideOut,
+    RoleOut,
+    Schedule,
+    ScheduleOut,
+    ShiftOut,
+    TriageMode,
+)
+from app.rota.schedule import RotationKind, Shift, local_instant
 from app.user.models import User, UserRef
 
 
 def ref(user: User | None) -> UserRef | None:
-    return UserRef(id=user.id, name=user.name, email=user.email) if user else None
+    return UserRef(id=pk(user), name=user.name, email=user.email) if user else None
 
 
 def _unknown(user_id: int) -> UserRef:
@@ -23,20 +36,20 @@ def _unknown(user_id: int) -> UserRef:
 
 
 async def schedule_out(session: AsyncSession, schedule: Schedule) -> ScheduleOut:
-    members = (await service.role_members(session, [schedule.id])).get(schedule.id, {})
-    duties = await service.list_duties(session, schedule.id)
+    members = (await service.role_members(session, [pk(schedule)])).get(pk(schedule), {})
+    duties = await service.list_duties(session, pk(schedule))
     users = await service.users_by_id(session, {u for ids in members.values() for u in ids})
     roles = [
         RoleOut(name=role, members=[ref(users.get(u)) or _unknown(u) for u in members.get(role, ())],
-                duties=[DutyOut(id=d.id, role=d.role, title=d.title) for d in duties if d.role == role])
+                duties=[DutyOut(id=pk(d), role=d.role, title=d.title) for d in duties if d.role == role])
         for role in schedule.roles
     ]
     return ScheduleOut(
-        id=schedule.id, name=schedule.name, kind=schedule.kind, zone=schedule.zone, anchor_date=schedule.anchor_date,
+        id=pk(schedule), name=schedule.name, kind=RotationKind(schedule.kind), zone=schedule.zone, anchor_date=schedule.anchor_date,
         handoff_time=schedule.handoff_time, handoff_weekday=schedule.handoff_weekday, shift_days=schedule.shift_days,
         holiday_country=schedule.holiday_country, holiday_subdivision=schedule.holiday_subdivision,
         holiday_dates=[date.fromisoformat(d) for d in schedule.holiday_dates], roles=roles,
-        triage_mode=schedule.triage_mode, reminder_hours=schedule.reminder_hours, created_at=schedule.created_at,
+        triage_mode=TriageMode(schedule.triage_mode), reminder_hours=schedule.reminder_hours, created_at=schedule.created_at,
         updated_at=schedule.updated_at,
     )
 
@@ -46,7 +59,7 @@ async def shifts_out(session: AsyncSession, shifts: list[Shift]) -> list[ShiftOu
     return [shift_out(s, users) for s in shifts]
 
 
-def shift_out(s: Shift, users: dict[int, User]) -> ShiftOut:
+def shift_out(s: Shift, users: dict[int | None, User]) -> ShiftOut:
     return ShiftOut(uid=s.uid, role=s.role, index=s.index, start=s.start, end=s.end,
                     user=ref(users.get(s.user_id)) or _unknown(s.user_id), override_id=s.override_id)
 
@@ -65,7 +78,7 @@ async def overrides_out(session: AsyncSession, overrides: list[Override]) -> lis
     users = await service.users_by_id(session, {i for o in overrides for i in
                                                 (o.user_id, o.replaces_user_id, o.requested_by_id, o.agreed_by_id)})
     return [
-        OverrideOut(id=o.id, role=o.role, start=o.start_at, end=o.end_at,
+        OverrideOut(id=pk(o), role=o.role, start=o.start_at, end=o.end_at,
                     user=ref(users.get(o.user_id)) or _unknown(o.user_id), replaces=ref(users.get(o.replaces_user_id)),
                     requested_by=ref(users.get(o.requested_by_id)), agreed_by=ref(users.get(o.agreed_by_id)),
                     swap_group=o.swap_group, reason=o.reason, created_at=o.created_at)
@@ -73,13 +86,11 @@ async def overrides_out(session: AsyncSession, overrides: list[Override]) -> lis
     ]
 
 
-async def handoffs_out(session: AsyncSession, handoffs: list) -> list:
-    from app.rota.models import HandoffOut
-
+async def handoffs_out(session: AsyncSession, handoffs: list[Handoff]) -> list[HandoffOut]:
     users = await service.users_by_id(session, {i for h in handoffs for i in
                                                 (h.outgoing_id, h.incoming_id, h.acknowledged_by_id)})
     return [
-        HandoffOut(id=h.id, schedule_id=h.schedule_id, role=h.role, shift_index=h.shift_index,
+        HandoffOut(id=pk(h), schedule_id=h.schedule_id, role=h.role, shift_index=h.shift_index,
                    shift_start=h.shift_start_at, shift_end=h.shift_end_at, outgoing=ref(users.get(h.outgoing_id)),
                    incoming=ref(users.get(h.incoming_id)), report=h.report, notes=h.notes, went_well=h.went_well,
                    could_be_better=h.could_be_better, to_remember=h.to_remember, created_at=h.created_at,

@@ -24,6 +24,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property, lru_cache
+from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -75,7 +76,7 @@ def check_periods(periods: tuple[Period, ...]) -> tuple[Period, ...]:
     for start, end in ordered:
         if not 0 <= start < end <= MINUTES_PER_DAY:
             raise CalendarError(f"period {format_hhmm(start)}-{format_hhmm(end)} must end after it starts, within the day")
-    for (_, end), (start, _) in zip(ordered, ordered[1:]):
+    for (_, end), (start, _) in pairwise(ordered):
         if start < end:
             raise CalendarError("periods of one day must not overlap")
     return ordered
@@ -127,7 +128,7 @@ class BusinessCalendar:
     holiday_subdiv: str | None = None
     custom_holidays: frozenset[date] = frozenset()
     # Memo of laid-out intervals; not part of equality, so equal calendars share nothing odd.
-    _cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    _cache: dict[str, _Layout] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.week) != 7:

@@ -48,7 +48,7 @@ async def replay_demo_clocks(session: AsyncSession, now: datetime, *, seed: int 
                 clocks.pause(c, cal, min(when, now))
         for t in tickets.values():
             live = [c for c in rows if c.ticket_id == t.id and c.stopped_at is None and c.running_since]
-            t.due_at = min((c.due_at for c in live), default=None)
+            t.due_at = min((c.due_at for c in live if c.due_at is not None), default=None)
             if t.status in (Status.resolved, Status.closed) and t.first_response_at is None:
                 t.first_response_at = t.created_at
             await refresh_rank(session, t)

@@ -10,15 +10,17 @@ with an `sla.recomputed` event keeping the before and after.
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, inspect, or_
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.service import record_event
 from app.cache import cached
 from app.community.models import Community
-from app.db import memo, memo_for_reading, transaction, utcnow
+from app.db import memo, memo_for_reading, pk, transaction, utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.sla import clock as clocks
 from app.sla.calendar import BusinessCalendar, CalendarError, calendar_from_spec, format_periods, WEEKDAYS
@@ -73,7 +75,7 @@ def calendar_public(row: SlaCalendar) -> SlaCalendarPublic:
     return SlaCalendarPublic(**row.model_dump(exclude={"created_at"}))
 
 
-def _checked_calendar(data: SlaCalendarIn) -> dict:
+def _checked_calendar(data: SlaCalendarIn) -> dict[str, Any]:
     try:
         cal = calendar_from_spec(kind=data.kind, zone=data.zone, hours=data.hours,
                                  holiday_country=data.holiday_country or None,
@@ -95,7 +97,8 @@ async def get_calendar(session: AsyncSession, calendar_id: int) -> SlaCalendar |
     return await session.get(SlaCalendar, calendar_id)
 
 
-async def _name_taken(session: AsyncSession, model, name: str, own_id: int | None) -> bool:
+async def _name_taken(session: AsyncSession, model: type[SlaCalendar] | type[SlaPolicy], name: str,
+                      own_id: int | None) -> bool:
     found = (await session.exec(select(model.id).where(model.name == name))).first()
     return found is not None and found != own_id
 
@@ -108,6 +111,7 @@ async def save_calendar(session: AsyncSession, data: SlaCalendarIn, *, calendar_
     async with transaction(session):
         if await _name_taken(session, SlaCalendar, values["name"], calendar_id):
             raise Conflict(f"a calendar named {values['name']!r} already exists", code="duplicate_name")
+        row: SlaCalendar | None
         if calendar_id is None:
             row = SlaCalendar(**values, created_at=now, updated_at=now)
             session.add(row)
@@ -119,9 +123,9 @@ async def save_calendar(session: AsyncSession, data: SlaCalendarIn, *, calendar_
             for key, value in values.items():
                 setattr(row, key, value)
             row.updated_at = now
-            await _reschedule_on_calendar(session, row.id, old, build_calendar(row), now)
+            await _reschedule_on_calendar(session, pk(row), old, build_calendar(row), now)
         await session.flush()
-        record_event(session, "sla.calendar_saved", subject_type="sla_calendar", subject_id=row.id, actor_id=actor_id,
+        record_event(session, "sla.calendar_saved", subject_type="sla_calendar", subject_id=pk(row), actor_id=actor_id,
                      data={"name": row.name, "kind": row.kind, "zone": row.zone})
     return row
 
@@ -161,8 +165,8 @@ async def list_policies(session: AsyncSession) -> list[SlaPolicyPublic]:
     by_policy: dict[int, list[SlaRulePublic]] = {}
     for r in rules:
         by_policy.setdefault(r.policy_id, []).append(SlaRulePublic(**r.model_dump()))
-    return [SlaPolicyPublic(id=p.id, name=p.name, community=slugs.get(p.community_id), updated_at=p.updated_at,
-                            rules=by_policy.get(p.id, [])) for p in policies]
+    return [SlaPolicyPublic(id=pk(p), name=p.name, community=slugs.get(p.community_id), updated_at=p.updated_at,
+                            rules=by_policy.get(pk(p), [])) for p in policies]
 
 
 async def get_policy_public(session: AsyncSession, policy_id: int) -> SlaPolicyPublic | None:
@@ -198,6 +202,7 @@ async def save_policy(session: AsyncSession, data: SlaPolicyIn, *, policy_id: in
         if other is not None and other != policy_id:
             what = f"community {data.community}" if community_id else "the default"
             raise Conflict(f"{what} already has a policy; edit that one", code="duplicate_policy")
+        policy: SlaPolicy | None
         if policy_id is None:
             policy = SlaPolicy(name=data.name, community_id=community_id, created_at=now, updated_at=now)
             session.add(policy)
@@ -211,12 +216,12 @@ async def save_policy(session: AsyncSession, data: SlaPolicyIn, *, policy_id: in
                 await session.delete(old)
             await session.flush()
         for r in data.rules:
-            session.add(SlaRule(policy_id=policy.id, target=r.target.value, channel=r.channel.value if r.channel else None,
+            session.add(SlaRule(policy_id=pk(policy), target=r.target.value, channel=r.channel.value if r.channel else None,
                                 criticality=int(r.criticality) if r.criticality else None,
                                 urgency=r.urgency.value if r.urgency else None, minutes=r.minutes,
                                 calendar_id=r.calendar_id))
         await session.flush()
-        record_event(session, "sla.policy_saved", subject_type="sla_policy", subject_id=policy.id, actor_id=actor_id,
+        record_event(session, "sla.policy_saved", subject_type="sla_policy", subject_id=pk(policy), actor_id=actor_id,
                      community_id=community_id, data={"name": policy.name, "rules": len(data.rules)})
         await recompute_open_tickets(session, now, community_id=community_id, actor_id=actor_id)
     return policy
@@ -239,7 +244,8 @@ async def delete_policy(session: AsyncSession, policy_id: int, *, actor_id: int 
 async def _load_rules(session: AsyncSession) -> tuple[list[RuleFacts], dict[int, list[RuleFacts]]]:
     # Columns, not entities: a row already in this session's identity map could be stale, and
     # the snapshot is shared by every session of the process.
-    stmt = select(SlaRule.id, SlaRule.target, SlaRule.channel, SlaRule.criticality, SlaRule.urgency,
+    # sqlmodel's select() has typed overloads for up to four columns only.
+    stmt = select(SlaRule.id, SlaRule.target, SlaRule.channel, SlaRule.criticality, SlaRule.urgency,  # type: ignore[call-overload, misc]
                   SlaRule.minutes, SlaRule.calendar_id, SlaPolicy.community_id
                   ).join(SlaPolicy, col(SlaPolicy.id) == SlaRule.policy_id).order_by(col(SlaRule.id))
     default: list[RuleFacts] = []
@@ -271,7 +277,7 @@ def ticket_facts(ticket: Ticket) -> TicketFacts:
 
 async def _load_calendars(session: AsyncSession) -> dict[int, SlaCalendar]:
     # Detached copies built from columns (not this session's possibly stale identity map).
-    rows = (await session.exec(select(*SlaCalendar.__table__.columns))).all()
+    rows = (await session.exec(select(*inspect(SlaCalendar).local_table.columns))).all()
     return {r.id: SlaCalendar(**r._mapping) for r in rows}
 
 
@@ -284,7 +290,7 @@ async def calendars_by_id(session: AsyncSession, ids: set[int]) -> dict[int, Sla
 
 
 async def preview(session: AsyncSession, *, channel: str, criticality: int | None, urgency: str,
-                  community: str | None, at: datetime) -> list[dict]:
+                  community: str | None, at: datetime) -> list[dict[str, Any]]:
     """When each target would fall due for a ticket opened at `at` (the admin page's preview)."""
     community_id = None
     if community:
@@ -347,7 +353,7 @@ async def start_clocks(session: AsyncSession, ticket: Ticket, now: datetime) -> 
     cals = await calendars_by_id(session, {r.calendar_id for r in picked.values()})
     started = []
     for target, rule in picked.items():
-        c = SlaClock(ticket_id=ticket.id, target=target.value, rule_id=rule.id, calendar_id=rule.calendar_id,
+        c = SlaClock(ticket_id=pk(ticket), target=target.value, rule_id=rule.id, calendar_id=rule.calendar_id,
                      target_minutes=rule.minutes, started_at=now)
         copy_dimensions(c, ticket)
         clocks.start(c, build_calendar(cals[rule.calendar_id]), now)
@@ -370,7 +376,7 @@ async def _retarget_ticket(session: AsyncSession, ticket: Ticket, current: dict[
         if c is None:
             if ticket.status in (Status.resolved, Status.closed):
                 continue
-            c = SlaClock(ticket_id=ticket.id, target=target.value, rule_id=rule.id, calendar_id=rule.calendar_id,
+            c = SlaClock(ticket_id=pk(ticket), target=target.value, rule_id=rule.id, calendar_id=rule.calendar_id,
                          target_minutes=rule.minutes, started_at=now)
             copy_dimensions(c, ticket)
             clocks.start(c, build_calendar(cals[rule.calendar_id]), now)
@@ -388,7 +394,7 @@ async def _retarget_ticket(session: AsyncSession, ticket: Ticket, current: dict[
         changes[target.value] = {"before": before,
                                  "after": {"minutes": c.target_minutes, "due_at": c.due_at, "calendar_id": c.calendar_id}}
     if changes:
-        record_event(session, "sla.recomputed", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
+        record_event(session, "sla.recomputed", subject_type="ticket", subject_id=pk(ticket), ticket_id=ticket.id,
                      community_id=ticket.community_id, actor_id=actor_id, data={"reason": reason, "targets": changes})
 
 
@@ -397,7 +403,7 @@ async def follow_ticket(session: AsyncSession, ticket: Ticket, change: TicketCha
     if change.kind == "created":
         await start_clocks(session, ticket, now)
         return
-    current = await _clocks_of(session, ticket.id)
+    current = await _clocks_of(session, pk(ticket))
     if change.kind == "updated" and change.fields & RETARGET_FIELDS or (
             change.kind == "status" and change.fields & RETARGET_FIELDS):
         await _retarget_ticket(session, ticket, current, now, actor_id=change.actor_id,
@@ -459,7 +465,7 @@ async def recompute_open_tickets(session: AsyncSession, now: datetime, *, commun
     from app.ticket.ranking import refresh_rank
 
     for t in tickets:
-        current = by_ticket.setdefault(t.id, {})
+        current = by_ticket.setdefault(pk(t), {})
         await _retarget_ticket(session, t, current, now, actor_id=actor_id, reason="policy changed")
         due = _earliest_due(current.values())
         if due != t.due_at:
@@ -480,8 +486,8 @@ _STATE_COLUMNS = tuple(getattr(SlaClock, name) for name in (*_READ, "started_at"
 _COUNTDOWN_COLUMNS = tuple(getattr(SlaClock, name) for name in _READ)
 
 
-async def _clock_readings(session: AsyncSession, ticket_ids: list[int], now: datetime, columns: tuple
-                          ) -> list[tuple]:
+async def _clock_readings(session: AsyncSession, ticket_ids: list[int], now: datetime, columns: tuple[Any, ...]
+                          ) -> list[tuple[Any, ...]]:
     """(clock row, its calendar's name, state, seconds left or None once met, seconds used) of each
     clock, in target order."""
     known = memo_for_reading(session, "sla_clocks")
@@ -522,7 +528,7 @@ async def clock_countdowns(session: AsyncSession, ticket_ids: list[int], now: da
     return out
 
 
-def board_filter(kind: str, now: datetime):
+def board_filter(kind: str, now: datetime) -> SelectOfScalar[int]:
     """A subquery of ticket ids whose SLA is `breached` or `at_risk` now (for the board filter)."""
     running = and_(col(SlaClock.stopped_at).is_(None))
     if kind == "breached":

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.service import record_event
-from app.db import transaction
+from app.db import pk, transaction
 from app.sla.models import SlaClock
 from app.ticket.models import Ticket
 
@@ -44,7 +44,7 @@ async def sweep_breaches(session: AsyncSession, now: datetime, *, batch: int = B
                 clock.breached_at = now
                 clock.settled = True
                 event = record_event(
-                    session, "sla.breached", subject_type="ticket", subject_id=ticket.id, ticket_id=ticket.id,
+                    session, "sla.breached", subject_type="ticket", subject_id=pk(ticket), ticket_id=ticket.id,
                     community_id=ticket.community_id, actor_id=None,
                     data={"ticket_id": ticket.id, "target": clock.target, "due_at": clock.due_at,
                           "target_minutes": clock.target_minutes, "clock_id": clock.id,

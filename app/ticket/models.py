@@ -203,6 +203,18 @@ class MessageCreate(SQLModel):
         return value
 
 
+class MessageDelivery(SQLModel):
+    """How a reply sent out to the requester's channel (GitHub, Slack, e-mail) is doing."""
+
+    id: int = Field(description="the outbox delivery carrying it")
+    channel: str
+    state: str = Field(description="queued, sent or failed (failed: retries used up)")
+    attempts: int
+    last_error: str | None = None
+    next_try_at: datetime | None = None
+    delivered_at: datetime | None = None
+
+
 class MessagePublic(SQLModel):
     id: int
     ticket_id: int
@@ -213,6 +225,7 @@ class MessagePublic(SQLModel):
     body_html: str
     channel: Channel
     created_at: datetime
+    delivery: MessageDelivery | None = None
 
 
 class Attachment(SQLModel, table=True):

@@ -7,10 +7,12 @@ Facts owned by other domains (budgets, incidents) are looked up through the func
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import memo, memo_for_reading
+from app.registry import Hooks
 from app.ticket.enums import Criticality, Urgency
 from app.ticket.models import Ticket
 from app.ticket.triage import Rank, RankFacts, rank
@@ -23,8 +25,8 @@ class RankContext:
 
 
 # Each provider gets (session, tickets) and returns {ticket_id: partial context fields}.
-ContextProvider = Callable[[AsyncSession, list[Ticket]], Awaitable[dict[int, dict]]]
-RANK_CONTEXT: list[ContextProvider] = []
+ContextProvider = Callable[[AsyncSession, list[Ticket]], Awaitable[dict[int, dict[str, Any]]]]
+RANK_CONTEXT: Hooks[ContextProvider] = Hooks("rank context")  # filled by app/wiring.py
 
 
 async def rank_contexts(session: AsyncSession, tickets: list[Ticket]) -> dict[int, RankContext]:
@@ -33,7 +35,7 @@ async def rank_contexts(session: AsyncSession, tickets: list[Ticket]) -> dict[in
     known = memo_for_reading(session, "rank_context")
     if ids and all(i in known for i in ids):
         return {i: known[i] for i in ids}
-    merged: dict[int, dict] = {i: {} for i in ids}
+    merged: dict[int, dict[str, Any]] = {i: {} for i in ids}
     for provider in RANK_CONTEXT:
         for ticket_id, fields in (await provider(session, tickets)).items():
             merged.setdefault(ticket_id, {}).update(fields)

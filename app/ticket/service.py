@@ -25,12 +25,12 @@ from sqlalchemy import and_, delete, func, or_, union_all
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.audit.service import changes, record_event
+from app.audit.service import EventSubject, changes, record_event
 from app.auth.policy import Principal
 from app.community.models import Community, Membership, MembershipRole
 from app.community.service import representatives
 from app.config import get_settings
-from app.db import keep_loaded, memo, transaction, utcnow
+from app.db import keep_loaded, memo, pk, transaction, utcnow
 from app.auth.uploads import upload_refusal
 from app.errors import (
     AlreadyClaimed,
@@ -111,7 +111,7 @@ def _attach(session: AsyncSession, ticket: Ticket, files: list[UploadedFile], *,
         name = re.sub(r"[\\/\x00-\x1f]", "_", f.filename or "upload")[-255:]
         session.add(
             Attachment(
-                ticket_id=ticket.id,
+                ticket_id=pk(ticket),
                 message_id=message_id,
                 filename=name,
                 content_type=(f.content_type or "application/octet-stream")[:127],
@@ -170,8 +170,8 @@ class TicketWrite:
             status_after=status_after, message_kind=message_kind, by_staff=by_staff))
         await refresh_rank(self.session, ticket)
         for event_kind, data in self._events:
-            record_event(self.session, event_kind, subject_type="ticket", subject_id=ticket.id,
-                         ticket_id=ticket.id, community_id=ticket.community_id,
+            record_event(self.session, event_kind, subject_type="ticket", subject_id=pk(ticket),
+                         ticket_id=pk(ticket), community_id=ticket.community_id,
                          actor_id=self.actor_id, data=data)
         return ticket
 
@@ -441,7 +441,7 @@ def _apply_status(ticket: Ticket, target: Status, now: datetime) -> dict[str, An
 async def _set_tags(session: AsyncSession, ticket: Ticket, names: list[str]) -> tuple[list[str], list[str]]:
     memo(session, FRESH_TICKETS).pop(ticket.id, None)
     wanted = sorted({normalise_tag(n) for n in names})
-    current = (await tags_by_ticket(session, [ticket.id]))[ticket.id]
+    current = (await tags_by_ticket(session, [pk(ticket)]))[pk(ticket)]
     added = [t for t in wanted if t not in current]
     removed = [t for t in current if t not in wanted]
     if removed:
@@ -453,7 +453,7 @@ async def _set_tags(session: AsyncSession, ticket: Ticket, names: list[str]) -> 
             tag = Tag(name=name)
             session.add(tag)
             await session.flush()
-        session.add(TicketTag(ticket_id=ticket.id, tag_id=tag.id))
+        session.add(TicketTag(ticket_id=pk(ticket), tag_id=pk(tag)))
     return added, removed
 
 
@@ -630,7 +630,7 @@ async def add_message_in_transaction(
 async def _add_message(write: TicketWrite, data: MessageCreate, *, by_staff: bool, channel: Channel,
                        files: list[UploadedFile]) -> Message:
     session, ticket, now = write.session, write.ticket, write.now
-    message = Message(ticket_id=ticket.id, author_id=write.actor_id, kind=data.kind.value,
+    message = Message(ticket_id=pk(ticket), author_id=write.actor_id, kind=data.kind.value,
                       body=data.body, channel=channel.value, created_at=now)
     session.add(message)
     await session.flush()
@@ -683,11 +683,11 @@ async def add_vote(session: AsyncSession, ref: str | int, *, voter_email: str | 
             voter = ensure_contact(session, await get_user_by_email(session, voter_email), voter_email, None)
             await session.flush()
         else:
-            voter = await session.get(User, actor.user_id)
+            voter = await session.get_one(User, actor.user_id)  # the signed-in actor exists
         exists = (await session.exec(select(Vote.id).where(Vote.ticket_id == ticket.id, Vote.user_id == voter.id))).first()
         if exists:
             raise Conflict(f"{voter.name} has already voted for this ticket", code="already_voted")
-        session.add(Vote(ticket_id=ticket.id, user_id=voter.id))
+        session.add(Vote(ticket_id=pk(ticket), user_id=pk(voter)))
         ticket.vote_count += 1
         write.event("ticket.vote_added", {"voter_id": voter.id, "vote_count": ticket.vote_count})
         return await write.done("voted")
@@ -716,7 +716,7 @@ async def add_link(session: AsyncSession, ref: str | int, data: LinkCreate, *, a
         ticket = write.ticket
         if (await session.exec(select(Link.id).where(Link.ticket_id == ticket.id, Link.url == url))).first():
             raise Conflict("this link is already on the ticket", code="duplicate_link")
-        link = Link(ticket_id=ticket.id, url=url, title=data.title.strip(), kind=data.kind.value, created_by_id=actor.user_id)
+        link = Link(ticket_id=pk(ticket), url=url, title=data.title.strip(), kind=data.kind.value, created_by_id=actor.user_id)
         session.add(link)
         await session.flush()
         write.event("ticket.link_added", {"link_id": link.id, "url": url, "kind": link.kind,
@@ -763,7 +763,7 @@ async def render_canned_reply(
     values = {
         "requester_name": name,
         "requester_first_name": name.split()[0] if name.split() else name,
-        "ticket_key": ticket_key(ticket.id),
+        "ticket_key": ticket_key(pk(ticket)),
         "ticket_title": ticket.title,
         "agent_name": agent_name,
         "community_name": community.name if community else "your team",

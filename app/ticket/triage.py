@@ -128,7 +128,7 @@ def tier_of(facts: RankFacts) -> Tier:
     return Tier.everything_else
 
 
-def _reasons(in_incident: bool, criticality: Criticality | None, urgency: Urgency, tier: Tier,
+def _reasons(in_incident: bool, criticality: Criticality | int | None, urgency: Urgency | str, tier: Tier,
              due_at: datetime | None, vote_count: int) -> list[str]:
     reasons: list[str] = []
     if in_incident:

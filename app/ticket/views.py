@@ -6,19 +6,21 @@ board page of 100 tickets costs a fixed handful of queries. The API and the tick
 model's validation (see there why).
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Set
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar, overload
 
 from sqlalchemy import inspect
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.models import Event, EventPublic
 from app.community.models import Community
+from app.db import pk
 from app.markdown import render_markdown
 from app.registry import Hooks
-from app.ticket.enums import Channel, Criticality, Status, TicketType, Urgency
+from app.ticket.enums import Channel, Criticality, MessageKind, Status, TicketType, Urgency
 from app.ticket.models import CommunityRef, Link, LinkPublic, Message, MessagePublic, Ticket, TicketPublic
 from app.ticket.ranking import rank_contexts, rank_with
 from app.ticket.service import tags_by_ticket, ticket_key
@@ -32,16 +34,24 @@ ViewExtra = Callable[[AsyncSession, list[Ticket]], Awaitable[dict[int, dict]]]
 TICKET_VIEW_EXTRAS: Hooks[ViewExtra] = Hooks("ticket view extras")  # filled by app/wiring.py
 # The same for the board's rows (`BoardTicket`), whose fields are lighter (the SLA adds its countdowns).
 BOARD_VIEW_EXTRAS: Hooks[ViewExtra] = Hooks("board view extras")
+# The same for messages (integrations add `delivery`): (session, messages) → {message_id: {field: value}}.
+MessageExtra = Callable[[AsyncSession, list[Message]], Awaitable[dict[int, dict]]]
+MESSAGE_VIEW_EXTRAS: Hooks[MessageExtra] = Hooks("message view extras")
 
 
-def _already_loaded(session: AsyncSession, model: type, ids: set[int]) -> dict[int, object]:
+_Model = TypeVar("_Model", bound=SQLModel)
+# Rows by id, keyed `int | None` so a nullable foreign key is looked up as it is (None never matches).
+ById = dict[int | None, _Model]
+
+
+def _already_loaded(session: AsyncSession, model: type[_Model], ids: set[int]) -> ById[_Model]:
     """Rows this request's session already holds (sessions don't expire on commit), by id.
 
     A row expired since (a rollback expires everything) is left out: reading it would mean
     a lazy load, which async code cannot do; the caller's query refreshes it instead.
     """
     identity_map = session.sync_session.identity_map
-    found = {}
+    found: ById[_Model] = {}
     for i in ids:
         obj = identity_map.get(session.sync_session.identity_key(model, i))
         if obj is not None and not inspect(obj).expired_attributes:
@@ -49,25 +59,33 @@ def _already_loaded(session: AsyncSession, model: type, ids: set[int]) -> dict[i
     return found
 
 
-async def users_by_id(session: AsyncSession, ids: set[int | None]) -> dict[int, User]:
+async def users_by_id(session: AsyncSession, ids: Set[int | None]) -> ById[User]:
     wanted = {i for i in ids if i is not None}
     found = _already_loaded(session, User, wanted)
     if missing := wanted - found.keys():
-        found.update((u.id, u) for u in (await session.exec(select(User).where(col(User.id).in_(missing)))).all())
+        found.update((pk(u), u) for u in (await session.exec(select(User).where(col(User.id).in_(missing)))).all())
     return found
 
 
-async def communities_by_id(session: AsyncSession, ids: set[int | None]) -> dict[int, Community]:
+async def communities_by_id(session: AsyncSession, ids: Set[int | None]) -> ById[Community]:
     wanted = {i for i in ids if i is not None}
     found = _already_loaded(session, Community, wanted)
     if missing := wanted - found.keys():
         rows = (await session.exec(select(Community).where(col(Community.id).in_(missing)))).all()
-        found.update((c.id, c) for c in rows)
+        found.update((pk(c), c) for c in rows)
     return found
 
 
+@overload
+def user_ref(user: User) -> UserRef: ...
+
+
+@overload
+def user_ref(user: User | None) -> UserRef | None: ...
+
+
 def user_ref(user: User | None) -> UserRef | None:
-    return UserRef(id=user.id, name=user.name, email=user.email) if user else None
+    return UserRef(id=pk(user), name=user.name, email=user.email) if user else None
 
 
 _NOT_PUBLIC = {"requester_id", "community_id", "assignee_id", "claimed_by_id", "rank_key"}
@@ -77,8 +95,8 @@ _NOT_PUBLIC = {"requester_id", "community_id", "assignee_id", "claimed_by_id", "
 class _Related:
     """What a page of tickets shows from other tables, loaded in one batch per kind."""
 
-    users: dict[int, UserRef]
-    communities: dict[int, CommunityRef]
+    users: dict[int | None, UserRef | None]
+    communities: dict[int | None, CommunityRef]
     tags: dict[int, list[str]]
 
 
@@ -87,21 +105,21 @@ async def _related(session: AsyncSession, tickets: list[Ticket]) -> _Related:
         session, {t.requester_id for t in tickets} | {t.assignee_id for t in tickets} | {t.claimed_by_id for t in tickets}
     )
     communities = await communities_by_id(session, {t.community_id for t in tickets})
-    tags = await tags_by_ticket(session, [t.id for t in tickets])
+    tags = await tags_by_ticket(session, [pk(t) for t in tickets])
     # One reference object per person and community, shared by every row that shows them.
     return _Related(users={uid: user_ref(u) for uid, u in users.items()},
-                    communities={cid: CommunityRef(id=c.id, slug=c.slug, name=c.name) for cid, c in communities.items()},
+                    communities={cid: CommunityRef(id=pk(c), slug=c.slug, name=c.name) for cid, c in communities.items()},
                     tags=tags)
 
 
 def _related_fields(rel: _Related, t: Ticket) -> dict:
     """The fields of one ticket's output that come from other tables (both views have them)."""
-    return dict(key=ticket_key(t.id), requester=rel.users.get(t.requester_id),
+    return dict(key=ticket_key(pk(t)), requester=rel.users.get(t.requester_id),
                 community=rel.communities.get(t.community_id), assignee=rel.users.get(t.assignee_id),
-                claimed_by=rel.users.get(t.claimed_by_id), tags=rel.tags.get(t.id, []))
+                claimed_by=rel.users.get(t.claimed_by_id), tags=rel.tags.get(pk(t), []))
 
 
-async def _extras(session: AsyncSession, tickets: list[Ticket], providers: list[ViewExtra]) -> dict[int, dict]:
+async def _extras(session: AsyncSession, tickets: list[Ticket], providers: Iterable[ViewExtra]) -> dict[int, dict]:
     extras: dict[int, dict] = {}
     for provider in providers:
         for ticket_id, fields in (await provider(session, tickets)).items():
@@ -121,8 +139,8 @@ async def ticket_views(session: AsyncSession, tickets: list[Ticket]) -> list[Tic
             TicketPublic(
                 **t.model_dump(exclude=_NOT_PUBLIC),
                 **_related_fields(rel, t),
-                priority_reasons=rank_with(t, contexts[t.id]).reasons,
-                **extras.get(t.id, {}),
+                priority_reasons=rank_with(t, contexts[pk(t)]).reasons,
+                **extras.get(pk(t), {}),
             )
         )
     return out
@@ -161,18 +179,28 @@ class BoardTicket:
 
 async def _board_reasons(session: AsyncSession, tickets: list[Ticket]) -> dict[int, list[str]]:
     """Why each ticket is where it is: read from the stored key the board is ordered by."""
-    reasons = {t.id: explain(t.rank_key, criticality=t.criticality, urgency=t.urgency, due_at=t.due_at,
-                             vote_count=t.vote_count) for t in tickets}
-    if unranked := [t for t in tickets if reasons[t.id] is None]:  # a key not in rank()'s form
+    reasons: dict[int, list[str]] = {}
+    unranked: list[Ticket] = []
+    for t in tickets:
+        why = explain(t.rank_key, criticality=t.criticality, urgency=t.urgency, due_at=t.due_at,
+                      vote_count=t.vote_count)
+        if why is None:  # a key not in rank()'s form
+            unranked.append(t)
+        else:
+            reasons[pk(t)] = why
+    if unranked:
         contexts = await rank_contexts(session, unranked)
-        reasons.update((t.id, rank_with(t, contexts[t.id]).reasons) for t in unranked)
+        reasons.update((pk(t), rank_with(t, contexts[pk(t)]).reasons) for t in unranked)
     return reasons
 
 
 # The stored values' members, looked up directly: `Status(value)` costs ~3x a dict lookup,
 # and a page converts 500 of them.
-_STATUS, _TYPE, _URGENCY, _CHANNEL, _CRITICALITY = (
-    {m.value: m for m in enum} for enum in (Status, TicketType, Urgency, Channel, Criticality))
+_STATUS: dict[str, Status] = {m.value: m for m in Status}
+_TYPE: dict[str, TicketType] = {m.value: m for m in TicketType}
+_URGENCY: dict[str, Urgency] = {m.value: m for m in Urgency}
+_CHANNEL: dict[str, Channel] = {m.value: m for m in Channel}
+_CRITICALITY: dict[int, Criticality] = {m.value: m for m in Criticality}
 
 
 async def board_views(session: AsyncSession, tickets: list[Ticket]) -> list[BoardTicket]:
@@ -184,10 +212,10 @@ async def board_views(session: AsyncSession, tickets: list[Ticket]) -> list[Boar
     extras = await _extras(session, tickets, BOARD_VIEW_EXTRAS)
     return [
         BoardTicket(
-            id=t.id, title=t.title, status=_STATUS[t.status], type=_TYPE[t.type], urgency=_URGENCY[t.urgency],
+            id=pk(t), title=t.title, status=_STATUS[t.status], type=_TYPE[t.type], urgency=_URGENCY[t.urgency],
             criticality=_CRITICALITY[t.criticality] if t.criticality else None, channel=_CHANNEL[t.channel],
             created_at=t.created_at, version=t.version, vote_count=t.vote_count, claimed_at=t.claimed_at,
-            **_related_fields(rel, t), priority_reasons=reasons[t.id], **extras.get(t.id, {}),
+            **_related_fields(rel, t), priority_reasons=reasons[pk(t)], **extras.get(pk(t), {}),
         )
         for t in tickets
     ]
@@ -199,20 +227,22 @@ async def ticket_view(session: AsyncSession, ticket: Ticket) -> TicketPublic:
 
 async def message_views(session: AsyncSession, messages: list[Message]) -> list[MessagePublic]:
     users = await users_by_id(session, {m.author_id for m in messages})
+    extras = await _extras(session, messages, MESSAGE_VIEW_EXTRAS)  # type: ignore[arg-type]
     out = []
     for m in messages:
         author = users.get(m.author_id)
         out.append(
             MessagePublic(
-                id=m.id,
+                id=pk(m),
                 ticket_id=m.ticket_id,
                 author=user_ref(author),
                 author_is_staff=bool(author and author.is_staff),
-                kind=m.kind,
+                kind=MessageKind(m.kind),
                 body=m.body,
                 body_html=render_markdown(m.body),
-                channel=m.channel,
+                channel=Channel(m.channel),
                 created_at=m.created_at,
+                **extras.get(pk(m), {}),
             )
         )
     return out
@@ -243,4 +273,4 @@ async def event_people(session: AsyncSession, events: list[Event]) -> dict[int, 
                 ids.add(e.data[key])
         if e.kind == "ticket.assigned":
             ids.update(v for v in (e.data.get("before"), e.data.get("after")) if isinstance(v, int))
-    return {uid: u.name for uid, u in (await users_by_id(session, ids)).items()}
+    return {pk(u): u.name for u in (await users_by_id(session, ids)).values()}

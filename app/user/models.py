@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from pydantic import EmailStr
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime, utcnow
+from app.db import UTCDateTime, pk, utcnow
 
 
 class StaffRole(StrEnum):
@@ -38,6 +38,12 @@ class User(UserBase, table=True):
     @property
     def is_staff(self) -> bool:
         return self.staff_role is not None and self.is_active
+
+    def required_staff_role(self) -> StaffRole:
+        """A staff member's role; ValueError for a contact, who has none (as StaffRole(None) was)."""
+        if self.staff_role is None:
+            raise ValueError(f"user {self.id} has no staff role")
+        return StaffRole(self.staff_role)
 
 
 class UserPublic(SQLModel):
@@ -92,7 +98,7 @@ class ApiTokenPublic(SQLModel):
 
     @classmethod
     def of(cls, token: ApiToken) -> "ApiTokenPublic":
-        return cls(id=token.id, user_id=token.user_id, name=token.name, display_prefix=token.display_prefix,
+        return cls(id=pk(token), user_id=token.user_id, name=token.name, display_prefix=token.display_prefix,
                    scopes=token.scopes.split(), created_at=token.created_at, last_used_at=token.last_used_at,
                    revoked_at=token.revoked_at)
 

@@ -9,9 +9,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.audit.service import record_event
 from app.auth.policy import ROLE_PERMISSIONS, Principal, parse_scopes
 from app.auth.secrets import hash_password, new_token, token_digest, verify_password
-from app.db import transaction, utcnow
+from app.db import pk, transaction, utcnow
 from app.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from app.user.models import ApiToken, LoginSession, StaffRole, User, UserCreate
+from app.user.models import ApiToken, LoginSession, User, UserCreate
 
 
 def normalise_email(email: str) -> str:
@@ -44,7 +44,7 @@ async def create_user(session: AsyncSession, data: UserCreate, *, actor_id: int 
             session,
             "user.created",
             subject_type="user",
-            subject_id=user.id,
+            subject_id=pk(user),
             actor_id=actor_id,
             data={"email": user.email, "staff_role": user.staff_role},
         )
@@ -78,7 +78,7 @@ async def log_in(session: AsyncSession, email: str, password: str, *, days: int)
     token = new_token("s_")
     login = LoginSession(
         id=token_digest(token),
-        user_id=user.id,
+        user_id=pk(user),
         csrf_token=new_token("c_"),
         expires_at=utcnow() + timedelta(days=days),
     )
@@ -108,10 +108,10 @@ async def principal_from_session(session: AsyncSession, token: str) -> Principal
     if login.expires_at <= utcnow() or not user.is_staff:
         return None
     return Principal(
-        user_id=user.id,
+        user_id=pk(user),
         name=user.name,
         email=user.email,
-        staff_role=StaffRole(user.staff_role),
+        staff_role=user.required_staff_role(),
         csrf_token=login.csrf_token,
     )
 
@@ -129,12 +129,12 @@ async def create_api_token(
     if not user.is_staff:
         raise InvalidInput("API tokens are for staff users")
     try:
-        wanted = parse_scopes(scopes) if scopes else ROLE_PERMISSIONS[StaffRole(user.staff_role)]
+        wanted = parse_scopes(scopes) if scopes else ROLE_PERMISSIONS[user.required_staff_role()]
     except ValueError as exc:
         raise InvalidInput(str(exc), code="unknown_scope") from exc
     token = new_token()
     api_token = ApiToken(
-        user_id=user.id,
+        user_id=pk(user),
         name=name,
         token_hash=token_digest(token),
         display_prefix=token[:10],
@@ -147,7 +147,7 @@ async def create_api_token(
             session,
             "token.created",
             subject_type="api_token",
-            subject_id=api_token.id,
+            subject_id=pk(api_token),
             actor_id=user.id,
             data={"name": name, "scopes": sorted(wanted)},
         )
@@ -175,7 +175,7 @@ async def revoke_api_token(session: AsyncSession, token_id: int, *, by: Principa
         if token.revoked_at is None:
             token.revoked_at = utcnow()
             session.add(token)
-            record_event(session, "token.revoked", subject_type="api_token", subject_id=token.id,
+            record_event(session, "token.revoked", subject_type="api_token", subject_id=pk(token),
                          actor_id=by.user_id if by else None, data={"name": token.name, "owner_id": token.user_id})
     return token
 
@@ -194,10 +194,10 @@ async def principal_from_token(session: AsyncSession, token: str) -> Principal |
     if api_token.revoked_at is not None or not user.is_staff:
         return None
     return Principal(
-        user_id=user.id,
+        user_id=pk(user),
         name=user.name,
         email=user.email,
-        staff_role=StaffRole(user.staff_role),
+        staff_role=user.required_staff_role(),
         scopes=frozenset(api_token.scopes.split()),
         via="token",
     )
@@ -218,7 +218,7 @@ async def list_staff(session: AsyncSession) -> list[User]:
 
 def principal_of(user: User) -> Principal:
     """A person acting without a sign-in: an integration's author, a reply by e-mail."""
-    role = StaffRole(user.staff_role) if user.is_staff else None
-    return Principal(user_id=user.id, name=user.name, email=user.email, staff_role=role,
+    role = user.required_staff_role() if user.is_staff else None
+    return Principal(user_id=pk(user), name=user.name, email=user.email, staff_role=role,
                      via="integration")
 

@@ -8,6 +8,7 @@ delivery exists if and only if the change committed, and the issues that write e
 
 import json
 import secrets
+from typing import Any
 
 import httpx
 from sqlalchemy import event as sa_event
@@ -18,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.audit.models import Event
 from app.audit.service import record_event
 from app.cache import cached_sync
-from app.db import transaction, utcnow
+from app.db import pk, transaction, utcnow
 from app.errors import NotFound
 from app.outbox.delivery import Delivered, DeliveryFailed, http_client
 from app.outbox.models import OutboxMessage
@@ -36,7 +37,7 @@ def delivery_key(subscription_id: int, event_id: int) -> str:
     return f"wh-{subscription_id}-ev-{event_id}"
 
 
-def event_body(ev: Event) -> dict:
+def event_body(ev: Event) -> dict[str, Any]:
     return {"id": ev.id, "type": ev.kind, "created_at": ev.created_at.isoformat(), "subject_type": ev.subject_type,
             "subject_id": ev.subject_id, "ticket_id": ev.ticket_id, "community_id": ev.community_id,
             "actor_id": ev.actor_id, "data": ev.data}
@@ -75,7 +76,7 @@ def _active_subscriptions(sync_session: Session) -> tuple[tuple[int, tuple[str, 
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")
-def _forget(sync_session: Session, _previous) -> None:
+def _forget(sync_session: Session, _previous: object) -> None:
     sync_session.info.pop(_PENDING, None)
 
 
@@ -100,7 +101,7 @@ async def create_subscription(session: AsyncSession, data: WebhookCreate, *, act
     async with transaction(session):
         session.add(sub)
         await session.flush()
-        record_event(session, "webhook.created", subject_type="webhook", subject_id=sub.id, actor_id=actor_id,
+        record_event(session, "webhook.created", subject_type="webhook", subject_id=pk(sub), actor_id=actor_id,
                      data={"url": sub.url, "event_types": sub.event_types})
     return sub
 
@@ -121,7 +122,7 @@ async def update_subscription(session: AsyncSession, subscription_id: int, patch
                 changed[name] = {"before": getattr(sub, name), "after": value}
                 setattr(sub, name, value)
         if changed:
-            record_event(session, "webhook.updated", subject_type="webhook", subject_id=sub.id, actor_id=actor_id,
+            record_event(session, "webhook.updated", subject_type="webhook", subject_id=pk(sub), actor_id=actor_id,
                          data={"changes": changed})
     return sub
 
@@ -161,10 +162,11 @@ def now_seconds() -> int:
 
 async def deliver_webhook(session: AsyncSession, message: OutboxMessage) -> Delivered:
     sub = await session.get(WebhookSubscription, message.payload.get("subscription_id"))
-    url, secret, active = (sub.url, sub.secret, sub.active) if sub else (None, None, False)
+    found = (sub.url, sub.secret, sub.active) if sub else None
     await session.commit()  # end the read before the network call
-    if sub is None:
+    if found is None:
         raise DeliveryFailed("the subscription was deleted", permanent=True)
+    url, secret, active = found
     if not active:
         raise DeliveryFailed("the subscription is paused", permanent=True)
     body = body_bytes(message)

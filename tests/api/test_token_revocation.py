@@ -25,7 +25,7 @@ async def test_a_revoked_token_is_refused_on_the_next_request(client, session):
 
 async def test_listing_shows_own_tokens_without_secrets(client, session):
     auth, row = await _token(session, name="github-action")
-    other_auth, other = await _token(session, name="someone-else")
+    _other_auth, _other = await _token(session, name="someone-else")
     listed = (await client.get("/api/v1/users/me/tokens", headers=auth)).json()
     assert [t["id"] for t in listed] == [row.id]
     assert listed[0]["name"] == "github-action" and "token_hash" not in listed[0]

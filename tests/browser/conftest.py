@@ -20,6 +20,7 @@ import uvicorn
 
 from app.db import get_database, set_database
 from app.live.broker import set_broker
+from tests.integrations.conftest import receiver  # noqa: F401 - a real HTTP receiver on loopback
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -31,7 +31,7 @@ def _serve_site(origin_port: int, form_url: str):
             f'<iframe id="support" src="{form_url}" width="800" height="1000"></iframe>').encode()
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's naming
+        def do_GET(self):  # http.server's naming
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
             self.end_headers()

@@ -8,7 +8,6 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in
 from tests.factories import PASSWORD, make_ticket, make_user
-from tests.integrations.conftest import receiver  # noqa: F401 (fixture: a real HTTP receiver on loopback)
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("FIRSTLINE_SCREENSHOTS")  # a folder: save screenshots there to look at them

@@ -17,7 +17,7 @@ async def setup(session):
 
 
 async def test_declare_update_resolve_postmortem_over_the_api(client, session):
-    h, _, agent, community, ticket = await setup(session)
+    h, _, agent, _community, ticket = await setup(session)
     res = await client.post("/api/v1/incidents", headers=h, json={
         "title": "Acme hub down", "severity": "sev1", "tickets": [f"SUP-{ticket.id}"]})
     assert res.status_code == 201, res.text

@@ -1,6 +1,7 @@
 """Pure incident rules: the status machine and the update cadence."""
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
@@ -32,7 +33,7 @@ def move(a, b, sev=Severity.sev1, written=False):
 def test_the_usual_path_is_allowed():
     path = [IncidentStatus.investigating, IncidentStatus.identified, IncidentStatus.monitoring,
             IncidentStatus.resolved]
-    for a, b in zip(path, path[1:]):
+    for a, b in pairwise(path):
         move(a, b)
     move(IncidentStatus.resolved, IncidentStatus.postmortem_done, written=True)
 

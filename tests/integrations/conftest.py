@@ -39,6 +39,8 @@ class Receiver:
     hang: threading.Event | None = None
     arrived: threading.Event = field(default_factory=threading.Event)
     reply: bytes = b'{"ok": true}'
+    replies: list[bytes] = field(default_factory=list)  # bodies in order, like `status`; `reply` when empty
+    reply_headers: dict[str, str] = field(default_factory=dict)
     arrivals: list[Received] = field(default_factory=list)  # every request, including ones never answered
 
 
@@ -48,7 +50,7 @@ def receiver() -> Iterator[Receiver]:
     box = Receiver(url=f"http://127.0.0.1:{port}/hook")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:  # http.server's name
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             box.arrivals.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
             box.arrived.set()
@@ -57,10 +59,13 @@ def receiver() -> Iterator[Receiver]:
                 return  # never answer: the connection drops when the test ends
             box.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
             status = box.status.pop(0) if len(box.status) > 1 else box.status[0]
+            reply = (box.replies.pop(0) if len(box.replies) > 1 else box.replies[0]) if box.replies else box.reply
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
+            for name, value in box.reply_headers.items():
+                self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(box.reply)
+            self.wfile.write(reply)
 
         def log_message(self, *args) -> None:
             pass

@@ -49,7 +49,7 @@ async def test_koi8r_subject_sender_and_body_are_decoded(session):
     result = await ingest_email(session, raw("koi8r-plain.eml"))
     assert result.result == "created"
     [ticket] = await tickets(session)
-    assert ticket.title == "Не работает вход в систему" and ticket.channel == "email"
+    assert ticket.title == "Не работает вход в систему" and ticket.channel == "email"  # noqa: RUF001 - Cyrillic meant
     assert "ошибка 502" in ticket.body
     requester = await session.get(User, ticket.requester_id)
     assert requester.email == "ivan@uni.example.ru" and requester.name == "Иван Петров"

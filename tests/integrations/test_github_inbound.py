@@ -132,6 +132,18 @@ async def test_labels_become_tags(session, client):
     assert (await tags_by_ticket(session, [ticket.id]))[ticket.id] == []
 
 
+async def test_a_label_that_cannot_be_a_tag_is_skipped_on_a_tagged_ticket(session, client):
+    opened = sample("issues.opened")
+    opened["issue"]["labels"] = [{"name": "bug"}]
+    await send(client, "issues", opened)
+    ticket = await the_ticket(session)
+    labeled = sample("issues.labeled")
+    labeled["label"] = {"name": "🎉"}
+    res = await send(client, "issues", labeled)
+    assert res.status_code == 200, res.text
+    assert (await tags_by_ticket(session, [ticket.id]))[ticket.id] == ["bug"]
+
+
 async def test_malformed_bodies_are_4xx_not_500(session, client):
     assert (await send(client, "issues", b"{not json")).status_code == 422
     r = await send(client, "issues", {"action": "opened"})

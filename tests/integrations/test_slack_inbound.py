@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import select
 
 from app.errors import Unauthorized
 from app.integrations.slack import reaction_table, verify_request

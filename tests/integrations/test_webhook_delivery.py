@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from contextlib import suppress
 from datetime import timedelta
 
 from hypothesis import given
@@ -127,10 +128,8 @@ async def test_worker_killed_mid_delivery_delivers_after_restart_with_the_same_k
     task = asyncio.create_task(deliver_due(session, now))
     await asyncio.to_thread(receiver.arrived.wait, 10)
     task.cancel()  # the worker dies while the receiver holds the request
-    try:
+    with suppress(asyncio.CancelledError):
         await task
-    except asyncio.CancelledError:
-        pass
     await session.rollback()
     receiver.hang.set()
     receiver.hang = None

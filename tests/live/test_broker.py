@@ -13,8 +13,8 @@ from tests.conftest import BACKEND
 from tests.factories import make_ticket, make_user, principal_for
 
 
-async def next_message(subscription, timeout: float = 5.0) -> LiveMessage:
-    return await asyncio.wait_for(subscription.queue.get(), timeout)
+async def next_message(subscription, within: float = 5.0) -> LiveMessage:
+    return await asyncio.wait_for(subscription.queue.get(), within)
 
 
 async def test_a_committed_change_reaches_subscribers_but_not_the_actor_filter(session):

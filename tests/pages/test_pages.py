@@ -1,6 +1,5 @@
 """The HTML pages: sign-in, CSRF, fragments for htmx, plain posts without JavaScript."""
 
-import pytest
 
 from app.ticket.models import Ticket
 from app.user.models import StaffRole

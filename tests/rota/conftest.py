@@ -9,6 +9,7 @@ from app.rota import service
 from app.rota.models import RoleIn, Schedule, ScheduleIn
 from app.user.models import StaffRole, User
 from tests.factories import bearer, make_token, make_user
+from tests.pages.conftest import csrf, triager  # noqa: F401 - a signed-in staff client for page tests
 
 
 @dataclass

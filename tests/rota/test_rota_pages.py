@@ -13,7 +13,6 @@ from app.rota.handoff import write_due_handoffs
 from app.rota.models import DutyTick, Handoff, Override, Schedule
 from app.user.models import StaffRole
 from tests.factories import make_user
-from tests.pages.conftest import csrf, sign_in, triager  # noqa: F401 - fixtures
 from tests.rota.conftest import make_schedule
 
 

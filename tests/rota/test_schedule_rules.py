@@ -1,6 +1,7 @@
 """The pure rota arithmetic: DST in several zones, holidays, weekday rotas, overrides."""
 
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -39,7 +40,7 @@ def weekly(zone: str, at: time = time(9), weekday: int = 0, members=(A, B, C), h
 def assert_tiles(shifts, start, end):
     """No gaps, no overlaps: each shift ends where the next begins, and they cover [start, end)."""
     assert shifts[0].start <= start and shifts[-1].end >= end
-    for a, b in zip(shifts, shifts[1:]):
+    for a, b in pairwise(shifts):
         assert a.end == b.start, (a, b)
         assert a.start < a.end
 
@@ -77,7 +78,7 @@ def test_a_handoff_inside_the_spring_gap_is_moved_forward_not_lost():
     layout = weekly("America/New_York", time(2, 30), weekday=6)
     shifts = base_shifts(layout, utc(2026, 3, 1), utc(2026, 3, 22))
     assert_tiles(shifts, utc(2026, 3, 1), utc(2026, 3, 22))
-    gap_day = [s for s in shifts if s.start.date() == date(2026, 3, 8)][0]
+    gap_day = next(s for s in shifts if s.start.date() == date(2026, 3, 8))
     assert gap_day.start == utc(2026, 3, 8, 7, 30)  # 03:30 EDT
     # An ambiguous autumn time (01:30 on 1 Nov 2026 happens twice) means the first occurrence.
     autumn = base_shifts(weekly("America/New_York", time(1, 30), weekday=6), utc(2026, 10, 30), utc(2026, 11, 3))
@@ -223,7 +224,7 @@ def as_tuple(shift):
 rotations = st.builds(
     Rotation,
     kind=st.sampled_from([RotationKind.weekly, RotationKind.custom]),
-    zone=st.sampled_from(ZONES + ["America/St_Johns", "Europe/Dublin", "Pacific/Chatham"]),
+    zone=st.sampled_from([*ZONES, "America/St_Johns", "Europe/Dublin", "Pacific/Chatham"]),
     anchor=st.dates(date(2024, 1, 1), date(2027, 12, 31)),
     handoff_time=st.times().map(lambda t: t.replace(second=0, microsecond=0)),
     handoff_weekday=st.integers(0, 6),
@@ -247,7 +248,7 @@ def test_periodic_layouts_tile_time_and_agree_with_on_call(rotation, at, span, n
     assert as_tuple(shifts[0]) == reference_on_call(rotation, members, max(shifts[0].start, at))
     assert as_tuple(shifts[-1]) == reference_on_call(rotation, members, shifts[-1].start)
     assert shifts[-1].end >= end
-    for a, b in zip(shifts, shifts[1:]):
+    for a, b in pairwise(shifts):
         assert a.end == b.start and a.start < a.end
         assert b.index == a.index + 1 and b.user_id == layout.roles["triager"][b.index % n]
     for s in shifts[:5]:
@@ -291,7 +292,7 @@ def test_overrides_keep_the_tiling_and_the_last_override_wins(at, overrides):
     final = shifts_between(layout, ovs, start, end)
     base = shifts_between(layout, [], start, end)
     assert final[0].start <= start and final[-1].end >= end and base[-1].end >= end
-    for a, b in zip(final, final[1:]):
+    for a, b in pairwise(final):
         assert a.end == b.start and a.start < a.end
     for piece in final:
         mid = piece.start + (piece.end - piece.start) / 2

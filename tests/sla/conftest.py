@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.sla import service as sla_service
+from tests.pages.conftest import csrf, triager  # noqa: F401 - a signed-in staff client for page tests
 
 
 class FakeClock:

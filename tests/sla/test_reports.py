@@ -4,7 +4,6 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
-import pytest
 
 from app.sla.reports import sla_report
 from app.sla.views import bar_chart
@@ -12,9 +11,7 @@ from app.ticket.enums import Channel
 from app.ticket.models import MessageCreate, Ticket
 from app.ticket.service import post_message
 from app.user.models import StaffRole
-from tests.factories import (bearer, make_community, make_ticket, make_token, make_user,
-                             principal_for)
-from tests.pages.conftest import csrf, sign_in, triager  # noqa: F401 - fixtures
+from tests.factories import bearer, make_community, make_ticket, make_token, make_user, principal_for
 
 
 async def _history(session, clock):

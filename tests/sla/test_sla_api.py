@@ -1,6 +1,5 @@
 """The SLA API: calendars and policies (with reasons for bad input), preview, states on tickets."""
 
-from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import select

@@ -9,7 +9,7 @@ from app.sla.models import SlaCalendar, SlaPolicy
 from app.ticket.enums import Channel
 from app.user.models import StaffRole
 from tests.factories import make_ticket, make_user
-from tests.pages.conftest import csrf, sign_in, triager  # noqa: F401 - fixtures
+from tests.pages.conftest import sign_in
 
 
 @pytest.fixture

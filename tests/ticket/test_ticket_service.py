@@ -1,7 +1,6 @@
 """Ticket use cases against a real database (SQLite or PostgreSQL)."""
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func

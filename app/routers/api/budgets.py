@@ -4,6 +4,7 @@ from fastapi import APIRouter, status
 from pydantic import Field
 from sqlmodel import SQLModel
 
+from app.db import pk
 from app.budget import service
 from app.budget.models import BudgetPublic, TimeEntryCreate, TimeEntryPublic, TimeEntryUpdate
 from app.budget.views import entry_views
@@ -31,7 +32,7 @@ class BudgetIn(SQLModel):
 
 @router.get("/tickets/{ref}/time-entries", response_model=list[TimeEntryPublic], responses=errors(401, 403, 404))
 async def read_time_entries(ticket: TicketDep, session: SessionDep, principal: TicketReader):
-    return await entry_views(session, await service.list_time_entries(session, ticket.id))
+    return await entry_views(session, await service.list_time_entries(session, pk(ticket)))
 
 
 @router.post("/tickets/{ref}/time-entries", status_code=status.HTTP_201_CREATED, response_model=TimeEntryPublic,

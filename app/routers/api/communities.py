@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Response, status
 from pydantic import EmailStr
 from sqlmodel import SQLModel
 
+from app.db import pk
 from app.auth.policy import Principal
 from app.community import service
 from app.community.models import Community, CommunityCreate, CommunityPublic, MembershipRole
@@ -75,8 +76,8 @@ async def read_community(community: CommunityDep, principal: Reader):
 
 @router.get("/{slug}/members", response_model=list[MemberOut], responses=errors(401, 403, 404))
 async def list_members(community: CommunityDep, session: SessionDep, principal: Reader):
-    return [MemberOut(user_id=u.id, email=u.email, name=u.name, role=role)
-            for u, role in await service.members(session, community.id)]
+    return [MemberOut(user_id=pk(u), email=u.email, name=u.name, role=role)
+            for u, role in await service.members(session, pk(community))]
 
 
 @router.put("/{slug}/members", response_model=MemberOut, responses=errors(400, 401, 403, 404, 422),
@@ -85,7 +86,7 @@ async def put_member(data: MemberIn, community: WritableCommunityDep, session: S
                      principal: Writer):
     membership = await service.add_member(session, community, email=data.email, name=data.name, role=data.role,
                                           actor_id=principal.user_id)
-    for user, role in await service.members(session, community.id):
+    for user, role in await service.members(session, pk(community)):
         if user.id == membership.user_id:
             return MemberOut(user_id=user.id, email=user.email, name=user.name, role=role)
     raise NotFound("membership vanished")  # pragma: no cover - we just wrote it

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from app.auth.policy import Principal
+from app.db import pk
 from app.deps import SessionDep, api_permission
 from app.errors import NotFound
 from app.incident import service
@@ -110,12 +111,12 @@ async def add_community(ref: IncidentRef, slug: str, session: SessionDep, princi
 @router.get("/{ref}/events", response_model=list[TimelineEntry], responses=errors(401, 403, 404),
             summary="The timeline: every event, oldest first")
 async def read_timeline(incident: IncidentDep, session: SessionDep, principal: Reader):
-    return await timeline_views(session, await service.timeline(session, incident.id))
+    return await timeline_views(session, await service.timeline(session, pk(incident)))
 
 
 @router.get("/{ref}/updates", response_model=list[UpdatePublic], responses=errors(401, 403, 404))
 async def read_updates(incident: IncidentDep, session: SessionDep, principal: Reader):
-    return await update_views(session, await service.list_updates(session, incident.id))
+    return await update_views(session, await service.list_updates(session, pk(incident)))
 
 
 @router.get("/{ref}/updates/template", response_model=UpdateTemplate, responses=errors(401, 403, 404, 422),
@@ -141,8 +142,8 @@ async def post_update(ref: IncidentRef, data: UpdateCreate, session: SessionDep,
 
 @router.get("/{ref}/postmortem", response_model=PostMortemPublic, responses=errors(401, 403, 404))
 async def read_postmortem(incident: IncidentDep, session: SessionDep, principal: Reader):
-    pm = await service.get_postmortem(session, incident.id)
-    return await postmortem_view(session, incident.id, pm, await service.list_action_items(session, incident.id))
+    pm = await service.get_postmortem(session, pk(incident))
+    return await postmortem_view(session, pk(incident), pm, await service.list_action_items(session, pk(incident)))
 
 
 @router.put("/{ref}/postmortem", response_model=PostMortemPublic, responses=errors(400, 401, 403, 404, 409, 422),

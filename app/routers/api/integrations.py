@@ -5,15 +5,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Path, Request
 from pydantic import BaseModel, Field, ValidationError
 
 from app.auth.policy import Principal
+from app.db import pk
 from app.deps import SessionDep, api_permission, public
-from app.errors import InvalidInput, PayloadTooLarge
+from app.errors import InvalidInput, PayloadTooLarge, Unauthorized
 from app.integrations import github
 from app.integrations.settings import get_integration_settings
 from app.routers.api.common import errors
+from app.ticket.models import MessageDelivery
 
 router = APIRouter(prefix="/integrations", tags=["integrations"])
 
@@ -68,7 +70,8 @@ async def github_webhook(
     if not x_github_event:
         raise InvalidInput("missing X-GitHub-Event header", code="bad_payload")
     with _payload_errors():
-        outcome = await github.handle_event(session, x_github_event, x_github_delivery, _json(body))
+        outcome = await github.handle_event(session, x_github_event, x_github_delivery, _json(body),
+                                            digest=github.body_digest(x_github_event, body))
     return InboundResult(result=outcome.result, ticket=outcome.ticket, detail=outcome.detail)
 
 
@@ -100,12 +103,15 @@ async def email_in(request: Request, session: SessionDep,
     return InboundResult(result=outcome.result, ticket=outcome.ticket, detail=outcome.detail)
 
 
-def _verified_slack_body(request: Request, body: bytes) -> None:
+async def _verified_slack_body(request: Request, session: SessionDep, body: bytes) -> bool:
+    """Verify the signature; False when this exact signed request was received before (a replay)."""
     from app.db import utcnow
-    from app.integrations.slack import verify_request
+    from app.integrations.slack import first_time, verify_request
 
+    now = utcnow()
     verify_request(get_integration_settings().slack_signing_secret, request.headers.get("x-slack-request-timestamp"),
-                   body, request.headers.get("x-slack-signature"), now=int(utcnow().timestamp()))
+                   body, request.headers.get("x-slack-signature"), now=int(now.timestamp()))
+    return await first_time(session, request.headers.get("x-slack-signature", ""), now=now)
 
 
 @router.post("/slack/commands", responses=errors(401, 413, 422),
@@ -118,7 +124,8 @@ async def slack_command(request: Request, session: SessionDep) -> dict[str, Any]
     from app.integrations.slack import slash_command
 
     body = await _body(request, 1024 * 1024)
-    _verified_slack_body(request, body)
+    if not await _verified_slack_body(request, session, body):
+        raise Unauthorized("this request was received before (replay)", code="replayed_request")
     try:
         form = {k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
     except UnicodeDecodeError:
@@ -134,7 +141,9 @@ async def slack_events(request: Request, session: SessionDep) -> dict[str, Any]:
     from app.integrations.slack import EventOutcome, handle_event
 
     body = await _body(request, 1024 * 1024)
-    _verified_slack_body(request, body)
+    if not await _verified_slack_body(request, session, body):
+        # Acknowledged, so Slack stops retrying, and changes nothing.
+        return {"result": "duplicate", "ticket": None, "detail": "this request was received before"}
     with _payload_errors():
         outcome = await handle_event(session, _json(body))
     if isinstance(outcome, EventOutcome):
@@ -163,4 +172,14 @@ async def open_tracker_issue(data: TrackerIssueCreate, session: SessionDep,
     from app.ticket.service import ticket_key
 
     ticket, url = await open_issue(session, data.ticket, actor=principal, repo=data.repo, title=data.title)
-    return TrackerIssueOut(ticket=ticket_key(ticket.id), status=ticket.status, issue_url=url)
+    return TrackerIssueOut(ticket=ticket_key(pk(ticket)), status=ticket.status, issue_url=url)
+
+
+@router.post("/replies/{delivery_id}/redeliver", response_model=MessageDelivery, responses=errors(401, 403, 404, 409),
+             summary="Send a reply to GitHub, Slack or e-mail again (e.g. after it failed)")
+async def redeliver_reply(delivery_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep,
+                          principal: Annotated[Principal, api_permission("tickets:write")]):
+    """`delivery_id` is a message's `delivery.id`. Queued again with the same idempotency key; 409 while queued."""
+    from app.integrations.conversations import send_reply_again
+
+    return await send_reply_again(session, delivery_id)

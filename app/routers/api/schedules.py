@@ -1,6 +1,6 @@
 """/api/v1/schedules: the rota. Who is on now, the final shifts, overrides, swaps, duties."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import Response as RawResponse
@@ -17,6 +17,7 @@ from app.rota.models import (
     FairnessOut,
     FeedIn,
     FeedOut,
+    Handoff,
     HandoffOut,
     HandoffUpdate,
     OnCallOut,
@@ -35,7 +36,7 @@ feeds_router = APIRouter(prefix="/calendar-feeds", tags=["schedules"])
 calendar_router = APIRouter(prefix="/calendar", tags=["schedules"])
 handoffs_router = APIRouter(prefix="/handoffs", tags=["schedules"])
 ICS = "text/calendar; charset=utf-8"
-ICS_RESPONSE = {200: {"content": {"text/calendar": {}}, "description": "An RFC 5545 calendar"}}
+ICS_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/calendar": {}}, "description": "An RFC 5545 calendar"}}
 
 Reader = Annotated[Principal, api_permission("schedules:read")]
 Writer = Annotated[Principal, api_permission("schedules:write")]
@@ -229,7 +230,7 @@ async def handoff_or_404(handoff_id: int, session: SessionDep, _reader: Reader):
     return handoff.require_handoff(await handoff.get_handoff(session, handoff_id), handoff_id)
 
 
-HandoffDep = Annotated[object, Depends(handoff_or_404)]
+HandoffDep = Annotated[Handoff, Depends(handoff_or_404)]
 
 
 @handoffs_router.get("/{handoff_id}", response_model=HandoffOut, responses=errors(401, 403, 404))

@@ -8,6 +8,7 @@ from pydantic import AwareDatetime
 from sqlmodel import SQLModel
 
 from app.auth.policy import Principal
+from app.db import pk
 from app.deps import SessionDep, api_permission
 from app.errors import NotFound
 from app.routers.api.common import errors
@@ -72,7 +73,7 @@ async def create_policy(data: SlaPolicyIn, session: SessionDep, principal: Write
     wins. A community's policy overrides the default target by target. Open tickets'
     targets are recomputed, and each change is an `sla.recomputed` event on the ticket."""
     policy = await service.save_policy(session, data, actor_id=principal.user_id)
-    return await service.get_policy_public(session, policy.id)
+    return await service.get_policy_public(session, pk(policy))
 
 
 @router.get("/policies/{policy_id}", response_model=SlaPolicyPublic, responses=errors(401, 403, 404))
@@ -125,4 +126,4 @@ async def ticket_sla(ref: str, session: SessionDep, principal: Annotated[Princip
     ticket = await get_ticket(session, ref)
     if ticket is None:
         raise NotFound(f"ticket {ref} does not exist")
-    return (await service.clock_states(session, [ticket.id], service.sla_now()))[ticket.id]
+    return (await service.clock_states(session, [pk(ticket)], service.sla_now()))[pk(ticket)]

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 from fastapi.responses import Response as RawResponse
 
+from app.db import pk
 from app.audit.models import EventPublic
 from app.audit.service import list_ticket_events
 from app.auth.policy import Principal
@@ -121,7 +122,7 @@ async def patch_ticket(
 
 async def _claim_view(session, ticket: Ticket) -> ClaimPublic:
     users = await users_by_id(session, {ticket.claimed_by_id})
-    return ClaimPublic(ticket_id=ticket.id, claimed_by=user_ref(users.get(ticket.claimed_by_id)),
+    return ClaimPublic(ticket_id=pk(ticket), claimed_by=user_ref(users.get(ticket.claimed_by_id)),
                        claimed_at=ticket.claimed_at, version=ticket.version)
 
 
@@ -138,7 +139,7 @@ async def unclaim(ref: TicketRef, session: SessionDep, principal: Writer):
 
 @router.get("/{ref}/messages", response_model=list[MessagePublic], responses=errors(401, 403, 404))
 async def read_messages(ticket: TicketDep, session: SessionDep, principal: Reader):
-    return await message_views(session, await service.list_messages(session, ticket.id, include_internal=True))
+    return await message_views(session, await service.list_messages(session, pk(ticket), include_internal=True))
 
 
 @router.post(
@@ -156,12 +157,12 @@ async def create_message(ref: TicketRef, data: MessageCreate, session: SessionDe
 
 @router.get("/{ref}/events", response_model=list[EventPublic], responses=errors(401, 403, 404), summary="Audit log")
 async def read_events(ticket: TicketDep, session: SessionDep, principal: Reader):
-    return await event_views(session, await list_ticket_events(session, ticket.id))
+    return await event_views(session, await list_ticket_events(session, pk(ticket)))
 
 
 async def _votes(session, ticket: Ticket) -> VoteSummary:
-    voters = await service.list_voters(session, ticket.id)
-    return VoteSummary(ticket_id=ticket.id, vote_count=ticket.vote_count, voters=[user_ref(v) for v in voters])
+    voters = await service.list_voters(session, pk(ticket))
+    return VoteSummary(ticket_id=pk(ticket), vote_count=ticket.vote_count, voters=[user_ref(v) for v in voters])
 
 
 @router.get("/{ref}/votes", response_model=VoteSummary, responses=errors(401, 403, 404))
@@ -191,7 +192,7 @@ async def delete_vote(ref: TicketRef, user_id: int, session: SessionDep, princip
 
 @router.get("/{ref}/links", response_model=list[LinkPublic], responses=errors(401, 403, 404))
 async def read_links(ticket: TicketDep, session: SessionDep, principal: Reader):
-    return link_views(await service.list_links(session, ticket.id))
+    return link_views(await service.list_links(session, pk(ticket)))
 
 
 @router.post(
@@ -212,7 +213,7 @@ async def delete_link(ref: TicketRef, link_id: int, session: SessionDep, princip
 
 @router.get("/{ref}/attachments", response_model=list[AttachmentPublic], responses=errors(401, 403, 404))
 async def read_attachments(ticket: TicketDep, session: SessionDep, principal: Reader):
-    return [AttachmentPublic(**a.model_dump(exclude={"data"})) for a in await service.list_attachments(session, ticket.id)]
+    return [AttachmentPublic(**a.model_dump(exclude={"data"})) for a in await service.list_attachments(session, pk(ticket))]
 
 
 @router.get(
@@ -221,7 +222,7 @@ async def read_attachments(ticket: TicketDep, session: SessionDep, principal: Re
     responses={200: {"content": {"application/octet-stream": {}}, "description": "The file"}, **errors(401, 403, 404)},
 )
 async def download_attachment(ticket: TicketDep, attachment_id: int, session: SessionDep, principal: Reader):
-    att = await service.get_attachment(session, ticket.id, attachment_id)
+    att = await service.get_attachment(session, pk(ticket), attachment_id)
     if att is None:
         raise NotFound("no such attachment on this ticket")
     return RawResponse(att.data, headers=download_headers(att.filename))

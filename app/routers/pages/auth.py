@@ -63,7 +63,7 @@ async def login(
         raise Forbidden("the sign-in form expired; reload the page and try again", code="csrf_failed")
     rate_limit("login", settings.login_rate_per_minute, request)
     try:
-        token, login_session = await log_in(session, email, password, days=settings.session_days)
+        token, _login_session = await log_in(session, email, password, days=settings.session_days)
     except Unauthorized as exc:
         return _login_form(request, next_url=_safe_next(next), error=exc.detail, email=email, status_code=401)
     response = RedirectResponse(_safe_next(next), status_code=303)

@@ -12,6 +12,7 @@ from app.budget.models import TimeEntryCreate
 from app.budget.views import entry_views, hours
 from app.community.models import BudgetPeriod, Community
 from app.community.service import get_community_by_slug, list_communities, members
+from app.db import pk
 from app.deps import SessionDep, page_permission
 from app.errors import InvalidInput, NotFound
 from app.templating import env, render
@@ -44,12 +45,12 @@ async def communities_page(request: Request, session: SessionDep, principal: Rea
 async def community_page(request: Request, slug: str, session: SessionDep, principal: Reader):
     community = await _community_or_404(session, slug)
     budget = await service.budget_of(session, community)
-    entries = await service.recent_entries(session, community.id, budget.period_start, budget.period_end)
-    tickets = {t.id: t for t in [await session.get(Ticket, i) for i in {e.ticket_id for e in entries}] if t}
+    entries = await service.recent_entries(session, pk(community), budget.period_start, budget.period_end)
+    tickets = {pk(t): t for t in [await session.get(Ticket, i) for i in {e.ticket_id for e in entries}] if t}
     return render(request, "budget/community.html", {
         "section": "communities", "c": community, "budget": budget, "entries": await entry_views(session, entries),
         "tickets": {i: (ticket_key(i), t.title) for i, t in tickets.items()},
-        "members": await members(session, community.id), "periods": list(BudgetPeriod),
+        "members": await members(session, pk(community)), "periods": list(BudgetPeriod),
         "can_edit": principal.can("communities:write"),
     })
 
@@ -89,7 +90,7 @@ async def delete_time(ref: str, entry_id: int, session: SessionDep, principal: T
 
 
 async def time_panel(session, ticket: Ticket, principal: Principal) -> dict:
-    entries = await service.list_time_entries(session, ticket.id)
+    entries = await service.list_time_entries(session, pk(ticket))
     community = await session.get(Community, ticket.community_id) if ticket.community_id else None
     people = await users_by_id(session, {e.user_id for e in entries})
     return {

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from app.alerting.service import list_alerts
 from app.auth.policy import Principal
 from app.community.service import list_communities
-from app.db import utcnow
+from app.db import pk, utcnow
 from app.deps import SessionDep, page_permission
 from app.errors import InvalidInput, NotFound
 from app.incident import service
@@ -101,10 +101,10 @@ async def declare(request: Request, session: SessionDep, principal: Writer,
                   communities: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI form default
                   responder_id: Annotated[str, Form()] = ""):
     try:
-        data = IncidentCreate(title=title, severity=severity, summary=summary,
-                              tickets=[t for t in tickets.replace(",", " ").split() if t],
-                              communities=[c for c in communities if c],
-                              responder_id=int(responder_id) if responder_id.isdigit() else None)
+        data = IncidentCreate.model_validate(dict(
+            title=title, severity=severity, summary=summary, tickets=[t for t in tickets.replace(",", " ").split() if t],
+            communities=[c for c in communities if c],
+            responder_id=int(responder_id) if responder_id.isdigit() else None))
     except ValidationError as exc:
         raise _invalid(exc) from None
     incident = await service.declare_incident(session, data, actor=principal)
@@ -115,7 +115,7 @@ async def _context(session, incident: Incident, principal: Principal) -> dict:
     now = utcnow()
     view = await incident_view(session, incident, now=now)
     kind, template = await service.render_update_template(session, incident, now=now)
-    pm = await service.get_postmortem(session, incident.id)
+    pm = await service.get_postmortem(session, pk(incident))
     status = IncidentStatus(incident.status)
     return {
         "section": "incidents",
@@ -125,11 +125,11 @@ async def _context(session, incident: Incident, principal: Principal) -> dict:
         "update_kind": kind,
         "update_template": template,
         "client_key": uuid.uuid4().hex,
-        "updates": await update_views(session, await service.list_updates(session, incident.id)),
-        "timeline": await timeline_views(session, await service.timeline(session, incident.id)),
+        "updates": await update_views(session, await service.list_updates(session, pk(incident))),
+        "timeline": await timeline_views(session, await service.timeline(session, pk(incident))),
         "alerts": await list_alerts(session, incident_id=incident.id),
         "pm": pm,
-        "action_items": await action_item_views(session, await service.list_action_items(session, incident.id)),
+        "action_items": await action_item_views(session, await service.list_action_items(session, pk(incident))),
         "can_write_postmortem": status not in ACTIVE,
         "communities": await list_communities(session),
         "staff": await list_staff(session),
@@ -141,6 +141,8 @@ async def _respond(request: Request, session, incident_id: int, principal: Princ
     if not is_htmx(request):
         return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
     incident = await service.get_incident(session, incident_id)
+    if incident is None:
+        raise NotFound(f"no incident {incident_id}")
     return render(request, "incident/detail.html", await _context(session, incident, principal), block="incident")
 
 
@@ -156,24 +158,24 @@ async def move(request: Request, ref: str, target: str, session: SessionDep, pri
     except ValueError:
         raise InvalidInput(f"unknown status {target!r}", code="bad_status") from None
     incident = await service.change_status(session, ref, status, actor=principal)
-    return await _respond(request, session, incident.id, principal)
+    return await _respond(request, session, pk(incident), principal)
 
 
 @router.post("/incidents/{ref}/severity")
 async def change_severity(request: Request, ref: str, session: SessionDep, principal: Writer,
                           severity: Annotated[str, Form()]):
     try:
-        patch = IncidentPatch(severity=severity)
+        patch = IncidentPatch.model_validate(dict(severity=severity))
     except ValidationError as exc:
         raise _invalid(exc) from None
     incident = await service.change_incident(session, ref, patch, actor=principal)
-    return await _respond(request, session, incident.id, principal)
+    return await _respond(request, session, pk(incident), principal)
 
 
 @router.post("/incidents/{ref}/acknowledge")
 async def acknowledge(request: Request, ref: str, session: SessionDep, principal: Writer):
     incident = await service.acknowledge_incident(session, ref, actor=principal)
-    return await _respond(request, session, incident.id, principal)
+    return await _respond(request, session, pk(incident), principal)
 
 
 @router.post("/incidents/{ref}/updates")
@@ -181,7 +183,7 @@ async def post_update(request: Request, ref: str, session: SessionDep, principal
                       body: Annotated[str, Form()], status: Annotated[str, Form()] = "",
                       client_key: Annotated[str, Form()] = ""):
     try:
-        data = UpdateCreate(body=body, status=status or None, client_key=client_key or None)
+        data = UpdateCreate.model_validate(dict(body=body, status=status or None, client_key=client_key or None))
     except ValidationError as exc:
         raise _invalid(exc) from None
     posted = await service.post_update(session, ref, data, actor=principal)
@@ -192,14 +194,14 @@ async def post_update(request: Request, ref: str, session: SessionDep, principal
 async def link_ticket(request: Request, ref: str, session: SessionDep, principal: Writer,
                       ticket: Annotated[str, Form()]):
     incident = await service.link_ticket(session, ref, ticket.strip(), actor=principal)
-    return await _respond(request, session, incident.id, principal)
+    return await _respond(request, session, pk(incident), principal)
 
 
 @router.post("/incidents/{ref}/communities")
 async def add_community(request: Request, ref: str, session: SessionDep, principal: Writer,
                         community: Annotated[str, Form()]):
     incident = await service.add_community(session, ref, community, actor=principal)
-    return await _respond(request, session, incident.id, principal)
+    return await _respond(request, session, pk(incident), principal)
 
 
 @router.post("/incidents/{ref}/roles")
@@ -211,7 +213,7 @@ async def assign_role(request: Request, ref: str, session: SessionDep, principal
     except ValidationError as exc:
         raise _invalid(exc) from None
     incident = await service.assign_role(session, ref, data.role, data.user_id, actor=principal)
-    return await _respond(request, session, incident.id, principal)
+    return await _respond(request, session, pk(incident), principal)
 
 
 @router.post("/incidents/{ref}/postmortem")
@@ -232,7 +234,8 @@ async def add_action_item(request: Request, ref: str, session: SessionDep, princ
                           title: Annotated[str, Form()], owner_id: Annotated[str, Form()],
                           due_on: Annotated[str, Form()]):
     try:
-        data = ActionItemCreate(title=title, owner_id=int(owner_id) if owner_id.isdigit() else -1, due_on=due_on)
+        data = ActionItemCreate.model_validate(dict(title=title, owner_id=int(owner_id) if owner_id.isdigit() else -1,
+                                                    due_on=due_on))
     except ValidationError as exc:
         raise _invalid(exc) from None
     item = await service.add_action_item(session, ref, data, actor=principal)
@@ -245,13 +248,13 @@ async def add_action_item(request: Request, ref: str, session: SessionDep, princ
 async def incident_panel(session, ticket: Ticket, principal: Principal) -> dict | None:
     if not principal.can("incidents:read"):
         return None
-    linked = await service.incident_ids_for_tickets(session, [ticket.id], active_only=False)
-    incidents = [await service.get_incident(session, i) for i in linked.get(ticket.id, [])]
+    linked = await service.incident_ids_for_tickets(session, [pk(ticket)], active_only=False)
+    incidents = [await service.get_incident(session, i) for i in linked.get(pk(ticket), [])]
     return {
         "incidents": [(i, STATUS_LABELS[IncidentStatus(i.status)]) for i in incidents if i],
         "proposed": ticket.urgency == Urgency.emergency.value and not incidents,
         "can_declare": principal.can("incidents:write"),
         "ticket_id": ticket.id,
-        "ticket_key": ticket_key(ticket.id),
+        "ticket_key": ticket_key(pk(ticket)),
         "title": ticket.title,
     }

@@ -10,6 +10,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from app.community.models import Community
 from app.community.service import get_community_by_slug
 from app.config import get_settings
+from app.db import pk
 from app.deps import SessionDep, SettingsDep, public, rate_limit
 from app.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
 from app.templating import render
@@ -70,12 +71,12 @@ async def intake_submit(request: Request, slug: str, session: SessionDep, settin
         return RedirectResponse(f"/intake/{slug}/done", status_code=303)
     errors: dict[str, str] = {}
     try:
-        data = TicketCreate(
+        data = TicketCreate.model_validate(dict(  # form text: the model parses the choices
             title=values["title"], body=values["body"], requester_email=values["email"],
             requester_name=values["name"] or None, community=community.slug,
             type=values["type"] or TicketType.question, urgency=values["urgency"] or Urgency.normal,
             channel=Channel.web,
-        )
+        ))
     except ValidationError as exc:
         names = {"requester_email": "email", "requester_name": "name"}
         for err in exc.errors():
@@ -92,7 +93,7 @@ async def intake_submit(request: Request, slug: str, session: SessionDep, settin
     except (PayloadTooLarge, UnsupportedMediaType) as exc:  # too big or a program: say so beside the field
         return _form(request, community, values=values, errors={"attachments": exc.detail},
                      status_code=exc.status_code)
-    key = ticket_key(ticket.id)
+    key = ticket_key(pk(ticket))
     sig = _receipt_sig(key, ticket.status)
     return RedirectResponse(f"/intake/{slug}/done?key={key}&s={ticket.status}&sig={sig}", status_code=303)
 

@@ -27,3 +27,12 @@ async def open_issue(ref: str, session: SessionDep, principal: Annotated[Princip
                      repo: Annotated[str, Form(max_length=201)] = ""):
     ticket, _url = await open_tracker_issue(session, ref, actor=principal, repo=repo or None)
     return RedirectResponse(f"/tickets/{ticket.id}", status_code=303)
+
+
+@router.post("/tickets/{ticket_id}/deliveries/{delivery_id}/redeliver")
+async def send_reply_again_page(ticket_id: int, delivery_id: int, session: SessionDep,
+                                principal: Annotated[Principal, page_permission("tickets:write")]):
+    from app.integrations.conversations import send_reply_again
+
+    await send_reply_again(session, delivery_id, ticket_id=ticket_id)
+    return RedirectResponse(f"/tickets/{ticket_id}", status_code=303)

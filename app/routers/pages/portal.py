@@ -15,6 +15,7 @@ from app.auth.secrets import constant_time_equals
 from app.auth.uploads import download_headers
 from app.auth.visibility import can_approve, can_speak_for, represented
 from app.community.models import Community
+from app.db import pk
 from app.deps import (
     PORTAL_COOKIE,
     OptionalPortalPrincipal,
@@ -124,7 +125,7 @@ async def _rows(session, tickets: list[Ticket]) -> list[dict]:
     communities = await communities_by_id(session, {t.community_id for t in tickets})
     people = await users_by_id(session, {t.requester_id for t in tickets})
     return [
-        {"t": t, "key": ticket_key(t.id), "community": communities.get(t.community_id),
+        {"t": t, "key": ticket_key(pk(t)), "community": communities.get(t.community_id),
          "requester": people.get(t.requester_id)}
         for t in tickets
     ]
@@ -152,9 +153,9 @@ async def _ticket_page(request: Request, session, principal: Principal, ticket: 
     community = await session.get(Community, ticket.community_id) if ticket.community_id else None
     requester = (await users_by_id(session, {ticket.requester_id})).get(ticket.requester_id)
     return render(request, "portal/ticket.html", _ctx(
-        principal, t=ticket, key=ticket_key(ticket.id), community=community, requester=requester,
+        principal, t=ticket, key=ticket_key(pk(ticket)), community=community, requester=requester,
         messages=messages, attachments=await service.visible_attachments(session, principal, ticket),
-        csat=await service.latest_csat(session, ticket.id), can_approve=can_approve(principal, ticket),
+        csat=await service.latest_csat(session, pk(ticket)), can_approve=can_approve(principal, ticket),
         can_speak=can_speak_for(principal, ticket), error=error), status_code=status_code)
 
 
@@ -182,27 +183,27 @@ async def portal_confirm(ref: str, session: SessionDep, principal: Contact,
     if not score.isdigit():
         raise InvalidInput("choose a rating from 1 (poor) to 5 (great)", code="bad_score")
     ticket = await service.confirm_resolution(session, principal, ref, service.Rating(int(score), comment))
-    return _back_to(ticket.id)
+    return _back_to(pk(ticket))
 
 
 @router.post("/portal/tickets/{ref}/reopen")
 async def portal_reopen(ref: str, session: SessionDep, principal: Contact,
                         comment: Annotated[str, Form(max_length=50_000)] = ""):
     ticket = await service.report_not_fixed(session, principal, ref, comment)
-    return _back_to(ticket.id)
+    return _back_to(pk(ticket))
 
 
 @router.post("/portal/tickets/{ref}/approve")
 async def portal_approve(ref: str, session: SessionDep, principal: Contact):
     ticket = await service.approve_request(session, principal, ref)
-    return _back_to(ticket.id)
+    return _back_to(pk(ticket))
 
 
 @router.post("/portal/tickets/{ref}/decline")
 async def portal_decline(ref: str, session: SessionDep, principal: Contact,
                          reason: Annotated[str, Form(max_length=5000)] = ""):
     ticket = await service.decline_request(session, principal, ref, reason)
-    return _back_to(ticket.id)
+    return _back_to(pk(ticket))
 
 
 @router.get("/portal/tickets/{ref}/attachments/{attachment_id}")

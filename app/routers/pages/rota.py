@@ -12,12 +12,12 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
 from app.auth.policy import Principal
-from app.db import utcnow
+from app.db import pk, utcnow
 from app.deps import SessionDep, page_permission
 from app.errors import AppError, InvalidInput
 from app.rota import feeds, handoff, service
 from app.rota.handoff import RETRO_QUESTIONS
-from app.rota.models import HandoffUpdate, OverrideIn, RoleIn, Schedule, ScheduleIn
+from app.rota.models import Handoff, HandoffUpdate, OverrideIn, RoleIn, Schedule, ScheduleIn
 from app.rota.schedule import fairness
 from app.rota.views import build_grid, window
 from app.routers.api.schedules import find_schedule  # one lookup rule for API and pages
@@ -76,10 +76,10 @@ async def _page_context(session, schedule: Schedule | None, principal: Principal
     hi = datetime.combine(first + timedelta(days=days), datetime.min.time(), tzinfo=tz).astimezone(UTC)
     shifts = await service.final_shifts(session, schedule, lo, hi)
     who = await service.who_is_on(session, schedule, now)
-    members = (await service.role_members(session, [schedule.id])).get(schedule.id, {})
-    duties = await service.list_duties(session, schedule.id)
+    members = (await service.role_members(session, [pk(schedule)])).get(pk(schedule), {})
+    duties = await service.list_duties(session, pk(schedule))
     current = {role: s for role, s in who.now.items() if s}
-    ticks = await service.ticks_for(session, schedule.id, sorted({s.index for s in current.values()}))
+    ticks = await service.ticks_for(session, pk(schedule), sorted({s.index for s in current.values()}))
     overrides = await service.list_overrides(session, schedule, since=now - timedelta(days=1))
     fair_from = now - timedelta(days=90)
     fair = fairness(await service.final_shifts(session, schedule, fair_from, now), fair_from, now)
@@ -190,7 +190,7 @@ def _emails(raw: str) -> list[str]:
 async def _role(session, name: str, emails: str, duties: str) -> RoleIn | None:
     if not name.strip() and not emails.strip():
         return None
-    staff = {u.email: u.id for u in await list_staff(session)}
+    staff = {u.email: pk(u) for u in await list_staff(session)}
     wanted = _emails(emails)
     unknown = [e for e in wanted if e not in staff]
     if unknown:
@@ -223,12 +223,12 @@ async def create_schedule(request: Request, session: SessionDep, principal: Writ
     try:
         roles = [r for r in [await _role(session, role1, members1, duties1), await _role(session, role2, members2, "")]
                  if r is not None]
-        data = ScheduleIn(
+        data = ScheduleIn.model_validate(dict(  # form text: the model parses dates, times and choices
             name=name, kind=kind, zone=zone.strip(), anchor_date=anchor_date or utcnow().date().isoformat(),
             handoff_time=handoff_time or "09:00", handoff_weekday=handoff_weekday or 0, shift_days=shift_days or 7,
             holiday_country=holiday_country.strip() or None, holiday_subdivision=holiday_subdivision.strip() or None,
             holiday_dates=[d.strip() for d in holiday_dates.replace("\n", ",").split(",") if d.strip()],
-            roles=roles, triage_mode=triage_mode)
+            roles=roles, triage_mode=triage_mode))
         schedule = await service.create_schedule(session, data, actor_id=principal.user_id)
     except (ValidationError, AppError) as exc:
         if isinstance(exc, AppError) and exc.status_code != 422:
@@ -261,7 +261,7 @@ async def _handoff_or_404(handoff_id: int, session: SessionDep, _reader: Reader)
 
 @router.get("/rota/handoffs/{handoff_id}")
 async def handoff_page(request: Request, session: SessionDep, principal: Reader,
-                       item: Annotated[object, Depends(_handoff_or_404)]):
+                       item: Annotated[Handoff, Depends(_handoff_or_404)]):
     schedule = await service.get_schedule(session, item.schedule_id)
     people = await service.users_by_id(session, {item.outgoing_id, item.incoming_id, item.acknowledged_by_id})
     return render(request, "rota/handoff.html", {
@@ -274,7 +274,7 @@ async def handoff_page(request: Request, session: SessionDep, principal: Reader,
 
 
 @router.post("/rota/handoffs/{handoff_id}")
-async def update_handoff(session: SessionDep, principal: Reader, item: Annotated[object, Depends(_handoff_or_404)],
+async def update_handoff(session: SessionDep, principal: Reader, item: Annotated[Handoff, Depends(_handoff_or_404)],
                          notes: Annotated[str, Form(max_length=20_000)] = "",
                          went_well: Annotated[str, Form(max_length=20_000)] = "",
                          could_be_better: Annotated[str, Form(max_length=20_000)] = "",
@@ -286,7 +286,7 @@ async def update_handoff(session: SessionDep, principal: Reader, item: Annotated
 
 
 @router.post("/rota/handoffs/{handoff_id}/acknowledge")
-async def acknowledge(session: SessionDep, principal: Reader, item: Annotated[object, Depends(_handoff_or_404)]):
+async def acknowledge(session: SessionDep, principal: Reader, item: Annotated[Handoff, Depends(_handoff_or_404)]):
     await handoff.acknowledge_handoff(session, item, principal, utcnow())
     return RedirectResponse(f"/rota/handoffs/{item.id}", status_code=303)
 

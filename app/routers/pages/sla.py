@@ -129,8 +129,9 @@ def _policy_from_form(form) -> SlaPolicyIn:
             continue  # a blank duration removes the rule (and leaves the empty "add" row out)
         try:
             minutes = round(float(str(hours).replace(",", ".")) * 60)
-            rules.append(SlaRuleIn(target=target, channel=channel or None, criticality=int(crit) if crit else None,
-                                   urgency=urgency or None, minutes=minutes, calendar_id=int(calendar_id)))
+            rules.append(SlaRuleIn.model_validate(dict(
+                target=target, channel=channel or None, criticality=int(crit) if crit else None,
+                urgency=urgency or None, minutes=minutes, calendar_id=int(calendar_id))))
         except ValueError as exc:
             msg = _validation_message(exc) if isinstance(exc, ValidationError) else f"{hours!r} is not a number of hours"
             raise InvalidInput(f"rule for {target}: {msg}", code="bad_rule") from None

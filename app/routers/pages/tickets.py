@@ -10,9 +10,11 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import UploadFile
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db import pk
 from app.audit.service import list_ticket_events
 from app.auth.policy import Principal
 from app.auth.uploads import download_headers
@@ -60,8 +62,8 @@ def _back(request: Request, default: str) -> str:
 
 async def _ticket_context(session, ticket: Ticket, principal: Principal, *, reply_body: str = "") -> dict:
     view = await ticket_view(session, ticket)
-    messages = await message_views(session, await service.list_messages(session, ticket.id, include_internal=True))
-    events = await list_ticket_events(session, ticket.id)
+    messages = await message_views(session, await service.list_messages(session, pk(ticket), include_internal=True))
+    events = await list_ticket_events(session, pk(ticket))
     return {
         "t": view,
         "allowed_moves": sorted(TRANSITIONS[ticket.status], key=list(Status).index),
@@ -69,9 +71,9 @@ async def _ticket_context(session, ticket: Ticket, principal: Principal, *, repl
         "events": await event_views(session, events),
         "people": await event_people(session, events),
         "communities": await list_communities(session),
-        "links": link_views(await service.list_links(session, ticket.id)),
-        "voters": [user_ref(u) for u in await service.list_voters(session, ticket.id)],
-        "attachments": await service.list_attachments(session, ticket.id),
+        "links": link_views(await service.list_links(session, pk(ticket))),
+        "voters": [user_ref(u) for u in await service.list_voters(session, pk(ticket))],
+        "attachments": await service.list_attachments(session, pk(ticket)),
         "canned": await service.list_canned_replies(session, ticket_type=ticket.type),
         "staff": await list_staff(session),
         "reply_body": reply_body,
@@ -117,6 +119,13 @@ def _blank_to_none(value: str | None) -> str | None:
     return value if value not in (None, "") else None
 
 
+def _text(value: str | UploadFile) -> str:
+    """A text field's value; a file sent in its place is refused as the bad input it is."""
+    if not isinstance(value, str):
+        raise InvalidInput("expected text, not a file", code="bad_field")
+    return value
+
+
 @router.post("/tickets/{ref}/triage")
 async def triage(
     request: Request,
@@ -131,26 +140,26 @@ async def triage(
     fields: dict = {}
     for name in ("status", "type", "urgency", "milestone", "title"):
         if name in form:
-            fields[name] = _blank_to_none(form[name])
+            fields[name] = _blank_to_none(_text(form[name]))
     if "criticality" in form:
-        fields["criticality"] = _blank_to_none(form["criticality"])
+        fields["criticality"] = _blank_to_none(_text(form["criticality"]))
     if "assignee_id" in form:
-        fields["assignee_id"] = _blank_to_none(form["assignee_id"])
+        fields["assignee_id"] = _blank_to_none(_text(form["assignee_id"]))
     if "community" in form:
-        fields["community"] = _blank_to_none(form["community"])
+        fields["community"] = _blank_to_none(_text(form["community"]))
     if "affected_users" in form:
-        fields["affected_users"] = _blank_to_none(form["affected_users"])
+        fields["affected_users"] = _blank_to_none(_text(form["affected_users"]))
     if "affected_communities" in form:
         fields["affected_communities"] = form["affected_communities"] or 1
     if "impact" in form:  # the classification form: checkboxes are absent when unticked
         for name in ("data_loss", "blocks_priority_team", "funded", "fits_goals"):
             fields[name] = name in form
-        workaround = form.get("has_workaround", "")
+        workaround = _text(form.get("has_workaround", ""))
         fields["has_workaround"] = {"yes": True, "no": False}.get(workaround)
     if "tags" in form:
         fields["tags"] = [t for t in str(form["tags"]).replace(",", " ").split() if t]
     if "next_update_at" in form:
-        raw = _blank_to_none(form["next_update_at"])
+        raw = _blank_to_none(_text(form["next_update_at"]))
         fields["next_update_at"] = _parse_local(raw, form.get("tz_offset"))
     try:
         patch = TicketUpdate.model_validate(fields)
@@ -237,7 +246,7 @@ async def link(request: Request, ref: str, session: SessionDep, principal: Write
                url: Annotated[str, Form(max_length=1000)], title: Annotated[str, Form(max_length=200)] = "",
                kind: Annotated[str, Form()] = "tracker", target: Annotated[str, Form()] = "sidebar"):
     try:
-        data = LinkCreate(url=url, title=title, kind=kind)
+        data = LinkCreate.model_validate(dict(url=url, title=title, kind=kind))  # form text: parsed there
     except ValidationError:
         raise InvalidInput("the link must be an http(s) URL", code="bad_url") from None
     await service.add_link(session, ref, data, actor=principal)
@@ -253,7 +262,7 @@ async def unlink(request: Request, ref: str, link_id: int, session: SessionDep, 
 
 @router.get("/tickets/{ref}/attachments/{attachment_id}")
 async def attachment(ticket: TicketDep, attachment_id: int, session: SessionDep, principal: Reader):
-    att = await service.get_attachment(session, ticket.id, attachment_id)
+    att = await service.get_attachment(session, pk(ticket), attachment_id)
     if att is None:
         raise NotFound("no such attachment on this ticket")
     return Response(att.data, headers=download_headers(att.filename))

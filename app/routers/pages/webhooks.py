@@ -55,8 +55,8 @@ async def create_webhook(request: Request, session: SessionDep, principal: Write
                          description: Annotated[str, Form(max_length=200)] = ""):
     form = {"url": url, "event_types": event_types, "description": description}
     try:
-        data = WebhookCreate(url=url.strip(), event_types=event_types.replace(",", " ").split(),
-                             description=description)
+        data = WebhookCreate.model_validate(dict(url=url.strip(), event_types=event_types.replace(",", " ").split(),
+                                                 description=description))
     except ValidationError as exc:
         errors = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'form'}: {e['msg']}" for e in exc.errors())
         ctx = await _context(session, principal, form=form, form_error=errors)
