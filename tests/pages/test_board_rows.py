@@ -13,9 +13,9 @@ from types import SimpleNamespace
 
 from sqlmodel import select
 
+import app.routers.pages  # noqa: F401 - registers the template globals the row draws with
 from app.incident.models import IncidentCreate
 from app.incident.service import declare_incident
-import app.routers.pages  # noqa: F401 - registers the template globals the row draws with
 from app.sla.schemas import ClockState, SlaCountdown, Target
 from app.templating import env, staff_choices
 from app.ticket import service
@@ -24,7 +24,6 @@ from app.ticket.models import CommunityRef, Ticket, TicketUpdate
 from app.ticket.views import BoardTicket, board_views, ticket_views
 from app.user.models import StaffRole, UserRef
 from tests.factories import make_community, make_ticket, make_user, principal_for
-
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 

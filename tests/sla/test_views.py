@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
-from app.sla.views import sla_badges
 from app.sla.schemas import ClockState, SlaTargetState, Target
+from app.sla.views import sla_badges
 
 DUE = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

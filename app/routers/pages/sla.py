@@ -13,9 +13,9 @@ from app.deps import SessionDep, page_permission
 from app.errors import AppError, InvalidInput
 from app.sla import service
 from app.sla.calendar import WEEKDAYS
-from app.sla.views import sla_badges
 from app.sla.models import SlaCalendarIn, SlaPolicyIn, SlaRuleIn
 from app.sla.schemas import TARGET_LABELS, Target
+from app.sla.views import sla_badges
 from app.templating import env, render
 from app.ticket.enums import Channel, Criticality, Urgency
 
