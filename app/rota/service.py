@@ -46,6 +46,14 @@ async def get_schedule(session: AsyncSession, schedule_id: int) -> Schedule | No
     return await session.get(Schedule, schedule_id)
 
 
+async def find_schedule(session: AsyncSession, schedule_id: int) -> Schedule:
+    """The schedule, or NotFound: one lookup rule for the API and the pages."""
+    schedule = await get_schedule(session, schedule_id)
+    if schedule is None:
+        raise NotFound(f"schedule {schedule_id} does not exist")
+    return schedule
+
+
 async def list_schedules(session: AsyncSession) -> list[Schedule]:
     return list((await session.exec(select(Schedule).order_by(col(Schedule.name), col(Schedule.id)))).all())
 

@@ -5,12 +5,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import Response as RawResponse
 from pydantic import AwareDatetime
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.policy import Principal
 from app.db import utcnow
 from app.deps import SessionDep, api_permission, public
-from app.errors import NotFound
 from app.rota import feeds, handoff, service, views
 from app.rota.models import (
     DutyTickIn,
@@ -42,21 +40,13 @@ Reader = Annotated[Principal, api_permission("schedules:read")]
 Writer = Annotated[Principal, api_permission("schedules:write")]
 
 
-async def find_schedule(session: AsyncSession, schedule_id: int) -> Schedule:
-    """One lookup rule for the API and the pages."""
-    schedule = await service.get_schedule(session, schedule_id)
-    if schedule is None:
-        raise NotFound(f"schedule {schedule_id} does not exist")
-    return schedule
-
-
 # Each lookup depends on its routes' permission, so the 401 or 403 comes before any 404.
 async def schedule_or_404(schedule_id: int, session: SessionDep, _reader: Reader) -> Schedule:
-    return await find_schedule(session, schedule_id)
+    return await service.find_schedule(session, schedule_id)
 
 
 async def schedule_for_writing(schedule_id: int, session: SessionDep, _writer: Writer) -> Schedule:
-    return await find_schedule(session, schedule_id)
+    return await service.find_schedule(session, schedule_id)
 
 
 ScheduleDep = Annotated[Schedule, Depends(schedule_or_404)]

@@ -20,7 +20,6 @@ from app.rota.handoff import RETRO_QUESTIONS
 from app.rota.models import Handoff, HandoffUpdate, OverrideIn, RoleIn, Schedule, ScheduleIn
 from app.rota.schedule import fairness
 from app.rota.views import build_grid, window
-from app.routers.api.schedules import find_schedule  # one lookup rule for API and pages
 from app.templating import render
 from app.user.service import list_staff
 
@@ -32,11 +31,11 @@ Writer = Annotated[Principal, page_permission("schedules:write")]
 
 # Each lookup depends on its routes' permission, so the login or 403 comes before any 404.
 async def schedule_or_404(schedule_id: int, session: SessionDep, _reader: Reader) -> Schedule:
-    return await find_schedule(session, schedule_id)
+    return await service.find_schedule(session, schedule_id)
 
 
 async def schedule_for_writing(schedule_id: int, session: SessionDep, _writer: Writer) -> Schedule:
-    return await find_schedule(session, schedule_id)
+    return await service.find_schedule(session, schedule_id)
 
 
 ScheduleDep = Annotated[Schedule, Depends(schedule_or_404)]
@@ -109,7 +108,7 @@ async def rota_page(request: Request, session: SessionDep, principal: Reader, sc
         raise InvalidInput("view is week or month", code="bad_view")
     chosen = None
     if schedule is not None:
-        chosen = await find_schedule(session, schedule)
+        chosen = await service.find_schedule(session, schedule)
     else:
         all_ = await service.list_schedules(session)
         chosen = all_[0] if all_ else None
