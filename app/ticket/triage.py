@@ -2,7 +2,7 @@
 
 Ties on the key are broken by ticket id (oldest first) where it is queried.
 
-The board order is DESIGN.md's "Ordering the board": incidents first, then criticality,
+The board order: incidents first, then criticality,
 then the community-desk prioritisation order for non-incident work (funded; many
 communities; current goals; budget left; high impact on one community; everything else;
 over budget last), then the SLA due soonest. `rank()` returns both a sortable key and
