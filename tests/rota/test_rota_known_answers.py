@@ -269,10 +269,10 @@ def test_skipped_dates_merge_public_and_custom_once_each():
 
 
 @pytest.mark.parametrize("country,subdiv,message", [
-    (None, "BY", "^holiday_subdivision needs holiday_country$"),
-    ("", "BY", "^holiday_subdivision needs holiday_country$"),
-    ("XX", None, "^unknown holiday calendar: .*XX.* [(]use ISO 3166 codes"),
-    ("DE", "XX", "^unknown holiday calendar: .*XX.* [(]use ISO 3166 codes"),
+    (None, "BY", "^a holiday subdivision needs a holiday country$"),
+    ("", "BY", "^a holiday subdivision needs a holiday country$"),
+    ("XX", None, "^no public holidays known for country 'XX' [(]use ISO 3166 codes"),
+    ("DE", "XX", "^no public holidays known for 'DE'/'XX' [(]use ISO 3166 codes"),
 ])
 def test_unknown_holiday_calendars_are_refused(country, subdiv, message):
     with pytest.raises(InvalidInput, match=message) as err:

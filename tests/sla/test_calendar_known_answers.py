@@ -266,8 +266,8 @@ def test_calendar_from_spec_builds_exactly_what_it_was_given():
 
 
 @pytest.mark.parametrize("country,subdiv,message", [
-    (None, "BY", "a holiday subdivision needs a country"),
-    ("", "BY", "a holiday subdivision needs a country"),
+    (None, "BY", "a holiday subdivision needs a holiday country"),
+    ("", "BY", "a holiday subdivision needs a holiday country"),
     ("XX", None, "no public holidays known for country 'XX'"),
     ("DE", "XX", "no public holidays known for 'DE'/'XX'"),
 ])
