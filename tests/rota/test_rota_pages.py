@@ -49,7 +49,7 @@ async def test_bad_schedule_form_rerenders_with_the_reason_and_writes_nothing(cl
     await make_user(session, StaffRole.agent, email="bo@desk.example", name="Bo")
     for over, reason in [({"zone": "Nowhere/City"}, "unknown IANA time zone"),
                          ({"members1": "stranger@elsewhere.example"}, "not staff members"),
-                         ({"holiday_country": "ZZ"}, "unknown holiday calendar"),
+                         ({"holiday_country": "ZZ"}, "no public holidays known"),
                          ({"anchor_date": "yesterday"}, "anchor_date")]:
         res = await client.post("/rota/new", data=schedule_form(csrf, **over))
         assert res.status_code == 422, over
@@ -98,7 +98,9 @@ async def test_grid_navigation_is_an_htmx_fragment(client, csrf, session, triage
 
 
 async def test_duty_tick_and_feed_link(client, csrf, session, triager):
-    schedule = await make_schedule(session, [triager], anchor=utcnow().date() - timedelta(days=3),
+    # A weekly Monday rota anchored a week back has a current shift whatever today's weekday is
+    # (three days back had none from Thursday to Sunday).
+    schedule = await make_schedule(session, [triager], anchor=utcnow().date() - timedelta(days=7),
                                    duties=["Cut the weekly release"])
     page = (await client.get(f"/rota?schedule={schedule.id}")).text
     duty_id = re.search(rf'/rota/{schedule.id}/duties/(\d+)/tick', page).group(1)
