@@ -14,6 +14,6 @@ UNDER_MUTATION = bool(os.environ.get("FIRSTLINE_MUTATION"))
 
 def examples(n: int) -> settings:
     if UNDER_MUTATION:
-        return settings(max_examples=max(10, n // 5), derandomize=True, database=None, deadline=None,
+        return settings(max_examples=max(8, n // 10), derandomize=True, database=None, deadline=None,
                         suppress_health_check=list(HealthCheck))
     return settings(max_examples=n, deadline=None, suppress_health_check=[HealthCheck.too_slow])
