@@ -307,3 +307,15 @@ def test_formatting_periods_and_countdowns():
     assert format_periods(()) == ""
     assert [describe_duration(timedelta(seconds=s)) for s in (0, 59, 60, 3599, 3600, 86399, 86400, 90000, 93780)] == [
         "0m", "0m", "1m", "59m", "1h 00m", "23h 59m", "1d", "1d 1h", "1d 2h"]
+
+
+def test_refusals_say_exactly_why():
+    cal = office_hours("UTC")
+    with pytest.raises(CalendarError, match="^cannot add a negative business duration$"):
+        cal.add_business(SATURDAY, -H)
+    with pytest.raises(CalendarError, match="^instants must be timezone-aware$"):
+        cal.add_business(datetime(2026, 11, 23, 9), H)
+    with pytest.raises(CalendarError, match="^instants must be timezone-aware$"):
+        cal.business_between(datetime(2026, 11, 23, 9), MONDAY_9)
+    with pytest.raises(CalendarError, match="^the duration runs past the calendar's business time$"):
+        office_hours("UTC", days=(0,)).add_business(MONDAY_9, 2000 * 8 * H)
