@@ -319,3 +319,41 @@ def test_refusals_say_exactly_why():
         cal.business_between(datetime(2026, 11, 23, 9), MONDAY_9)
     with pytest.raises(CalendarError, match="^the duration runs past the calendar's business time$"):
         office_hours("UTC", days=(0,)).add_business(MONDAY_9, 2000 * 8 * H)
+
+
+@pytest.mark.parametrize("text,message", [
+    ("09:60-10:00", "^time '09:60' is not between 00:00 and 24:00$"),
+    ("25:00-26:00", "^time '25:00' is not between 00:00 and 24:00$"),
+    ("09:00-24:01", "^time '24:01' is not between 00:00 and 24:00$"),
+    ("09:00-17:00-18:00", "^time '17:00-18:00' is not HH:MM$"),
+    ("09:00", "^period '09:00' is not HH:MM-HH:MM$"),
+])
+def test_periods_refused_with_the_exact_reason(text, message):
+    from app.sla.calendar import parse_periods
+
+    with pytest.raises(CalendarError, match=message):
+        parse_periods(text)
+
+
+def test_periods_at_the_edges_of_the_day():
+    from app.sla.calendar import parse_periods
+
+    assert parse_periods("00:00-00:59, 23:59-24:00") == ((0, 59), (1439, 1440))
+    assert office_hours("UTC", ((540, 600),)).week[0] == ((540, 600),)  # periods as minutes
+    assert office_hours("UTC", ((540, 600),), days=(2,)).week == ((), (), ((540, 600),), (), (), (), ())
+
+
+def test_the_first_layout_includes_the_last_local_day_of_the_year_before():
+    # Los Angeles office hours: Tue 31 Dec 2024 16:30 PST is 00:30 UTC on 1 Jan 2025, the very
+    # start of a layout of 2025-2027; that local day must be in it.
+    cal = office_hours("America/Los_Angeles")
+    cal.is_business(utc(2026, 6, 1))
+    assert cal.is_business(utc(2025, 1, 1, 0, 30))
+    assert cal.business_between(utc(2025, 1, 1), utc(2025, 1, 1, 1)) == H
+
+
+def test_between_from_before_the_first_period_of_the_layout():
+    cal = office_hours("UTC")
+    cal.is_business(utc(2026, 6, 1))  # lays out 2025-2027: 1 Jan 2025 00:00 precedes every period
+    assert cal.business_between(utc(2025, 1, 1), utc(2025, 1, 1, 10)) == H
+    assert cal.business_between(utc(2025, 1, 1), utc(2025, 1, 1, 5)) == timedelta(0)
