@@ -6,6 +6,7 @@ from functools import lru_cache
 import holidays as holidays_lib
 
 from app.errors import InvalidInput
+from app.wallclock import holiday_region_problem
 
 
 @lru_cache(maxsize=256)
@@ -14,16 +15,11 @@ def _public(country: str, subdiv: str | None, year: int) -> tuple[date, ...]:
 
 
 def check_calendar(country: str | None, subdiv: str | None) -> None:
-    """Refuse an unknown country or subdivision up front, with the reason."""
-    if not country:
-        if subdiv:
-            raise InvalidInput("holiday_subdivision needs holiday_country", code="bad_holidays")
-        return
-    try:
-        _public(country, subdiv or None, 2026)
-    except (NotImplementedError, ValueError, KeyError) as exc:
-        raise InvalidInput(f"unknown holiday calendar: {exc} (use ISO 3166 codes, e.g. US / CA or GB / ENG)",
-                           code="bad_holidays") from None
+    """Refuse an unknown country or subdivision up front, with the reason (the SLA calendar's check)."""
+    problem = holiday_region_problem(country, subdiv)
+    if problem:
+        raise InvalidInput(problem, code="bad_holidays")
+
 
 def skipped_dates(country: str | None, subdiv: str | None, extra: list[date] | tuple[date, ...],
                   first_year: int, last_year: int) -> tuple[date, ...]:

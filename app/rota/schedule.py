@@ -24,10 +24,11 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from functools import lru_cache
-from zoneinfo import ZoneInfo
+
+from app.wallclock import wall_to_utc
+from app.wallclock import zone as _zone
 
 
 class RotationKind(StrEnum):
@@ -95,19 +96,12 @@ class Layout:
     roles: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
-@lru_cache(maxsize=64)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
 def local_instant(day: date, at: time, zone: str) -> datetime:
-    """`day` at wall-clock `at` in `zone`, as UTC.
-
-    A wall time skipped by a spring-forward gap is read with the offset before the gap (so
-    02:30 becomes 03:30 summer time); a repeated one (autumn) means its first occurrence.
-    Both rules are monotonic, so consecutive boundaries never cross.
+    """`day` at wall-clock `at` in `zone`, as UTC, by the rule the SLA calendar uses too
+    (app.wallclock): a handoff at a time skipped by a spring-forward gap happens at the jump
+    (02:30 becomes 03:00 summer time); a repeated one (autumn) means its first occurrence.
     """
-    return datetime.combine(day, at, tzinfo=_zone(zone)).astimezone(UTC)
+    return wall_to_utc(day, at, zone)
 
 
 def local_date(instant: datetime, zone: str) -> date:

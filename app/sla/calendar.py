@@ -22,10 +22,12 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property, lru_cache
 from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from app.wallclock import holiday_region_problem, wall_to_us
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY = 24 * 60
@@ -102,18 +104,9 @@ def _zones() -> frozenset[str]:
 
 
 def check_holiday_region(country: str | None, subdiv: str | None) -> None:
-    if not country:
-        if subdiv:
-            raise CalendarError("a holiday subdivision needs a country")
-        return
-    import holidays
-
-    try:
-        holidays.country_holidays(country, subdiv=subdiv or None, years=2026)
-    except Exception as exc:  # the package raises NotImplementedError for both an unknown country and subdivision
-        if subdiv and country in holidays.list_supported_countries():
-            raise CalendarError(f"no public holidays known for {country!r}/{subdiv!r}: {exc}") from None
-        raise CalendarError(f"no public holidays known for country {country!r}") from None
+    problem = holiday_region_problem(country, subdiv)
+    if problem:
+        raise CalendarError(problem)
 
 
 @dataclass(frozen=True)
@@ -354,26 +347,8 @@ def _from_us(t: int) -> datetime:
 
 
 def _local_to_us(day: date, minute: int, tz: ZoneInfo) -> int:
-    """A local wall-clock time as a UTC instant; a time skipped by DST maps to the jump itself."""
-    if minute == MINUTES_PER_DAY:
-        day, minute = day + timedelta(days=1), 0
-    naive = datetime.combine(day, time(minute // 60, minute % 60))
-    first = naive.replace(tzinfo=tz, fold=0)
-    us = _to_us(first)
-    if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
-        # In a spring-forward gap: the clock jumps over this time, so work "starting at 02:30"
-        # starts when the clock jumps. Find that instant between the two readings.
-        lo, hi = _to_us(naive.replace(tzinfo=tz, fold=1)), us
-        offset_after = naive.replace(tzinfo=tz, fold=1).utcoffset()
-        while hi - lo > 1_000_000:
-            mid = (lo + hi) // 2
-            if _from_us(mid).astimezone(tz).utcoffset() == offset_after:
-                hi = mid
-            else:
-                lo = mid
-        # Zones change offset on a whole second: the only one in (lo, hi].
-        us = (lo // 1_000_000 + 1) * 1_000_000
-    return us
+    """A local wall-clock time as a UTC instant; a time skipped by DST maps to the jump itself (app.wallclock)."""
+    return wall_to_us(day, minute, tz)
 
 
 # --- constructors ------------------------------------------------------------------------

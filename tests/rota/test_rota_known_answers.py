@@ -269,10 +269,10 @@ def test_skipped_dates_merge_public_and_custom_once_each():
 
 
 @pytest.mark.parametrize("country,subdiv,message", [
-    (None, "BY", "^holiday_subdivision needs holiday_country$"),
-    ("", "BY", "^holiday_subdivision needs holiday_country$"),
-    ("XX", None, "^unknown holiday calendar: .*XX.* [(]use ISO 3166 codes"),
-    ("DE", "XX", "^unknown holiday calendar: .*XX.* [(]use ISO 3166 codes"),
+    (None, "BY", "^a holiday subdivision needs a holiday country$"),
+    ("", "BY", "^a holiday subdivision needs a holiday country$"),
+    ("XX", None, "^no public holidays known for country 'XX' [(]use ISO 3166 codes"),
+    ("DE", "XX", "^no public holidays known for 'DE'/'XX' [(]use ISO 3166 codes"),
 ])
 def test_unknown_holiday_calendars_are_refused(country, subdiv, message):
     with pytest.raises(InvalidInput, match=message) as err:
@@ -374,3 +374,13 @@ def test_windows_that_touch_a_shift_hold_nothing_of_it():
     for any_layout in (layout, WEEK):
         assert base_shifts(any_layout, s8 + timedelta(hours=3), s8 + timedelta(hours=3)) == []  # empty window
         assert base_shifts(any_layout, s9, s8) == []  # backwards window
+
+
+def test_fairness_breaks_ties_in_hours_by_person_not_by_shift_count():
+    from app.rota.schedule import Shift, fairness
+
+    window = (utc(2026, 1, 5), utc(2026, 1, 6))
+    shifts = [Shift("t", 0, utc(2026, 1, 5, 0), utc(2026, 1, 5, 4), D),  # D: one 4-hour shift
+              Shift("t", 1, utc(2026, 1, 5, 4), utc(2026, 1, 5, 6), A),  # A: two 2-hour shifts
+              Shift("t", 2, utc(2026, 1, 5, 6), utc(2026, 1, 5, 8), A)]
+    assert [(f.user_id, f.shifts, f.hours) for f in fairness(shifts, *window)] == [(A, 2, 4.0), (D, 1, 4.0)]

@@ -50,7 +50,7 @@ async def test_bad_schedule_form_rerenders_with_the_reason_and_writes_nothing(cl
     await make_user(session, StaffRole.agent, email="bo@desk.example", name="Bo")
     for over, reason in [({"zone": "Nowhere/City"}, "unknown IANA time zone"),
                          ({"members1": "stranger@elsewhere.example"}, "not staff members"),
-                         ({"holiday_country": "ZZ"}, "unknown holiday calendar"),
+                         ({"holiday_country": "ZZ"}, "no public holidays known"),
                          ({"anchor_date": "yesterday"}, "anchor_date")]:
         res = await client.post("/rota/new", data=schedule_form(csrf, **over))
         assert res.status_code == 422, over

@@ -73,13 +73,14 @@ def test_berlin_spring_forward_week_is_167_hours_and_autumn_169():
     assert shifts[date(2026, 10, 19)].end == utc(2026, 10, 26, 8)  # 09:00 CET
 
 
-def test_a_handoff_inside_the_spring_gap_is_moved_forward_not_lost():
-    # New York skips 02:00-03:00 on Sunday 8 March 2026; a Sunday 02:30 handoff happens at 03:30 EDT.
+def test_a_handoff_inside_the_spring_gap_happens_at_the_jump_not_lost():
+    # New York skips 02:00-03:00 on Sunday 8 March 2026; a Sunday 02:30 handoff happens at the jump,
+    # 03:00 EDT, as an SLA period starting at 02:30 does (app.wallclock).
     layout = weekly("America/New_York", time(2, 30), weekday=6)
     shifts = base_shifts(layout, utc(2026, 3, 1), utc(2026, 3, 22))
     assert_tiles(shifts, utc(2026, 3, 1), utc(2026, 3, 22))
     gap_day = next(s for s in shifts if s.start.date() == date(2026, 3, 8))
-    assert gap_day.start == utc(2026, 3, 8, 7, 30)  # 03:30 EDT
+    assert gap_day.start == utc(2026, 3, 8, 7)  # 03:00 EDT
     # An ambiguous autumn time (01:30 on 1 Nov 2026 happens twice) means the first occurrence.
     autumn = base_shifts(weekly("America/New_York", time(1, 30), weekday=6), utc(2026, 10, 30), utc(2026, 11, 3))
     assert utc(2026, 11, 1, 5, 30) in {s.start for s in autumn}  # 01:30 EDT

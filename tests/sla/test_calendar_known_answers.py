@@ -78,8 +78,10 @@ def test_24x5_has_the_day_and_refuses_nothing_else():
     cal = CALS_24X5["la-us-ca"]()
     assert cal.business_day == 24 * H
     assert cal.kind == "24x5"
-    assert cal.holidays_between(date(2026, 11, 9), date(2026, 11, 27)) == [
-        date(2026, 11, 11), date(2026, 11, 26), date(2026, 11, 27)]
+    assert cal.holidays_between(date(2026, 11, 11), date(2026, 11, 27)) == [
+        date(2026, 11, 11), date(2026, 11, 26), date(2026, 11, 27)]  # both ends included
+    assert cal.holidays_between(date(2026, 11, 12), date(2026, 11, 25)) == []
+    assert working_days_24x5().zone == "UTC"
 
 
 # --- office hours in non-UTC zones with holidays -----------------------------------------------
@@ -137,10 +139,10 @@ def test_answers_do_not_depend_on_which_year_was_asked_first(first_asked):
     assert cal.is_business(utc(2045, 3, 1, 12)) and not cal.is_business(utc(2045, 3, 4, 12))  # Wed, Sat
     assert cal.business_between(utc(2040, 12, 10, 10), utc(2019, 1, 7, 10)) < timedelta(0)
     # Backwards and forwards from a laid-out span, in one question.
-    a, b = utc(2011, 1, 3, 9), utc(2041, 1, 7, 9)  # both Mondays, 1566 weeks apart
-    assert (b - a).days == 1566 * 7
-    assert cal.business_between(a, b) == 1566 * 5 * 8 * H
-    assert cal.business_between_us(us(a), us(b)) == 1566 * 5 * 8 * 3600 * 10**6
+    a, b = utc(2017, 1, 2, 9), utc(2036, 1, 7, 9)  # both Mondays, 992 weeks apart
+    assert (b - a).days == 992 * 7
+    assert cal.business_between(a, b) == 992 * 5 * 8 * H
+    assert cal.business_between_us(us(a), us(b)) == 992 * 5 * 8 * 3600 * 10**6
 
 
 def test_holidays_in_a_span_laid_out_later_are_still_skipped():
@@ -263,11 +265,27 @@ def test_calendar_from_spec_builds_exactly_what_it_was_given():
     assert calendar_from_spec(kind="24x5", zone="UTC", holiday_country="").holiday_country is None
     assert calendar_from_spec(kind="hours", zone="UTC", hours={"fri": "08:00-09:00"}, holiday_country="").week[4] == (
         (480, 540),)
+    bavaria = calendar_from_spec(kind="hours", zone="Europe/Berlin", hours={"tue": "09:00-17:00"},
+                                 holiday_country="DE", holiday_subdiv="BY")
+    assert (bavaria.holiday_country, bavaria.holiday_subdiv, bavaria.kind) == ("DE", "BY", "hours")
+    assert bavaria.next_business(utc(2026, 1, 6, 6)) == utc(2026, 1, 13, 8)  # Epiphany Tuesday skipped
+
+
+@pytest.mark.parametrize("spec,message", [
+    ({"kind": "weekly", "zone": "UTC"}, "^calendar kind is 'hours' or '24x5'$"),
+    ({"kind": "hours", "zone": "UTC", "hours": {"tue1": "09:00-10:00", "monday": ""}},
+     "^unknown weekday[(]s[)] monday, tue1; use mon..sun$"),
+    ({"kind": "hours", "zone": "UTC", "hours": {"mon": "09:00-10:00"}, "custom_holidays": ["2026-02-30"]},
+     "^holiday '2026-02-30' is not a date [(]YYYY-MM-DD[)]$"),
+])
+def test_calendar_specs_refused_with_the_exact_reason(spec, message):
+    with pytest.raises(CalendarError, match=message):
+        calendar_from_spec(**spec)
 
 
 @pytest.mark.parametrize("country,subdiv,message", [
-    (None, "BY", "a holiday subdivision needs a country"),
-    ("", "BY", "a holiday subdivision needs a country"),
+    (None, "BY", "a holiday subdivision needs a holiday country"),
+    ("", "BY", "a holiday subdivision needs a holiday country"),
     ("XX", None, "no public holidays known for country 'XX'"),
     ("DE", "XX", "no public holidays known for 'DE'/'XX'"),
 ])
@@ -289,3 +307,53 @@ def test_formatting_periods_and_countdowns():
     assert format_periods(()) == ""
     assert [describe_duration(timedelta(seconds=s)) for s in (0, 59, 60, 3599, 3600, 86399, 86400, 90000, 93780)] == [
         "0m", "0m", "1m", "59m", "1h 00m", "23h 59m", "1d", "1d 1h", "1d 2h"]
+
+
+def test_refusals_say_exactly_why():
+    cal = office_hours("UTC")
+    with pytest.raises(CalendarError, match="^cannot add a negative business duration$"):
+        cal.add_business(SATURDAY, -H)
+    with pytest.raises(CalendarError, match="^instants must be timezone-aware$"):
+        cal.add_business(datetime(2026, 11, 23, 9), H)
+    with pytest.raises(CalendarError, match="^instants must be timezone-aware$"):
+        cal.business_between(datetime(2026, 11, 23, 9), MONDAY_9)
+    with pytest.raises(CalendarError, match="^the duration runs past the calendar's business time$"):
+        office_hours("UTC", days=(0,)).add_business(MONDAY_9, 2000 * 8 * H)
+
+
+@pytest.mark.parametrize("text,message", [
+    ("09:60-10:00", "^time '09:60' is not between 00:00 and 24:00$"),
+    ("25:00-26:00", "^time '25:00' is not between 00:00 and 24:00$"),
+    ("09:00-24:01", "^time '24:01' is not between 00:00 and 24:00$"),
+    ("09:00-17:00-18:00", "^time '17:00-18:00' is not HH:MM$"),
+    ("09:00", "^period '09:00' is not HH:MM-HH:MM$"),
+])
+def test_periods_refused_with_the_exact_reason(text, message):
+    from app.sla.calendar import parse_periods
+
+    with pytest.raises(CalendarError, match=message):
+        parse_periods(text)
+
+
+def test_periods_at_the_edges_of_the_day():
+    from app.sla.calendar import parse_periods
+
+    assert parse_periods("00:00-00:59, 23:59-24:00") == ((0, 59), (1439, 1440))
+    assert office_hours("UTC", ((540, 600),)).week[0] == ((540, 600),)  # periods as minutes
+    assert office_hours("UTC", ((540, 600),), days=(2,)).week == ((), (), ((540, 600),), (), (), (), ())
+
+
+def test_the_first_layout_includes_the_last_local_day_of_the_year_before():
+    # Los Angeles office hours: Tue 31 Dec 2024 16:30 PST is 00:30 UTC on 1 Jan 2025, the very
+    # start of a layout of 2025-2027; that local day must be in it.
+    cal = office_hours("America/Los_Angeles")
+    cal.is_business(utc(2026, 6, 1))
+    assert cal.is_business(utc(2025, 1, 1, 0, 30))
+    assert cal.business_between(utc(2025, 1, 1), utc(2025, 1, 1, 1)) == H
+
+
+def test_between_from_before_the_first_period_of_the_layout():
+    cal = office_hours("UTC")
+    cal.is_business(utc(2026, 6, 1))  # lays out 2025-2027: 1 Jan 2025 00:00 precedes every period
+    assert cal.business_between(utc(2025, 1, 1), utc(2025, 1, 1, 10)) == H
+    assert cal.business_between(utc(2025, 1, 1), utc(2025, 1, 1, 5)) == timedelta(0)
