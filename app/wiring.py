@@ -22,6 +22,7 @@ def wire() -> None:
     from app.budget import service as budget
     from app.escalation import jobs as escalation
     from app.incident import hooks as incident
+    from app.intake import service as intake
     from app.integrations import conversations, inbound, outgoing, replies
     from app.oncall import ON_CALL_RESOLVERS
     from app.outbox.delivery import OUTBOX_HANDLERS, OutboxHandler, delivery_job
@@ -40,6 +41,7 @@ def wire() -> None:
     TICKET_HOOKS.add(sla.follow_ticket)
     TICKET_HOOKS.add(inbound.write_effect)  # inbound dedupe and thread refs
     TICKET_HOOKS.add(rota.offer_new_ticket)
+    TICKET_HOOKS.add(intake.ask_to_confirm_address)  # a held request asks its address to confirm
     TICKET_HOOKS.add(portal.ask_representatives_to_approve)
     TICKET_HOOKS.add(portal.ask_requester_to_confirm)
     TICKET_HOOKS.add(replies.mail_requester_on_change)

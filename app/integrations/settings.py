@@ -53,6 +53,9 @@ class IntegrationSettings(BaseSettings):
     # --- e-mail in -----------------------------------------------------------------------------
     email_inbound_token: str = Field(default="", description="Bearer secret for POST /api/v1/integrations/email")
     email_max_bytes: int = Field(default=25 * 1024 * 1024, description="Largest raw message accepted")
+    mail_authserv_id: str = Field(
+        default="", description=("Host name our receiving MTA stamps in Authentication-Results; only its verdicts "
+                                 "count. Empty: no inbound mail is verified"))
 
 
 @lru_cache
