@@ -41,6 +41,10 @@ class IntegrationSettings(BaseSettings):
                  "coffin=tag:post-mortem,evergreen_tree=tag:onboarding,documentation=tag:docs-needed,"
                  "read_the_manual=tag:docs-exist,heavy_check_mark=tag:resolved,white_check_mark=tag:resolved"),
         description="Emoji → action table: claim, or tag:<name>")
+    slack_urgent_handles: str = Field(
+        default="oncall", description="Group handles (or subteam ids) whose mention makes a Slack request urgent")
+    slack_emergency_handles: str = Field(
+        default="dev911", description="Group handles (or subteam ids) whose mention makes it an emergency")
     # --- GitHub --------------------------------------------------------------------------------
     github_webhook_secret: str = Field(default="", description="Verifies X-Hub-Signature-256")
     github_api_url: str = Field(default="https://api.github.com", description="GitHub REST API base URL")
