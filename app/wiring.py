@@ -28,6 +28,7 @@ def wire() -> None:
     from app.outbox.delivery import OUTBOX_HANDLERS, OutboxHandler, delivery_job
     from app.portal import flows as portal
     from app.rota import hooks as rota
+    from app.rota.handoff import HANDOFF_LISTENERS
     from app.sla import hooks as sla_hooks
     from app.sla import service as sla
     from app.sla import sweep as sla_sweep
@@ -61,6 +62,9 @@ def wire() -> None:
 
     ON_CALL_RESOLVERS.add(rota.rota_on_call)
 
+    # Told of each rota handoff inside its transaction: the support channel's topic names who is on.
+    HANDOFF_LISTENERS.add(conversations.announce_handoff_in_channel)
+
     # Outbox topics and who delivers them; a topic's transport may be off until configured.
     OUTBOX_HANDLERS.add(OutboxHandler(webhooks.TOPIC, webhooks.deliver_webhook))
     OUTBOX_HANDLERS.add(OutboxHandler(outgoing.EMAIL_TOPIC, outgoing.send_email,
@@ -70,6 +74,8 @@ def wire() -> None:
     OUTBOX_HANDLERS.add(OutboxHandler(conversations.GITHUB_TOPIC, conversations.post_github_comment,
                                       enabled=conversations.github_configured))
     OUTBOX_HANDLERS.add(OutboxHandler(conversations.SLACK_TOPIC, conversations.post_slack_reply,
+                                      enabled=conversations.slack_bot_configured))
+    OUTBOX_HANDLERS.add(OutboxHandler(conversations.TOPIC_TOPIC, conversations.set_slack_topic,
                                       enabled=conversations.slack_bot_configured))
 
     # The worker's jobs, in the order one tick runs them.

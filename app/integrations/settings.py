@@ -41,6 +41,8 @@ class IntegrationSettings(BaseSettings):
                  "coffin=tag:post-mortem,evergreen_tree=tag:onboarding,documentation=tag:docs-needed,"
                  "read_the_manual=tag:docs-exist,heavy_check_mark=tag:resolved,white_check_mark=tag:resolved"),
         description="Emoji → action table: claim, or tag:<name>")
+    slack_support_channel: str = Field(
+        default="", description="Channel id of #support: each rota handoff sets its topic to who is on now")
     slack_urgent_handles: str = Field(
         default="oncall", description="Group handles (or subteam ids) whose mention makes a Slack request urgent")
     slack_emergency_handles: str = Field(
