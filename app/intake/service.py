@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.auth.secrets import new_token, token_digest
 from app.config import get_settings
 from app.db import pk, utcnow
-from app.errors import Unauthorized
+from app.errors import NotFound
 from app.intake.models import IntakeConfirmation
 from app.outbox.service import enqueue
 from app.ticket.enums import Status
@@ -26,6 +26,7 @@ from app.ticket.service import move_locked_ticket, ticket_key, writing
 from app.user.models import User
 
 CONFIRM_DAYS = 7
+# Not a 401: nobody signs in here; the link is the whole credential, and a spent one is gone.
 _BAD_LINK = "this confirmation link has expired or was already used"
 
 
@@ -67,7 +68,7 @@ async def confirm_request(session: AsyncSession, token: str) -> Ticket:
     digest = token_digest(token)
     row = (await session.exec(select(IntakeConfirmation).where(IntakeConfirmation.token_hash == digest))).first()
     if row is None:
-        raise Unauthorized(_BAD_LINK, code="bad_link")
+        raise NotFound(_BAD_LINK, code="bad_link")
     now = utcnow()
     async with writing(session, row.ticket_id, None) as write:
         # One UPDATE decides: two clicks at once, exactly one lifts the hold.
@@ -77,7 +78,7 @@ async def confirm_request(session: AsyncSession, token: str) -> Ticket:
                    col(IntakeConfirmation.expires_at) > now)
             .values(used_at=now))
         if result.rowcount != 1:
-            raise Unauthorized(_BAD_LINK, code="bad_link")
+            raise NotFound(_BAD_LINK, code="bad_link")
         if write.ticket.status != Status.awaiting_approval:
             return write.ticket  # someone approved or closed it meanwhile
         return await move_locked_ticket(session, write.ticket, Status.new, actor=None,

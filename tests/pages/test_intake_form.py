@@ -61,8 +61,8 @@ async def test_representative_address_typed_into_the_form_is_held_until_it_confi
     ticket = (await session.exec(select(Ticket).execution_options(populate_existing=True))).one()
     assert ticket.status == "new"
     again = await client.post(f"/intake/confirm/{link.group(1)}")
-    assert again.status_code == 401
-    assert (await client.post("/intake/confirm/ic_guessed")).status_code == 401
+    assert again.status_code == 404
+    assert (await client.post("/intake/confirm/ic_guessed")).status_code == 404
 
 
 async def test_confirmation_link_expires(client, session, uni, clock):
@@ -71,7 +71,7 @@ async def test_confirmation_link_expires(client, session, uni, clock):
     [mail] = (await session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key.like("intake-confirm-%")))).all()
     token = re.search(r"/intake/confirm/(\S+)", mail.payload["text"]).group(1)
     clock.shift(timedelta(days=8))
-    assert (await client.post(f"/intake/confirm/{token}")).status_code == 401
+    assert (await client.post(f"/intake/confirm/{token}")).status_code == 404
     ticket = (await session.exec(select(Ticket).execution_options(populate_existing=True))).one()
     assert ticket.status == "awaiting_approval"
 
