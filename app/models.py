@@ -27,3 +27,6 @@ from app.webhooks.models import WebhookSubscription  # noqa: E402
 from app.integrations.models import ExternalRef, InboundDelivery, ReplyDelivery  # noqa: E402
 
 __all__ += ["DeliveryAttempt", "ExternalRef", "InboundDelivery", "ReplyDelivery", "WebhookSubscription"]
+from app.intake.models import IntakeConfirmation  # noqa: E402
+
+__all__ += ["IntakeConfirmation"]

@@ -22,11 +22,13 @@ def wire() -> None:
     from app.budget import service as budget
     from app.escalation import jobs as escalation
     from app.incident import hooks as incident
+    from app.intake import service as intake
     from app.integrations import conversations, inbound, outgoing, replies
     from app.oncall import ON_CALL_RESOLVERS
     from app.outbox.delivery import OUTBOX_HANDLERS, OutboxHandler, delivery_job
     from app.portal import flows as portal
     from app.rota import hooks as rota
+    from app.rota.handoff import HANDOFF_LISTENERS
     from app.sla import hooks as sla_hooks
     from app.sla import service as sla
     from app.sla import sweep as sla_sweep
@@ -40,6 +42,7 @@ def wire() -> None:
     TICKET_HOOKS.add(sla.follow_ticket)
     TICKET_HOOKS.add(inbound.write_effect)  # inbound dedupe and thread refs
     TICKET_HOOKS.add(rota.offer_new_ticket)
+    TICKET_HOOKS.add(intake.ask_to_confirm_address)  # a held request asks its address to confirm
     TICKET_HOOKS.add(portal.ask_representatives_to_approve)
     TICKET_HOOKS.add(portal.ask_requester_to_confirm)
     TICKET_HOOKS.add(replies.mail_requester_on_change)
@@ -59,6 +62,9 @@ def wire() -> None:
 
     ON_CALL_RESOLVERS.add(rota.rota_on_call)
 
+    # Told of each rota handoff inside its transaction: the support channel's topic names who is on.
+    HANDOFF_LISTENERS.add(conversations.announce_handoff_in_channel)
+
     # Outbox topics and who delivers them; a topic's transport may be off until configured.
     OUTBOX_HANDLERS.add(OutboxHandler(webhooks.TOPIC, webhooks.deliver_webhook))
     OUTBOX_HANDLERS.add(OutboxHandler(outgoing.EMAIL_TOPIC, outgoing.send_email,
@@ -68,6 +74,8 @@ def wire() -> None:
     OUTBOX_HANDLERS.add(OutboxHandler(conversations.GITHUB_TOPIC, conversations.post_github_comment,
                                       enabled=conversations.github_configured))
     OUTBOX_HANDLERS.add(OutboxHandler(conversations.SLACK_TOPIC, conversations.post_slack_reply,
+                                      enabled=conversations.slack_bot_configured))
+    OUTBOX_HANDLERS.add(OutboxHandler(conversations.TOPIC_TOPIC, conversations.set_slack_topic,
                                       enabled=conversations.slack_bot_configured))
 
     # The worker's jobs, in the order one tick runs them.

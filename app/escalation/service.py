@@ -1,10 +1,12 @@
 """Escalation: pages along the on-call chain until someone acknowledges.
 
-Two things escalate: a new incident nobody has acknowledged within a few minutes, and an
-urgent (or emergency) ticket still unclaimed after a set time (20 minutes by default). Each
-step asks the rota who holds the next role (`app.oncall.on_call_user_ids`), notifies them
-through the outbox and records an event. Acknowledging the incident or claiming the ticket
-stops it; so does the chain running out after a bounded number of rounds.
+Two things escalate: a new incident nobody has acknowledged within a few minutes, and a
+new ticket nobody claimed or answered within its tier's time: each #support tier ("no tag",
+@oncall, @dev911: normal, urgent, emergency) has its own policy, minutes and chain of rota
+roles (20 minutes by default, support-channel-tiers.md). Each step asks the rota who holds
+the next role now (`app.oncall.on_call_user_ids`), notifies them through the outbox and
+records an event. Acknowledging the incident, or claiming or answering the ticket, stops it;
+so does the chain running out after a bounded number of rounds.
 """
 
 from dataclasses import dataclass
@@ -38,6 +40,7 @@ class Subject:
     id: int
     title: str
     since: datetime  # when the clock started
+    chain: tuple[str, ...]  # rota roles paged in turn
     community_id: int | None = None
 
 
@@ -57,10 +60,10 @@ def _ticket_needs_claim(ticket: Ticket | None) -> str | None:
         return "gone"
     if ticket.claimed_by_id is not None:
         return "claimed"
+    if ticket.first_response_at is not None:
+        return "answered"
     if ticket.status != Status.new.value:
         return "triaged"
-    if ticket.urgency not in (Urgency.urgent.value, Urgency.emergency.value):
-        return "no longer urgent"
     return None
 
 
@@ -69,13 +72,16 @@ async def _candidates(session: AsyncSession, now: datetime) -> list[Subject]:
     incidents = (await session.exec(select(Incident).where(
         col(Incident.acknowledged_at).is_(None), col(Incident.status).in_([x.value for x in ACTIVE]),
         Incident.declared_at <= now - timedelta(minutes=s.escalation_ack_minutes)).limit(200))).all()
+    policies = {u.value: s.ticket_policy(u.value) for u in Urgency}
+    due_by_tier = or_(*((col(Ticket.urgency) == tier) & (col(Ticket.created_at) <= now - timedelta(minutes=p.minutes))
+                        for tier, p in policies.items()))
     tickets = (await session.exec(select(Ticket).where(
-        col(Ticket.claimed_by_id).is_(None), Ticket.status == Status.new.value,
-        col(Ticket.urgency).in_([Urgency.urgent.value, Urgency.emergency.value]),
-        Ticket.created_at <= now - timedelta(minutes=s.escalation_ticket_minutes)).limit(200))).all()
+        col(Ticket.claimed_by_id).is_(None), col(Ticket.first_response_at).is_(None),
+        Ticket.status == Status.new.value, due_by_tier).limit(200))).all()
     return [Subject("incident", pk(i), f"{incident_key(pk(i))} {SEVERITIES[Severity(i.severity)].label} {i.title}",
-                    i.declared_at) for i in incidents] + \
-           [Subject("ticket", pk(t), f"{ticket_key(pk(t))} ({t.urgency}) {t.title}", t.created_at, t.community_id)
+                    i.declared_at, s.chain) for i in incidents] + \
+           [Subject("ticket", pk(t), f"{ticket_key(pk(t))} ({t.urgency}) {t.title}", t.created_at,
+                    policies[t.urgency].chain, t.community_id)
             for t in tickets]
 
 
@@ -133,7 +139,6 @@ async def run_escalations(session: AsyncSession, now: datetime) -> int:
     """One pass: stop what was acknowledged, page the next level for what is due. Idempotent:
     a second pass at the same instant finds every step already taken (`next_at` is later)."""
     s = get_incident_settings()
-    chain = s.chain
     pages = 0
     async with transaction(session):
         await _stop_finished(session, now)
@@ -147,6 +152,7 @@ async def run_escalations(session: AsyncSession, now: datetime) -> int:
                 session.add(state)
             if state.stopped_at is not None or (state.next_at is not None and now < state.next_at):
                 continue
+            chain = subject.chain
             step = next_step(state.steps, len(chain), s.escalation_max_rounds)
             if step is None:
                 state.stopped_at, state.stop_reason = now, "exhausted"

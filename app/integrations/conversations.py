@@ -16,14 +16,15 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import pk, transaction
+from app.errors import NotFound
 from app.integrations.inbound import inbound_source
 from app.integrations.models import ExternalRef, ReplyDelivery
 from app.integrations.settings import get_integration_settings
-from app.errors import NotFound
 from app.outbox.delivery import Delivered, DeliveryFailed, http_client, redeliver
 from app.outbox.models import OutboxMessage, OutboxStatus
 from app.outbox.service import enqueue
-from app.ticket.enums import Channel, MessageKind, STATUS_LABELS, Status
+from app.rota.handoff import HandoffNotice
+from app.ticket.enums import STATUS_LABELS, Channel, MessageKind, Status
 from app.ticket.hooks import TicketChange
 from app.ticket.models import Message, MessageDelivery, Ticket
 
@@ -168,6 +169,49 @@ async def post_slack_reply(session: AsyncSession, message: OutboxMessage) -> Del
     if ts:
         await _record_posted(session, pk(message), f"{channel}:{ts}")
     return Delivered(detail=f"replied in {channel} thread {thread_ts} as {ts}", status_code=200)
+
+
+# --- the support channel's topic: who is on now ---------------------------------------------
+
+TOPIC_TOPIC = "slack.topic"
+TOPIC_MAX = 250  # Slack's limit on a channel topic
+
+
+def channel_topic(notice: HandoffNotice) -> str:
+    people = ", ".join(f"{role}: {name}" for role, name in notice.on_now.items()) or "nobody"
+    return f"On call now ({notice.schedule_name}): {people}"[:TOPIC_MAX]
+
+
+async def announce_handoff_in_channel(session: AsyncSession, notice: HandoffNotice) -> None:
+    """Handoff listener: the support channel's topic names who is on now (through the outbox)."""
+    channel = get_integration_settings().slack_support_channel.strip()
+    if not channel:
+        return
+    enqueue(session, TOPIC_TOPIC, {"channel": channel, "topic": channel_topic(notice)},
+            idempotency_key=f"slack-topic-handoff-{notice.handoff_id}")
+
+
+async def set_slack_topic(session: AsyncSession, message: OutboxMessage) -> Delivered:
+    payload = message.payload
+    if not payload.get("channel") or not isinstance(payload.get("topic"), str):
+        raise DeliveryFailed("slack.topic needs 'channel' and 'topic'", permanent=True)
+    settings = get_integration_settings()
+    headers = {"Authorization": f"Bearer {settings.slack_bot_token}"}
+    body = {"channel": str(payload["channel"]), "topic": payload["topic"]}
+    try:
+        response = await http_client().post(f"{settings.slack_api_url.rstrip('/')}/conversations.setTopic",
+                                            json=body, headers=headers)
+    except httpx.HTTPError as exc:
+        raise DeliveryFailed(f"{type(exc).__name__}: {exc or 'no answer'}") from exc
+    if response.status_code == 429:
+        raise DeliveryFailed("HTTP 429: rate limited", status_code=429, retry_after=_retry_after(response))
+    if response.status_code != 200:
+        raise DeliveryFailed(f"HTTP {response.status_code}: {response.text[:200]}", status_code=response.status_code)
+    answer = _json(response)
+    if not answer.get("ok"):
+        error = str(answer.get("error") or "unknown_error")
+        raise DeliveryFailed(f"Slack: {error}", status_code=200, permanent=error in SLACK_PERMANENT)
+    return Delivered(detail=f"topic of {body['channel']} set", status_code=200)
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

@@ -7,6 +7,7 @@ the quoted history under a reply, and ignores auto-replies, bulk mail and our ow
 coming back, so two robots never talk to each other through a ticket.
 """
 
+import hmac
 import html
 import re
 from dataclasses import dataclass, field
@@ -14,16 +15,19 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
 
+import authres  # type: ignore[import-untyped]
 import nh3
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import get_settings
 from app.db import pk
 from app.errors import Conflict, InvalidInput
 from app.integrations.inbound import Effect, person, remembering, seen, ticket_for
+from app.integrations.replies import our_id_tag
 from app.integrations.settings import get_integration_settings
-from app.ticket.enums import Channel
-from app.ticket.models import BODY_MAX, MessageCreate, Ticket, TicketCreate
+from app.ticket.enums import Channel, MessageKind
+from app.ticket.models import BODY_MAX, Message, MessageCreate, Ticket, TicketCreate
 from app.ticket.service import UploadedFile, get_ticket, post_message, submit_ticket, ticket_key
 from app.user.models import User
 from app.user.service import principal_of
@@ -44,6 +48,7 @@ class ParsedMail:
     files: list[UploadedFile] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     auto: str | None = None  # why it is an automatic message we must not answer, if it is one
+    verified: bool = False  # our MTA says DKIM or SPF passed, aligned with the From domain
 
 
 # --- pure parts ---------------------------------------------------------------------------
@@ -105,6 +110,42 @@ def automatic_reason(msg: EmailMessage, our_domain: str, our_address: str) -> st
     return None
 
 
+def _aligned(domain: str, from_domain: str) -> bool:
+    """Relaxed alignment (RFC 7489): the same domain, or one a subdomain of the other."""
+    domain, from_domain = domain.strip().lower().rstrip("."), from_domain.strip().lower().rstrip(".")
+    return bool(domain) and (domain == from_domain or from_domain.endswith("." + domain)
+                             or domain.endswith("." + from_domain))
+
+
+def sender_verified(headers: list[str], from_email: str, authserv_id: str) -> bool:
+    """Whether our receiving MTA (`authserv_id`) stamped a DKIM or SPF pass aligned with From.
+
+    Only headers carrying our MTA's id count: anything else could have been written by the
+    sender (RFC 8601 §5 has the MTA drop forged ones with its id). No id configured: nothing is.
+    """
+    if not authserv_id or "@" not in from_email:
+        return False
+    from_domain = from_email.rsplit("@", 1)[1]
+    for header in headers:
+        try:
+            parsed = authres.AuthenticationResultsHeader.parse(f"Authentication-Results: {header}")
+        except Exception:  # authres raises its own family of syntax errors; an unparsable header proves nothing
+            continue
+        if str(parsed.authserv_id or "").lower() != authserv_id.lower():
+            continue
+        for result in parsed.results:
+            if str(result.result).lower() != "pass":
+                continue
+            props = {f"{p.type}.{p.name}".lower(): str(p.value or "") for p in result.properties}
+            if result.method == "dkim" and _aligned(props.get("header.d", ""), from_domain):
+                return True
+            if result.method == "spf":
+                mailfrom = props.get("smtp.mailfrom", "")
+                if _aligned(mailfrom.rsplit("@", 1)[-1], from_domain):
+                    return True
+    return False
+
+
 def _decode_part(part) -> str:
     try:
         return part.get_content()
@@ -119,7 +160,8 @@ def _decode_part(part) -> str:
         return raw.decode("latin-1")
 
 
-def parse_mail(raw: bytes, *, max_files: int, max_file_bytes: int, our_domain: str, our_address: str) -> ParsedMail:
+def parse_mail(raw: bytes, *, max_files: int, max_file_bytes: int, our_domain: str, our_address: str,
+               authserv_id: str = "") -> ParsedMail:
     msg = message_from_bytes(raw, policy=policy.default)
     if not isinstance(msg, EmailMessage) or not msg.get("From"):
         raise InvalidInput("not an RFC 822 message: it has no From header", code="bad_message")
@@ -152,7 +194,9 @@ def parse_mail(raw: bytes, *, max_files: int, max_file_bytes: int, our_domain: s
         in_reply_to=MSGID_RE.findall(str(msg.get("In-Reply-To", ""))),
         references=MSGID_RE.findall(str(msg.get("References", ""))),
         subject=subject, from_name=from_name or None, from_email=from_email.strip().lower(), text=text,
-        files=files, dropped=dropped, auto=automatic_reason(msg, our_domain, our_address))
+        files=files, dropped=dropped, auto=automatic_reason(msg, our_domain, our_address),
+        verified=sender_verified([str(h) for h in msg.get_all("Authentication-Results", [])],
+                                 from_email.strip().lower(), authserv_id))
 
 
 def key_in_subject(subject: str, prefix: str) -> int | None:
@@ -161,12 +205,13 @@ def key_in_subject(subject: str, prefix: str) -> int | None:
 
 
 def ticket_in_our_ids(message_ids: list[str], our_domain: str) -> int | None:
-    """Our outgoing mail about a ticket has a Message-ID like <...t42@our.domain> (outgoing.py)."""
-    pattern = re.compile(rf"\.t(\d{{1,12}})@{re.escape(our_domain)}>$", re.I)
+    """Our outgoing mail about a ticket has a Message-ID like <...t42.<tag>@our.domain> (outgoing.py),
+    the tag an HMAC of the rest under our secret key: a guessed id names no ticket."""
+    pattern = re.compile(rf"^<(.+\.t(\d{{1,12}}))\.([0-9a-f]{{20}})@{re.escape(our_domain)}>$", re.I)
     for message_id in message_ids:
         match = pattern.search(message_id)
-        if match:
-            return int(match.group(1))
+        if match and hmac.compare_digest(match.group(3).lower(), our_id_tag(match.group(1))):
+            return int(match.group(2))
     return None
 
 
@@ -180,18 +225,31 @@ class IngestResult:
     detail: str = ""
 
 
+async def _may_thread(session: AsyncSession, ticket: Ticket, sender: User, verified: bool) -> bool:
+    """Only the ticket's participants, or staff whose mail our MTA verified, add to it by mail.
+
+    An unverified mail from a staff address is no participant either: it must not speak as staff.
+    """
+    if sender.is_staff:
+        return verified
+    if ticket.requester_id == sender.id:
+        return True
+    wrote = select(Message.id).where(Message.ticket_id == ticket.id, Message.author_id == sender.id,
+                                     Message.kind == MessageKind.public).limit(1)
+    return (await session.exec(wrote)).first() is not None
+
+
 async def _thread_target(session: AsyncSession, mail: ParsedMail, sender: User) -> Ticket | None:
+    """The ticket this mail answers, if its sender may add to it; else None (a new ticket).
+
+    Message-IDs and ticket keys can be guessed or copied, so naming a ticket is not enough."""
     ticket = await ticket_for(session, SOURCE, mail.in_reply_to + mail.references)
-    if ticket is not None:
-        return ticket
-    ticket_id = key_in_subject(mail.subject, get_settings().ticket_prefix)
-    if ticket_id is None:
-        ticket_id = ticket_in_our_ids(mail.in_reply_to + mail.references, get_integration_settings().mail_domain)
-    if ticket_id is None:
-        return None
-    ticket = await get_ticket(session, ticket_id)
-    # A key is easy to guess: only the requester or staff may add to a ticket by naming it.
-    if ticket is not None and (ticket.requester_id == sender.id or sender.is_staff):
+    if ticket is None:
+        ticket_id = key_in_subject(mail.subject, get_settings().ticket_prefix)
+        if ticket_id is None:
+            ticket_id = ticket_in_our_ids(mail.in_reply_to + mail.references, get_integration_settings().mail_domain)
+        ticket = await get_ticket(session, ticket_id) if ticket_id is not None else None
+    if ticket is not None and await _may_thread(session, ticket, sender, mail.verified):
         return ticket
     return None
 
@@ -204,7 +262,8 @@ async def ingest_email(session: AsyncSession, raw: bytes) -> IngestResult:
         raise PayloadTooLarge(f"message larger than {settings.email_max_bytes} bytes")
     app_settings = get_settings()
     mail = parse_mail(raw, max_files=app_settings.max_attachments, max_file_bytes=app_settings.max_attachment_bytes,
-                      our_domain=settings.mail_domain, our_address=settings.mail_from)
+                      our_domain=settings.mail_domain, our_address=settings.mail_from,
+                      authserv_id=settings.mail_authserv_id)
     if mail.auto:
         return IngestResult("ignored", detail=mail.auto)
     if mail.message_id and await seen(session, SOURCE, mail.message_id):
@@ -225,7 +284,7 @@ async def ingest_email(session: AsyncSession, raw: bytes) -> IngestResult:
             title = re.sub(r"^((re|fwd?|aw|wg)\s*:\s*)+", "", mail.subject, flags=re.I).strip()[:200] or "(no subject)"
             created = await submit_ticket(session, TicketCreate(
                 title=title, body=text[:BODY_MAX], requester_email=sender.email, requester_name=sender.name,
-                channel=Channel.email), files=mail.files)
+                channel=Channel.email), files=mail.files, verified=mail.verified)
             return IngestResult("created", ticket_key(pk(created)))
     except Conflict:
         # The same Message-ID raced in through another delivery and won.

@@ -15,6 +15,7 @@ from email.utils import formatdate
 import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.integrations.replies import tagged_message_id
 from app.integrations.settings import get_integration_settings
 from app.outbox.delivery import Delivered, DeliveryFailed, http_client
 from app.outbox.models import OutboxMessage
@@ -26,11 +27,12 @@ SLACK_TOPIC = "slack.notify"
 def outgoing_message_id(idempotency_key: str, ticket_id: int | None = None) -> str:
     """Stable across retries, so a relay that saw the first try can drop the second.
 
-    Mail about a ticket carries `.t<id>` so a reply to it finds the ticket (email.py).
+    Mail about a ticket carries `.t<id>` so a reply to it finds the ticket (email.py); every id
+    ends in an HMAC tag, so nobody outside can guess one and thread onto someone's ticket.
     """
     safe = "".join(c if c.isalnum() or c in "-._" else "-" for c in idempotency_key)[:100]
     tail = f".t{ticket_id}" if isinstance(ticket_id, int) else ""
-    return f"<{safe}{tail}@{get_integration_settings().mail_domain}>"
+    return tagged_message_id(f"{safe}{tail}")
 
 
 def build_email(message: OutboxMessage, thread_root: str | None = None) -> EmailMessage:

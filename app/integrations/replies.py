@@ -5,6 +5,9 @@ Each mail we send carries a Message-ID we remember for the ticket (ExternalRef s
 in the subject; so when the requester answers, the inbound mail finds its ticket.
 """
 
+import hashlib
+import hmac
+
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 from sqlmodel import col, select
@@ -36,8 +39,18 @@ def ticket_subject(ticket: Ticket) -> str:
     return f"[{get_settings().ticket_prefix}-{ticket.id}] {ticket.title}"
 
 
+def our_id_tag(local: str) -> str:
+    """HMAC of a Message-ID's left part under the secret key: our ids cannot be guessed or forged."""
+    digest = hmac.new(get_settings().secret_key.encode(), f"message-id|{local}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:20]
+
+
+def tagged_message_id(local: str) -> str:
+    return f"<{local}.{our_id_tag(local)}@{get_integration_settings().mail_domain}>"
+
+
 def our_message_id(ticket: Ticket, what: str) -> str:
-    return f"<{get_settings().ticket_prefix.lower()}-{ticket.id}.{what}@{get_integration_settings().mail_domain}>"
+    return tagged_message_id(f"{get_settings().ticket_prefix.lower()}-{ticket.id}.{what}.t{ticket.id}")
 
 
 async def thread_root(session: AsyncSession, ticket_id: int) -> str | None:

@@ -41,6 +41,12 @@ class IntegrationSettings(BaseSettings):
                  "coffin=tag:post-mortem,evergreen_tree=tag:onboarding,documentation=tag:docs-needed,"
                  "read_the_manual=tag:docs-exist,heavy_check_mark=tag:resolved,white_check_mark=tag:resolved"),
         description="Emoji → action table: claim, or tag:<name>")
+    slack_support_channel: str = Field(
+        default="", description="Channel id of #support: each rota handoff sets its topic to who is on now")
+    slack_urgent_handles: str = Field(
+        default="oncall", description="Group handles (or subteam ids) whose mention makes a Slack request urgent")
+    slack_emergency_handles: str = Field(
+        default="dev911", description="Group handles (or subteam ids) whose mention makes it an emergency")
     # --- GitHub --------------------------------------------------------------------------------
     github_webhook_secret: str = Field(default="", description="Verifies X-Hub-Signature-256")
     github_api_url: str = Field(default="https://api.github.com", description="GitHub REST API base URL")
@@ -53,6 +59,9 @@ class IntegrationSettings(BaseSettings):
     # --- e-mail in -----------------------------------------------------------------------------
     email_inbound_token: str = Field(default="", description="Bearer secret for POST /api/v1/integrations/email")
     email_max_bytes: int = Field(default=25 * 1024 * 1024, description="Largest raw message accepted")
+    mail_authserv_id: str = Field(
+        default="", description=("Host name our receiving MTA stamps in Authentication-Results; only its verdicts "
+                                 "count. Empty: no inbound mail is verified"))
 
 
 @lru_cache

@@ -9,6 +9,7 @@ window, so a replay to any replica is refused. Our own thread replies coming bac
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +25,7 @@ from app.integrations.conversations import is_our_post
 from app.integrations.inbound import Effect, mark_seen, person, remembering, seen, ticket_for
 from app.integrations.models import InboundDelivery
 from app.integrations.settings import get_integration_settings
-from app.ticket.enums import Channel
+from app.ticket.enums import Channel, Urgency
 from app.ticket.models import MessageCreate, TicketCreate, TicketUpdate
 from app.ticket.service import (
     claim_ticket,
@@ -76,6 +77,33 @@ async def first_time(session: AsyncSession, signature: str, *, now: datetime) ->
     return True
 
 
+# A user-group mention as Slack encodes it (<!subteam^S0ABC|@oncall>), or typed plainly (@oncall).
+_SUBTEAM = re.compile(r"<!subteam\^([A-Za-z0-9]+)(?:\|@?([^>]*))?>")
+_HANDLE = re.compile(r"(?<![\w@<|])@([A-Za-z0-9][\w.-]*)")
+
+
+def _handles(raw: str) -> set[str]:
+    return {h.strip().lstrip("@").lower() for h in raw.split(",") if h.strip()}
+
+
+def urgency_from_text(text: str, urgent_handles: str, emergency_handles: str) -> Urgency:
+    """The #support tier a message asks for (support-channel-tiers.md): @dev911 an emergency,
+    @oncall urgent, no tag normal. Handles and subteam ids are configurable."""
+    mentioned = {m.lower() for m in _HANDLE.findall(text)}
+    for subteam_id, handle in _SUBTEAM.findall(text):
+        mentioned |= {subteam_id.lower(), handle.strip().lower()}
+    if mentioned & _handles(emergency_handles):
+        return Urgency.emergency
+    if mentioned & _handles(urgent_handles):
+        return Urgency.urgent
+    return Urgency.normal
+
+
+def _urgency(text: str) -> Urgency:
+    settings = get_integration_settings()
+    return urgency_from_text(text, settings.slack_urgent_handles, settings.slack_emergency_handles)
+
+
 def reaction_table(raw: str) -> dict[str, str]:
     """"eyes=claim,bug=tag:bug" → {"eyes": "claim", "bug": "tag:bug"}; malformed pairs are skipped."""
     table = {}
@@ -116,7 +144,7 @@ async def slash_command(session: AsyncSession, form: dict[str, str]) -> dict[str
     requester = await _slack_person(session, user_id, form.get("team_id"), form.get("user_name"))
     ticket = await submit_ticket(session, TicketCreate(
         title=_title(text), body=text[:50_000], requester_email=requester.email, requester_name=requester.name,
-        channel=Channel.slack))
+        channel=Channel.slack, urgency=_urgency(text)))
     key = ticket_key(pk(ticket))
     return {"response_type": "ephemeral",
             "text": f"Opened *{key}*: <{_link(pk(ticket))}|{ticket.title}>. We will answer here and on the ticket."}
@@ -183,25 +211,32 @@ async def _on_message(session: AsyncSession, event: dict[str, Any], event_id: st
     async with remembering(session, Effect(SOURCE, event_id, refs=[_thread_id(channel, ts)])):
         ticket = await submit_ticket(session, TicketCreate(
             title=_title(text), body=text[:50_000], requester_email=author.email, requester_name=author.name,
-            channel=Channel.slack))
+            channel=Channel.slack, urgency=_urgency(text)))
     return EventOutcome("created", ticket_key(pk(ticket)))
 
 
 async def _on_reaction(session: AsyncSession, event: dict[str, Any], event_id: str, team_id: str | None, *,
                        added: bool) -> EventOutcome:
-    item = event.get("item") or {}
-    reaction = str(event.get("reaction") or "").split("::")[0]  # skin tones: "+1::skin-tone-2"
+    # Whatever shape Slack (or a client bug) sends, a reaction is answered 200: Slack retries anything else.
+    raw_item = event.get("item")
+    item: dict[str, Any] = raw_item if isinstance(raw_item, dict) else {}
+    raw_reaction = event.get("reaction")
+    reaction = (raw_reaction if isinstance(raw_reaction, str) else "").split("::")[0]  # skin tones: "+1::skin-tone-2"
     action = reaction_table(get_integration_settings().slack_reactions).get(reaction)
     if action is None:
         return EventOutcome("ignored", detail=f":{reaction}: has no meaning here")
-    if item.get("type") != "message" or not item.get("channel") or not item.get("ts"):
+    if (item.get("type") != "message" or not isinstance(item.get("channel"), str) or not item.get("channel")
+            or not isinstance(item.get("ts"), str) or not item.get("ts")):
         return EventOutcome("ignored", detail="a reaction on something other than a message")
     ticket = await ticket_for(session, SOURCE, [_thread_id(item["channel"], item["ts"])])
     if ticket is None:
         return EventOutcome("ignored", detail="a reaction on a message that is not a ticket")
     # Plain values: a refused claim rolls back, which expires `ticket`; reading it then would be a lazy load.
     ticket_id, key = pk(ticket), ticket_key(pk(ticket))
-    reactor = await _slack_person(session, str(event.get("user") or ""), team_id)
+    reactor_id = event.get("user")
+    if not isinstance(reactor_id, str) or not reactor_id:
+        return EventOutcome("ignored", key, "a reaction without a user")
+    reactor = await _slack_person(session, reactor_id, team_id if isinstance(team_id, str) else None)
     if not reactor.is_staff:
         return EventOutcome("ignored", key, "only staff reactions act on tickets")
     actor = principal_of(reactor)

@@ -9,6 +9,8 @@ The retro questions are Fleet's (oncall-and-retro.md).
 """
 
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +25,7 @@ from app.config import get_settings
 from app.db import pk, transaction
 from app.errors import Conflict, Forbidden, NotFound
 from app.outbox.service import enqueue
+from app.registry import Hooks
 from app.rota import service
 from app.rota.models import Duty, DutyTick, Handoff, HandoffUpdate, Schedule
 from app.rota.schedule import base_shift_by_index, base_shifts, final_shifts, local_date
@@ -35,6 +38,22 @@ RETRO_QUESTIONS = {
     "could_be_better": "What could have gone better?",
     "to_remember": "What should we remember next time?",
 }
+
+
+@dataclass(frozen=True)
+class HandoffNotice:
+    """What other domains hear of a handoff: who holds each role of the schedule now."""
+
+    handoff_id: int
+    schedule_name: str
+    role: str
+    on_now: dict[str, str]  # role -> the name of whoever holds it now, in the schedule's role order
+
+
+HandoffListener = Callable[[AsyncSession, HandoffNotice], Awaitable[None]]
+# Told of each handoff inside its transaction (e.g. the support channel's topic); filled by app/wiring.py.
+HANDOFF_LISTENERS: Hooks[HandoffListener] = Hooks("handoff listeners")
+
 MAX_REMINDERS = 6
 CATCH_UP = timedelta(days=3)  # a worker that was down this long still writes the missed handoff
 
@@ -138,7 +157,9 @@ async def write_due_handoffs(session: AsyncSession, now: datetime) -> int:
 async def _create(session: AsyncSession, schedule: Schedule, role: str, index: int, start: datetime, end: datetime,
                   outgoing_id: int | None, incoming_id: int | None, now: datetime) -> int:
     report = await build_report(session, schedule, role, index, start, end, outgoing_id)
-    users = await service.users_by_id(session, {outgoing_id, incoming_id})
+    on = await service.who_is_on(session, schedule, now) if len(HANDOFF_LISTENERS) else None
+    holders = {r: shift.user_id for r, shift in on.now.items() if shift is not None} if on else {}
+    users = await service.users_by_id(session, {outgoing_id, incoming_id, *holders.values()})
     try:
         async with transaction(session):
             handoff = Handoff(schedule_id=pk(schedule), role=role, shift_index=index, shift_start_at=start,
@@ -161,6 +182,10 @@ async def _create(session: AsyncSession, schedule: Schedule, role: str, index: i
                 enqueue(session, "email.send", _email(
                     users[incoming_id], f"You are now {role} on {schedule.name}: please acknowledge the handoff",
                     f"Read the handoff report and acknowledge it:\n{url}"), idempotency_key=f"handoff-{handoff.id}-incoming")
+            notice = HandoffNotice(handoff_id=pk(handoff), schedule_name=schedule.name, role=role,
+                                   on_now={r: users[u].name for r, u in holders.items() if u in users})
+            for listener in HANDOFF_LISTENERS:
+                await listener(session, notice)
     except Conflict:
         return 0  # another worker wrote it first (unique schedule, role, shift)
     return 1

@@ -26,6 +26,9 @@ class TicketChange:
     status_after: str | None = None
     message_kind: str | None = None
     by_staff: bool | None = None
+    # created: the requester's address was not verified and would have carried a
+    # representative's or staff member's rights, so the ticket is held (issue 17).
+    held_unverified: bool = False
 
 
 TicketHook = Callable[[AsyncSession, Ticket, TicketChange], Awaitable[None]]

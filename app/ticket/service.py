@@ -160,14 +160,16 @@ class TicketWrite:
 
     async def done(self, kind: str, *, fields: frozenset[str] = frozenset(),
                    status_before: str | None = None, status_after: str | None = None,
-                   message_kind: str | None = None, by_staff: bool | None = None) -> Ticket:
+                   message_kind: str | None = None, by_staff: bool | None = None,
+                   held_unverified: bool = False) -> Ticket:
         """Stamp the ticket, run the hooks, re-rank it and record its events (in that order).
         `kind` and the rest describe the change to the hooks (see TicketChange)."""
         ticket = self.ticket
         ticket.updated_at = self.now
         await run_ticket_hooks(self.session, ticket, TicketChange(
             kind=kind, now=self.now, actor_id=self.actor_id, fields=fields, status_before=status_before,
-            status_after=status_after, message_kind=message_kind, by_staff=by_staff))
+            status_after=status_after, message_kind=message_kind, by_staff=by_staff,
+            held_unverified=held_unverified))
         await refresh_rank(self.session, ticket)
         for event_kind, data in self._events:
             record_event(self.session, event_kind, subject_type="ticket", subject_id=pk(ticket),
@@ -360,11 +362,15 @@ async def submit_ticket(
     *,
     actor: Principal | None = None,
     files: list[UploadedFile] | None = None,
+    verified: bool = True,
 ) -> Ticket:
     """Open a ticket from any channel.
 
     Only representatives may open tickets for a community; anyone else's request waits for
-    a representative's approval (community-support-desk.md).
+    a representative's approval (community-support-desk.md). `verified` False: nobody proved
+    they own `requester_email` (typed into a form, unauthenticated mail), so it never carries
+    a representative's or staff member's rights: such a request is held awaiting approval
+    until that address confirms it (the `held_unverified` change tells the hooks).
     """
     files = check_uploads(files or [])
     community: Community | None = None
@@ -383,7 +389,9 @@ async def submit_ticket(
         requester = ensure_contact(session, requester, data.requester_email, data.requester_name)
         await session.flush()
         status = Status.new
-        if community is not None and not requester.is_staff and role != MembershipRole.representative:
+        privileged = requester.is_staff or role == MembershipRole.representative
+        held = privileged and not verified
+        if held or (community is not None and not privileged):
             status = Status.awaiting_approval
         ticket = Ticket(
             title=data.title,
@@ -407,9 +415,9 @@ async def submit_ticket(
         write.event("ticket.created", {
             "title": ticket.title, "status": ticket.status, "channel": ticket.channel,
             "type": ticket.type, "urgency": ticket.urgency, "requester_id": requester.id,
-            "attachments": len(files),
+            "attachments": len(files), **({"held": "unverified requester"} if held else {}),
         })
-        return await write.done("created", status_after=ticket.status)
+        return await write.done("created", status_after=ticket.status, held_unverified=held)
 
 
 # --- triage --------------------------------------------------------------------------------

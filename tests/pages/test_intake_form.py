@@ -1,9 +1,13 @@
 """The embeddable intake form: anonymous, framed by the community's site, abuse-resistant."""
 
+import re
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
+from app.outbox.models import OutboxMessage
 from app.ticket.models import Attachment, Ticket
 from tests.factories import make_community
 
@@ -35,14 +39,50 @@ async def test_unknown_community_is_404(client):
     assert (await client.post("/intake/nowhere", data=FORM)).status_code == 404
 
 
-async def test_representative_request_is_new_and_shows_its_key(client, session, uni):
+async def test_representative_address_typed_into_the_form_is_held_until_it_confirms(client, session, uni):
+    """Anyone can type a representative's address: that alone never skips approval (issue 17)."""
     res = await client.post("/intake/uni", data=FORM)
     assert res.status_code == 303
     done = await client.get(res.headers["location"])
     ticket = (await session.exec(select(Ticket))).one()
-    assert ticket.status == "new" and ticket.channel == "web" and ticket.urgency == "urgent"
-    assert f"SUP-{ticket.id}" in done.text
+    assert ticket.status == "awaiting_approval" and ticket.channel == "web" and ticket.urgency == "urgent"
+    assert f"SUP-{ticket.id}" in done.text and 'id="held"' in done.text and "confirmation link" in done.text
     assert "frame-ancestors 'self' https://uni.example" in done.headers["content-security-policy"]
+    [mail] = (await session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key.like("intake-confirm-%")))).all()
+    assert mail.payload["to"] == ["ada@uni.example"]
+    link = re.search(r"https?://\S+/intake/confirm/(\S+)", mail.payload["text"])
+    assert link, mail.payload["text"]
+    page = await client.get(f"/intake/confirm/{link.group(1)}")
+    assert page.status_code == 200 and 'id="confirm"' in page.text
+    ticket = (await session.exec(select(Ticket).execution_options(populate_existing=True))).one()
+    assert ticket.status == "awaiting_approval", "opening the link (a mail scanner) must not confirm"
+    confirmed = await client.post(f"/intake/confirm/{link.group(1)}")
+    assert confirmed.status_code == 200 and f"SUP-{ticket.id}" in confirmed.text
+    ticket = (await session.exec(select(Ticket).execution_options(populate_existing=True))).one()
+    assert ticket.status == "new"
+    again = await client.post(f"/intake/confirm/{link.group(1)}")
+    assert again.status_code == 404
+    assert (await client.post("/intake/confirm/ic_guessed")).status_code == 404
+
+
+async def test_confirmation_link_expires(client, session, uni, clock):
+    res = await client.post("/intake/uni", data=FORM)
+    assert res.status_code == 303
+    [mail] = (await session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key.like("intake-confirm-%")))).all()
+    token = re.search(r"/intake/confirm/(\S+)", mail.payload["text"]).group(1)
+    clock.shift(timedelta(days=8))
+    assert (await client.post(f"/intake/confirm/{token}")).status_code == 404
+    ticket = (await session.exec(select(Ticket).execution_options(populate_existing=True))).one()
+    assert ticket.status == "awaiting_approval"
+
+
+async def test_a_plain_address_is_not_held(client, session):
+    await make_community(session, "open", name="Open")
+    res = await client.post("/intake/open", data={**FORM, "email": "someone@else.example"})
+    done = await client.get(res.headers["location"])
+    ticket = (await session.exec(select(Ticket))).one()
+    assert ticket.status == "awaiting_approval" and 'id="held"' not in done.text
+    assert not (await session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key.like("intake-confirm-%")))).all()
 
 
 async def test_member_request_awaits_approval(client, session, uni):

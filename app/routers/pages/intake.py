@@ -13,6 +13,7 @@ from app.config import get_settings
 from app.db import pk
 from app.deps import SessionDep, SettingsDep, public, rate_limit
 from app.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
+from app.intake.service import awaits_confirmation, confirm_request
 from app.templating import render
 from app.ticket.enums import Channel, Status, TicketType, Urgency
 from app.ticket.models import TicketCreate
@@ -21,6 +22,7 @@ from app.ticket.service import UploadedFile, submit_ticket, ticket_key
 router = APIRouter(include_in_schema=False, dependencies=[public("the intake form is for anyone; rate-limited")])
 
 HONEYPOT = "website"  # hidden from people by CSS; bots fill every field
+HELD = "awaiting_confirmation"  # receipt state: held until the address confirms (issue 17)
 
 
 def frame_policy(community: Community) -> str:
@@ -89,13 +91,15 @@ async def intake_submit(request: Request, slug: str, session: SessionDep, settin
         if isinstance(f, (UploadFile, StarletteUpload)) and (f.filename or f.size)
     ]
     try:
-        ticket = await submit_ticket(session, data, files=files)
+        # Anyone can type any address here: it is unverified (held if it names a representative or staff).
+        ticket = await submit_ticket(session, data, files=files, verified=False)
     except (PayloadTooLarge, UnsupportedMediaType) as exc:  # too big or a program: say so beside the field
         return _form(request, community, values=values, errors={"attachments": exc.detail},
                      status_code=exc.status_code)
     key = ticket_key(pk(ticket))
-    sig = _receipt_sig(key, ticket.status)
-    return RedirectResponse(f"/intake/{slug}/done?key={key}&s={ticket.status}&sig={sig}", status_code=303)
+    shown = HELD if await awaits_confirmation(session, pk(ticket)) else str(ticket.status)
+    sig = _receipt_sig(key, shown)
+    return RedirectResponse(f"/intake/{slug}/done?key={key}&s={shown}&sig={sig}", status_code=303)
 
 
 @router.get("/intake/{slug}/done")
@@ -106,7 +110,21 @@ async def intake_done(request: Request, slug: str, session: SessionDep,
     return render(
         request, "intake/done.html",
         {"community": community, "key": key if valid else None,
-         "awaiting_approval": valid and s == Status.awaiting_approval},
+         "awaiting_approval": valid and s == Status.awaiting_approval,
+         "awaiting_confirmation": valid and s == HELD},
         headers={"Content-Security-Policy": frame_policy(community)},
     )
 
+
+
+@router.get("/intake/confirm/{token}")
+async def confirm_page(request: Request, token: str):
+    """Mail scanners open links: confirming needs a click on this page, not just the GET."""
+    return render(request, "intake/confirm.html", {"token": token, "ticket_key": None})
+
+
+@router.post("/intake/confirm/{token}")
+async def confirm_submit(request: Request, token: str, session: SessionDep, settings: SettingsDep):
+    rate_limit("intake-confirm", settings.intake_rate_per_minute, request)
+    ticket = await confirm_request(session, token)
+    return render(request, "intake/confirm.html", {"token": None, "ticket_key": ticket_key(pk(ticket))})

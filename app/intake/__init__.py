@@ -1,0 +1,1 @@
+"""Intake trust (issue 17): a request whose sender nobody verified is held until that address confirms it."""
