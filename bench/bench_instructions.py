@@ -48,7 +48,8 @@ async def _serve_counted(app, path: str, login=None) -> None:
         for _ in range(3):
             assert (await client.get(path)).status_code == 200
         # Blocking on purpose: counting must be on before the first measured request starts.
-        subprocess.run(["callgrind_control", "--instr=on", str(os.getpid())], check=True, capture_output=True)  # noqa: ASYNC221
+        instr_on = ["callgrind_control", "--instr=on", str(os.getpid())]
+        subprocess.run(instr_on, check=True, capture_output=True)  # noqa: ASYNC221
         for _ in range(REQUESTS):
             assert (await client.get(path)).status_code == 200
         os._exit(0)  # before shutdown and the collector's exit-time pass would be counted

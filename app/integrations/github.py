@@ -109,10 +109,8 @@ async def handle_event(session: AsyncSession, event: str, delivery_id: str | Non
     except (KeyError, TypeError) as exc:
         raise InvalidInput(f"not a GitHub {event} payload: missing {exc}", code="bad_payload") from exc
     if digest:
-        try:
+        with suppress(Conflict):  # a racing copy of the same body recorded it first
             await mark_seen(session, DIGEST_SOURCE, digest)
-        except Conflict:
-            pass  # a racing copy of the same body recorded it first
     return outcome
 
 

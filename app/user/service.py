@@ -212,7 +212,7 @@ async def touch_token(session: AsyncSession, token: str) -> None:
 
 
 async def list_staff(session: AsyncSession) -> list[User]:
-    stmt = select(User).where(col(User.staff_role).is_not(None), User.is_active == True).order_by(User.name)  # noqa: E712
+    stmt = select(User).where(col(User.staff_role).is_not(None), col(User.is_active).is_(True)).order_by(User.name)
     return list((await session.exec(stmt)).all())
 
 

@@ -55,14 +55,14 @@ def de() -> tuple[date, ...]:
 
 
 def test_the_holiday_lists_the_tables_rely_on():
-    BY, DE = by(), de()
-    assert [d for d in BY if d.year == 2026] == [
+    bavaria, germany = by(), de()
+    assert [d for d in bavaria if d.year == 2026] == [
         date(2026, 1, 1), date(2026, 1, 6), date(2026, 4, 3), date(2026, 4, 6), date(2026, 5, 1), date(2026, 5, 14),
         date(2026, 5, 25), date(2026, 6, 4), date(2026, 10, 3), date(2026, 11, 1), date(2026, 12, 25),
         date(2026, 12, 26)]
-    assert {d for d in DE if d.year == 2026} == {d for d in BY if d.year == 2026} - {
+    assert {d for d in germany if d.year == 2026} == {d for d in bavaria if d.year == 2026} - {
         date(2026, 1, 6), date(2026, 6, 4), date(2026, 11, 1)}
-    assert date(2027, 1, 1) in DE
+    assert date(2027, 1, 1) in germany
 
 
 # --- weekday rota: 5 people from Thu 1 Jan 2026 (itself a holiday), 09:00 Berlin ----------------

@@ -271,7 +271,7 @@ def test_weekday_shifts_fall_on_working_days_and_agree_with_on_call(zone, anchor
     end = at + timedelta(days=21)
     expected = [r for r in reference_weekday_shifts(layout.rotation, (1, 2, 3), end) if r[2] > at and r[1] < end]
     assert [as_tuple(s) for s in shifts] == expected
-    for a, b in zip(shifts, shifts[1:]):
+    for a, b in pairwise(shifts):
         assert a.end <= b.start and b.index == a.index + 1
     for s in shifts:
         day = s.start.astimezone(tz).date()
