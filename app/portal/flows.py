@@ -24,7 +24,9 @@ from app.user.models import User
 
 
 async def ask_representatives_to_approve(session: AsyncSession, ticket: Ticket, change: TicketChange) -> None:
-    if change.kind != "created" or ticket.status != Status.awaiting_approval or ticket.community_id is None:
+    # On creation, or when a community change made the request wait (update_ticket's regrade).
+    arrived = change.kind == "created" or change.status_after == Status.awaiting_approval
+    if not arrived or ticket.status != Status.awaiting_approval or ticket.community_id is None:
         return
     reps = await representatives(session, ticket.community_id)
     if not reps:
