@@ -4,8 +4,9 @@ Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-04 18:45:00.000000
 
-Existing addresses, GitHub logins and Slack ids of users become identity rows, so the
-lookups every intake path makes find the same people as before.
+Existing GitHub logins and Slack ids of users become identity rows, so the lookups every
+intake path makes find the same people as before. A user's sign-up address stays on
+user_account.email; identity rows of kind email are further addresses.
 """
 from collections.abc import Sequence
 
@@ -44,7 +45,6 @@ def upgrade() -> None:
     # Backfill: what users already had becomes their identities (the e-mail they signed up with is verified).
     # One identity per value: if two users share a handle, the older one keeps it.
     for kind, value, inner, column in (
-        ('email', 'u.email', 'u2.email', 'email'),
         ('github', 'lower(u.github_login)', 'lower(u2.github_login)', 'github_login'),
         ('slack', 'u.slack_user_id', 'u2.slack_user_id', 'slack_user_id'),
     ):
