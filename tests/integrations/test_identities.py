@@ -329,3 +329,17 @@ async def test_requester_mails_link_to_their_portal_page(session):
     for payload in mails:
         assert f"/portal/tickets/{ticket.id}" in payload["text"], payload["text"]
         assert f"/tickets/{ticket.id}" not in payload["text"].replace(f"/portal/tickets/{ticket.id}", "")
+
+
+async def test_staff_set_their_own_handles_through_the_api_and_others_need_users_write(session, client):
+    viewer = await make_user(session, "viewer")
+    other = await make_user(session, "agent")
+    token = await make_token(session, viewer)
+    r = await client.patch("/api/v1/users/me/profile", headers=bearer(token), json={"slack_user_id": "W0VIEW1"})
+    assert r.status_code == 200, r.text
+    r = await client.patch("/api/v1/users/me/profile", headers=bearer(token), json={"github_login": "no spaces"})
+    assert r.status_code == 422 and r.json()["code"] == "bad_github_login"
+    r = await client.patch(f"/api/v1/users/{other.id}/profile", headers=bearer(token), json={"slack_user_id": "U0X1"})
+    assert r.status_code == 403
+    r = await client.get(f"/api/v1/users/{viewer.id}/identities", headers=bearer(token))
+    assert [(i["kind"], i["value"]) for i in r.json()] == [("slack", "W0VIEW1")]

@@ -6,10 +6,17 @@ from fastapi import APIRouter, Query, status
 
 from app.auth.policy import Principal
 from app.deps import SessionDep, api_permission
-from app.routers.api.common import errors
 from app.errors import NotFound
+from app.routers.api.common import errors
 from app.user import identity, service
-from app.user.models import ApiTokenPublic, IdentityCreate, IdentityPublic, ProfileUpdate, UserCreate, UserPublic
+from app.user.models import (
+    ApiTokenPublic,
+    IdentityCreate,
+    IdentityPublic,
+    ProfileUpdate,
+    UserCreate,
+    UserPublic,
+)
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -46,6 +53,12 @@ async def list_tokens(session: SessionDep, principal: Reader,
                summary="Revoke an API token now (your own; anyone's with users:write)")
 async def revoke_token(token_id: int, session: SessionDep, principal: Reader):
     return ApiTokenPublic.of(await service.revoke_api_token(session, token_id, by=principal))
+
+
+@router.patch("/me/profile", response_model=UserPublic, responses=errors(401, 403, 409, 422),
+              summary="Set or clear (\"\") your own GitHub login and Slack id")
+async def update_my_profile(data: ProfileUpdate, session: SessionDep, principal: Reader):
+    return await identity.set_profile(session, principal.user_id, data, by=principal)
 
 
 @router.get("/{user_id}/identities", response_model=list[IdentityPublic], responses=errors(401, 403, 404),
