@@ -207,13 +207,18 @@ async def test_changing_the_community_re_evaluates_funding_approval_and_rank(ses
     assert ticket.status == Status.awaiting_approval  # Ada is not funded's representative
     assert ticket.rank_key != rank_before  # re-ranked: funded work (and waiting status) rank differently
     approvals = [m for m in (await session.exec(select(OutboxMessage))).all()
-                 if m.idempotency_key == f"approval-request-{ticket.id}"]
-    assert len(approvals) == 1  # funded's representative is asked
+                 if m.idempotency_key.startswith(f"approval-request-{ticket.id}")]
+    assert len(approvals) == 1 and approvals[0].payload["to"] == ["rep@f.example"]  # funded's rep is asked
 
     ticket = await update_ticket(session, pk(ticket), TicketUpdate(community="unfunded"), actor=triager)
     assert ticket.funded is False and ticket.status == Status.awaiting_approval  # a member, not a rep
     ticket = await update_ticket(session, pk(ticket), TicketUpdate(community=None), actor=triager)
     assert ticket.community_id is None and ticket.funded is False and ticket.status == Status.new
+    ticket = await update_ticket(session, pk(ticket), TicketUpdate(community="funded"), actor=triager)
+    assert ticket.status == Status.awaiting_approval and ticket.funded is True
+    asked = [m for m in (await session.exec(select(OutboxMessage))).all()
+             if m.idempotency_key.startswith(f"approval-request-{ticket.id}")]
+    assert len(asked) == 2  # asked again, as a new question
 
 
 async def test_an_explicit_funded_flag_wins_over_the_community_and_started_work_keeps_its_status(session):
