@@ -13,8 +13,8 @@ from app.ticket.models import Attachment, CannedReply, Link, Message, Tag, Ticke
 from app.user.models import ApiToken, Identity, LoginSession, User
 
 __all__ = [
-    "ApiToken", "Attachment", "Identity", "CannedReply", "Community", "Event", "Link", "LoginSession", "Membership",
-    "Message", "OutboxMessage", "Tag", "Ticket", "TicketTag", "User", "Vote",
+    "ApiToken", "Attachment", "CannedReply", "Community", "Event", "Identity", "Link", "LoginSession",
+    "Membership", "Message", "OutboxMessage", "Tag", "Ticket", "TicketTag", "User", "Vote",
     "Duty", "DutyTick", "Feed", "Handoff", "Member", "Override", "Schedule",
     "Alert", "Escalation", "Incident", "IncidentRole", "IncidentCommunity", "IncidentTicket", "IncidentUpdate",
     "PostMortem", "ActionItem",

@@ -38,7 +38,7 @@ class Community(CommunityBase, table=True):
     slug: str = Field(max_length=64, sa_column_kwargs={"unique": True})
     # Origins (scheme://host[:port]) allowed to frame the intake form.
     allowed_origins: list[str] = Field(default_factory=list, sa_type=sa.JSON)
-    # How a request from outside is recognised as this community's (besides its members' identities).
+    # How a request from outside is recognised as this community's (besides its members).
     email_domains: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     slack_channels: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     github_repos: list[str] = Field(default_factory=list, sa_type=sa.JSON)
@@ -47,9 +47,12 @@ class Community(CommunityBase, table=True):
 
 class CommunityCreate(CommunityBase):
     allowed_origins: list[str] = Field(default_factory=list)
-    email_domains: list[str] = Field(default_factory=list, description="e.g. `uni.example`: mail from there is this community's")
-    slack_channels: list[str] = Field(default_factory=list, description="Slack channel ids, e.g. `C0123ABCD`")
-    github_repos: list[str] = Field(default_factory=list, description="`owner/name` of GitHub repositories")
+    email_domains: list[str] = Field(
+        default_factory=list, description="e.g. `uni.example`: mail from there is this community's")
+    slack_channels: list[str] = Field(
+        default_factory=list, description="Slack channel ids, e.g. `C0123ABCD`")
+    github_repos: list[str] = Field(
+        default_factory=list, description="`owner/name` of GitHub repositories")
 
     @field_validator("slug")
     @classmethod

@@ -7,7 +7,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.service import record_event
-from app.community.models import Community, CommunityCreate, CommunityMapping, Membership, MembershipRole
+from app.community.models import (
+    Community,
+    CommunityCreate,
+    CommunityMapping,
+    Membership,
+    MembershipRole,
+)
 from app.db import pk, transaction
 from app.errors import Conflict, InvalidInput, NotFound
 from app.user.models import User
@@ -36,8 +42,9 @@ async def create_community(session: AsyncSession, data: CommunityCreate, *, acto
     async with transaction(session):
         if await get_community_by_slug(session, data.slug):
             raise Conflict(f"a community with slug {data.slug!r} already exists", code="slug_taken")
-        community = Community(**data.model_dump(exclude={"allowed_origins", "email_domains", "slack_channels",
-                                                         "github_repos"}), allowed_origins=origins)
+        mapped = {"email_domains", "slack_channels", "github_repos"}  # set below, validated
+        community = Community(**data.model_dump(exclude={"allowed_origins", *mapped}),
+                              allowed_origins=origins)
         session.add(community)
         await session.flush()
         record_event(
@@ -131,19 +138,22 @@ def _clean(values: list[str], pattern: re.Pattern[str], what: str, *, lower: boo
     return sorted(out)
 
 
-async def set_community_mapping(session: AsyncSession, community_id: int, mapping: CommunityMapping, *,
-                                actor_id: int | None) -> Community:
+async def set_community_mapping(
+    session: AsyncSession, community_id: int, mapping: CommunityMapping, *, actor_id: int | None
+) -> Community:
     """Set which e-mail domains, Slack channels and GitHub repositories are a community's.
     422 on a malformed entry, 409 when another community has it; nothing written then."""
     cleaned: dict[str, list[str]] = {}
     if mapping.email_domains is not None:
-        cleaned["email_domains"] = _clean(mapping.email_domains, DOMAIN_RE, "e-mail domain", lower=True)
+        cleaned["email_domains"] = _clean(mapping.email_domains, DOMAIN_RE, "e-mail domain",
+                                          lower=True)
     if mapping.slack_channels is not None:
-        cleaned["slack_channels"] = _clean(mapping.slack_channels, SLACK_CHANNEL_RE,
-                                           "Slack channel id (C, G or D then capitals and digits)", lower=False)
+        cleaned["slack_channels"] = _clean(
+            mapping.slack_channels, SLACK_CHANNEL_RE,
+            "Slack channel id (C, G or D then capitals and digits)", lower=False)
     if mapping.github_repos is not None:
-        cleaned["github_repos"] = _clean(mapping.github_repos, GITHUB_REPO_RE, "GitHub repository (owner/name)",
-                                         lower=True)
+        cleaned["github_repos"] = _clean(mapping.github_repos, GITHUB_REPO_RE,
+                                         "GitHub repository (owner/name)", lower=True)
     async with transaction(session):
         community = await session.get(Community, community_id)
         if community is None:
@@ -154,14 +164,16 @@ async def set_community_mapping(session: AsyncSession, community_id: int, mappin
             for name, values in cleaned.items():
                 taken = set(values) & set(getattr(other, name) or [])
                 if taken:
-                    raise Conflict(f"{', '.join(sorted(taken))} already maps to community {other.slug!r}",
-                                   code="mapping_taken")
+                    raise Conflict(
+                        f"{', '.join(sorted(taken))} already maps to community {other.slug!r}",
+                        code="mapping_taken")
         for name, values in cleaned.items():
             setattr(community, name, values)
         session.add(community)
         await session.flush()
-        record_event(session, "community.mapping_set", subject_type="community", subject_id=pk(community),
-                     actor_id=actor_id, community_id=community.id, data=cleaned)
+        record_event(session, "community.mapping_set", subject_type="community",
+                     subject_id=pk(community), actor_id=actor_id, community_id=community.id,
+                     data=cleaned)
     return community
 
 
@@ -176,7 +188,9 @@ async def community_for_channel(session: AsyncSession, *, slack_channel: str | N
     return None
 
 
-async def community_for_person(session: AsyncSession, user_id: int | None, email: str) -> Community | None:
+async def community_for_person(
+    session: AsyncSession, user_id: int | None, email: str
+) -> Community | None:
     """The community a person's request belongs to: where they are a representative, else a
     member (oldest membership first), else the community of their e-mail domain."""
     if user_id is not None:

@@ -80,7 +80,8 @@ async def _open_ticket(session: AsyncSession, payload: dict[str, Any], delivery_
     async with remembering(session, effect):
         ticket = await submit_ticket(session, TicketCreate(
             title=title, body=(issue.get("body") or "")[:50_000], requester_email=requester.email,
-            requester_name=requester.name, channel=Channel.github, community=mapped.slug if mapped else None,
+            requester_name=requester.name, channel=Channel.github,
+            community=mapped.slug if mapped else None,
             type=TicketType.bug if is_bug else TicketType.question))
     tags = [t for t in (_tag_of(lb) for lb in labels) if t]
     if tags:

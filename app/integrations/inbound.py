@@ -108,8 +108,9 @@ async def person(session: AsyncSession, *, email: str, name: str | None, github_
         user = await get_user_by_email(session, email)  # again under the lock: a racing delivery may have added them
         user = ensure_contact(session, user, email, name)
         await session.flush()
-        # The handle came in a signed webhook: verified. Taken already (a race): the first one keeps it.
-        for kind, handle in ((IdentityKind.github, github_login), (IdentityKind.slack, slack_user_id)):
+        # The handle came in a signed webhook: verified. Taken already (a race): the first keeps it.
+        handles = ((IdentityKind.github, github_login), (IdentityKind.slack, slack_user_id))
+        for kind, handle in handles:
             if handle:
                 try:
                     value = normalise_identity(kind, handle)

@@ -378,7 +378,8 @@ async def submit_ticket(
     elif data.channel in OUTSIDE_CHANNELS:
         # Nobody chose a community: the person's membership (or their address's domain) says which.
         known = await get_user_by_email(session, data.requester_email)
-        community = await community_for_person(session, known.id if known else None, data.requester_email)
+        known_id = known.id if known else None
+        community = await community_for_person(session, known_id, data.requester_email)
     # Look the requester up before taking the write lock: with SQLite every write waits on
     # that lock, so reads done while holding it slow down every other request.
     requester, role = await _requester_and_role(session, data.requester_email, community)
@@ -474,8 +475,8 @@ async def _staff_user(session: AsyncSession, user_id: int) -> User:
 async def _regrade_for_community(session: AsyncSession, ticket: Ticket, *, keep_funded: bool,
                                  keep_status: bool) -> dict[str, Any]:
     """After `ticket.community_id` changed: funding follows the community, and a request not
-    yet started waits for approval exactly when submit_ticket would have made it wait
-    (community-support-desk.md). Rank and budget follow in `done()`. Returns the changes."""
+    yet started waits for approval exactly when submit_ticket would have made it wait.
+    Rank and budget follow in `done()`. Returns the changes."""
     out: dict[str, Any] = {}
     community = await session.get(Community, ticket.community_id) if ticket.community_id else None
     funded = bool(community and community.funded)
@@ -494,8 +495,8 @@ async def _regrade_for_community(session: AsyncSession, ticket: Ticket, *, keep_
     target = Status.awaiting_approval if waits else Status.new
     if ticket.status != target:
         # Not a move anyone makes by hand (check_transition refuses it): the rule re-applied.
-        out["status"] = {"before": Status(ticket.status).value, "after": target.value, "reopened": False,
-                         "reason": "community changed"}
+        out["status"] = {"before": Status(ticket.status).value, "after": target.value,
+                         "reopened": False, "reason": "community changed"}
         ticket.status = target
     return out
 
@@ -536,8 +537,8 @@ async def update_ticket(
             if community_id != ticket.community_id:
                 plain["community_id"] = {"before": ticket.community_id, "after": community_id}
                 ticket.community_id = community_id
-                regrade = await _regrade_for_community(session, ticket, keep_funded="funded" in fields,
-                                                       keep_status="status" in fields)
+                regrade = await _regrade_for_community(
+                    session, ticket, keep_funded="funded" in fields, keep_status="status" in fields)
                 if "funded" in regrade:
                     plain["funded"] = regrade["funded"]
 

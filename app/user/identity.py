@@ -30,13 +30,17 @@ def normalise_identity(kind: IdentityKind, value: str) -> str:
     if kind == IdentityKind.github:
         login = value.removeprefix("@")
         if not GITHUB_LOGIN_RE.match(login):
-            raise InvalidInput(f"{value!r} is not a GitHub login (1-39 letters, digits or inner single hyphens)",
-                               code="bad_github_login")
+            raise InvalidInput(
+                f"{value!r} is not a GitHub login (1-39 letters, digits or inner single hyphens)",
+                code="bad_github_login",
+            )
         return login.lower()  # GitHub logins are case-insensitive
     if kind == IdentityKind.slack:
         if not SLACK_USER_RE.match(value):
-            raise InvalidInput(f"{value!r} is not a Slack user id (U or W followed by capital letters and digits)",
-                               code="bad_slack_id")
+            raise InvalidInput(
+                f"{value!r} is not a Slack user id (U or W followed by capital letters and digits)",
+                code="bad_slack_id",
+            )
         return value
     if not EMAIL_RE.match(value) or len(value) > 254:
         raise InvalidInput(f"{value!r} is not an e-mail address", code="bad_email")
@@ -44,7 +48,11 @@ def normalise_identity(kind: IdentityKind, value: str) -> str:
 
 
 async def find_identity(session: AsyncSession, kind: IdentityKind, value: str) -> Identity | None:
-    return (await session.exec(select(Identity).where(Identity.kind == kind.value, Identity.value == value))).first()
+    return (
+        await session.exec(
+            select(Identity).where(Identity.kind == kind.value, Identity.value == value)
+        )
+    ).first()
 
 
 async def user_by_identity(session: AsyncSession, kind: IdentityKind, value: str) -> User | None:
@@ -59,12 +67,20 @@ async def user_by_identity(session: AsyncSession, kind: IdentityKind, value: str
     if kind == IdentityKind.email:
         return await get_user_by_email(session, value)
     # A handle written straight onto the user row (before identities, or by an operator) still counts.
-    column = func.lower(col(User.github_login)) if kind == IdentityKind.github else col(User.slack_user_id)
+    column = (
+        func.lower(col(User.github_login))
+        if kind == IdentityKind.github
+        else col(User.slack_user_id)
+    )
     return (await session.exec(select(User).where(column == value).order_by(col(User.id)))).first()
 
 
 async def list_identities(session: AsyncSession, user_id: int) -> list[Identity]:
-    stmt = select(Identity).where(Identity.user_id == user_id).order_by(col(Identity.kind), col(Identity.value))
+    stmt = (
+        select(Identity)
+        .where(Identity.user_id == user_id)
+        .order_by(col(Identity.kind), col(Identity.value))
+    )
     return list((await session.exec(stmt)).all())
 
 
@@ -75,7 +91,10 @@ async def _check_free(session: AsyncSession, kind: IdentityKind, value: str, use
         primary = await get_user_by_email(session, value)
         owner_id = primary.id if primary else None
     if owner_id is not None and owner_id != user_id:
-        raise Conflict(f"{kind.value} identity {value!r} already belongs to another person", code="identity_taken")
+        raise Conflict(
+            f"{kind.value} identity {value!r} already belongs to another person",
+            code="identity_taken",
+        )
 
 
 def _mirror(user: User, kind: IdentityKind, value: str | None) -> None:
@@ -85,18 +104,40 @@ def _mirror(user: User, kind: IdentityKind, value: str | None) -> None:
         user.slack_user_id = value
 
 
-def remember_identity(session: AsyncSession, user: User, kind: IdentityKind, value: str, *, verified: bool,
-                      shown_as: str | None = None) -> None:
+def remember_identity(
+    session: AsyncSession,
+    user: User,
+    kind: IdentityKind,
+    value: str,
+    *,
+    verified: bool,
+    shown_as: str | None = None,
+) -> None:
     """Inside the caller's transaction, for a flushed user: an identity an intake path has just
     seen. `shown_as`: the handle as the channel spells it, kept on the user row for display."""
     now = utcnow()
-    session.add(Identity(user_id=pk(user), kind=kind.value, value=value, verified=verified,
-                         verified_at=now if verified else None, created_at=now))
+    session.add(
+        Identity(
+            user_id=pk(user),
+            kind=kind.value,
+            value=value,
+            verified=verified,
+            verified_at=now if verified else None,
+            created_at=now,
+        )
+    )
     _mirror(user, kind, shown_as or value)
 
 
-async def add_identity(session: AsyncSession, user_id: int, kind: IdentityKind, value: str, *,
-                       verified: bool, actor_id: int | None) -> Identity:
+async def add_identity(
+    session: AsyncSession,
+    user_id: int,
+    kind: IdentityKind,
+    value: str,
+    *,
+    verified: bool,
+    actor_id: int | None,
+) -> Identity:
     """Give a person one more identity: 422 if malformed, 409 if it is someone else's; nothing written then."""
     value = normalise_identity(kind, value)
     async with transaction(session):
@@ -107,23 +148,39 @@ async def add_identity(session: AsyncSession, user_id: int, kind: IdentityKind, 
         existing = await find_identity(session, kind, value)
         if existing is not None:
             return existing
-        if kind != IdentityKind.email:  # one GitHub login and one Slack id per person: the new one replaces
+        if (
+            kind != IdentityKind.email
+        ):  # one GitHub login and one Slack id per person: the new one replaces
             for old in await list_identities(session, user_id):
                 if old.kind == kind.value:
                     await session.delete(old)
             await session.flush()
         now = utcnow()
-        identity = Identity(user_id=user_id, kind=kind.value, value=value, verified=verified,
-                            verified_at=now if verified else None, created_at=now)
+        identity = Identity(
+            user_id=user_id,
+            kind=kind.value,
+            value=value,
+            verified=verified,
+            verified_at=now if verified else None,
+            created_at=now,
+        )
         session.add(identity)
         _mirror(user, kind, value)
         await session.flush()
-        record_event(session, "user.identity_added", subject_type="user", subject_id=user_id, actor_id=actor_id,
-                     data={"kind": kind.value, "value": value, "verified": verified})
+        record_event(
+            session,
+            "user.identity_added",
+            subject_type="user",
+            subject_id=user_id,
+            actor_id=actor_id,
+            data={"kind": kind.value, "value": value, "verified": verified},
+        )
     return identity
 
 
-async def remove_identity(session: AsyncSession, identity_id: int, *, user_id: int, actor_id: int | None) -> None:
+async def remove_identity(
+    session: AsyncSession, identity_id: int, *, user_id: int, actor_id: int | None
+) -> None:
     async with transaction(session):
         identity = await session.get(Identity, identity_id)
         if identity is None or identity.user_id != user_id:
@@ -132,11 +189,19 @@ async def remove_identity(session: AsyncSession, identity_id: int, *, user_id: i
         if user is not None:
             _mirror(user, IdentityKind(identity.kind), None)
         await session.delete(identity)
-        record_event(session, "user.identity_removed", subject_type="user", subject_id=user_id, actor_id=actor_id,
-                     data={"kind": identity.kind, "value": identity.value})
+        record_event(
+            session,
+            "user.identity_removed",
+            subject_type="user",
+            subject_id=user_id,
+            actor_id=actor_id,
+            data={"kind": identity.kind, "value": identity.value},
+        )
 
 
-async def set_profile(session: AsyncSession, user_id: int, patch: ProfileUpdate, *, by: Principal | None) -> User:
+async def set_profile(
+    session: AsyncSession, user_id: int, patch: ProfileUpdate, *, by: Principal | None
+) -> User:
     """Set (or clear, with "") a person's GitHub login and Slack id. Staff set their own; anyone
     else's needs users:write (others' profiles answer 404 otherwise). Every value is checked
     before anything is written: one bad or taken value leaves both unchanged."""
@@ -144,7 +209,10 @@ async def set_profile(session: AsyncSession, user_id: int, patch: ProfileUpdate,
         raise NotFound(f"no user {user_id}", code="unknown_user")
     fields = patch.model_dump(exclude_unset=True)
     wanted: dict[IdentityKind, str | None] = {}
-    for name, kind in (("github_login", IdentityKind.github), ("slack_user_id", IdentityKind.slack)):
+    for name, kind in (
+        ("github_login", IdentityKind.github),
+        ("slack_user_id", IdentityKind.slack),
+    ):
         if name in fields:
             raw = (fields[name] or "").strip()
             wanted[kind] = normalise_identity(kind, raw) if raw else None
@@ -155,8 +223,11 @@ async def set_profile(session: AsyncSession, user_id: int, patch: ProfileUpdate,
         for kind, value in wanted.items():
             if value is not None:
                 await _check_free(session, kind, value, user_id)
-        current = {IdentityKind(i.kind): i for i in await list_identities(session, user_id)
-                   if i.kind != IdentityKind.email}
+        current = {
+            IdentityKind(i.kind): i
+            for i in await list_identities(session, user_id)
+            if i.kind != IdentityKind.email
+        }
         changed: dict[str, str | None] = {}
         for kind, value in wanted.items():
             old = current.get(kind)
@@ -168,13 +239,27 @@ async def set_profile(session: AsyncSession, user_id: int, patch: ProfileUpdate,
             if value is not None:
                 now = utcnow()
                 # Set by the person themselves or an admin: trusted, as a signed webhook is.
-                session.add(Identity(user_id=user_id, kind=kind.value, value=value, verified=True,
-                                     verified_at=now, created_at=now))
+                session.add(
+                    Identity(
+                        user_id=user_id,
+                        kind=kind.value,
+                        value=value,
+                        verified=True,
+                        verified_at=now,
+                        created_at=now,
+                    )
+                )
             _mirror(user, kind, value)
             changed[kind.value] = value
         if changed:
             session.add(user)
             await session.flush()
-            record_event(session, "user.profile_updated", subject_type="user", subject_id=user_id,
-                         actor_id=by.user_id if by else None, data=changed)
+            record_event(
+                session,
+                "user.profile_updated",
+                subject_type="user",
+                subject_id=user_id,
+                actor_id=by.user_id if by else None,
+                data=changed,
+            )
     return user

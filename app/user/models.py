@@ -84,7 +84,8 @@ class Identity(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
     kind: str = Field(sa_type=sa.String(16))
-    value: str = Field(max_length=254, description="e-mail lower-cased; GitHub login lower-cased; Slack id as sent")
+    value: str = Field(
+        max_length=254, description="e-mail and GitHub login lower-cased; Slack id as sent")
     verified: bool = Field(default=False)
     verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -107,8 +108,9 @@ class IdentityPublic(SQLModel):
 
     @classmethod
     def of(cls, identity: "Identity") -> "IdentityPublic":
-        return cls(id=pk(identity), user_id=identity.user_id, kind=IdentityKind(identity.kind), value=identity.value,
-                   verified=identity.verified, verified_at=identity.verified_at, created_at=identity.created_at)
+        return cls(id=pk(identity), user_id=identity.user_id, kind=IdentityKind(identity.kind),
+                   value=identity.value, verified=identity.verified,
+                   verified_at=identity.verified_at, created_at=identity.created_at)
 
 
 class ProfileUpdate(SQLModel):

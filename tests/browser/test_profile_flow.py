@@ -37,8 +37,16 @@ def post_slack(base_url: str, payload: dict) -> httpx.Response:
     body = json.dumps(payload).encode()
     ts = int(time.time())  # the test's stated instant
     sig = "v0=" + hmac.new(SECRET.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
-    return httpx.post(f"{base_url}/api/v1/integrations/slack/events", content=body, timeout=10, headers={
-        "Content-Type": "application/json", "X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": sig})
+    return httpx.post(
+        f"{base_url}/api/v1/integrations/slack/events",
+        content=body,
+        timeout=10,
+        headers={
+            "Content-Type": "application/json",
+            "X-Slack-Request-Timestamp": str(ts),
+            "X-Slack-Signature": sig,
+        },
+    )
 
 
 def reaction(event_id: str, user: str) -> dict:

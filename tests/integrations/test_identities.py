@@ -46,9 +46,11 @@ def channel_settings(monkeypatch):
 
 
 def mail(sender: str, subject: str = "The cluster is down") -> bytes:
-    return (f"From: Someone <{sender}>\r\nTo: support@desk.example\r\nSubject: {subject}\r\n"
-            f"Date: Fri, 04 Dec 2026 10:00:00 +0000\r\nMessage-ID: <{uuid.uuid4()}@mail.example>\r\n"
-            f"Content-Type: text/plain; charset=utf-8\r\n\r\nNothing starts since this morning.\r\n").encode()
+    return (
+        f"From: Someone <{sender}>\r\nTo: support@desk.example\r\nSubject: {subject}\r\n"
+        f"Date: Fri, 04 Dec 2026 10:00:00 +0000\r\nMessage-ID: <{uuid.uuid4()}@mail.example>\r\n"
+        f"Content-Type: text/plain; charset=utf-8\r\n\r\nNothing starts since this morning.\r\n"
+    ).encode()
 
 
 async def tickets(session) -> list[Ticket]:
@@ -64,25 +66,40 @@ async def count(session, model) -> int:
 
 
 async def test_mail_from_a_members_address_gets_the_community_and_waits_for_approval(session):
-    physics = await make_community(session, "physics", reps=("rep@uni.example",), members=("ada@uni.example",),
-                                   funded=True)
+    physics = await make_community(
+        session, "physics", reps=("rep@uni.example",), members=("ada@uni.example",), funded=True
+    )
     assert (await ingest_email(session, mail("Ada@Uni.example"))).result == "created"
     assert (await ingest_email(session, mail("rep@uni.example"))).result == "created"
     member_ticket, rep_ticket = await tickets(session)
-    assert member_ticket.community_id == physics.id and member_ticket.status == Status.awaiting_approval
+    assert (
+        member_ticket.community_id == physics.id
+        and member_ticket.status == Status.awaiting_approval
+    )
     assert member_ticket.funded is True
-    assert rep_ticket.community_id == physics.id and rep_ticket.status == Status.new  # reps need no approval
+    assert (
+        rep_ticket.community_id == physics.id and rep_ticket.status == Status.new
+    )  # reps need no approval
     # The representatives were asked to approve the member's request.
-    approvals = [m for m in (await session.exec(select(OutboxMessage))).all()
-                 if m.idempotency_key == f"approval-request-{member_ticket.id}"]
+    approvals = [
+        m
+        for m in (await session.exec(select(OutboxMessage))).all()
+        if m.idempotency_key == f"approval-request-{member_ticket.id}"
+    ]
     assert len(approvals) == 1
 
 
 async def test_mail_from_a_members_second_address_is_the_same_person(session):
     physics = await make_community(session, "physics", members=("ada@uni.example",))
     ada = (await session.exec(select(User).where(User.email == "ada@uni.example"))).one()
-    await add_identity(session, pk(ada), IdentityKind.email, "ada.lovelace@home.example", verified=True,
-                       actor_id=None)
+    await add_identity(
+        session,
+        pk(ada),
+        IdentityKind.email,
+        "ada.lovelace@home.example",
+        verified=True,
+        actor_id=None,
+    )
     await ingest_email(session, mail("ada.lovelace@home.example"))
     [ticket] = await tickets(session)
     assert ticket.requester_id == ada.id and ticket.community_id == physics.id
@@ -102,8 +119,9 @@ async def test_mail_from_a_communitys_domain_gets_that_community(session):
 async def test_requests_through_the_api_keep_their_explicit_community_rule(session):
     """Only outside channels guess: an API request without a community stays without one."""
     await make_community(session, "physics", members=("ada@uni.example",))
-    ticket = await submit_ticket(session, TicketCreate(title="x", requester_email="ada@uni.example",
-                                                       channel=Channel.api))
+    ticket = await submit_ticket(
+        session, TicketCreate(title="x", requester_email="ada@uni.example", channel=Channel.api)
+    )
     assert ticket.community_id is None and ticket.status == Status.new
 
 
@@ -113,9 +131,16 @@ async def test_requests_through_the_api_keep_their_explicit_community_rule(sessi
 async def github(client, event: str, payload: dict):
     body = json.dumps(payload).encode()
     sig = "sha256=" + hmac.new(GH_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    return await client.post("/api/v1/integrations/github", content=body, headers={
-        "X-GitHub-Event": event, "X-GitHub-Delivery": str(uuid.uuid4()), "X-Hub-Signature-256": sig,
-        "Content-Type": "application/json"})
+    return await client.post(
+        "/api/v1/integrations/github",
+        content=body,
+        headers={
+            "X-GitHub-Event": event,
+            "X-GitHub-Delivery": str(uuid.uuid4()),
+            "X-Hub-Signature-256": sig,
+            "Content-Type": "application/json",
+        },
+    )
 
 
 def slack_event(name: str, **event) -> dict:
@@ -128,13 +153,25 @@ def slack_event(name: str, **event) -> dict:
 async def slack(client, payload: dict):
     body = json.dumps(payload).encode()
     ts = int(time.time())  # the test's stated instant (time_machine)
-    sig = "v0=" + hmac.new(SLACK_SECRET.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
-    return await client.post("/api/v1/integrations/slack/events", content=body, headers={
-        "Content-Type": "application/json", "X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": sig})
+    sig = (
+        "v0="
+        + hmac.new(SLACK_SECRET.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+    )
+    return await client.post(
+        "/api/v1/integrations/slack/events",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Slack-Request-Timestamp": str(ts),
+            "X-Slack-Signature": sig,
+        },
+    )
 
 
 async def test_an_issue_in_a_mapped_repository_gets_the_community(session, client):
-    hello = await make_community(session, "hello", github_repos=["Codertocat/Hello-World"], funded=True)
+    hello = await make_community(
+        session, "hello", github_repos=["Codertocat/Hello-World"], funded=True
+    )
     payload = json.loads((PAYLOADS / "github" / "issues.opened.json").read_text())
     r = await github(client, "issues", payload)
     assert r.status_code == 200 and r.json()["result"] == "created", r.text
@@ -151,41 +188,63 @@ async def test_an_issue_in_a_mapped_repository_gets_the_community(session, clien
 async def test_a_message_in_a_mapped_slack_channel_gets_the_community(session, client):
     ops = await make_community(session, "ops", slack_channels=["C0MAPPED1"])
     r = await slack(client, slack_event("message", channel="C0MAPPED1", ts="1.1"))
-    assert r.json()["result"] == "created", r.text  # a mapped channel is watched without being configured
+    assert r.json()["result"] == "created", (
+        r.text
+    )  # a mapped channel is watched without being configured
     r = await slack(client, slack_event("message", channel="C123ABC456", ts="2.2"))
     mapped, watched = await tickets(session)
     assert mapped.community_id == ops.id and mapped.status == Status.awaiting_approval
     assert watched.community_id is None
-    assert (await slack(client, slack_event("message", channel="C0NOBODY", ts="3.3"))).json()["result"] == "ignored"
+    assert (await slack(client, slack_event("message", channel="C0NOBODY", ts="3.3"))).json()[
+        "result"
+    ] == "ignored"
 
 
 async def test_a_slack_member_identity_brings_their_community(session, client):
     ops = await make_community(session, "ops", reps=("lead@ops.example",))
     lead = (await session.exec(select(User).where(User.email == "lead@ops.example"))).one()
-    await add_identity(session, pk(lead), IdentityKind.slack, "U123ABC456", verified=True, actor_id=None)
+    await add_identity(
+        session, pk(lead), IdentityKind.slack, "U123ABC456", verified=True, actor_id=None
+    )
     await slack(client, slack_event("message", ts="4.4"))
     [ticket] = await tickets(session)
-    assert ticket.requester_id == lead.id and ticket.community_id == ops.id and ticket.status == Status.new
+    assert (
+        ticket.requester_id == lead.id
+        and ticket.community_id == ops.id
+        and ticket.status == Status.new
+    )
 
 
 async def test_mappings_are_validated_and_unique(session, client):
     a = await make_community(session, "alpha", github_repos=["acme/app"])
     b = await make_community(session, "beta")
     with pytest.raises(InvalidInput):
-        await set_community_mapping(session, pk(b), CommunityMapping(github_repos=["not a repo"]), actor_id=None)
+        await set_community_mapping(
+            session, pk(b), CommunityMapping(github_repos=["not a repo"]), actor_id=None
+        )
     with pytest.raises(Conflict) as taken:
-        await set_community_mapping(session, pk(b), CommunityMapping(github_repos=["ACME/app"],
-                                                                    email_domains=["beta.example"]), actor_id=None)
+        await set_community_mapping(
+            session,
+            pk(b),
+            CommunityMapping(github_repos=["ACME/app"], email_domains=["beta.example"]),
+            actor_id=None,
+        )
     assert taken.value.code == "mapping_taken"
     await session.refresh(b)
     assert b.github_repos == [] and b.email_domains == []  # nothing written
     admin = await make_user(session, "admin")
     token = await make_token(session, admin)
-    r = await client.patch("/api/v1/communities/beta/mapping", headers=bearer(token),
-                           json={"slack_channels": ["lowercase"]})
+    r = await client.patch(
+        "/api/v1/communities/beta/mapping",
+        headers=bearer(token),
+        json={"slack_channels": ["lowercase"]},
+    )
     assert r.status_code == 422 and r.json()["code"] == "bad_mapping"
-    r = await client.patch("/api/v1/communities/beta/mapping", headers=bearer(token),
-                           json={"email_domains": ["@Beta.Example"], "slack_channels": ["C0BETA"]})
+    r = await client.patch(
+        "/api/v1/communities/beta/mapping",
+        headers=bearer(token),
+        json={"email_domains": ["@Beta.Example"], "slack_channels": ["C0BETA"]},
+    )
     assert r.status_code == 200 and r.json()["email_domains"] == ["beta.example"], r.text
     await session.refresh(a)
     assert r.json()["github_repos"] == [] and a.github_repos == ["acme/app"]
@@ -198,35 +257,61 @@ async def test_changing_the_community_re_evaluates_funding_approval_and_rank(ses
     funded = await make_community(session, "funded", funded=True, reps=("rep@f.example",))
     await make_community(session, "unfunded", members=("ada@uni.example",))
     triager = principal_for(await make_user(session, "triager"))
-    ticket = await submit_ticket(session, TicketCreate(title="Help", requester_email="ada@uni.example"))
+    ticket = await submit_ticket(
+        session, TicketCreate(title="Help", requester_email="ada@uni.example")
+    )
     assert ticket.funded is False and ticket.status == Status.new
     rank_before = ticket.rank_key
 
-    ticket = await update_ticket(session, pk(ticket), TicketUpdate(community="funded"), actor=triager)
+    ticket = await update_ticket(
+        session, pk(ticket), TicketUpdate(community="funded"), actor=triager
+    )
     assert ticket.community_id == funded.id and ticket.funded is True
     assert ticket.status == Status.awaiting_approval  # Ada is not funded's representative
-    assert ticket.rank_key != rank_before  # re-ranked: funded work (and waiting status) rank differently
-    approvals = [m for m in (await session.exec(select(OutboxMessage))).all()
-                 if m.idempotency_key.startswith(f"approval-request-{ticket.id}")]
-    assert len(approvals) == 1 and approvals[0].payload["to"] == ["rep@f.example"]  # funded's rep is asked
+    assert (
+        ticket.rank_key != rank_before
+    )  # re-ranked: funded work (and waiting status) rank differently
+    approvals = [
+        m
+        for m in (await session.exec(select(OutboxMessage))).all()
+        if m.idempotency_key.startswith(f"approval-request-{ticket.id}")
+    ]
+    assert len(approvals) == 1 and approvals[0].payload["to"] == [
+        "rep@f.example"
+    ]  # funded's rep is asked
 
-    ticket = await update_ticket(session, pk(ticket), TicketUpdate(community="unfunded"), actor=triager)
-    assert ticket.funded is False and ticket.status == Status.awaiting_approval  # a member, not a rep
+    ticket = await update_ticket(
+        session, pk(ticket), TicketUpdate(community="unfunded"), actor=triager
+    )
+    assert (
+        ticket.funded is False and ticket.status == Status.awaiting_approval
+    )  # a member, not a rep
     ticket = await update_ticket(session, pk(ticket), TicketUpdate(community=None), actor=triager)
     assert ticket.community_id is None and ticket.funded is False and ticket.status == Status.new
-    ticket = await update_ticket(session, pk(ticket), TicketUpdate(community="funded"), actor=triager)
+    ticket = await update_ticket(
+        session, pk(ticket), TicketUpdate(community="funded"), actor=triager
+    )
     assert ticket.status == Status.awaiting_approval and ticket.funded is True
-    asked = [m for m in (await session.exec(select(OutboxMessage))).all()
-             if m.idempotency_key.startswith(f"approval-request-{ticket.id}")]
+    asked = [
+        m
+        for m in (await session.exec(select(OutboxMessage))).all()
+        if m.idempotency_key.startswith(f"approval-request-{ticket.id}")
+    ]
     assert len(asked) == 2  # asked again, as a new question
 
 
-async def test_an_explicit_funded_flag_wins_over_the_community_and_started_work_keeps_its_status(session):
+async def test_an_explicit_funded_flag_wins_over_the_community_and_started_work_keeps_its_status(
+    session,
+):
     await make_community(session, "funded", funded=True)
     triager = principal_for(await make_user(session, "triager"))
     ticket = await submit_ticket(session, TicketCreate(title="Help", requester_email="x@y.example"))
-    ticket = await update_ticket(session, pk(ticket), TicketUpdate(status=Status.open), actor=triager)
-    ticket = await update_ticket(session, pk(ticket), TicketUpdate(community="funded", funded=False), actor=triager)
+    ticket = await update_ticket(
+        session, pk(ticket), TicketUpdate(status=Status.open), actor=triager
+    )
+    ticket = await update_ticket(
+        session, pk(ticket), TicketUpdate(community="funded", funded=False), actor=triager
+    )
     assert ticket.funded is False and ticket.status == Status.open
 
 
@@ -236,30 +321,55 @@ async def test_an_explicit_funded_flag_wins_over_the_community_and_started_work_
 async def test_an_identity_belongs_to_one_person(session, client):
     sam = await make_user(session, "agent", name="Sam")
     kim = await make_user(session, "agent", name="Kim")
-    sam_id, kim_id, sam_email = pk(sam), pk(kim), sam.email  # a refused write rolls back and expires rows
-    await set_profile(session, pk(sam), ProfileUpdate(slack_user_id="U0SAM1", github_login="Sam-Dev"),
-                      by=principal_for(sam))
+    sam_id, kim_id, sam_email = (
+        pk(sam),
+        pk(kim),
+        sam.email,
+    )  # a refused write rolls back and expires rows
+    await set_profile(
+        session,
+        pk(sam),
+        ProfileUpdate(slack_user_id="U0SAM1", github_login="Sam-Dev"),
+        by=principal_for(sam),
+    )
     with pytest.raises(Conflict) as taken:
         await set_profile(session, kim_id, ProfileUpdate(slack_user_id="U0SAM1"), by=None)
     assert taken.value.code == "identity_taken"
     with pytest.raises(Conflict):  # GitHub logins are case-insensitive
-        await add_identity(session, kim_id, IdentityKind.github, "sam-dev", verified=True, actor_id=None)
+        await add_identity(
+            session, kim_id, IdentityKind.github, "sam-dev", verified=True, actor_id=None
+        )
     with pytest.raises(Conflict):  # someone's sign-up address is theirs too
-        await add_identity(session, kim_id, IdentityKind.email, sam_email.upper(), verified=True, actor_id=None)
+        await add_identity(
+            session, kim_id, IdentityKind.email, sam_email.upper(), verified=True, actor_id=None
+        )
     rows = (await session.exec(select(Identity).order_by(col(Identity.kind)))).all()
-    assert [(i.kind, i.value, i.user_id) for i in rows] == [("github", "sam-dev", sam_id), ("slack", "U0SAM1", sam_id)]
+    assert [(i.kind, i.value, i.user_id) for i in rows] == [
+        ("github", "sam-dev", sam_id),
+        ("slack", "U0SAM1", sam_id),
+    ]
     admin = await make_user(session, "admin")
-    r = await client.post(f"/api/v1/users/{kim_id}/identities", headers=bearer(await make_token(session, admin)),
-                          json={"kind": "slack", "value": "U0SAM1"})
-    assert r.status_code == 409 and r.json()["code"] == "identity_taken" and "another person" in r.json()["detail"]
+    r = await client.post(
+        f"/api/v1/users/{kim_id}/identities",
+        headers=bearer(await make_token(session, admin)),
+        json={"kind": "slack", "value": "U0SAM1"},
+    )
+    assert (
+        r.status_code == 409
+        and r.json()["code"] == "identity_taken"
+        and "another person" in r.json()["detail"]
+    )
 
 
-@pytest.mark.parametrize(("patch", "code"), [
-    ({"github_login": "-bad-", "slack_user_id": "U0GOOD1"}, "bad_github_login"),
-    ({"github_login": "good", "slack_user_id": "u0lower"}, "bad_slack_id"),
-    ({"slack_user_id": "C0CHANNEL"}, "bad_slack_id"),
-    ({"github_login": "a" * 40}, "bad_github_login"),
-])
+@pytest.mark.parametrize(
+    ("patch", "code"),
+    [
+        ({"github_login": "-bad-", "slack_user_id": "U0GOOD1"}, "bad_github_login"),
+        ({"github_login": "good", "slack_user_id": "u0lower"}, "bad_slack_id"),
+        ({"slack_user_id": "C0CHANNEL"}, "bad_slack_id"),
+        ({"github_login": "a" * 40}, "bad_github_login"),
+    ],
+)
 async def test_bad_input_is_422_with_the_reason_and_writes_nothing(session, patch, code):
     sam = await make_user(session, "agent")
     with pytest.raises(InvalidInput) as bad:
@@ -277,12 +387,15 @@ async def test_profile_page_sets_your_handles_with_csrf_and_refuses_bad_ones(ses
     assert page.status_code == 200 and 'name="slack_user_id"' in page.text
     r = await client.post("/profile", data={"slack_user_id": "U0SAM1", "github_login": "sam"})
     assert r.status_code == 403  # no CSRF token
-    r = await client.post("/profile", data={"slack_user_id": "nope", "github_login": "sam",
-                                            "csrf_token": csrf})
+    r = await client.post(
+        "/profile", data={"slack_user_id": "nope", "github_login": "sam", "csrf_token": csrf}
+    )
     assert r.status_code == 422 and "is not a Slack user id" in r.text and 'value="nope"' in r.text
     assert await count(session, Identity) == 0
-    r = await client.post("/profile", data={"slack_user_id": "U0SAM1", "github_login": "sam",
-                                            "csrf_token": csrf_from(r.text)})
+    r = await client.post(
+        "/profile",
+        data={"slack_user_id": "U0SAM1", "github_login": "sam", "csrf_token": csrf_from(r.text)},
+    )
     assert r.status_code == 303 and r.headers["location"] == "/profile?saved=1"
     await session.refresh(sam)
     assert (sam.slack_user_id, sam.github_login) == ("U0SAM1", "sam")
@@ -297,19 +410,29 @@ async def test_an_admin_sets_anyones_handles_and_a_taken_one_is_409_on_the_form(
     await set_profile(session, pk(sam), ProfileUpdate(slack_user_id="U0SAM1"), by=None)
     kim = await make_user(session, "agent")
     csrf = await sign_in(client, admin.email)
-    r = await client.post(f"/users/{kim.id}/profile", data={"slack_user_id": "U0SAM1", "csrf_token": csrf})
+    r = await client.post(
+        f"/users/{kim.id}/profile", data={"slack_user_id": "U0SAM1", "csrf_token": csrf}
+    )
     assert r.status_code == 409 and "already belongs to another person" in r.text
-    r = await client.post(f"/users/{kim.id}/profile", data={"slack_user_id": "W0KIM2", "github_login": "kim",
-                                                            "csrf_token": csrf})
+    r = await client.post(
+        f"/users/{kim.id}/profile",
+        data={"slack_user_id": "W0KIM2", "github_login": "kim", "csrf_token": csrf},
+    )
     assert r.status_code == 303
     await session.refresh(kim)
     assert kim.slack_user_id == "W0KIM2"
-    r = await client.get(f"/api/v1/users/{kim.id}/identities", headers=bearer(await make_token(session, admin)))
+    r = await client.get(
+        f"/api/v1/users/{kim.id}/identities", headers=bearer(await make_token(session, admin))
+    )
     assert sorted((i["kind"], i["value"], i["verified"]) for i in r.json()) == [
-        ("github", "kim", True), ("slack", "W0KIM2", True)]
+        ("github", "kim", True),
+        ("slack", "W0KIM2", True),
+    ]
 
 
-async def test_a_github_login_set_on_the_profile_attributes_comments_to_that_person(session, client):
+async def test_a_github_login_set_on_the_profile_attributes_comments_to_that_person(
+    session, client
+):
     staff = await make_user(session, "agent")
     await set_profile(session, pk(staff), ProfileUpdate(github_login="Codertocat"), by=None)
     payload = json.loads((PAYLOADS / "github" / "issues.opened.json").read_text())
@@ -325,26 +448,41 @@ async def test_requester_mails_link_to_their_portal_page(session):
     await ingest_email(session, mail("ada@uni.example"))
     [ticket] = await tickets(session)
     agent = principal_for(await make_user(session, "agent"))
-    await post_message(session, pk(ticket), MessageCreate(body="Restarted it, try again?"), actor=agent)
+    await post_message(
+        session, pk(ticket), MessageCreate(body="Restarted it, try again?"), actor=agent
+    )
     await update_ticket(session, pk(ticket), TicketUpdate(status=Status.resolved), actor=agent)
     async with transaction(session):
-        mails = [m.payload for m in (await session.exec(select(OutboxMessage))).all()
-                 if m.topic == "email.send" and m.payload.get("to") == ["ada@uni.example"]]
+        mails = [
+            m.payload
+            for m in (await session.exec(select(OutboxMessage))).all()
+            if m.topic == "email.send" and m.payload.get("to") == ["ada@uni.example"]
+        ]
     assert len(mails) >= 2
     for payload in mails:
         assert f"/portal/tickets/{ticket.id}" in payload["text"], payload["text"]
-        assert f"/tickets/{ticket.id}" not in payload["text"].replace(f"/portal/tickets/{ticket.id}", "")
+        assert f"/tickets/{ticket.id}" not in payload["text"].replace(
+            f"/portal/tickets/{ticket.id}", ""
+        )
 
 
-async def test_staff_set_their_own_handles_through_the_api_and_others_need_users_write(session, client):
+async def test_staff_set_their_own_handles_through_the_api_and_others_need_users_write(
+    session, client
+):
     viewer = await make_user(session, "viewer")
     other = await make_user(session, "agent")
     token = await make_token(session, viewer)
-    r = await client.patch("/api/v1/users/me/profile", headers=bearer(token), json={"slack_user_id": "W0VIEW1"})
+    r = await client.patch(
+        "/api/v1/users/me/profile", headers=bearer(token), json={"slack_user_id": "W0VIEW1"}
+    )
     assert r.status_code == 200, r.text
-    r = await client.patch("/api/v1/users/me/profile", headers=bearer(token), json={"github_login": "no spaces"})
+    r = await client.patch(
+        "/api/v1/users/me/profile", headers=bearer(token), json={"github_login": "no spaces"}
+    )
     assert r.status_code == 422 and r.json()["code"] == "bad_github_login"
-    r = await client.patch(f"/api/v1/users/{other.id}/profile", headers=bearer(token), json={"slack_user_id": "U0X1"})
+    r = await client.patch(
+        f"/api/v1/users/{other.id}/profile", headers=bearer(token), json={"slack_user_id": "U0X1"}
+    )
     assert r.status_code == 403
     r = await client.get(f"/api/v1/users/{viewer.id}/identities", headers=bearer(token))
     assert [(i["kind"], i["value"]) for i in r.json()] == [("slack", "W0VIEW1")]

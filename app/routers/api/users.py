@@ -61,7 +61,8 @@ async def update_my_profile(data: ProfileUpdate, session: SessionDep, principal:
     return await identity.set_profile(session, principal.user_id, data, by=principal)
 
 
-@router.get("/{user_id}/identities", response_model=list[IdentityPublic], responses=errors(401, 403, 404),
+@router.get("/{user_id}/identities", response_model=list[IdentityPublic],
+            responses=errors(401, 403, 404),
             summary="A person's identities: extra e-mail addresses, GitHub login, Slack user id")
 async def list_identities(user_id: int, session: SessionDep, principal: Reader):
     if await service.get_user(session, user_id) is None:
@@ -69,21 +70,24 @@ async def list_identities(user_id: int, session: SessionDep, principal: Reader):
     return [IdentityPublic.of(i) for i in await identity.list_identities(session, user_id)]
 
 
-@router.post("/{user_id}/identities", status_code=status.HTTP_201_CREATED, response_model=IdentityPublic,
-             responses=errors(401, 403, 404, 409, 422),
-             summary="Give a person an identity (a GitHub login or Slack id replaces the previous one)")
+@router.post("/{user_id}/identities", status_code=status.HTTP_201_CREATED,
+             response_model=IdentityPublic, responses=errors(401, 403, 404, 409, 422),
+             summary="Give a person an identity (a GitHub login or Slack id replaces the last)")
 async def add_identity(user_id: int, data: IdentityCreate, session: SessionDep, principal: Writer):
-    return IdentityPublic.of(await identity.add_identity(session, user_id, data.kind, data.value,
-                                                         verified=data.verified, actor_id=principal.user_id))
+    added = await identity.add_identity(session, user_id, data.kind, data.value,
+                                        verified=data.verified, actor_id=principal.user_id)
+    return IdentityPublic.of(added)
 
 
 @router.delete("/{user_id}/identities/{identity_id}", status_code=status.HTTP_204_NO_CONTENT,
                responses=errors(401, 403, 404))
 async def remove_identity(user_id: int, identity_id: int, session: SessionDep, principal: Writer):
-    await identity.remove_identity(session, identity_id, user_id=user_id, actor_id=principal.user_id)
+    await identity.remove_identity(session, identity_id, user_id=user_id,
+                                   actor_id=principal.user_id)
 
 
-@router.patch("/{user_id}/profile", response_model=UserPublic, responses=errors(401, 403, 404, 409, 422),
-              summary="Set or clear (\"\") a person's GitHub login and Slack id; the same rule as /profile")
+@router.patch("/{user_id}/profile", response_model=UserPublic,
+              responses=errors(401, 403, 404, 409, 422),
+              summary="Set or clear (\"\") anyone's GitHub login and Slack id, as on /profile")
 async def update_profile(user_id: int, data: ProfileUpdate, session: SessionDep, principal: Writer):
     return await identity.set_profile(session, user_id, data, by=principal)

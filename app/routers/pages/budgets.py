@@ -10,7 +10,12 @@ from app.auth.policy import Principal
 from app.budget import service
 from app.budget.models import TimeEntryCreate
 from app.community.models import BudgetPeriod, Community, CommunityMapping
-from app.community.service import get_community_by_slug, list_communities, members, set_community_mapping
+from app.community.service import (
+    get_community_by_slug,
+    list_communities,
+    members,
+    set_community_mapping,
+)
 from app.db import pk
 from app.deps import SessionDep, page_permission
 from app.errors import InvalidInput, NotFound

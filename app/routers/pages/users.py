@@ -20,31 +20,66 @@ Self = Annotated[Principal, page_permission("users:read")]
 Admin = Annotated[Principal, page_permission("users:write")]
 
 
-async def _page(request: Request, session: SessionDep, principal: Principal, user: User, *,
-                error: str | None = None, status_code: int = 200, form: dict[str, str] | None = None):
+async def _page(
+    request: Request,
+    session: SessionDep,
+    principal: Principal,
+    user: User,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+    form: dict[str, str] | None = None,
+):
     own = user.id == principal.user_id
-    return render(request, "user/profile.html", {
-        "section": "profile", "user": user, "own": own,
-        "action": "/profile" if own else f"/users/{user.id}/profile",
-        "identities": await identity.list_identities(session, user.id or 0),
-        "staff": await list_staff(session) if principal.can("users:write") else [],
-        "form": form or {"github_login": user.github_login or "", "slack_user_id": user.slack_user_id or ""},
-        "error": error, "saved": request.query_params.get("saved") == "1",
-    }, status_code=status_code)
+    return render(
+        request,
+        "user/profile.html",
+        {
+            "section": "profile",
+            "user": user,
+            "own": own,
+            "action": "/profile" if own else f"/users/{user.id}/profile",
+            "identities": await identity.list_identities(session, user.id or 0),
+            "staff": await list_staff(session) if principal.can("users:write") else [],
+            "form": form
+            or {"github_login": user.github_login or "", "slack_user_id": user.slack_user_id or ""},
+            "error": error,
+            "saved": request.query_params.get("saved") == "1",
+        },
+        status_code=status_code,
+    )
 
 
-async def _save(request: Request, session: SessionDep, principal: Principal, user_id: int,
-                github_login: str, slack_user_id: str, back: str):
+async def _save(
+    request: Request,
+    session: SessionDep,
+    principal: Principal,
+    user_id: int,
+    github_login: str,
+    slack_user_id: str,
+    back: str,
+):
     try:
-        await identity.set_profile(session, user_id, ProfileUpdate(github_login=github_login,
-                                                                   slack_user_id=slack_user_id), by=principal)
+        await identity.set_profile(
+            session,
+            user_id,
+            ProfileUpdate(github_login=github_login, slack_user_id=slack_user_id),
+            by=principal,
+        )
     except (InvalidInput, Conflict) as exc:
         user = await get_user(session, user_id)
         if user is None:
             raise NotFound(f"no user {user_id}", code="unknown_user") from None
         # The form again, with what was typed and why it was refused; nothing was written.
-        return await _page(request, session, principal, user, error=exc.detail, status_code=exc.status_code,
-                           form={"github_login": github_login, "slack_user_id": slack_user_id})
+        return await _page(
+            request,
+            session,
+            principal,
+            user,
+            error=exc.detail,
+            status_code=exc.status_code,
+            form={"github_login": github_login, "slack_user_id": slack_user_id},
+        )
     return RedirectResponse(f"{back}?saved=1", status_code=303)
 
 
@@ -57,10 +92,16 @@ async def my_profile(request: Request, session: SessionDep, principal: Self):
 
 
 @router.post("/profile")
-async def save_my_profile(request: Request, session: SessionDep, principal: Self,
-                          github_login: Annotated[str, Form(max_length=64)] = "",
-                          slack_user_id: Annotated[str, Form(max_length=32)] = ""):
-    return await _save(request, session, principal, principal.user_id, github_login, slack_user_id, "/profile")
+async def save_my_profile(
+    request: Request,
+    session: SessionDep,
+    principal: Self,
+    github_login: Annotated[str, Form(max_length=64)] = "",
+    slack_user_id: Annotated[str, Form(max_length=32)] = "",
+):
+    return await _save(
+        request, session, principal, principal.user_id, github_login, slack_user_id, "/profile"
+    )
 
 
 @router.get("/users/{user_id}/profile")
@@ -72,8 +113,20 @@ async def user_profile(user_id: int, request: Request, session: SessionDep, prin
 
 
 @router.post("/users/{user_id}/profile")
-async def save_user_profile(user_id: int, request: Request, session: SessionDep, principal: Admin,
-                            github_login: Annotated[str, Form(max_length=64)] = "",
-                            slack_user_id: Annotated[str, Form(max_length=32)] = ""):
-    return await _save(request, session, principal, user_id, github_login, slack_user_id,
-                       f"/users/{user_id}/profile")
+async def save_user_profile(
+    user_id: int,
+    request: Request,
+    session: SessionDep,
+    principal: Admin,
+    github_login: Annotated[str, Form(max_length=64)] = "",
+    slack_user_id: Annotated[str, Form(max_length=32)] = "",
+):
+    return await _save(
+        request,
+        session,
+        principal,
+        user_id,
+        github_login,
+        slack_user_id,
+        f"/users/{user_id}/profile",
+    )
