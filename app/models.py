@@ -10,11 +10,11 @@ from app.outbox.models import OutboxMessage
 from app.rota.models import Duty, DutyTick, Feed, Handoff, Member, Override, Schedule
 from app.sla.models import SlaCalendar, SlaClock, SlaPolicy, SlaRule
 from app.ticket.models import Attachment, CannedReply, Link, Message, Tag, Ticket, TicketTag, Vote
-from app.user.models import ApiToken, LoginSession, User
+from app.user.models import ApiToken, Identity, LoginSession, User
 
 __all__ = [
-    "ApiToken", "Attachment", "CannedReply", "Community", "Event", "Link", "LoginSession", "Membership",
-    "Message", "OutboxMessage", "Tag", "Ticket", "TicketTag", "User", "Vote",
+    "ApiToken", "Attachment", "CannedReply", "Community", "Event", "Identity", "Link", "LoginSession",
+    "Membership", "Message", "OutboxMessage", "Tag", "Ticket", "TicketTag", "User", "Vote",
     "Duty", "DutyTick", "Feed", "Handoff", "Member", "Override", "Schedule",
     "Alert", "Escalation", "Incident", "IncidentRole", "IncidentCommunity", "IncidentTicket", "IncidentUpdate",
     "PostMortem", "ActionItem",

@@ -77,3 +77,26 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys(db):
     async with db.engine.connect() as conn:
         assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
         assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+
+
+def test_identities_migration_keeps_the_handles_users_already_had(empty_url):
+    """0011: GitHub logins and Slack ids on user rows become identities; a shared handle stays the older user's."""
+    config = alembic_config(empty_url)
+    command.upgrade(config, "0010")
+    engine = create_engine(sync_url(empty_url))
+    try:
+        with engine.begin() as conn:
+            for email, login, slack, day in (("a@x.example", "OctoCat", "U0A1", 1), ("b@x.example", "octocat", None, 2)):
+                conn.execute(text(
+                    "INSERT INTO user_account (email, name, github_login, slack_user_id, is_active, created_at) "
+                    "VALUES (:e, :e, :g, :s, TRUE, :at)"), {"e": email, "g": login, "s": slack,
+                                                              "at": f"2026-01-0{day} 00:00:00+00:00"})
+        command.upgrade(config, "head")
+        with engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT u.email, i.kind, i.value, i.verified FROM identity i "
+                "JOIN user_account u ON u.id = i.user_id ORDER BY i.kind")).all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in rows] == [("a@x.example", "github", "octocat", True),
+                                        ("a@x.example", "slack", "U0A1", True)]

@@ -1,12 +1,12 @@
 """intake trust: one-click confirmations for requests held because their sender was not verified
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-04 18:55:00
 
 A request from the web form or an unauthenticated mail that names a representative's or a
 staff member's address is held; the address gets a link whose digest is kept here.
-(Another branch adds 0011; this one is re-chained onto it when both merge.)
+
 """
 from collections.abc import Sequence
 
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = '0012'
-down_revision: str | Sequence[str] | None = '0010'
+down_revision: str | Sequence[str] | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -38,11 +38,21 @@ class Community(CommunityBase, table=True):
     slug: str = Field(max_length=64, sa_column_kwargs={"unique": True})
     # Origins (scheme://host[:port]) allowed to frame the intake form.
     allowed_origins: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    # How a request from outside is recognised as this community's (besides its members).
+    email_domains: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    slack_channels: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    github_repos: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class CommunityCreate(CommunityBase):
     allowed_origins: list[str] = Field(default_factory=list)
+    email_domains: list[str] = Field(
+        default_factory=list, description="e.g. `uni.example`: mail from there is this community's")
+    slack_channels: list[str] = Field(
+        default_factory=list, description="Slack channel ids, e.g. `C0123ABCD`")
+    github_repos: list[str] = Field(
+        default_factory=list, description="`owner/name` of GitHub repositories")
 
     @field_validator("slug")
     @classmethod
@@ -52,9 +62,20 @@ class CommunityCreate(CommunityBase):
         return value
 
 
+class CommunityMapping(SQLModel):
+    """The channel mappings an admin edits; a field left out is kept."""
+
+    email_domains: list[str] | None = None
+    slack_channels: list[str] | None = None
+    github_repos: list[str] | None = None
+
+
 class CommunityPublic(CommunityBase):
     id: int
     allowed_origins: list[str]
+    email_domains: list[str] = Field(default_factory=list)
+    slack_channels: list[str] = Field(default_factory=list)
+    github_repos: list[str] = Field(default_factory=list)
     created_at: datetime
 
 

@@ -1,14 +1,21 @@
 """Communities and memberships."""
 
+import re
 from urllib.parse import urlsplit
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.service import record_event
-from app.community.models import Community, CommunityCreate, Membership, MembershipRole
+from app.community.models import (
+    Community,
+    CommunityCreate,
+    CommunityMapping,
+    Membership,
+    MembershipRole,
+)
 from app.db import pk, transaction
-from app.errors import Conflict, InvalidInput
+from app.errors import Conflict, InvalidInput, NotFound
 from app.user.models import User
 from app.user.service import ensure_contact, get_user_by_email
 
@@ -35,7 +42,9 @@ async def create_community(session: AsyncSession, data: CommunityCreate, *, acto
     async with transaction(session):
         if await get_community_by_slug(session, data.slug):
             raise Conflict(f"a community with slug {data.slug!r} already exists", code="slug_taken")
-        community = Community(**data.model_dump(exclude={"allowed_origins"}), allowed_origins=origins)
+        mapped = {"email_domains", "slack_channels", "github_repos"}  # set below, validated
+        community = Community(**data.model_dump(exclude={"allowed_origins", *mapped}),
+                              allowed_origins=origins)
         session.add(community)
         await session.flush()
         record_event(
@@ -47,6 +56,10 @@ async def create_community(session: AsyncSession, data: CommunityCreate, *, acto
             community_id=community.id,
             data={"slug": community.slug, "name": community.name},
         )
+        if data.email_domains or data.slack_channels or data.github_repos:
+            await set_community_mapping(session, pk(community), CommunityMapping(
+                email_domains=data.email_domains, slack_channels=data.slack_channels,
+                github_repos=data.github_repos), actor_id=actor_id)
     return community
 
 
@@ -104,3 +117,95 @@ async def members(session: AsyncSession, community_id: int) -> list[tuple[User, 
         .order_by(col(Membership.role).desc(), col(User.name))
     )
     return [(user, MembershipRole(role)) for user, role in (await session.exec(stmt)).all()]
+
+
+# --- which community a request from outside belongs to ---------------------------------------
+
+DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+SLACK_CHANNEL_RE = re.compile(r"^[CGD][A-Z0-9]{2,31}$")
+GITHUB_REPO_RE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,38}/[a-z0-9._-]{1,100}$")
+
+
+def _clean(values: list[str], pattern: re.Pattern[str], what: str, *, lower: bool) -> list[str]:
+    out = set()
+    for raw in values:
+        value = raw.strip().lower() if lower else raw.strip()
+        if what == "e-mail domain":
+            value = value.removeprefix("@")
+        if not pattern.match(value):
+            raise InvalidInput(f"{raw!r} is not a {what}", code="bad_mapping")
+        out.add(value)
+    return sorted(out)
+
+
+async def set_community_mapping(
+    session: AsyncSession, community_id: int, mapping: CommunityMapping, *, actor_id: int | None
+) -> Community:
+    """Set which e-mail domains, Slack channels and GitHub repositories are a community's.
+    422 on a malformed entry, 409 when another community has it; nothing written then."""
+    cleaned: dict[str, list[str]] = {}
+    if mapping.email_domains is not None:
+        cleaned["email_domains"] = _clean(mapping.email_domains, DOMAIN_RE, "e-mail domain",
+                                          lower=True)
+    if mapping.slack_channels is not None:
+        cleaned["slack_channels"] = _clean(
+            mapping.slack_channels, SLACK_CHANNEL_RE,
+            "Slack channel id (C, G or D then capitals and digits)", lower=False)
+    if mapping.github_repos is not None:
+        cleaned["github_repos"] = _clean(mapping.github_repos, GITHUB_REPO_RE,
+                                         "GitHub repository (owner/name)", lower=True)
+    async with transaction(session):
+        community = await session.get(Community, community_id)
+        if community is None:
+            raise NotFound(f"no community {community_id}", code="unknown_community")
+        for other in await list_communities(session):
+            if other.id == community.id:
+                continue
+            for name, values in cleaned.items():
+                taken = set(values) & set(getattr(other, name) or [])
+                if taken:
+                    raise Conflict(
+                        f"{', '.join(sorted(taken))} already maps to community {other.slug!r}",
+                        code="mapping_taken")
+        for name, values in cleaned.items():
+            setattr(community, name, values)
+        session.add(community)
+        await session.flush()
+        record_event(session, "community.mapping_set", subject_type="community",
+                     subject_id=pk(community), actor_id=actor_id, community_id=community.id,
+                     data=cleaned)
+    return community
+
+
+async def community_for_channel(session: AsyncSession, *, slack_channel: str | None = None,
+                                github_repo: str | None = None) -> Community | None:
+    """The community a Slack channel or GitHub repository is mapped to, if any."""
+    for community in await list_communities(session):
+        if slack_channel and slack_channel in (community.slack_channels or []):
+            return community
+        if github_repo and github_repo.lower() in (community.github_repos or []):
+            return community
+    return None
+
+
+async def community_for_person(
+    session: AsyncSession, user_id: int | None, email: str
+) -> Community | None:
+    """The community a person's request belongs to: where they are a representative, else a
+    member (oldest membership first), else the community of their e-mail domain."""
+    if user_id is not None:
+        stmt = (
+            select(Community)
+            .join(Membership, col(Membership.community_id) == Community.id)
+            .where(Membership.user_id == user_id)
+            .order_by(col(Membership.role) != MembershipRole.representative, col(Membership.id))
+        )
+        found = (await session.exec(stmt)).first()
+        if found is not None:
+            return found
+    domain = email.rpartition("@")[2].strip().lower()
+    if domain:
+        for community in await list_communities(session):
+            if domain in (community.email_domains or []):
+                return community
+    return None

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.community.service import community_for_channel
 from app.db import pk
 from app.errors import Conflict, InvalidInput, InvalidTransition, Unauthorized
 from app.integrations.conversations import is_our_post
@@ -75,10 +76,12 @@ async def _open_ticket(session: AsyncSession, payload: dict[str, Any], delivery_
     title = (issue.get("title") or "").strip()[:200] or f"GitHub issue {issue_ref(payload)}"
     effect = Effect(SOURCE, delivery_id, refs=[issue_ref(payload)],
                     link=(issue["html_url"], f"{issue_ref(payload)}: {title}"[:200], LinkKind.github_issue.value))
+    mapped = await community_for_channel(session, github_repo=payload["repository"]["full_name"])
     async with remembering(session, effect):
         ticket = await submit_ticket(session, TicketCreate(
             title=title, body=(issue.get("body") or "")[:50_000], requester_email=requester.email,
             requester_name=requester.name, channel=Channel.github,
+            community=mapped.slug if mapped else None,
             type=TicketType.bug if is_bug else TicketType.question))
     tags = [t for t in (_tag_of(lb) for lb in labels) if t]
     if tags:

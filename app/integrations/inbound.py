@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import transaction, pk
+from app.db import pk, transaction
+from app.errors import InvalidInput
 from app.integrations.models import ExternalRef, InboundDelivery
 from app.ticket.hooks import TicketChange
 from app.ticket.models import Link, Ticket
-from app.user.models import User
+from app.user.identity import find_identity, normalise_identity, remember_identity, user_by_identity
+from app.user.models import IdentityKind, User
 from app.user.service import ensure_contact, get_user_by_email
 
 _STASH = "inbound_effect"
@@ -91,21 +93,30 @@ async def ticket_for(session: AsyncSession, source: str, external_ids: list[str]
 
 async def person(session: AsyncSession, *, email: str, name: str | None, github_login: str | None = None,
                  slack_user_id: str | None = None) -> User:
-    """The user behind an outside identity: matched by handle first, then e-mail; created as a contact."""
+    """The user behind an outside identity: matched by handle first, then e-mail (any of the
+    person's addresses); created as a contact, with the handle remembered as their identity."""
     user = None
     if github_login:
-        user = (await session.exec(select(User).where(User.github_login == github_login))).first()
+        user = await user_by_identity(session, IdentityKind.github, github_login)
     if user is None and slack_user_id:
-        user = (await session.exec(select(User).where(User.slack_user_id == slack_user_id))).first()
+        user = await user_by_identity(session, IdentityKind.slack, slack_user_id)
     if user is None:
-        user = await get_user_by_email(session, email)
+        user = await user_by_identity(session, IdentityKind.email, email)
     if user is not None:
         return user
     async with transaction(session):
         user = await get_user_by_email(session, email)  # again under the lock: a racing delivery may have added them
         user = ensure_contact(session, user, email, name)
-        user.github_login = user.github_login or github_login
-        user.slack_user_id = user.slack_user_id or slack_user_id
+        await session.flush()
+        # The handle came in a signed webhook: verified. Taken already (a race): the first keeps it.
+        handles = ((IdentityKind.github, github_login), (IdentityKind.slack, slack_user_id))
+        for kind, handle in handles:
+            if handle:
+                try:
+                    value = normalise_identity(kind, handle)
+                except InvalidInput:
+                    continue
+                if await find_identity(session, kind, value) is None:
+                    remember_identity(session, user, kind, value, verified=True, shown_as=handle)
         await session.flush()
     return user
-

@@ -18,6 +18,7 @@ from app.db import pk
 from app.integrations.models import ExternalRef, ReplyDelivery
 from app.integrations.settings import get_integration_settings
 from app.outbox.models import OutboxMessage
+from app.portal.notify import portal_ticket_url
 from app.outbox.service import enqueue
 from app.ticket.enums import Channel, MessageKind, STATUS_LABELS, Status
 from app.ticket.hooks import TicketChange
@@ -91,7 +92,7 @@ async def _mail_requester(session: AsyncSession, ticket: Ticket, *, what: str, t
         return
     root = await thread_root(session, pk(ticket))
     message_id = our_message_id(ticket, what)
-    link = f"{get_settings().base_url}/tickets/{ticket.id}"
+    link = portal_ticket_url(pk(ticket))  # the requester's page; the staff page would refuse them
     outbox = enqueue(session, "email.send", {
         "to": [requester.email], "subject": ticket_subject(ticket), "text": f"{text}\n\n-- \n{link}\n",
         "ticket_id": ticket.id, "message_id": message_id, "in_reply_to": root,

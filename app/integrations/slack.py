@@ -19,6 +19,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import get_settings
+from app.community.service import community_for_channel
 from app.db import pk, transaction
 from app.errors import AppError, Conflict, InvalidInput, Unauthorized
 from app.integrations.conversations import is_our_post
@@ -142,9 +143,11 @@ async def slash_command(session: AsyncSession, form: dict[str, str]) -> dict[str
     if not user_id:
         raise InvalidInput("not a Slack slash command: no user_id", code="bad_payload")
     requester = await _slack_person(session, user_id, form.get("team_id"), form.get("user_name"))
+    mapped = await community_for_channel(session, slack_channel=form.get("channel_id"))
     ticket = await submit_ticket(session, TicketCreate(
         title=_title(text), body=text[:50_000], requester_email=requester.email, requester_name=requester.name,
-        channel=Channel.slack, urgency=_urgency(text)))
+        channel=Channel.slack, urgency=_urgency(text),
+        community=mapped.slug if mapped else None))
     key = ticket_key(pk(ticket))
     return {"response_type": "ephemeral",
             "text": f"Opened *{key}*: <{_link(pk(ticket))}|{ticket.title}>. We will answer here and on the ticket."}
@@ -194,7 +197,8 @@ async def _on_message(session: AsyncSession, event: dict[str, Any], event_id: st
         return EventOutcome("ignored", detail="edits, joins and bot messages are not copied")
     if not (channel and ts and user):
         raise InvalidInput("message event needs channel, ts and user", code="bad_payload")
-    if channel not in channels:
+    mapped = await community_for_channel(session, slack_channel=channel)
+    if channel not in channels and mapped is None:  # a community's mapped channel is watched too
         return EventOutcome("ignored", detail=f"channel {channel} is not watched")
     text = str(event.get("text") or "").strip() or "(no text)"
     author = await _slack_person(session, user, team_id)
@@ -211,7 +215,8 @@ async def _on_message(session: AsyncSession, event: dict[str, Any], event_id: st
     async with remembering(session, Effect(SOURCE, event_id, refs=[_thread_id(channel, ts)])):
         ticket = await submit_ticket(session, TicketCreate(
             title=_title(text), body=text[:50_000], requester_email=author.email, requester_name=author.name,
-            channel=Channel.slack, urgency=_urgency(text)))
+            channel=Channel.slack, urgency=_urgency(text),
+            community=mapped.slug if mapped else None))
     return EventOutcome("created", ticket_key(pk(ticket)))
 
 

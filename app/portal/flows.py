@@ -24,17 +24,24 @@ from app.user.models import User
 
 
 async def ask_representatives_to_approve(session: AsyncSession, ticket: Ticket, change: TicketChange) -> None:
-    if change.kind != "created" or ticket.status != Status.awaiting_approval or ticket.community_id is None:
+    # On creation, or when a community change made the request wait (update_ticket's regrade).
+    started_waiting = (change.kind == "status" and change.status_after == Status.awaiting_approval
+                       and change.status_before != Status.awaiting_approval)
+    arrived = change.kind == "created" or started_waiting
+    if not arrived or ticket.status != Status.awaiting_approval or ticket.community_id is None:
         return
     reps = await representatives(session, ticket.community_id)
     if not reps:
         return  # nobody to ask: the triager sees it in the "Awaiting approval" tab
+    key = f"approval-request-{ticket.id}"
+    if change.kind != "created":  # asked again after a community change: a new question
+        key += f"-{int(change.now.timestamp() * 1000)}"
     community = await session.get(Community, ticket.community_id)
     requester = await session.get(User, ticket.requester_id) if ticket.requester_id else None
     enqueue(session, "email.send", notify.approval_request_email(
         key=ticket_key(pk(ticket)), title=ticket.title, ticket_id=pk(ticket),
         community_name=community.name if community else "your community", requester=requester,
-        representatives=reps), idempotency_key=f"approval-request-{ticket.id}")
+        representatives=reps), idempotency_key=key)
 
 
 async def ask_requester_to_confirm(session: AsyncSession, ticket: Ticket, change: TicketChange) -> None:

@@ -14,6 +14,11 @@ def _portal_url(path: str) -> str:
     return get_settings().base_url.rstrip("/") + path
 
 
+def portal_ticket_url(ticket_id: int) -> str:
+    """Where a requester sees their ticket: the portal page, never the staff-only one."""
+    return _portal_url(f"/portal/tickets/{ticket_id}")
+
+
 def sign_in_email(user: User, url: str, minutes: int) -> dict[str, Any]:
     text = (
         f"Hello {user.name},\n\n"
@@ -32,7 +37,7 @@ def approval_request_email(*, key: str, title: str, ticket_id: int, community_na
         f"We received a support request ({key}: \"{title}\") from {who}, a member of {community_name}. "
         "To streamline our support process we accept support requests only from community representatives. "
         "Can you read through the request and let us know how you wish to proceed?\n\n"
-        f"Approve or decline it here: {_portal_url(f'/portal/tickets/{ticket_id}')}\n\nThanks."
+        f"Approve or decline it here: {portal_ticket_url(ticket_id)}\n\nThanks."
     )
     return {"to": [r.email for r in representatives], "subject": f"[{key}] Approval needed: {title}",
             "text": text, "ticket_id": ticket_id}
@@ -44,7 +49,7 @@ def resolution_email(*, key: str, title: str, ticket_id: int, requester: User) -
         f"Hello {first},\n\n"
         f"We believe {key} (\"{title}\") is now resolved. Could you confirm that it works for you, and tell us "
         f"how we did (1 to 5)? If it is not fixed, say so on the same page and we will reopen it.\n\n"
-        f"{_portal_url(f'/portal/tickets/{ticket_id}')}\n"
+        f"{portal_ticket_url(ticket_id)}\n"
     )
     return {"to": [requester.email], "subject": f"[{key}] Resolved: is it fixed?", "text": text,
             "ticket_id": ticket_id}

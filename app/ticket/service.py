@@ -28,7 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.audit.service import EventSubject, changes, record_event
 from app.auth.policy import Principal
 from app.community.models import Community, Membership, MembershipRole
-from app.community.service import representatives
+from app.community.service import community_for_person, representatives
 from app.config import get_settings
 from app.db import keep_loaded, memo, pk, transaction, utcnow
 from app.auth.uploads import upload_refusal
@@ -340,6 +340,9 @@ async def count_by_status(session: AsyncSession) -> dict[str, int]:
 # dropped when the next transaction starts; whoever attaches something removes the ticket.
 FRESH_TICKETS = "fresh_tickets"
 
+# Channels where the request itself names no community, so the requester's identity decides.
+OUTSIDE_CHANNELS = (Channel.email, Channel.github, Channel.slack)
+
 
 async def _requester_and_role(
     session: AsyncSession, email: str, community: Community | None
@@ -378,6 +381,11 @@ async def submit_ticket(
         community = (await session.exec(select(Community).where(Community.slug == data.community))).first()
         if community is None:
             raise InvalidInput(f"unknown community {data.community!r}", code="unknown_community")
+    elif data.channel in OUTSIDE_CHANNELS:
+        # Nobody chose a community: the person's membership (or their address's domain) says which.
+        known = await get_user_by_email(session, data.requester_email)
+        known_id = known.id if known else None
+        community = await community_for_person(session, known_id, data.requester_email)
     # Look the requester up before taking the write lock: with SQLite every write waits on
     # that lock, so reads done while holding it slow down every other request.
     requester, role = await _requester_and_role(session, data.requester_email, community)
@@ -472,6 +480,35 @@ async def _staff_user(session: AsyncSession, user_id: int) -> User:
     return user
 
 
+async def _regrade_for_community(session: AsyncSession, ticket: Ticket, *, keep_funded: bool,
+                                 keep_status: bool) -> dict[str, Any]:
+    """After `ticket.community_id` changed: funding follows the community, and a request not
+    yet started waits for approval exactly when submit_ticket would have made it wait.
+    Rank and budget follow in `done()`. Returns the changes."""
+    out: dict[str, Any] = {}
+    community = await session.get(Community, ticket.community_id) if ticket.community_id else None
+    funded = bool(community and community.funded)
+    if not keep_funded and ticket.funded != funded:
+        out["funded"] = {"before": ticket.funded, "after": funded}
+        ticket.funded = funded
+    if keep_status or ticket.status not in (Status.new, Status.awaiting_approval):
+        return out
+    requester = await session.get(User, ticket.requester_id) if ticket.requester_id else None
+    role = None
+    if community is not None and requester is not None:
+        role = (await session.exec(select(Membership.role).where(
+            Membership.community_id == community.id, Membership.user_id == requester.id))).first()
+    waits = community is not None and not (requester is not None and requester.is_staff) \
+        and role != MembershipRole.representative
+    target = Status.awaiting_approval if waits else Status.new
+    if ticket.status != target:
+        # Not a move anyone makes by hand (check_transition refuses it): the rule re-applied.
+        out["status"] = {"before": Status(ticket.status).value, "after": target.value,
+                         "reopened": False, "reason": "community changed"}
+        ticket.status = target
+    return out
+
+
 async def update_ticket(
     session: AsyncSession, ref: str | int, patch: TicketUpdate, *, actor: Principal, if_match: int | None = None
 ) -> Ticket:
@@ -495,6 +532,7 @@ async def update_ticket(
                     value = value.astimezone(UTC)  # stored and returned in UTC whatever offset was sent
                 setattr(ticket, name, value)
         plain = changes(before, {name: getattr(ticket, name) for name in _PLAIN_FIELDS if name in fields})
+        regrade: dict[str, Any] = {}
 
         if "community" in fields:
             slug = fields["community"]
@@ -507,8 +545,14 @@ async def update_ticket(
             if community_id != ticket.community_id:
                 plain["community_id"] = {"before": ticket.community_id, "after": community_id}
                 ticket.community_id = community_id
+                regrade = await _regrade_for_community(
+                    session, ticket, keep_funded="funded" in fields, keep_status="status" in fields)
+                if "funded" in regrade:
+                    plain["funded"] = regrade["funded"]
 
         status_change = None
+        if "community_id" in plain and regrade.get("status"):
+            status_change = regrade["status"]
         if "status" in fields and fields["status"] != ticket.status:
             status_change = _apply_status(ticket, fields["status"], write.now)
 

@@ -5,7 +5,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from pydantic import EmailStr
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, UniqueConstraint
 
 from app.db import UTCDateTime, pk, utcnow
 
@@ -67,6 +67,57 @@ class UserCreate(SQLModel):
     name: str = Field(min_length=1, max_length=120)
     staff_role: StaffRole | None = None
     password: str | None = Field(default=None, min_length=10, max_length=200)
+
+
+class IdentityKind(StrEnum):
+    email = "email"
+    github = "github"
+    slack = "slack"
+
+
+class Identity(SQLModel, table=True):
+    """One outside identity of a person (an address, a GitHub login, a Slack user id); one
+    identity belongs to exactly one person, so every channel finds the same user."""
+
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
+    kind: str = Field(sa_type=sa.String(16))
+    value: str = Field(
+        max_length=254, description="e-mail and GitHub login lower-cased; Slack id as sent")
+    verified: bool = Field(default=False)
+    verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class IdentityCreate(SQLModel):
+    kind: IdentityKind
+    value: str = Field(min_length=1, max_length=254)
+    verified: bool = True
+
+
+class IdentityPublic(SQLModel):
+    id: int
+    user_id: int
+    kind: IdentityKind
+    value: str
+    verified: bool
+    verified_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, identity: "Identity") -> "IdentityPublic":
+        return cls(id=pk(identity), user_id=identity.user_id, kind=IdentityKind(identity.kind),
+                   value=identity.value, verified=identity.verified,
+                   verified_at=identity.verified_at, created_at=identity.created_at)
+
+
+class ProfileUpdate(SQLModel):
+    """What a staff member sets on their own profile (admins for anyone); blank clears it."""
+
+    github_login: str | None = Field(default=None, max_length=64)
+    slack_user_id: str | None = Field(default=None, max_length=32)
 
 
 class ApiToken(SQLModel, table=True):

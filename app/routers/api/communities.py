@@ -9,7 +9,13 @@ from sqlmodel import SQLModel
 from app.db import pk
 from app.auth.policy import Principal
 from app.community import service
-from app.community.models import Community, CommunityCreate, CommunityPublic, MembershipRole
+from app.community.models import (
+    Community,
+    CommunityCreate,
+    CommunityMapping,
+    CommunityPublic,
+    MembershipRole,
+)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.deps import SessionDep, api_permission
@@ -72,6 +78,15 @@ async def create_community(data: CommunityCreate, session: SessionDep, principal
 @router.get("/{slug}", response_model=CommunityPublic, responses=errors(401, 403, 404))
 async def read_community(community: CommunityDep, principal: Reader):
     return community
+
+
+@router.patch("/{slug}/mapping", response_model=CommunityPublic,
+              responses=errors(401, 403, 404, 409, 422),
+              summary="Which e-mail domains, Slack channels and GitHub repos are this community's")
+async def set_mapping(data: CommunityMapping, community: WritableCommunityDep, session: SessionDep,
+                      principal: Writer):
+    return await service.set_community_mapping(session, pk(community), data,
+                                               actor_id=principal.user_id)
 
 
 @router.get("/{slug}/members", response_model=list[MemberOut], responses=errors(401, 403, 404))

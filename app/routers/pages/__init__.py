@@ -9,6 +9,7 @@ from app.routers.pages import incidents
 from app.routers.pages import sla
 from app.routers.pages import reports
 from app.routers.pages import integrations, webhooks  # issue 7
+from app.routers.pages import users
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
@@ -24,3 +25,4 @@ router.include_router(sla.router)
 router.include_router(reports.router)
 router.include_router(webhooks.router)  # issue 7
 router.include_router(integrations.router)  # issue 7
+router.include_router(users.router)

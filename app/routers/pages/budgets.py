@@ -10,8 +10,8 @@ from app.auth.policy import Principal
 from app.budget import service
 from app.budget.models import TimeEntryCreate
 from app.budget.views import entry_views, hours
-from app.community.models import BudgetPeriod, Community
-from app.community.service import get_community_by_slug, list_communities, members
+from app.community.models import BudgetPeriod, Community, CommunityMapping
+from app.community.service import get_community_by_slug, list_communities, members, set_community_mapping
 from app.db import pk
 from app.deps import SessionDep, page_permission
 from app.errors import InvalidInput, NotFound
@@ -69,6 +69,24 @@ async def community_budget(slug: str, session: SessionDep, principal: Writer,
     await service.set_budget(session, community, budget_hours=hours, period=period, funded=bool(funded),
                              actor=principal)
     return RedirectResponse(f"/communities/{community.slug}", status_code=303)
+
+
+@router.post("/communities/{slug}/mapping")
+async def community_mapping(slug: str, session: SessionDep, principal: Writer,
+                            email_domains: Annotated[str, Form(max_length=2000)] = "",
+                            slack_channels: Annotated[str, Form(max_length=2000)] = "",
+                            github_repos: Annotated[str, Form(max_length=2000)] = ""):
+    """Which mail domains, Slack channels and GitHub repos bring requests to this community
+    (one per line or comma-separated); a bad or taken entry answers 422/409 and keeps all three."""
+    community = await _community_or_404(session, slug)
+    await set_community_mapping(session, pk(community), CommunityMapping(
+        email_domains=_entries(email_domains), slack_channels=_entries(slack_channels),
+        github_repos=_entries(github_repos)), actor_id=principal.user_id)
+    return RedirectResponse(f"/communities/{community.slug}", status_code=303)
+
+
+def _entries(text: str) -> list[str]:
+    return [e for e in text.replace(",", "\n").split() if e]
 
 
 @router.post("/tickets/{ref}/time")
