@@ -7,6 +7,9 @@ import threading
 import pytest
 from playwright.sync_api import expect
 
+from sqlmodel import col, select
+
+from app.outbox.models import OutboxMessage
 from tests.browser.conftest import free_port, settled, sign_in
 from tests.factories import PASSWORD, make_community, make_user
 
@@ -68,6 +71,20 @@ def _run_flow(live_server, new_page, site_origin):
         key = form.locator("#ticket-key")
         expect(key).to_have_text(re.compile(r"^SUP-\d+$"))
         ticket_key = key.inner_text()
+
+        # An address typed into a form proves nothing: the representative's request is held
+        # until she confirms it from the link mailed to her address.
+        expect(form.locator("#held")).to_contain_text("e-mailed a confirmation link")
+        expect(triager.locator("#board_rows")).to_contain_text("The queue is clear")
+
+        async def confirmation_link(session):
+            stmt = select(OutboxMessage).where(col(OutboxMessage.idempotency_key).like("intake-confirm-%"))
+            [mail] = (await session.exec(stmt)).all()
+            return re.search(r"https?://\S+(/intake/confirm/\S+)", mail.payload["text"]).group(1)
+
+        rep.goto(live_server.url + live_server.call(confirmation_link))
+        rep.locator("#confirm").click()
+        expect(rep.locator("main")).to_contain_text(ticket_key)
 
         # It appears on the triager's open board without a reload.
         row = triager.locator(".board-row", has_text="Notebook servers fail to start")
