@@ -2,13 +2,13 @@
 
 from logging.config import fileConfig
 
-from sqlalchemy import create_engine, pool
-
 from alembic import context
+from sqlalchemy import create_engine, pool
+from sqlmodel import SQLModel
+
 from app import models  # noqa: F401 - registers every table on SQLModel.metadata
 from app.config import get_settings
 from app.db import NAMING_CONVENTION, UTCDateTime, sync_url
-from sqlmodel import SQLModel
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -38,8 +38,14 @@ def _compare_type(context_, inspected_column, metadata_column, inspected_type, m
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True,
-                      render_item=_render_item, compare_type=_compare_type, render_as_batch=True)
+    context.configure(
+        url=_url(),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_item=_render_item,
+        compare_type=_compare_type,
+        render_as_batch=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -52,7 +58,9 @@ def run_migrations_online() -> None:
     engine = create_engine(_url(), poolclass=pool.NullPool)
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("PRAGMA journal_mode=WAL")  # persistent: the file stays in WAL mode
+            conn.exec_driver_sql(
+                "PRAGMA journal_mode=WAL"
+            )  # persistent: the file stays in WAL mode
             conn.commit()
         _run(conn)
     engine.dispose()

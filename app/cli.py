@@ -10,7 +10,9 @@ import typer
 
 from app.config import Settings, get_settings
 
-cli = typer.Typer(help="Firstline: the support front line.", no_args_is_help=True, add_completion=False)
+cli = typer.Typer(
+    help="Firstline: the support front line.", no_args_is_help=True, add_completion=False
+)
 user_cli = typer.Typer(help="Manage people.", no_args_is_help=True)
 token_cli = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 cli.add_typer(user_cli, name="user")
@@ -87,7 +89,9 @@ def event_loop_for(settings: Settings) -> str:
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-    workers: Annotated[int, typer.Option(help="worker processes (PostgreSQL only; SQLite uses one)")] = 1,
+    workers: Annotated[
+        int, typer.Option(help="worker processes (PostgreSQL only; SQLite uses one)")
+    ] = 1,
     reload: Annotated[bool, typer.Option(help="restart on code changes (development)")] = False,
 ) -> None:
     """Serve the web app and API."""
@@ -97,9 +101,17 @@ def serve(
     if settings.is_sqlite and workers > 1:
         typer.echo("SQLite serves from one process; use PostgreSQL for more workers", err=True)
         workers = 1
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, reload=reload,
-                loop=event_loop_for(settings), log_level=settings.log_level,
-                proxy_headers=settings.trust_proxy_headers)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        loop=event_loop_for(settings),
+        log_level=settings.log_level,
+        proxy_headers=settings.trust_proxy_headers,
+    )
 
 
 @cli.command()
@@ -140,7 +152,9 @@ def user_create(
     email: Annotated[str, typer.Option(help="e-mail address, used to sign in")],
     name: Annotated[str, typer.Option(help="display name")],
     role: Annotated[str, typer.Option(help="admin, triager, agent or viewer")] = "agent",
-    password: Annotated[str | None, typer.Option(help="at least 10 characters; prompted if omitted")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="at least 10 characters; prompted if omitted")
+    ] = None,
 ) -> None:
     """Create a staff user."""
     from pydantic import ValidationError
@@ -168,15 +182,22 @@ def user_create(
 def token_create(
     email: Annotated[str, typer.Option(help="the staff user the token acts as")],
     name: Annotated[str, typer.Option(help="what the token is for, e.g. 'github-action'")],
-    scopes: Annotated[str | None, typer.Option(help="space- or comma-separated, e.g. 'tickets:read tickets:write'; "
-                                                    "default: everything the user's role allows")] = None,
+    scopes: Annotated[
+        str | None,
+        typer.Option(
+            help="space- or comma-separated, e.g. 'tickets:read tickets:write'; "
+            "default: everything the user's role allows"
+        ),
+    ] = None,
 ) -> None:
     """Create an API token; prints only the token on standard output."""
     from app.errors import AppError
     from app.user.service import create_api_token
 
     try:
-        token, api_token = _run(lambda s: create_api_token(s, email=email, name=name, scopes=scopes))
+        token, api_token = _run(
+            lambda s: create_api_token(s, email=email, name=name, scopes=scopes)
+        )
     except AppError as exc:
         _fail(exc.detail)
     typer.echo(f"token {api_token.display_prefix}… scopes: {api_token.scopes}", err=True)
@@ -188,8 +209,8 @@ def token_list(
     email: Annotated[str | None, typer.Option(help="only this user's tokens")] = None,
 ) -> None:
     """List API tokens (id, owner, name, prefix, scopes, last use, revoked)."""
-    from app.user.service import get_user_by_email, list_api_tokens
     from app.user.models import User
+    from app.user.service import get_user_by_email, list_api_tokens
 
     async def rows(session):
         user_id = None
@@ -210,11 +231,15 @@ def token_list(
     for t, owner in found:
         state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "live"
         used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
-        typer.echo(f"{t.id}\t{owner}\t{t.name}\t{t.display_prefix}…\t{t.scopes}\tlast used {used}\t{state}")
+        typer.echo(
+            f"{t.id}\t{owner}\t{t.name}\t{t.display_prefix}…\t{t.scopes}\tlast used {used}\t{state}"
+        )
 
 
 @token_cli.command("revoke")
-def token_revoke(token_id: Annotated[int, typer.Argument(help="the id shown by `firstline token list`")]) -> None:
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="the id shown by `firstline token list`")],
+) -> None:
     """Revoke an API token: requests with it are refused from now on."""
     from app.errors import AppError
     from app.user.service import revoke_api_token

@@ -16,8 +16,8 @@ from typing import Any, Protocol
 from sqlalchemy import DateTime, String, event, types
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -73,7 +73,7 @@ def utcnow() -> datetime:
 
 
 def dialect_name(session: AsyncSession) -> str:
-    """"sqlite" or "postgresql": the database the session's engine talks to."""
+    """ "sqlite" or "postgresql": the database the session's engine talks to."""
     return session.get_bind().dialect.name
 
 
@@ -144,8 +144,10 @@ class UTCDateTime(types.TypeDecorator):
                 if value.tzinfo is None:
                     raise ValueError("naive datetime given to a UTC column")
                 value = value.astimezone(UTC)
-            return (f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
-                    f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}")
+            return (
+                f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+                f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
+            )
 
         return process
 
@@ -229,8 +231,9 @@ class Database:
 
     def session(self) -> AsyncSession:
         # autoflush off: every write happens inside `transaction()`, under the SQLite lock.
-        return AsyncSession(self.engine, expire_on_commit=False, autoflush=False,
-                            info=attach({}, self.config_cache))
+        return AsyncSession(
+            self.engine, expire_on_commit=False, autoflush=False, info=attach({}, self.config_cache)
+        )
 
     @asynccontextmanager
     async def write_lock(self) -> AsyncIterator[None]:
@@ -290,8 +293,10 @@ async def transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
             session.info.pop("live", None)
             await session.rollback()
             # A concurrent writer got there first (version check) or a unique rule was hit in a race.
-            raise Conflict("this changed while you were working on it; reload and try again",
-                           code="concurrent_change") from exc
+            raise Conflict(
+                "this changed while you were working on it; reload and try again",
+                code="concurrent_change",
+            ) from exc
         except BaseException:
             session.info.pop("live", None)
             await session.rollback()

@@ -84,8 +84,9 @@ class ApiPermission(AccessRule):
     def __init__(self, permission: str) -> None:
         self.permission = permission
 
-    async def __call__(self, principal: Annotated[Principal | None,
-                                                  Depends(api_principal)]) -> Principal:
+    async def __call__(
+        self, principal: Annotated[Principal | None, Depends(api_principal)]
+    ) -> Principal:
         return require(principal, self.permission)
 
 
@@ -143,9 +144,15 @@ async def check_csrf(request: Request, principal: Principal) -> None:
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
             sent = (await request.form()).get(CSRF_FIELD)  # type: ignore[assignment]  # a file fails the check below
-    if not isinstance(sent, str) or not principal.csrf_token or not constant_time_equals(sent, principal.csrf_token):
-        raise Forbidden("the form expired or did not come from this site; reload the page and try again",
-                        code="csrf_failed")
+    if (
+        not isinstance(sent, str)
+        or not principal.csrf_token
+        or not constant_time_equals(sent, principal.csrf_token)
+    ):
+        raise Forbidden(
+            "the form expired or did not come from this site; reload the page and try again",
+            code="csrf_failed",
+        )
 
 
 class PagePermission(AccessRule):
@@ -177,7 +184,9 @@ class PortalLoginRequired(LoginRequired):
 
 
 async def portal_principal(request: Request, session: SessionDep) -> Principal | None:
-    from app.portal.service import principal_from_portal_session  # the portal imports deps' neighbours
+    from app.portal.service import (
+        principal_from_portal_session,  # the portal imports deps' neighbours
+    )
 
     token = request.cookies.get(PORTAL_COOKIE)
     return await principal_from_portal_session(session, token) if token else None

@@ -18,8 +18,8 @@ from app.db import get_database
 from app.deps import LoginRequired
 from app.errors import AppError, RateLimited, Unauthorized
 from app.live.broker import Broker, PostgresBroker, set_broker
-from app.routers.middleware import BodyLimit, SecurityHeaders
 from app.routers import api, pages
+from app.routers.middleware import BodyLimit, SecurityHeaders
 from app.templating import STATIC, is_htmx, render
 from app.wiring import wire, wire_pages
 from app.worker.runner import Runner
@@ -86,18 +86,34 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith(("/api/", "/healthz", "/readyz"))
 
 
-def _json_error(status: int, detail: object, code: str, headers: dict[str, str] | None = None, **extra) -> JSONResponse:
-    return JSONResponse({"detail": detail, "code": code, **extra}, status_code=status, headers=headers)
+def _json_error(
+    status: int, detail: object, code: str, headers: dict[str, str] | None = None, **extra
+) -> JSONResponse:
+    return JSONResponse(
+        {"detail": detail, "code": code, **extra}, status_code=status, headers=headers
+    )
 
 
-def _page_error(request: Request, status: int, detail: str, code: str, headers: dict[str, str] | None = None) -> Response:
+def _page_error(
+    request: Request, status: int, detail: str, code: str, headers: dict[str, str] | None = None
+) -> Response:
     if is_htmx(request):
         # htmx swaps 4xx into the page's flash area (see base.html's htmx-config).
         hx = {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML", **(headers or {})}
-        return render(request, "partials/flash.html", {"level": "error", "message": detail},
-                      status_code=status, headers=hx)
-    return render(request, "errors/error.html", {"status": status, "detail": detail, "code": code},
-                  status_code=status, headers=headers)
+        return render(
+            request,
+            "partials/flash.html",
+            {"level": "error", "message": detail},
+            status_code=status,
+            headers=hx,
+        )
+    return render(
+        request,
+        "errors/error.html",
+        {"status": status, "detail": detail, "code": code},
+        status_code=status,
+        headers=headers,
+    )
 
 
 async def app_error_handler(request: Request, exc: AppError) -> Response:
@@ -105,7 +121,11 @@ async def app_error_handler(request: Request, exc: AppError) -> Response:
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, LoginRequired) and not _is_api(request):
-        target = exc.login_path + "?next=" + quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+        target = (
+            exc.login_path
+            + "?next="
+            + quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+        )
         if is_htmx(request):
             return Response(status_code=204, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
@@ -119,7 +139,9 @@ async def app_error_handler(request: Request, exc: AppError) -> Response:
 def _describe(errors: list[dict]) -> str:
     parts = []
     for err in errors:
-        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header"))
+        loc = ".".join(
+            str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")
+        )
         parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
     return "; ".join(parts)
 
@@ -130,7 +152,9 @@ async def validation_error_handler(request: Request, exc: RequestValidationError
         if _is_api(request):
             return _json_error(400, "the request body is not valid JSON", "malformed_json")
         return _page_error(request, 400, "malformed request", "malformed_json")
-    clean = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors]
+    clean = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors
+    ]
     if _is_api(request):
         return _json_error(422, _describe(errors), "invalid", errors=clean)
     return _page_error(request, 422, _describe(errors), "invalid")
@@ -149,7 +173,9 @@ def _allowed_methods(request: Request) -> list[str]:
 
 
 async def http_error_handler(request: Request, exc: StarletteHTTPException) -> Response:
-    code = {404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}.get(exc.status_code, "http_error")
+    code = {404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}.get(
+        exc.status_code, "http_error"
+    )
     detail = exc.detail if isinstance(exc.detail, str) else "error"
     if exc.status_code == 404 and detail == "Not Found":
         detail = "no such page or resource"
@@ -166,7 +192,9 @@ async def unhandled_error_handler(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     if _is_api(request):
         return _json_error(500, "internal error; it has been logged", "internal")
-    return _page_error(request, 500, "Something went wrong on our side; it has been logged.", "internal")
+    return _page_error(
+        request, 500, "Something went wrong on our side; it has been logged.", "internal"
+    )
 
 
 def _document_our_errors(app: FastAPI) -> None:
@@ -182,8 +210,13 @@ def _document_our_errors(app: FastAPI) -> None:
     def openapi() -> dict:
         if app.openapi_schema:
             return app.openapi_schema
-        schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
-                             description=app.description, routes=app.routes)
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            description=app.description,
+            routes=app.routes,
+        )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         error_schema = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(error_schema.pop("$defs", {}))

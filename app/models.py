@@ -4,8 +4,15 @@ from app.alerting.models import Alert
 from app.audit.models import Event
 from app.community.models import Community, Membership
 from app.escalation.models import Escalation
-from app.incident.models import (ActionItem, Incident, IncidentCommunity, IncidentRole, IncidentTicket,
-                                 IncidentUpdate, PostMortem)
+from app.incident.models import (
+    ActionItem,
+    Incident,
+    IncidentCommunity,
+    IncidentRole,
+    IncidentTicket,
+    IncidentUpdate,
+    PostMortem,
+)
 from app.outbox.models import OutboxMessage
 from app.rota.models import Duty, DutyTick, Feed, Handoff, Member, Override, Schedule
 from app.sla.models import SlaCalendar, SlaClock, SlaPolicy, SlaRule
@@ -13,20 +20,54 @@ from app.ticket.models import Attachment, CannedReply, Link, Message, Tag, Ticke
 from app.user.models import ApiToken, Identity, LoginSession, User
 
 __all__ = [
-    "ApiToken", "Attachment", "CannedReply", "Community", "Event", "Identity", "Link", "LoginSession",
-    "Membership", "Message", "OutboxMessage", "Tag", "Ticket", "TicketTag", "User", "Vote",
-    "Duty", "DutyTick", "Feed", "Handoff", "Member", "Override", "Schedule",
-    "Alert", "Escalation", "Incident", "IncidentRole", "IncidentCommunity", "IncidentTicket", "IncidentUpdate",
-    "PostMortem", "ActionItem",
+    "ActionItem",
+    "Alert",
+    "ApiToken",
+    "Attachment",
+    "CannedReply",
+    "Community",
+    "Duty",
+    "DutyTick",
+    "Escalation",
+    "Event",
+    "Feed",
+    "Handoff",
+    "Identity",
+    "Incident",
+    "IncidentCommunity",
+    "IncidentRole",
+    "IncidentTicket",
+    "IncidentUpdate",
+    "Link",
+    "LoginSession",
+    "Member",
+    "Membership",
+    "Message",
+    "OutboxMessage",
+    "Override",
+    "PostMortem",
+    "Schedule",
+    "Tag",
+    "Ticket",
+    "TicketTag",
+    "User",
+    "Vote",
 ]
-from app.budget.models import TimeEntry  # noqa: E402,F401 - access (issue 3)
-from app.portal.models import CsatResponse, PortalLink, PortalSession  # noqa: E402,F401 - access (issue 3)
+from app.budget.models import TimeEntry  # noqa: F401 - access (issue 3)
+from app.portal.models import CsatResponse, PortalLink, PortalSession  # noqa: F401 - access (issue 3)
+
 __all__ += ["SlaCalendar", "SlaClock", "SlaPolicy", "SlaRule"]
+from app.integrations.models import ExternalRef, InboundDelivery, ReplyDelivery  # noqa: E402
 from app.outbox.models import DeliveryAttempt  # noqa: E402
 from app.webhooks.models import WebhookSubscription  # noqa: E402
-from app.integrations.models import ExternalRef, InboundDelivery, ReplyDelivery  # noqa: E402
 
-__all__ += ["DeliveryAttempt", "ExternalRef", "InboundDelivery", "ReplyDelivery", "WebhookSubscription"]
+__all__ += [
+    "DeliveryAttempt",
+    "ExternalRef",
+    "InboundDelivery",
+    "ReplyDelivery",
+    "WebhookSubscription",
+]
 from app.intake.models import IntakeConfirmation  # noqa: E402
 
 __all__ += ["IntakeConfirmation"]

@@ -24,7 +24,10 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import aiosqlite
-from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection, AsyncAdapt_aiosqlite_dbapi
+from sqlalchemy.dialects.sqlite.aiosqlite import (
+    AsyncAdapt_aiosqlite_connection,
+    AsyncAdapt_aiosqlite_dbapi,
+)
 
 
 class InlineCursor:
@@ -110,7 +113,9 @@ class InlineConnection:
         self._sqlite: sqlite3.Connection | None = connection
 
     @property
-    def _connection(self) -> sqlite3.Connection | None:  # SQLAlchemy checks it before commit/rollback
+    def _connection(
+        self,
+    ) -> sqlite3.Connection | None:  # SQLAlchemy checks it before commit/rollback
         return self._sqlite
 
     @property
@@ -162,4 +167,5 @@ class InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):
         # never two at once, which the pool guarantees.
         kwargs["check_same_thread"] = False
         # InlineConnection stands in for aiosqlite's connection: it has what the adapter calls.
-        return AsyncAdapt_aiosqlite_connection(self, InlineConnection(sqlite3.connect(*args, **kwargs)))  # type: ignore[arg-type]
+        inline = InlineConnection(sqlite3.connect(*args, **kwargs))
+        return AsyncAdapt_aiosqlite_connection(self, inline)  # type: ignore[arg-type]

@@ -81,8 +81,10 @@ def options(choices: Choices, selected: object = "") -> Markup:
 
 STATUS_CHOICES: Choices = tuple((s.value, STATUS_LABELS[s], "") for s in Status)
 TYPE_CHOICES: Choices = tuple((t.value, TYPE_LABELS[t], "") for t in TicketType)
-CRITICALITY_CHOICES: Choices = (("", "Crit…", ""), *(
-    (str(c.value), f"C{c.value} {c.name}", CRITICALITY_DEFINITIONS[c]) for c in Criticality))
+CRITICALITY_CHOICES: Choices = (
+    ("", "Crit…", ""),
+    *((str(c.value), f"C{c.value} {c.name}", CRITICALITY_DEFINITIONS[c]) for c in Criticality),
+)
 
 
 # An unclassified ticket shows the criticality its urgency suggests: "C1?", "C2?", else "C3?".
@@ -131,7 +133,10 @@ env.globals.update(
 
 
 def is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true" and request.headers.get("hx-history-restore-request") != "true"
+    return (
+        request.headers.get("hx-request") == "true"
+        and request.headers.get("hx-history-restore-request") != "true"
+    )
 
 
 def render(
@@ -156,7 +161,9 @@ def render(
         "now": datetime.now(UTC),
         **(context or {}),
     }
-    if "staff" in ctx:  # the assignee <select> options, built once per page rather than once per row
+    if (
+        "staff" in ctx
+    ):  # the assignee <select> options, built once per page rather than once per row
         ctx.setdefault("staff_options", staff_choices(ctx["staff"]))
     if block and is_htmx(request):
         html = render_block(env, template, block, ctx)

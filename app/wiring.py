@@ -67,25 +67,46 @@ def wire() -> None:
 
     # Outbox topics and who delivers them; a topic's transport may be off until configured.
     OUTBOX_HANDLERS.add(OutboxHandler(webhooks.TOPIC, webhooks.deliver_webhook))
-    OUTBOX_HANDLERS.add(OutboxHandler(outgoing.EMAIL_TOPIC, outgoing.send_email,
-                                      enabled=outgoing.smtp_configured))
-    OUTBOX_HANDLERS.add(OutboxHandler(outgoing.SLACK_TOPIC, outgoing.notify_slack,
-                                      enabled=outgoing.slack_configured))
-    OUTBOX_HANDLERS.add(OutboxHandler(conversations.GITHUB_TOPIC, conversations.post_github_comment,
-                                      enabled=conversations.github_configured))
-    OUTBOX_HANDLERS.add(OutboxHandler(conversations.SLACK_TOPIC, conversations.post_slack_reply,
-                                      enabled=conversations.slack_bot_configured))
-    OUTBOX_HANDLERS.add(OutboxHandler(conversations.TOPIC_TOPIC, conversations.set_slack_topic,
-                                      enabled=conversations.slack_bot_configured))
+    OUTBOX_HANDLERS.add(
+        OutboxHandler(outgoing.EMAIL_TOPIC, outgoing.send_email, enabled=outgoing.smtp_configured)
+    )
+    OUTBOX_HANDLERS.add(
+        OutboxHandler(
+            outgoing.SLACK_TOPIC, outgoing.notify_slack, enabled=outgoing.slack_configured
+        )
+    )
+    OUTBOX_HANDLERS.add(
+        OutboxHandler(
+            conversations.GITHUB_TOPIC,
+            conversations.post_github_comment,
+            enabled=conversations.github_configured,
+        )
+    )
+    OUTBOX_HANDLERS.add(
+        OutboxHandler(
+            conversations.SLACK_TOPIC,
+            conversations.post_slack_reply,
+            enabled=conversations.slack_bot_configured,
+        )
+    )
+    OUTBOX_HANDLERS.add(
+        OutboxHandler(
+            conversations.TOPIC_TOPIC,
+            conversations.set_slack_topic,
+            enabled=conversations.slack_bot_configured,
+        )
+    )
 
     # The worker's jobs, in the order one tick runs them.
-    PERIODIC_JOBS.add(periodic("budget.rerank", budget.rerank_budgeted_communities,
-                               every_seconds=3600))
+    PERIODIC_JOBS.add(
+        periodic("budget.rerank", budget.rerank_budgeted_communities, every_seconds=3600)
+    )
     PERIODIC_JOBS.add(periodic("outbox.deliver", delivery_job, every_seconds=2))
     PERIODIC_JOBS.add(periodic("rota.handoffs", rota.handoff_job, every_seconds=60))
     PERIODIC_JOBS.add(periodic("escalation", escalation.escalation_sweep, every_seconds=60))
-    PERIODIC_JOBS.add(periodic("portal.auto_close", portal.auto_close_quiet_resolutions,
-                               every_seconds=3600))
+    PERIODIC_JOBS.add(
+        periodic("portal.auto_close", portal.auto_close_quiet_resolutions, every_seconds=3600)
+    )
     PERIODIC_JOBS.add(periodic("sla.breach_sweep", sla_sweep.breach_sweep_job, every_seconds=60))
     _wired = True
 

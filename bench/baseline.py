@@ -24,10 +24,14 @@ DB = os.environ.get("BASELINE_DB", "/tmp/baseline.db")
 engine = create_async_engine(f"sqlite+aiosqlite:///{DB}")
 meta = sa.MetaData()
 ticket = sa.Table(
-    "ticket", meta,
+    "ticket",
+    meta,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("title", sa.String(200)), sa.Column("body", sa.Text), sa.Column("requester_email", sa.String(254)),
-    sa.Column("status", sa.String(24)), sa.Column("rank_key", sa.String(64), index=True),
+    sa.Column("title", sa.String(200)),
+    sa.Column("body", sa.Text),
+    sa.Column("requester_email", sa.String(254)),
+    sa.Column("status", sa.String(24)),
+    sa.Column("rank_key", sa.String(64), index=True),
     sa.Column("created_at", sa.DateTime(timezone=True)),
 )
 write_lock = asyncio.Lock()
@@ -64,9 +68,16 @@ async def healthz() -> dict:
 @app.post("/tickets", status_code=201)
 async def create(data: TicketIn) -> dict:
     async with write_lock, engine.begin() as conn:
-        result = await conn.execute(ticket.insert().values(
-            title=data.title, body=data.body, requester_email=data.requester_email, status="new",
-            rank_key="5", created_at=datetime.now(UTC)))
+        result = await conn.execute(
+            ticket.insert().values(
+                title=data.title,
+                body=data.body,
+                requester_email=data.requester_email,
+                status="new",
+                rank_key="5",
+                created_at=datetime.now(UTC),
+            )
+        )
     return {"id": result.inserted_primary_key[0], "title": data.title}
 
 
@@ -75,22 +86,39 @@ async def create_inline(data: TicketIn) -> dict:
     # Autocommit: the INSERT is its own transaction. Nothing awaits in between, so no lock.
     cursor = _inline[0].execute(
         "INSERT INTO ticket (title, body, requester_email, status, rank_key, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (data.title, data.body, data.requester_email, "new", "5", datetime.now(UTC).isoformat(" ")))
+        (data.title, data.body, data.requester_email, "new", "5", datetime.now(UTC).isoformat(" ")),
+    )
     return {"id": cursor.lastrowid, "title": data.title}
 
 
 @app.get("/board", response_class=HTMLResponse)
 async def board() -> str:
     async with engine.connect() as conn:
-        rows = (await conn.execute(
-            ticket.select().where(ticket.c.status.in_(["new", "open"])).order_by(ticket.c.rank_key).limit(100)
-        )).all()
+        rows = (
+            await conn.execute(
+                ticket.select()
+                .where(ticket.c.status.in_(["new", "open"]))
+                .order_by(ticket.c.rank_key)
+                .limit(100)
+            )
+        ).all()
     return page.render(rows=rows)
 
 
 async def seed(n: int) -> None:
     await setup()
     async with engine.begin() as conn:
-        await conn.execute(ticket.insert(), [
-            {"title": f"Seeded ticket {i}", "body": "", "requester_email": f"r{i}@example.org",
-             "status": "open", "rank_key": f"{i:08d}", "created_at": datetime.now(UTC)} for i in range(n)])
+        await conn.execute(
+            ticket.insert(),
+            [
+                {
+                    "title": f"Seeded ticket {i}",
+                    "body": "",
+                    "requester_email": f"r{i}@example.org",
+                    "status": "open",
+                    "rank_key": f"{i:08d}",
+                    "created_at": datetime.now(UTC),
+                }
+                for i in range(n)
+            ],
+        )

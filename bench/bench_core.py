@@ -28,8 +28,16 @@ from bench.harness import firstline_server, fresh_database, server, table, wrk
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 PASSWORD = "bench-password-123"
-BODY = json.dumps({"title": "Notebook servers fail to start", "body": "504 after login, since 09:00.",
-                   "requester_email": "ada@uni.example", "community": "uni", "type": "bug", "urgency": "urgent"})
+BODY = json.dumps(
+    {
+        "title": "Notebook servers fail to start",
+        "body": "504 after login, since 09:00.",
+        "requester_email": "ada@uni.example",
+        "community": "uni",
+        "type": "bug",
+        "urgency": "urgent",
+    }
+)
 
 
 async def prepare_firstline(url: str, open_tickets: int) -> str:
@@ -46,12 +54,24 @@ async def prepare_firstline(url: str, open_tickets: int) -> str:
 
     db = await fresh_database(url)
     async with db.session() as session:
-        await create_user(session, UserCreate(email="tara@bench.example", name="Tara", staff_role="triager",
-                                              password=PASSWORD))
+        await create_user(
+            session,
+            UserCreate(
+                email="tara@bench.example", name="Tara", staff_role="triager", password=PASSWORD
+            ),
+        )
         token, _ = await create_api_token(session, email="tara@bench.example", name="bench")
-        community = await create_community(session, CommunityCreate(slug="uni", name="University"), actor_id=None)
-        await add_member(session, community, email="ada@uni.example", name="Ada",
-                         role=MembershipRole.representative, actor_id=None)
+        community = await create_community(
+            session, CommunityCreate(slug="uni", name="University"), actor_id=None
+        )
+        await add_member(
+            session,
+            community,
+            email="ada@uni.example",
+            name="Ada",
+            role=MembershipRole.representative,
+            actor_id=None,
+        )
         if open_tickets:
             rng = random.Random(7)
             people = [User(email=f"person{i}@uni.example", name=f"Person {i}") for i in range(300)]
@@ -59,13 +79,18 @@ async def prepare_firstline(url: str, open_tickets: int) -> str:
                 session.add_all(people)
             start = datetime.now(UTC) - timedelta(days=90)
             tickets = [
-                Ticket(title=f"Request {i}: {rng.choice(['GPU quota', 'login loop', 'slow notebook', 'docs'])}",
-                       body="Seeded for the benchmark.", status=rng.choice(["new", "open", "pending"]),
-                       type=rng.choice(["bug", "question", "feature_request", "docs"]),
-                       urgency=rng.choice(["normal"] * 8 + ["urgent", "emergency"]),
-                       criticality=rng.choice([None, 1, 2, 3, 4]), channel=rng.choice(["web", "email", "api"]),
-                       requester_id=rng.choice(people).id, community_id=community.id,
-                       created_at=start + timedelta(minutes=i * 13))
+                Ticket(
+                    title=f"Request {i}: {rng.choice(['GPU quota', 'login loop', 'slow notebook', 'docs'])}",
+                    body="Seeded for the benchmark.",
+                    status=rng.choice(["new", "open", "pending"]),
+                    type=rng.choice(["bug", "question", "feature_request", "docs"]),
+                    urgency=rng.choice(["normal"] * 8 + ["urgent", "emergency"]),
+                    criticality=rng.choice([None, 1, 2, 3, 4]),
+                    channel=rng.choice(["web", "email", "api"]),
+                    requester_id=rng.choice(people).id,
+                    community_id=community.id,
+                    created_at=start + timedelta(minutes=i * 13),
+                )
                 for i in range(open_tickets)
             ]
             async with transaction(session):
@@ -75,7 +100,7 @@ async def prepare_firstline(url: str, open_tickets: int) -> str:
             # started when the ticket was opened. Ranked last, because the SLA due time counts.
             for i in range(0, len(tickets), 1000):
                 async with transaction(session):
-                    for t in tickets[i:i + 1000]:
+                    for t in tickets[i : i + 1000]:
                         await start_clocks(session, t, t.created_at)
                         t.rank_key = rank_with(t, RankContext()).key
             # Then settle it as a running desk would be: each background job once (breaches
@@ -92,7 +117,9 @@ def session_cookie(base: str) -> str:
     with httpx.Client(base_url=base) as client:
         form = client.get("/login")
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
-        res = client.post("/login", data={"email": "tara@bench.example", "password": PASSWORD, "csrf_token": csrf})
+        res = client.post(
+            "/login", data={"email": "tara@bench.example", "password": PASSWORD, "csrf_token": csrf}
+        )
         assert res.status_code == 303, res.text
         return res.cookies["fl_session"]
 
@@ -110,9 +137,17 @@ def run(parts: tuple[str, ...] = ("intake", "board")) -> list[str]:
 def bench_intake(workdir: Path) -> str:
     bare = {}
     for path in ("/tickets", "/tickets-inline"):  # each on a fresh database of its own
-        with server("bench.baseline:app", {"BASELINE_DB": str(workdir / f"bare-intake{path[1:]}.db")}) as base:
-            bare[path] = wrk(base + path, connections=32, seconds=SECONDS, method="POST", body=BODY,
-                             headers={"Content-Type": "application/json"})
+        with server(
+            "bench.baseline:app", {"BASELINE_DB": str(workdir / f"bare-intake{path[1:]}.db")}
+        ) as base:
+            bare[path] = wrk(
+                base + path,
+                connections=32,
+                seconds=SECONDS,
+                method="POST",
+                body=BODY,
+                headers={"Content-Type": "application/json"},
+            )
     bare_async, bare_inline = bare["/tickets"], bare["/tickets-inline"]
     best = max(bare_async.requests_per_s, bare_inline.requests_per_s)
     fl_url = f"sqlite:///{workdir / 'intake.db'}"
@@ -120,20 +155,37 @@ def bench_intake(workdir: Path) -> str:
     # The per-user API intake limit protects a desk from a runaway script; the benchmark is one.
     env = {"FIRSTLINE_DATABASE_URL": fl_url, "FIRSTLINE_API_INTAKE_RATE_PER_MINUTE": "100000000"}
     with firstline_server(env) as base:
-        ours = wrk(base + "/api/v1/tickets", connections=32, seconds=SECONDS, method="POST", body=BODY,
-                   headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+        ours = wrk(
+            base + "/api/v1/tickets",
+            connections=32,
+            seconds=SECONDS,
+            method="POST",
+            body=BODY,
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        )
 
     def row(name, load):
-        return (name, f"{load.requests_per_s:.0f}", f"{load.p50_ms:.1f}", f"{load.p99_ms:.1f}", load.errors,
-                f"{load.requests_per_s / best:.2f}")
+        return (
+            name,
+            f"{load.requests_per_s:.0f}",
+            f"{load.p50_ms:.1f}",
+            f"{load.p99_ms:.1f}",
+            load.errors,
+            f"{load.requests_per_s / best:.2f}",
+        )
 
-    return (table(
-        f"Intake POST, 32 connections, {SECONDS}s (target: ratio to the best bare ≥ 0.70, p99 ≤ 30 ms)",
-        [row("bare insert, async SQLAlchemy + aiosqlite", bare_async),
-         row("bare insert, sqlite3 on the loop thread", bare_inline),
-         row("Firstline POST /api/v1/tickets", ours)],
-        ("", "req/s", "p50 ms", "p99 ms", "errors", "ratio"),
-    ) + "\n(wrk keeps 32 requests in flight, so latency is about 32 / throughput: p99 ≤ 30 ms needs > 1,000 req/s)")
+    return (
+        table(
+            f"Intake POST, 32 connections, {SECONDS}s (target: ratio to the best bare ≥ 0.70, p99 ≤ 30 ms)",
+            [
+                row("bare insert, async SQLAlchemy + aiosqlite", bare_async),
+                row("bare insert, sqlite3 on the loop thread", bare_inline),
+                row("Firstline POST /api/v1/tickets", ours),
+            ],
+            ("", "req/s", "p50 ms", "p99 ms", "errors", "ratio"),
+        )
+        + "\n(wrk keeps 32 requests in flight, so latency is about 32 / throughput: p99 ≤ 30 ms needs > 1,000 req/s)"
+    )
 
 
 def bench_board(workdir: Path) -> str:
@@ -153,13 +205,30 @@ def bench_board(workdir: Path) -> str:
         page = httpx.get(base + "/", cookies={"fl_session": cookie})
         rows = page.text.count('class="board-row"')
         assert page.status_code == 200 and rows == 100, (page.status_code, rows)
-        ours1 = wrk(base + "/", connections=1, seconds=SECONDS, headers={"Cookie": f"fl_session={cookie}"})
-        ours8 = wrk(base + "/", connections=8, seconds=SECONDS, headers={"Cookie": f"fl_session={cookie}"})
+        ours1 = wrk(
+            base + "/", connections=1, seconds=SECONDS, headers={"Cookie": f"fl_session={cookie}"}
+        )
+        ours8 = wrk(
+            base + "/", connections=8, seconds=SECONDS, headers={"Cookie": f"fl_session={cookie}"}
+        )
     return table(
         f"Board first page (100 of 10,000 open), {SECONDS}s (target: p50 ≤ 25 ms at 1 connection)",
-        [("bare 100-row Jinja page", f"{bare1.p50_ms:.1f}", f"{bare1.p99_ms:.1f}", f"{bare8.requests_per_s:.0f}", "1.00"),
-         ("Firstline GET /", f"{ours1.p50_ms:.1f}", f"{ours1.p99_ms:.1f}", f"{ours8.requests_per_s:.0f}",
-          f"{ours8.requests_per_s / bare8.requests_per_s:.2f}")],
+        [
+            (
+                "bare 100-row Jinja page",
+                f"{bare1.p50_ms:.1f}",
+                f"{bare1.p99_ms:.1f}",
+                f"{bare8.requests_per_s:.0f}",
+                "1.00",
+            ),
+            (
+                "Firstline GET /",
+                f"{ours1.p50_ms:.1f}",
+                f"{ours1.p99_ms:.1f}",
+                f"{ours8.requests_per_s:.0f}",
+                f"{ours8.requests_per_s / bare8.requests_per_s:.2f}",
+            ),
+        ],
         ("", "p50 ms (1 conn)", "p99 ms (1 conn)", "req/s (8 conns)", "ratio (req/s)"),
     )
 

@@ -22,7 +22,9 @@ from sqlalchemy import text
 from bench.harness import fresh_database, table
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "300"))
-PAYLOAD = (Path(__file__).resolve().parent.parent / "tests/incident/payloads/alertmanager_firing.json").read_text()
+PAYLOAD = (
+    Path(__file__).resolve().parent.parent / "tests/incident/payloads/alertmanager_firing.json"
+).read_text()
 
 
 async def measure() -> str:
@@ -42,13 +44,22 @@ async def measure() -> str:
         fingerprints = [a["fingerprint"] for a in json.loads(PAYLOAD)["alerts"]]
         async with db.engine.begin() as conn:
             for fp in fingerprints:
-                row = (await conn.execute(text("SELECT id FROM alert WHERE source='alertmanager' AND fingerprint=:f"),
-                                          {"f": fp})).first()
-                await conn.execute(text("UPDATE alert SET received = received + 1 WHERE id = :i"), {"i": row[0]})
+                row = (
+                    await conn.execute(
+                        text("SELECT id FROM alert WHERE source='alertmanager' AND fingerprint=:f"),
+                        {"f": fp},
+                    )
+                ).first()
+                await conn.execute(
+                    text("UPDATE alert SET received = received + 1 WHERE id = :i"), {"i": row[0]}
+                )
 
     await firstline_once()  # the first notification declares the incident; the rest are repeats
     results = {}
-    for name, fn in (("bare SELECT+UPDATE", bare_once), ("Firstline receive_alerts", firstline_once)):
+    for name, fn in (
+        ("bare SELECT+UPDATE", bare_once),
+        ("Firstline receive_alerts", firstline_once),
+    ):
         for _ in range(20):
             await fn()  # warm up
         start = time.perf_counter()
@@ -58,8 +69,11 @@ async def measure() -> str:
     await db.dispose()
     base = results["bare SELECT+UPDATE"]
     rows = [(name, f"{rate:,.0f}", f"{rate / base:.2f}×") for name, rate in results.items()]
-    return table(f"Repeated Alertmanager notification (2 alerts), {ROUNDS} rounds, SQLite (target: ≥ 0.3× bare)",
-                 rows, ("path", "notifications/s", "vs bare"))
+    return table(
+        f"Repeated Alertmanager notification (2 alerts), {ROUNDS} rounds, SQLite (target: ≥ 0.3× bare)",
+        rows,
+        ("path", "notifications/s", "vs bare"),
+    )
 
 
 def run() -> list[str]:

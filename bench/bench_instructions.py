@@ -29,9 +29,23 @@ REQUESTS = 3  # counted requests per side, after 3 uncounted ones
 def _counted(cmd: list[str], env: dict[str, str]) -> float:
     """Instructions per request of a child run under callgrind (instrumentation off until it asks)."""
     out = Path(tempfile.mkdtemp(prefix="firstline-cg-")) / "callgrind.out"
-    proc = subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
-                           sys.executable, "-m", "bench.bench_instructions", *cmd],
-                          cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--instr-atstart=no",
+            f"--callgrind-out-file={out}",
+            sys.executable,
+            "-m",
+            "bench.bench_instructions",
+            *cmd,
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     match = re.search(r"Collected : (\d+)", proc.stderr)
     if proc.returncode != 0 or not match:
         raise RuntimeError(f"callgrind run failed ({proc.returncode}): {proc.stderr[-2000:]}")
@@ -42,7 +56,9 @@ async def _serve_counted(app, path: str, login=None) -> None:
     """Child side: warm up, switch callgrind's instrumentation on, make the counted requests, leave."""
     import httpx
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://bench"
+    ) as client:
         if login:
             await login(client)
         for _ in range(3):
@@ -63,8 +79,9 @@ def _child_firstline() -> None:
     async def login(client) -> None:
         form = await client.get("/login")
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
-        res = await client.post("/login", data={"email": "tara@bench.example", "password": PASSWORD,
-                                                "csrf_token": csrf})
+        res = await client.post(
+            "/login", data={"email": "tara@bench.example", "password": PASSWORD, "csrf_token": csrf}
+        )
         assert res.status_code == 303, res.text
 
     async def main() -> None:
@@ -101,12 +118,16 @@ def run() -> list[str]:
     asyncio.run(bench_core.prepare_firstline(fl_url, 10_000))
     bare = _counted(["child", "bare"], {"BASELINE_DB": str(bare_db)})
     ours = _counted(["child", "firstline"], {"FIRSTLINE_DATABASE_URL": fl_url})
-    return [table(
-        "Board first page (100 of 10,000 open), CPU instructions per request (callgrind; repeatable to ~0.5 %)",
-        [("bare 100-row Jinja page", f"{bare / 1e6:.1f} M", "1.0"),
-         ("Firstline GET /", f"{ours / 1e6:.1f} M", f"{ours / bare:.1f}")],
-        ("", "instructions", "× bare"),
-    )]
+    return [
+        table(
+            "Board first page (100 of 10,000 open), CPU instructions per request (callgrind; repeatable to ~0.5 %)",
+            [
+                ("bare 100-row Jinja page", f"{bare / 1e6:.1f} M", "1.0"),
+                ("Firstline GET /", f"{ours / 1e6:.1f} M", f"{ours / bare:.1f}"),
+            ],
+            ("", "instructions", "× bare"),
+        )
+    ]
 
 
 if __name__ == "__main__":

@@ -35,13 +35,25 @@ async def firstline(receiver_url: str, db_path: Path) -> float:
     get_integration_settings.cache_clear()
     db = await fresh_database(url)
     async with db.session() as session:
-        sub = await create_subscription(session, WebhookCreate(url=receiver_url + "/hook", event_types=["*"]),
-                                        actor_id=None)
+        sub = await create_subscription(
+            session, WebhookCreate(url=receiver_url + "/hook", event_types=["*"]), actor_id=None
+        )
         async with transaction(session):
             for i in range(N):
-                session.add(OutboxMessage(topic=TOPIC, idempotency_key=delivery_key(sub.id, i), payload={
-                    "subscription_id": sub.id,
-                    "event": {"id": i, "type": "ticket.created", "data": {"title": f"Ticket {i}"}}}))
+                session.add(
+                    OutboxMessage(
+                        topic=TOPIC,
+                        idempotency_key=delivery_key(sub.id, i),
+                        payload={
+                            "subscription_id": sub.id,
+                            "event": {
+                                "id": i,
+                                "type": "ticket.created",
+                                "data": {"title": f"Ticket {i}"},
+                            },
+                        },
+                    )
+                )
         started = time.perf_counter()
         done = 0
         while done < N:
@@ -55,8 +67,10 @@ async def firstline(receiver_url: str, db_path: Path) -> float:
 async def bare(receiver_url: str) -> float:
     import json
 
-    bodies = [json.dumps({"id": i, "type": "ticket.created", "data": {"title": f"Ticket {i}"}}).encode()
-              for i in range(N)]
+    bodies = [
+        json.dumps({"id": i, "type": "ticket.created", "data": {"title": f"Ticket {i}"}}).encode()
+        for i in range(N)
+    ]
     started = time.perf_counter()
     async with httpx.AsyncClient() as client:
         for body in bodies:
@@ -68,10 +82,17 @@ def run() -> list[str]:
     with server(RECEIVER, ready_path="/hook") as receiver_url, tempfile.TemporaryDirectory() as tmp:
         bare_rate = asyncio.run(bare(receiver_url))
         ours = asyncio.run(firstline(receiver_url, Path(tmp) / "bench.db"))
-    rows = [("bare POST loop (one client)", f"{bare_rate:.0f}", "1.00"),
-            ("outbox delivery (claim, sign, POST, log)", f"{ours:.0f}", f"{ours / bare_rate:.2f}")]
-    return [table(f"Webhook delivery, {N} messages to a loopback receiver (SQLite)", rows,
-                  ("path", "deliveries/s", "ratio"))]
+    rows = [
+        ("bare POST loop (one client)", f"{bare_rate:.0f}", "1.00"),
+        ("outbox delivery (claim, sign, POST, log)", f"{ours:.0f}", f"{ours / bare_rate:.2f}"),
+    ]
+    return [
+        table(
+            f"Webhook delivery, {N} messages to a loopback receiver (SQLite)",
+            rows,
+            ("path", "deliveries/s", "ratio"),
+        )
+    ]
 
 
 if __name__ == "__main__":

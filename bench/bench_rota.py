@@ -21,7 +21,8 @@ import random
 import statistics
 import tempfile
 import time
-from datetime import UTC, date, datetime, time as dtime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 
 from bench.harness import fresh_database, table
@@ -32,7 +33,11 @@ PEOPLE = 50
 
 def _stats(samples: list[float]) -> tuple[float, float, float]:
     samples = sorted(samples)
-    return statistics.mean(samples), samples[len(samples) // 2], samples[int(len(samples) * 0.99) - 1]
+    return (
+        statistics.mean(samples),
+        samples[len(samples) // 2],
+        samples[int(len(samples) * 0.99) - 1],
+    )
 
 
 async def _prepare(url: str):
@@ -44,26 +49,53 @@ async def _prepare(url: str):
     db = await fresh_database(url)
     async with db.session() as session:
         async with transaction(session):
-            people = [User(email=f"p{i}@bench.example", name=f"Person {i}", staff_role="agent") for i in range(PEOPLE)]
+            people = [
+                User(email=f"p{i}@bench.example", name=f"Person {i}", staff_role="agent")
+                for i in range(PEOPLE)
+            ]
             session.add_all(people)
         ids = [p.id for p in people]
         schedules = []
-        for name, kind, zone in (("Exterminator", "weekly", "Europe/Berlin"),
-                                 ("Weekday rota", "weekdays", "America/New_York"),
-                                 ("Follow the sun", "custom", "Asia/Kolkata")):
-            schedules.append(await service.create_schedule(session, ScheduleIn(
-                name=name, kind=kind, zone=zone, anchor_date=date(2025, 1, 6), handoff_time=dtime(9),
-                shift_days=3, holiday_country="US" if kind == "weekdays" else "DE",
-                roles=[RoleIn(name="triager", members=ids), RoleIn(name="lead-tracker", members=ids[:5])]),
-                actor_id=None))
+        for name, kind, zone in (
+            ("Exterminator", "weekly", "Europe/Berlin"),
+            ("Weekday rota", "weekdays", "America/New_York"),
+            ("Follow the sun", "custom", "Asia/Kolkata"),
+        ):
+            schedules.append(
+                await service.create_schedule(
+                    session,
+                    ScheduleIn(
+                        name=name,
+                        kind=kind,
+                        zone=zone,
+                        anchor_date=date(2025, 1, 6),
+                        handoff_time=dtime(9),
+                        shift_days=3,
+                        holiday_country="US" if kind == "weekdays" else "DE",
+                        roles=[
+                            RoleIn(name="triager", members=ids),
+                            RoleIn(name="lead-tracker", members=ids[:5]),
+                        ],
+                    ),
+                    actor_id=None,
+                )
+            )
         rng = random.Random(5)
         async with transaction(session):
             for s in schedules:
                 for _ in range(100):
-                    start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=rng.randrange(365 * 24))
-                    session.add(Override(schedule_id=s.id, role="triager", start_at=start,
-                                         end_at=start + timedelta(hours=rng.randrange(2, 72)),
-                                         user_id=rng.choice(ids)))
+                    start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(
+                        hours=rng.randrange(365 * 24)
+                    )
+                    session.add(
+                        Override(
+                            schedule_id=s.id,
+                            role="triager",
+                            start_at=start,
+                            end_at=start + timedelta(hours=rng.randrange(2, 72)),
+                            user_id=rng.choice(ids),
+                        )
+                    )
     return db, schedules
 
 
@@ -74,8 +106,10 @@ async def _lookups(db, schedules) -> tuple[list[float], list[float], list[float]
     from app.rota import service
 
     rng = random.Random(9)
-    instants = [datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(365 * 86400))
-                for _ in range(LOOKUPS)]
+    instants = [
+        datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(365 * 86400))
+        for _ in range(LOOKUPS)
+    ]
     ours, bare = [], []
     async with db.session() as session:
         await on_call_user_ids(session, "triager", instants[0])  # warm caches (zone, holidays)
@@ -93,9 +127,14 @@ async def _lookups(db, schedules) -> tuple[list[float], list[float], list[float]
         for at in instants:
             t0 = time.perf_counter()
             week = int((at - anchor).total_seconds() // (7 * 86400))
-            row = (await session.execute(text(
-                "SELECT user_id FROM rota_member WHERE schedule_id = :s AND role = 'triager' AND position = :p"),
-                {"s": schedules[0].id, "p": week % PEOPLE})).first()
+            row = (
+                await session.execute(
+                    text(
+                        "SELECT user_id FROM rota_member WHERE schedule_id = :s AND role = 'triager' AND position = :p"
+                    ),
+                    {"s": schedules[0].id, "p": week % PEOPLE},
+                )
+            ).first()
             bare.append((time.perf_counter() - t0) * 1000)
             assert row
     return ours, bare, reloads
@@ -118,16 +157,22 @@ async def _year(db, schedules) -> list[tuple[str, float, int]]:
     rows = []
     async with db.session() as session:
         for s in schedules[:2]:
-            loaded = await service.load(session, s, start - timedelta(days=10), end + timedelta(days=10))
+            loaded = await service.load(
+                session, s, start - timedelta(days=10), end + timedelta(days=10)
+            )
             count = len(shifts_between(loaded.layout, loaded.overrides, start, end))
-            ms = _time(lambda loaded=loaded: shifts_between(loaded.layout, loaded.overrides, start, end))
+            ms = _time(
+                lambda loaded=loaded: shifts_between(loaded.layout, loaded.overrides, start, end)
+            )
             rows.append((f"pure final layout, {s.kind}, 2 roles", ms, count))
             t = []
             for _ in range(10):
                 t0 = time.perf_counter()
                 shifts = await service.final_shifts(session, s, start, end)
                 t.append((time.perf_counter() - t0) * 1000)
-            rows.append((f"service (snapshot, or queries), {s.kind}", statistics.median(t), len(shifts)))
+            rows.append(
+                (f"service (snapshot, or queries), {s.kind}", statistics.median(t), len(shifts))
+            )
 
     def bare():
         out = []
@@ -155,21 +200,44 @@ def run() -> list[str]:
 
     (ours, bare, reloads), year = asyncio.run(main())
     o, b, r = _stats(ours), _stats(bare), _stats(reloads)
-    out = [table(
-        f"Who is on call: {LOOKUPS} lookups at random instants of 2026, 3 schedules x 50 people, 300 overrides, "
-        "SQLite (target: ≤ 1 ms each)",
-        [("bare: one indexed SELECT by position", f"{b[0]:.3f}", f"{b[1]:.3f}", f"{b[2]:.3f}", "1.0"),
-         ("on_call_user_ids('triager', at)", f"{o[0]:.3f}", f"{o[1]:.3f}", f"{o[2]:.3f}", f"{o[0] / b[0]:.1f}"),
-         ("snapshot reload (at most 1/s per process)", f"{r[0]:.3f}", f"{r[1]:.3f}", f"{r[2]:.3f}",
-          f"{r[0] / b[0]:.1f}")],
-        ("", "mean ms", "p50 ms", "p99 ms", "ratio (mean)"),
-    )]
+    out = [
+        table(
+            f"Who is on call: {LOOKUPS} lookups at random instants of 2026, 3 schedules x 50 people, 300 overrides, "
+            "SQLite (target: ≤ 1 ms each)",
+            [
+                (
+                    "bare: one indexed SELECT by position",
+                    f"{b[0]:.3f}",
+                    f"{b[1]:.3f}",
+                    f"{b[2]:.3f}",
+                    "1.0",
+                ),
+                (
+                    "on_call_user_ids('triager', at)",
+                    f"{o[0]:.3f}",
+                    f"{o[1]:.3f}",
+                    f"{o[2]:.3f}",
+                    f"{o[0] / b[0]:.1f}",
+                ),
+                (
+                    "snapshot reload (at most 1/s per process)",
+                    f"{r[0]:.3f}",
+                    f"{r[1]:.3f}",
+                    f"{r[2]:.3f}",
+                    f"{r[0] / b[0]:.1f}",
+                ),
+            ],
+            ("", "mean ms", "p50 ms", "p99 ms", "ratio (mean)"),
+        )
+    ]
     base = year[0][1]
-    out.append(table(
-        "A year of final shifts for 50 people (target: ≤ 100 ms)",
-        [(name, f"{ms:.2f}", n, f"{ms / base:.1f}") for name, ms, n in year],
-        ("", "ms (median)", "shifts", "ratio"),
-    ))
+    out.append(
+        table(
+            "A year of final shifts for 50 people (target: ≤ 100 ms)",
+            [(name, f"{ms:.2f}", n, f"{ms / base:.1f}") for name, ms, n in year],
+            ("", "ms (median)", "shifts", "ratio"),
+        )
+    )
     return out
 
 

@@ -47,12 +47,33 @@ async def fresh_database(url: str):
 
 
 @contextmanager
-def server(target: str, env: dict[str, str] | None = None, *, factory: bool = False, ready_path: str = "/healthz",
-           loop: str = "uvloop"):
+def server(
+    target: str,
+    env: dict[str, str] | None = None,
+    *,
+    factory: bool = False,
+    ready_path: str = "/healthz",
+    loop: str = "uvloop",
+):
     """Run `uvicorn target` in a child process until the block ends; yields its base URL."""
     port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
-           "--no-access-log", "--log-level", "warning", "--loop", loop, "--http", "httptools"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        target,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--loop",
+        loop,
+        "--http",
+        "httptools",
+    ]
     if factory:
         cmd.append("--factory")
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})})
@@ -102,8 +123,16 @@ def _ms(text: str) -> float:
     return float(number) * _UNIT[unit]
 
 
-def wrk(url: str, *, connections: int, seconds: int, method: str = "GET", body: str | None = None,
-        headers: dict[str, str] | None = None, threads: int = 2) -> Load:
+def wrk(
+    url: str,
+    *,
+    connections: int,
+    seconds: int,
+    method: str = "GET",
+    body: str | None = None,
+    headers: dict[str, str] | None = None,
+    threads: int = 2,
+) -> Load:
     """Drive `url` with wrk; a Lua script sets the method, body and headers."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed for the benchmarks: apt-get install wrk")
@@ -116,9 +145,19 @@ def wrk(url: str, *, connections: int, seconds: int, method: str = "GET", body: 
         script.write("\n".join(lines) + "\n")
     try:
         out = subprocess.run(
-            ["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency",
-             "-s", script.name, url],
-            capture_output=True, text=True, check=True,
+            [
+                "wrk",
+                f"-t{min(threads, connections)}",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--latency",
+                "-s",
+                script.name,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
     finally:
         os.unlink(script.name)
@@ -126,7 +165,9 @@ def wrk(url: str, *, connections: int, seconds: int, method: str = "GET", body: 
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
     errors = int(non2xx.group(1)) if non2xx else 0
     if socket_errors:
         errors += sum(int(x) for x in socket_errors.groups())

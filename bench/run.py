@@ -8,7 +8,10 @@ from pathlib import Path
 
 def main() -> None:
     names = sys.argv[1:] or sorted(
-        m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name.startswith("bench_"))
+        m.name
+        for m in pkgutil.iter_modules([str(Path(__file__).parent)])
+        if m.name.startswith("bench_")
+    )
     for name in names:
         print(f"\n### {name}")
         for block in importlib.import_module(f"bench.{name}").run():

@@ -11,8 +11,14 @@ import re
 import sys
 from pathlib import Path
 
-MODULES = ["app/ticket/triage.py", "app/ticket/ranking.py", "app/sla/calendar.py", "app/rota/schedule.py",
-           "app/rota/holidays.py", "app/wallclock.py"]
+MODULES = [
+    "app/ticket/triage.py",
+    "app/ticket/ranking.py",
+    "app/sla/calendar.py",
+    "app/rota/schedule.py",
+    "app/rota/holidays.py",
+    "app/wallclock.py",
+]
 TARGET = 0.90
 KILLED = {1, 3}  # a test failed (3: pytest's internal error also means the mutant broke something)
 TIMEOUT = {36, 24, -24, 152, 255}
@@ -20,7 +26,11 @@ TIMEOUT = {36, 24, -24, 152, 255}
 
 def accepted(doc: Path) -> set[str]:
     text = doc.read_text(encoding="utf-8") if doc.exists() else ""
-    section = text.split("## Accepted equivalent mutants", 1)[-1] if "## Accepted equivalent" in text else ""
+    section = (
+        text.split("## Accepted equivalent mutants", 1)[-1]
+        if "## Accepted equivalent" in text
+        else ""
+    )
     section = section.split("\n## ", 1)[0]
     return set(re.findall(r"`(app\.[\w.]+__mutmut_\d+)`", section))
 
@@ -30,8 +40,10 @@ def main() -> int:
     equivalent = accepted(root / "docs" / "mutation.md")
     seen: set[str] = set()
     failing = False
-    print(f"{'module':24} {'mutants':>7} {'killed':>6} {'timeout':>7} {'survived':>8} {'no test':>7} "
-          f"{'equiv.':>6} {'score':>6}")
+    print(
+        f"{'module':24} {'mutants':>7} {'killed':>6} {'timeout':>7} {'survived':>8} {'no test':>7} "
+        f"{'equiv.':>6} {'score':>6}"
+    )
     survivors: list[str] = []
     for module in MODULES:
         meta = root / "mutants" / (module + ".meta")
@@ -44,22 +56,35 @@ def main() -> int:
         killed = sum(1 for c in codes.values() if c in KILLED)
         timeout = sum(1 for c in codes.values() if c in TIMEOUT)
         eq = [k for k in codes if k in equivalent]
-        live = [k for k, c in codes.items() if c not in KILLED and c not in TIMEOUT and k not in equivalent]
+        live = [
+            k
+            for k, c in codes.items()
+            if c not in KILLED and c not in TIMEOUT and k not in equivalent
+        ]
         survived = sum(1 for k, c in codes.items() if c == 0)
         untested = sum(1 for c in codes.values() if c in (5, 33))
         considered = len(codes) - len(eq)
         score = (killed + timeout) / considered if considered else 1.0
         failing |= score < TARGET
         survivors += live
-        print(f"{module.removeprefix('app/'):24} {len(codes):7} {killed:6} {timeout:7} {survived:8} {untested:7} "
-              f"{len(eq):6} {score:6.1%}")
+        print(
+            f"{module.removeprefix('app/'):24} {len(codes):7} {killed:6} {timeout:7} {survived:8} {untested:7} "
+            f"{len(eq):6} {score:6.1%}"
+        )
     stale = sorted(equivalent - seen)
     if stale:
-        print("\nlisted as equivalent but not produced any more (update docs/mutation.md):", *stale, sep="\n  ")
+        print(
+            "\nlisted as equivalent but not produced any more (update docs/mutation.md):",
+            *stale,
+            sep="\n  ",
+        )
         failing = True
     if survivors:
-        print("\nnot killed and not accepted as equivalent (`mutmut show NAME` shows the change):",
-              *sorted(survivors), sep="\n  ")
+        print(
+            "\nnot killed and not accepted as equivalent (`mutmut show NAME` shows the change):",
+            *sorted(survivors),
+            sep="\n  ",
+        )
     return 1 if failing else 0
 
 

@@ -37,7 +37,9 @@ from app.wiring import wire
 wire()
 
 BACKEND = os.environ.get("FIRSTLINE_TEST_BACKEND", "sqlite")
-PG_ADMIN_URL = os.environ.get("FIRSTLINE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "FIRSTLINE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 _counter = itertools.count()
 
 
@@ -75,7 +77,12 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     from the current stated instant (tests/clock_site/sitecustomize.py starts time-machine)."""
     site = str(Path(__file__).parent / "clock_site")
     path = os.pathsep.join(p for p in (site, os.environ.get("PYTHONPATH", "")) if p)
-    return {**os.environ, "PYTHONPATH": path, "FIRSTLINE_TEST_NOW": datetime.now(UTC).isoformat(), **extra}
+    return {
+        **os.environ,
+        "PYTHONPATH": path,
+        "FIRSTLINE_TEST_NOW": datetime.now(UTC).isoformat(),
+        **extra,
+    }
 
 
 def _pg_admin():
@@ -95,7 +102,9 @@ def template_db(tmp_path_factory) -> Iterator[str]:
         yield str(path)
         return
     if BACKEND != "postgres":
-        raise pytest.UsageError(f"FIRSTLINE_TEST_BACKEND must be sqlite or postgres, not {BACKEND!r}")
+        raise pytest.UsageError(
+            f"FIRSTLINE_TEST_BACKEND must be sqlite or postgres, not {BACKEND!r}"
+        )
     name = f"fl_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     with _pg_admin() as conn:
         conn.execute(f'CREATE DATABASE "{name}"')

@@ -26,8 +26,12 @@ def password_hash() -> str:
 
 
 async def make_user(
-    session: AsyncSession, role: StaffRole | str | None = StaffRole.triager, *, email: str | None = None,
-    name: str | None = None, with_password: bool = True,
+    session: AsyncSession,
+    role: StaffRole | str | None = StaffRole.triager,
+    *,
+    email: str | None = None,
+    name: str | None = None,
+    with_password: bool = True,
 ) -> User:
     n = next(_seq)
     user = User(
@@ -42,8 +46,13 @@ async def make_user(
 
 
 def principal_for(user: User, scopes: frozenset[str] | None = None) -> Principal:
-    return Principal(user_id=user.id, name=user.name, email=user.email,
-                     staff_role=StaffRole(user.staff_role) if user.staff_role else None, scopes=scopes)
+    return Principal(
+        user_id=user.id,
+        name=user.name,
+        email=user.email,
+        staff_role=StaffRole(user.staff_role) if user.staff_role else None,
+        scopes=scopes,
+    )
 
 
 async def actor_for(session: AsyncSession, user_id: int) -> Principal:
@@ -63,27 +72,56 @@ def bearer(token: str) -> dict[str, str]:
 
 
 async def make_community(
-    session: AsyncSession, slug: str | None = None, *, reps: tuple[str, ...] = (), members: tuple[str, ...] = (),
+    session: AsyncSession,
+    slug: str | None = None,
+    *,
+    reps: tuple[str, ...] = (),
+    members: tuple[str, ...] = (),
     **fields,
 ) -> Community:
     community = await create_community(
-        session, CommunityCreate(slug=slug or f"community-{next(_seq)}", name=fields.pop("name", "A Community"), **fields),
+        session,
+        CommunityCreate(
+            slug=slug or f"community-{next(_seq)}", name=fields.pop("name", "A Community"), **fields
+        ),
         actor_id=None,
     )
     for email in reps:
-        await add_member(session, community, email=email, name=None, role=MembershipRole.representative, actor_id=None)
+        await add_member(
+            session,
+            community,
+            email=email,
+            name=None,
+            role=MembershipRole.representative,
+            actor_id=None,
+        )
     for email in members:
-        await add_member(session, community, email=email, name=None, role=MembershipRole.member, actor_id=None)
+        await add_member(
+            session, community, email=email, name=None, role=MembershipRole.member, actor_id=None
+        )
     return community
 
 
 async def make_ticket(
-    session: AsyncSession, community: Community | None = None, *, requester_email: str | None = None,
-    title: str = "Something is broken", type: TicketType = TicketType.bug, urgency: Urgency = Urgency.normal,
-    channel: Channel = Channel.api, body: str = "Details here.",
+    session: AsyncSession,
+    community: Community | None = None,
+    *,
+    requester_email: str | None = None,
+    title: str = "Something is broken",
+    type: TicketType = TicketType.bug,
+    urgency: Urgency = Urgency.normal,
+    channel: Channel = Channel.api,
+    body: str = "Details here.",
 ) -> Ticket:
     return await submit_ticket(
         session,
-        TicketCreate(title=title, body=body, requester_email=requester_email or f"req{next(_seq)}@example.org",
-                     community=community.slug if community else None, type=type, urgency=urgency, channel=channel),
+        TicketCreate(
+            title=title,
+            body=body,
+            requester_email=requester_email or f"req{next(_seq)}@example.org",
+            community=community.slug if community else None,
+            type=type,
+            urgency=urgency,
+            channel=channel,
+        ),
     )

@@ -15,6 +15,12 @@ UNDER_MUTATION = bool(os.environ.get("FIRSTLINE_MUTATION"))
 def examples(n: int) -> settings:
     if UNDER_MUTATION:
         # No shrinking: a failing example kills the mutant as it is; shrinking it only costs time.
-        return settings(max_examples=max(8, n // 10), derandomize=True, database=None, deadline=None,
-                        phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        return settings(
+            max_examples=max(8, n // 10),
+            derandomize=True,
+            database=None,
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
     return settings(max_examples=n, deadline=None, suppress_health_check=[HealthCheck.too_slow])

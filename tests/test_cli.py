@@ -1,11 +1,11 @@
 """The `firstline` console script, run as a real process against the test database."""
 
+import hashlib
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
-import hashlib
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -20,7 +20,9 @@ FIRSTLINE = str(Path(sys.executable).with_name("firstline"))
 def run(database_url, settings_env):
     def run(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
         env = subprocess_env(FIRSTLINE_DATABASE_URL=database_url)
-        return subprocess.run([FIRSTLINE, *args], env=env, capture_output=True, text=True, input=input, timeout=120)
+        return subprocess.run(
+            [FIRSTLINE, *args], env=env, capture_output=True, text=True, input=input, timeout=120
+        )
 
     return run
 
@@ -44,14 +46,28 @@ def test_migrate_is_idempotent(run):
 
 
 def test_user_create_and_token_create_prints_only_the_token(run, sql):
-    made = run("user", "create", "--email", "Lee@Desk.example", "--name", "Lee", "--role", "triager",
-               "--password", "a-long-enough-password")
+    made = run(
+        "user",
+        "create",
+        "--email",
+        "Lee@Desk.example",
+        "--name",
+        "Lee",
+        "--role",
+        "triager",
+        "--password",
+        "a-long-enough-password",
+    )
     assert made.returncode == 0, made.stderr
     assert made.stdout == ""
-    rows = sql("SELECT email, staff_role, password_hash FROM user_account WHERE email = 'lee@desk.example'")
+    rows = sql(
+        "SELECT email, staff_role, password_hash FROM user_account WHERE email = 'lee@desk.example'"
+    )
     assert rows and rows[0][1] == "triager" and rows[0][2].startswith("$argon2")
 
-    token = run("token", "create", "--email", "lee@desk.example", "--name", "ci", "--scopes", "tickets:read")
+    token = run(
+        "token", "create", "--email", "lee@desk.example", "--name", "ci", "--scopes", "tickets:read"
+    )
     assert token.returncode == 0, token.stderr
     printed = token.stdout.splitlines()
     assert len(printed) == 1 and len(printed[0]) >= 32
@@ -64,10 +80,29 @@ def test_user_create_and_token_create_prints_only_the_token(run, sql):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("user", "create", "--email", "x@desk.example", "--name", "X", "--role", "boss", "--password", "long-enough-1"),
-         "role"),
-        (("user", "create", "--email", "x@desk.example", "--name", "X", "--password", "short"), "10"),
-        (("token", "create", "--email", "nobody@desk.example", "--name", "ci"), "nobody@desk.example"),
+        (
+            (
+                "user",
+                "create",
+                "--email",
+                "x@desk.example",
+                "--name",
+                "X",
+                "--role",
+                "boss",
+                "--password",
+                "long-enough-1",
+            ),
+            "role",
+        ),
+        (
+            ("user", "create", "--email", "x@desk.example", "--name", "X", "--password", "short"),
+            "10",
+        ),
+        (
+            ("token", "create", "--email", "nobody@desk.example", "--name", "ci"),
+            "nobody@desk.example",
+        ),
     ],
 )
 def test_bad_input_fails_with_a_reason_and_writes_nothing(run, sql, args, message):
@@ -78,9 +113,28 @@ def test_bad_input_fails_with_a_reason_and_writes_nothing(run, sql, args, messag
 
 
 def test_token_with_unknown_scope_is_refused(run, sql):
-    run("user", "create", "--email", "lee@desk.example", "--name", "Lee", "--role", "agent",
-        "--password", "a-long-enough-password")
-    result = run("token", "create", "--email", "lee@desk.example", "--name", "ci", "--scopes", "tickets:destroy")
+    run(
+        "user",
+        "create",
+        "--email",
+        "lee@desk.example",
+        "--name",
+        "Lee",
+        "--role",
+        "agent",
+        "--password",
+        "a-long-enough-password",
+    )
+    result = run(
+        "token",
+        "create",
+        "--email",
+        "lee@desk.example",
+        "--name",
+        "ci",
+        "--scopes",
+        "tickets:destroy",
+    )
     assert result.returncode != 0 and "unknown scope" in result.stderr
     assert result.stdout == ""
     assert sql("SELECT count(*) FROM api_token")[0][0] == 0
@@ -100,8 +154,18 @@ def test_demo_fills_every_status_and_type_once(run, sql):
 
 
 def test_token_list_and_revoke(run, sql):
-    run("user", "create", "--email", "lee@desk.example", "--name", "Lee", "--role", "agent",
-        "--password", "a-long-enough-password")
+    run(
+        "user",
+        "create",
+        "--email",
+        "lee@desk.example",
+        "--name",
+        "Lee",
+        "--role",
+        "agent",
+        "--password",
+        "a-long-enough-password",
+    )
     made = run("token", "create", "--email", "lee@desk.example", "--name", "ci")
     assert made.returncode == 0, made.stderr
     token_id = sql("SELECT id FROM api_token")[0][0]
@@ -117,13 +181,20 @@ def test_token_list_and_revoke(run, sql):
     assert "revoked" in run("token", "list").stdout
 
     missing = run("token", "revoke", "999")
-    assert missing.returncode != 0 and "no API token 999" in missing.stderr and "Traceback" not in missing.stderr
+    assert (
+        missing.returncode != 0
+        and "no API token 999" in missing.stderr
+        and "Traceback" not in missing.stderr
+    )
 
 
-@pytest.mark.parametrize(("url", "loop"), [
-    ("sqlite:///firstline.db", "asyncio"),
-    ("postgresql://firstline@db.internal/firstline", "auto"),
-])
+@pytest.mark.parametrize(
+    ("url", "loop"),
+    [
+        ("sqlite:///firstline.db", "asyncio"),
+        ("postgresql://firstline@db.internal/firstline", "auto"),
+    ],
+)
 def test_serve_picks_the_event_loop_for_the_database(url, loop, monkeypatch):
     """On SQLite requests never yield, and uvloop then starved some connections for seconds."""
     import uvicorn
@@ -134,7 +205,9 @@ def test_serve_picks_the_event_loop_for_the_database(url, loop, monkeypatch):
     monkeypatch.setenv("FIRSTLINE_DATABASE_URL", url)
     get_settings.cache_clear()
     started = {}
-    monkeypatch.setattr(uvicorn, "run", lambda target, **kwargs: started.update(kwargs, target=target))
+    monkeypatch.setattr(
+        uvicorn, "run", lambda target, **kwargs: started.update(kwargs, target=target)
+    )
     try:
         cli.serve(host="127.0.0.1", port=8123, workers=1, reload=False)
     finally:

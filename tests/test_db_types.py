@@ -19,9 +19,12 @@ BIND = UTCDateTime().dialect_impl(SQLITE).bind_processor(SQLITE)
 RESULT = UTCDateTime().dialect_impl(SQLITE).result_processor(SQLITE, None)
 REFERENCE_TEXT = sqlite.DATETIME().bind_processor(SQLITE)  # SQLAlchemy's own storage format
 
-offsets = st.integers(min_value=-14 * 60, max_value=14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
+offsets = st.integers(min_value=-14 * 60, max_value=14 * 60).map(
+    lambda m: timezone(timedelta(minutes=m))
+)
 instants = st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)).map(
-    lambda d: d.replace(tzinfo=UTC))
+    lambda d: d.replace(tzinfo=UTC)
+)
 
 
 @given(instants, offsets)
@@ -51,13 +54,21 @@ def test_naive_or_non_datetime_values_are_refused():
 
 
 async def test_round_trip_through_the_database(db):
-    table = Table("utc_probe", MetaData(), Column("id", Integer, primary_key=True), Column("at", UTCDateTime))
+    table = Table(
+        "utc_probe", MetaData(), Column("id", Integer, primary_key=True), Column("at", UTCDateTime)
+    )
     berlin_dst_start = datetime(2026, 3, 29, 3, 0, 0, 123456, tzinfo=timezone(timedelta(hours=2)))
     async with db.engine.begin() as conn:
         await conn.run_sync(table.create)
-        await conn.execute(table.insert(), [{"id": 1, "at": berlin_dst_start}, {"id": 2, "at": None}])
+        await conn.execute(
+            table.insert(), [{"id": 1, "at": berlin_dst_start}, {"id": 2, "at": None}]
+        )
         rows = dict((await conn.execute(select(table.c.id, table.c.at))).all())
-        later = (await conn.execute(select(table.c.id).where(table.c.at > datetime(2026, 3, 29, 0, 59, tzinfo=UTC)))).all()
+        later = (
+            await conn.execute(
+                select(table.c.id).where(table.c.at > datetime(2026, 3, 29, 0, 59, tzinfo=UTC))
+            )
+        ).all()
         await conn.run_sync(table.drop)
     assert rows[1] == datetime(2026, 3, 29, 1, 0, 0, 123456, tzinfo=UTC) and rows[1].tzinfo == UTC
     assert rows[2] is None

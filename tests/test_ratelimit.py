@@ -12,7 +12,10 @@ def test_allows_up_to_the_limit_then_says_how_long_to_wait():
     assert limiter.hit("a", 60.5) == 0  # the first hit has left the window
 
 
-@given(st.lists(st.floats(min_value=0, max_value=600, allow_nan=False), max_size=80), st.integers(1, 10))
+@given(
+    st.lists(st.floats(min_value=0, max_value=600, allow_nan=False), max_size=80),
+    st.integers(1, 10),
+)
 def test_never_more_than_limit_in_any_window(times, limit):
     limiter = RateLimiter(limit=limit, window_seconds=60)
     allowed = [t for t in sorted(times) if limiter.hit("k", t) == 0]

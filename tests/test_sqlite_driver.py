@@ -24,7 +24,9 @@ async def test_statements_run_on_the_event_loops_own_thread(sqlite_db):
 
     @event.listens_for(sqlite_db.engine.sync_engine, "connect")
     def register(dbapi_connection, _record):
-        dbapi_connection.create_function("caller_thread", 0, lambda: threads.append(threading.get_ident()) or 1)
+        dbapi_connection.create_function(
+            "caller_thread", 0, lambda: threads.append(threading.get_ident()) or 1
+        )
 
     await sqlite_db.engine.dispose()  # new connections get the function
     async with sqlite_db.engine.connect() as conn:
@@ -39,7 +41,9 @@ async def test_results_rowcounts_and_new_ids(sqlite_db):
         await conn.execute(text("CREATE TEMP TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL)"))
         inserted = await conn.execute(text("INSERT INTO t (name) VALUES (:n)"), {"n": "a"})
         assert inserted.lastrowid == 1
-        many = await conn.execute(text("INSERT INTO t (name) VALUES (:n)"), [{"n": "b"}, {"n": "c"}])
+        many = await conn.execute(
+            text("INSERT INTO t (name) VALUES (:n)"), [{"n": "b"}, {"n": "c"}]
+        )
         assert many.rowcount == 2
         updated = await conn.execute(text("UPDATE t SET name = upper(name) WHERE id > 1"))
         assert updated.rowcount == 2
@@ -49,7 +53,9 @@ async def test_results_rowcounts_and_new_ids(sqlite_db):
         assert [r[0] async for r in streamed] == ["a", "B", "C"]
 
 
-async def test_a_failed_statement_raises_the_usual_error_and_leaves_nothing_behind(sqlite_db, session):
+async def test_a_failed_statement_raises_the_usual_error_and_leaves_nothing_behind(
+    sqlite_db, session
+):
     async with sqlite_db.engine.begin() as conn:
         await conn.execute(text("CREATE TABLE uniq (name TEXT PRIMARY KEY)"))
         await conn.execute(text("INSERT INTO uniq VALUES ('taken')"))
@@ -59,7 +65,9 @@ async def test_a_failed_statement_raises_the_usual_error_and_leaves_nothing_behi
             await session.exec(text("INSERT INTO uniq VALUES (:n)"), params={"n": first})
             await session.exec(text("INSERT INTO uniq VALUES (:n)"), params={"n": second})
 
-    with pytest.raises(Conflict) as failed:  # transaction() answers a broken unique rule as a conflict
+    with pytest.raises(
+        Conflict
+    ) as failed:  # transaction() answers a broken unique rule as a conflict
         await add_two("fresh", "taken")
     assert isinstance(failed.value.__cause__, IntegrityError)
     await add_two("one", "two")  # the session and its connection are usable again
@@ -71,7 +79,9 @@ async def test_a_failed_statement_raises_the_usual_error_and_leaves_nothing_behi
 async def test_a_connection_goes_back_to_the_pool_with_no_open_transaction(sqlite_db):
     async with sqlite_db.engine.connect() as conn:
         await conn.execute(text("CREATE TEMP TABLE scratch (x)"))
-        await conn.execute(text("INSERT INTO scratch VALUES (1)"))  # implicit transaction, never committed
+        await conn.execute(
+            text("INSERT INTO scratch VALUES (1)")
+        )  # implicit transaction, never committed
         raw = (await conn.get_raw_connection()).driver_connection
         assert raw.in_transaction
     assert not raw.in_transaction  # the pool's reset rolled it back

@@ -16,7 +16,9 @@ async def test_a_writer_never_waits_for_the_pool_while_holding_the_write_lock(db
     if not db.is_sqlite:
         pytest.skip("PostgreSQL has no in-process write lock")
     await db.engine.dispose()
-    db.engine = create_async_engine(async_url(database_url), pool_size=1, max_overflow=0, pool_timeout=20)
+    db.engine = create_async_engine(
+        async_url(database_url), pool_size=1, max_overflow=0, pool_timeout=20
+    )
     reader = AsyncSession(db.engine, expire_on_commit=False, autoflush=False)
     writer = AsyncSession(db.engine, expire_on_commit=False, autoflush=False)
     await reader.execute(text("SELECT 1"))  # the reader holds the only connection

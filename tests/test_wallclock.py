@@ -27,7 +27,12 @@ CASES = [
     ("America/New_York", date(2026, 3, 8), time(2, 30), utc(2026, 3, 8, 7)),  # skipped: the jump
     ("America/New_York", date(2026, 3, 8), time(3, 0), utc(2026, 3, 8, 7)),  # the jump itself
     ("America/New_York", date(2026, 3, 8), time(1, 59), utc(2026, 3, 8, 6, 59)),  # just before
-    ("America/New_York", date(2026, 11, 1), time(1, 30), utc(2026, 11, 1, 5, 30)),  # repeated: the first
+    (
+        "America/New_York",
+        date(2026, 11, 1),
+        time(1, 30),
+        utc(2026, 11, 1, 5, 30),
+    ),  # repeated: the first
     ("Europe/Berlin", date(2026, 3, 29), time(2, 30), utc(2026, 3, 29, 1)),
     ("Europe/Berlin", date(2026, 10, 25), time(2, 30), utc(2026, 10, 25, 0, 30)),
     ("Australia/Sydney", date(2026, 10, 4), time(2, 30), utc(2026, 10, 3, 16)),
@@ -46,8 +51,13 @@ def test_wall_time_rule(zone, day, at, instant):
 @pytest.mark.parametrize("zone,day,at,instant", CASES)
 def test_sla_periods_and_rota_handoffs_agree(zone, day, at, instant):
     # The rota: a weekly Sunday handoff at that wall time.
-    rota = Layout(Rotation(RotationKind.weekly, zone, day - timedelta(days=7), at, handoff_weekday=6), {"t": (1, 2)})
-    starts = {s.start for s in base_shifts(rota, instant - timedelta(days=1), instant + timedelta(days=1))}
+    rota = Layout(
+        Rotation(RotationKind.weekly, zone, day - timedelta(days=7), at, handoff_weekday=6),
+        {"t": (1, 2)},
+    )
+    starts = {
+        s.start for s in base_shifts(rota, instant - timedelta(days=1), instant + timedelta(days=1))
+    }
     assert instant in starts
     # The SLA calendar: a Sunday period starting at that wall time (until 23:00).
     minute = at.hour * 60 + at.minute
@@ -55,14 +65,33 @@ def test_sla_periods_and_rota_handoffs_agree(zone, day, at, instant):
     assert cal.next_business(instant - timedelta(hours=6)) == instant
 
 
-@pytest.mark.parametrize("country,subdiv,problem", [
-    (None, None, None), ("", "", None), ("DE", None, None), ("DE", "BY", None), ("GB", "ENG", None),
-    (None, "BY", "a holiday subdivision needs a holiday country"),
-    ("", "BY", "a holiday subdivision needs a holiday country"),
-    ("XX", None, "no public holidays known for country 'XX' (use ISO 3166 codes, e.g. US / CA or GB / ENG)"),
-    ("XX", "BY", "no public holidays known for country 'XX' (use ISO 3166 codes, e.g. US / CA or GB / ENG)"),
-    ("DE", "XX", "no public holidays known for 'DE'/'XX' (use ISO 3166 codes, e.g. US / CA or GB / ENG)"),
-])
+@pytest.mark.parametrize(
+    "country,subdiv,problem",
+    [
+        (None, None, None),
+        ("", "", None),
+        ("DE", None, None),
+        ("DE", "BY", None),
+        ("GB", "ENG", None),
+        (None, "BY", "a holiday subdivision needs a holiday country"),
+        ("", "BY", "a holiday subdivision needs a holiday country"),
+        (
+            "XX",
+            None,
+            "no public holidays known for country 'XX' (use ISO 3166 codes, e.g. US / CA or GB / ENG)",
+        ),
+        (
+            "XX",
+            "BY",
+            "no public holidays known for country 'XX' (use ISO 3166 codes, e.g. US / CA or GB / ENG)",
+        ),
+        (
+            "DE",
+            "XX",
+            "no public holidays known for 'DE'/'XX' (use ISO 3166 codes, e.g. US / CA or GB / ENG)",
+        ),
+    ],
+)
 def test_one_holiday_region_check_for_both(country, subdiv, problem):
     assert holiday_region_problem(country, subdiv) == problem
     if problem is None:

@@ -8,48 +8,76 @@ Revises:
 Create Date: 2026-11-23 04:09:41.770211
 
 """
+
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Sequence, Union
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = '0001'
-down_revision: Union[str, Sequence[str], None] = None
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+revision: str = "0001"
+down_revision: str | Sequence[str] | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 # Texts from the support teams' own written processes, with {placeholders}.
 CANNED_REPLIES = [
-    ("acknowledge", "Acknowledge: we are on it", None,
-     "Hello {requester_first_name},\n\nThanks for your request ({ticket_key}). We have received it and "
-     "{agent_name} is looking into it. We cannot promise a time for a fix yet, but we will send you an "
-     "update as soon as we know more."),
-    ("need-repro-steps", "Need more details: reproduction steps", "bug",
-     "Hello {requester_first_name},\n\nCan you please walk me through how you encountered this issue so that "
-     "I can attempt to recreate it? It helps most to have:\n\n1. the steps you took,\n2. what you expected "
-     "to happen,\n3. what happened instead (error messages, screenshots, URLs).\n\nThanks, {agent_name}"),
-    ("need-motivation", "Need more details: motivation", "feature_request",
-     "Hello {requester_first_name},\n\nThanks for the suggestion. To help us weigh it: if you were able to do "
-     "this, what is the next action you would take? Why do you want to do it?\n\n{agent_name}"),
-    ("need-goal", "Need more details: what are you trying to do?", "question",
-     "Hello {requester_first_name},\n\nGood question. So that we point you the right way: what are you "
-     "attempting to accomplish by doing this?\n\n{agent_name}"),
-    ("not-incident-planned", "Not an incident: planned work", None,
-     "Hello {requester_name}, thanks for sending us your request. We've concluded that this is not related "
-     "to an outage or diminished service, so we'll incorporate this request into our team's work planning "
-     "process. We'll send an update when we've got a plan for completing this request."),
-    ("ask-approval", "Ask representatives to approve", None,
-     "Hello {representatives},\n\nI'm cc'ing you on this support ticket ({ticket_key}) we received from a "
-     "member of {community_name}. To streamline our support process we accept support requests only from "
-     "community representatives. Can you read through the request, and let us know how you wish to "
-     "proceed?\n\nThanks."),
-    ("confirm-resolution", "Confirm resolution", None,
-     "Hello {requester_first_name},\n\nWe believe {ticket_key} (\"{ticket_title}\") is now resolved. Could you "
-     "confirm that it works for you? If it does not, just reply and we will reopen it.\n\n{agent_name}"),
+    (
+        "acknowledge",
+        "Acknowledge: we are on it",
+        None,
+        "Hello {requester_first_name},\n\nThanks for your request ({ticket_key}). We have received it and "
+        "{agent_name} is looking into it. We cannot promise a time for a fix yet, but we will send you an "
+        "update as soon as we know more.",
+    ),
+    (
+        "need-repro-steps",
+        "Need more details: reproduction steps",
+        "bug",
+        "Hello {requester_first_name},\n\nCan you please walk me through how you encountered this issue so that "
+        "I can attempt to recreate it? It helps most to have:\n\n1. the steps you took,\n2. what you expected "
+        "to happen,\n3. what happened instead (error messages, screenshots, URLs).\n\nThanks, {agent_name}",
+    ),
+    (
+        "need-motivation",
+        "Need more details: motivation",
+        "feature_request",
+        "Hello {requester_first_name},\n\nThanks for the suggestion. To help us weigh it: if you were able to do "
+        "this, what is the next action you would take? Why do you want to do it?\n\n{agent_name}",
+    ),
+    (
+        "need-goal",
+        "Need more details: what are you trying to do?",
+        "question",
+        "Hello {requester_first_name},\n\nGood question. So that we point you the right way: what are you "
+        "attempting to accomplish by doing this?\n\n{agent_name}",
+    ),
+    (
+        "not-incident-planned",
+        "Not an incident: planned work",
+        None,
+        "Hello {requester_name}, thanks for sending us your request. We've concluded that this is not related "
+        "to an outage or diminished service, so we'll incorporate this request into our team's work planning "
+        "process. We'll send an update when we've got a plan for completing this request.",
+    ),
+    (
+        "ask-approval",
+        "Ask representatives to approve",
+        None,
+        "Hello {representatives},\n\nI'm cc'ing you on this support ticket ({ticket_key}) we received from a "
+        "member of {community_name}. To streamline our support process we accept support requests only from "
+        "community representatives. Can you read through the request, and let us know how you wish to "
+        "proceed?\n\nThanks.",
+    ),
+    (
+        "confirm-resolution",
+        "Confirm resolution",
+        None,
+        'Hello {requester_first_name},\n\nWe believe {ticket_key} ("{ticket_title}") is now resolved. Could you '
+        "confirm that it works for you? If it does not, just reply and we will reopen it.\n\n{agent_name}",
+    ),
 ]
 
 
@@ -67,243 +95,348 @@ def _seed_canned_replies() -> None:
         now = now.replace(tzinfo=None)  # stored as naive UTC, like app.db.UTCDateTime does
     op.bulk_insert(
         table,
-        [dict(slug=s, title=t, ticket_type=k, body=b, created_at=now) for s, t, k, b in CANNED_REPLIES],
+        [
+            dict(slug=s, title=t, ticket_type=k, body=b, created_at=now)
+            for s, t, k, b in CANNED_REPLIES
+        ],
     )
 
 
 def upgrade() -> None:
     """Upgrade schema."""
     # ### commands auto generated by Alembic - please adjust! ###
-    op.create_table('canned_reply',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('slug', sa.String(length=64), nullable=False),
-    sa.Column('title', sa.String(length=120), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('ticket_type', sa.String(length=24), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_canned_reply')),
-    sa.UniqueConstraint('slug', name=op.f('uq_canned_reply_slug'))
+    op.create_table(
+        "canned_reply",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("slug", sa.String(length=64), nullable=False),
+        sa.Column("title", sa.String(length=120), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("ticket_type", sa.String(length=24), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_canned_reply")),
+        sa.UniqueConstraint("slug", name=op.f("uq_canned_reply_slug")),
     )
-    op.create_table('community',
-    sa.Column('name', sa.String(length=120), nullable=False),
-    sa.Column('funded', sa.Boolean(), nullable=False),
-    sa.Column('budget_hours', sa.Float(), nullable=True),
-    sa.Column('budget_period', sa.String(length=16), nullable=False),
-    sa.Column('runbook_url', sa.String(length=500), nullable=True),
-    sa.Column('notes', sa.String(length=5000), nullable=False),
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('slug', sa.String(length=64), nullable=False),
-    sa.Column('allowed_origins', sa.JSON(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_community')),
-    sa.UniqueConstraint('slug', name=op.f('uq_community_slug'))
+    op.create_table(
+        "community",
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("funded", sa.Boolean(), nullable=False),
+        sa.Column("budget_hours", sa.Float(), nullable=True),
+        sa.Column("budget_period", sa.String(length=16), nullable=False),
+        sa.Column("runbook_url", sa.String(length=500), nullable=True),
+        sa.Column("notes", sa.String(length=5000), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("slug", sa.String(length=64), nullable=False),
+        sa.Column("allowed_origins", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_community")),
+        sa.UniqueConstraint("slug", name=op.f("uq_community_slug")),
     )
-    op.create_table('tag',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('name', sa.String(length=48), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_tag')),
-    sa.UniqueConstraint('name', name=op.f('uq_tag_name'))
+    op.create_table(
+        "tag",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=48), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tag")),
+        sa.UniqueConstraint("name", name=op.f("uq_tag_name")),
     )
-    op.create_table('user_account',
-    sa.Column('name', sa.String(length=120), nullable=False),
-    sa.Column('github_login', sa.String(length=64), nullable=True),
-    sa.Column('slack_user_id', sa.String(length=32), nullable=True),
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('email', sa.String(length=254), nullable=False),
-    sa.Column('staff_role', sa.String(length=16), nullable=True),
-    sa.Column('password_hash', sa.String(length=255), nullable=True),
-    sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_user_account')),
-    sa.UniqueConstraint('email', name=op.f('uq_user_account_email'))
+    op.create_table(
+        "user_account",
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("github_login", sa.String(length=64), nullable=True),
+        sa.Column("slack_user_id", sa.String(length=32), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("staff_role", sa.String(length=16), nullable=True),
+        sa.Column("password_hash", sa.String(length=255), nullable=True),
+        sa.Column("is_active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_user_account")),
+        sa.UniqueConstraint("email", name=op.f("uq_user_account_email")),
     )
-    op.create_table('api_token',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('name', sa.String(length=120), nullable=False),
-    sa.Column('token_hash', sa.String(length=64), nullable=False),
-    sa.Column('display_prefix', sa.String(length=16), nullable=False),
-    sa.Column('scopes', sa.String(length=1000), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_api_token_user_id_user_account'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_token')),
-    sa.UniqueConstraint('token_hash', name=op.f('uq_api_token_token_hash'))
+    op.create_table(
+        "api_token",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("display_prefix", sa.String(length=16), nullable=False),
+        sa.Column("scopes", sa.String(length=1000), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["user_account.id"],
+            name=op.f("fk_api_token_user_id_user_account"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_token")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_api_token_token_hash")),
     )
-    with op.batch_alter_table('api_token', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_api_token_user_id'), ['user_id'], unique=False)
+    with op.batch_alter_table("api_token", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_api_token_user_id"), ["user_id"], unique=False)
 
-    op.create_table('login_session',
-    sa.Column('id', sa.String(length=64), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('csrf_token', sa.String(length=64), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_login_session_user_id_user_account'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_login_session'))
+    op.create_table(
+        "login_session",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("csrf_token", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["user_account.id"],
+            name=op.f("fk_login_session_user_id_user_account"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_login_session")),
     )
-    with op.batch_alter_table('login_session', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_login_session_user_id'), ['user_id'], unique=False)
+    with op.batch_alter_table("login_session", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_login_session_user_id"), ["user_id"], unique=False)
 
-    op.create_table('membership',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('community_id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('role', sa.String(length=16), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_membership_community_id_community'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_membership_user_id_user_account'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_membership')),
-    sa.UniqueConstraint('community_id', 'user_id', name=op.f('uq_membership_community_id_user_id'))
+    op.create_table(
+        "membership",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("community_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["community_id"],
+            ["community.id"],
+            name=op.f("fk_membership_community_id_community"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["user_account.id"],
+            name=op.f("fk_membership_user_id_user_account"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_membership")),
+        sa.UniqueConstraint(
+            "community_id", "user_id", name=op.f("uq_membership_community_id_user_id")
+        ),
     )
-    with op.batch_alter_table('membership', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_membership_community_id'), ['community_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_membership_user_id'), ['user_id'], unique=False)
+    with op.batch_alter_table("membership", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_membership_community_id"), ["community_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_membership_user_id"), ["user_id"], unique=False)
 
-    op.create_table('ticket',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('title', sa.String(length=200), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('channel', sa.String(length=16), nullable=False),
-    sa.Column('status', sa.String(length=24), nullable=False),
-    sa.Column('type', sa.String(length=24), nullable=False),
-    sa.Column('urgency', sa.String(length=16), nullable=False),
-    sa.Column('criticality', sa.Integer(), nullable=True),
-    sa.Column('has_workaround', sa.Boolean(), nullable=True),
-    sa.Column('data_loss', sa.Boolean(), nullable=False),
-    sa.Column('affected_users', sa.Integer(), nullable=True),
-    sa.Column('affected_communities', sa.Integer(), nullable=False),
-    sa.Column('blocks_priority_team', sa.Boolean(), nullable=False),
-    sa.Column('funded', sa.Boolean(), nullable=False),
-    sa.Column('fits_goals', sa.Boolean(), nullable=False),
-    sa.Column('requester_id', sa.Integer(), nullable=True),
-    sa.Column('community_id', sa.Integer(), nullable=True),
-    sa.Column('assignee_id', sa.Integer(), nullable=True),
-    sa.Column('claimed_by_id', sa.Integer(), nullable=True),
-    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('next_update_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('milestone', sa.String(length=64), nullable=True),
-    sa.Column('vote_count', sa.Integer(), nullable=False),
-    sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('rank_key', sa.String(length=64), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('first_response_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['assignee_id'], ['user_account.id'], name=op.f('fk_ticket_assignee_id_user_account')),
-    sa.ForeignKeyConstraint(['claimed_by_id'], ['user_account.id'], name=op.f('fk_ticket_claimed_by_id_user_account')),
-    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_ticket_community_id_community')),
-    sa.ForeignKeyConstraint(['requester_id'], ['user_account.id'], name=op.f('fk_ticket_requester_id_user_account')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket'))
+    op.create_table(
+        "ticket",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("status", sa.String(length=24), nullable=False),
+        sa.Column("type", sa.String(length=24), nullable=False),
+        sa.Column("urgency", sa.String(length=16), nullable=False),
+        sa.Column("criticality", sa.Integer(), nullable=True),
+        sa.Column("has_workaround", sa.Boolean(), nullable=True),
+        sa.Column("data_loss", sa.Boolean(), nullable=False),
+        sa.Column("affected_users", sa.Integer(), nullable=True),
+        sa.Column("affected_communities", sa.Integer(), nullable=False),
+        sa.Column("blocks_priority_team", sa.Boolean(), nullable=False),
+        sa.Column("funded", sa.Boolean(), nullable=False),
+        sa.Column("fits_goals", sa.Boolean(), nullable=False),
+        sa.Column("requester_id", sa.Integer(), nullable=True),
+        sa.Column("community_id", sa.Integer(), nullable=True),
+        sa.Column("assignee_id", sa.Integer(), nullable=True),
+        sa.Column("claimed_by_id", sa.Integer(), nullable=True),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("next_update_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("milestone", sa.String(length=64), nullable=True),
+        sa.Column("vote_count", sa.Integer(), nullable=False),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("rank_key", sa.String(length=64), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("first_response_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["assignee_id"], ["user_account.id"], name=op.f("fk_ticket_assignee_id_user_account")
+        ),
+        sa.ForeignKeyConstraint(
+            ["claimed_by_id"],
+            ["user_account.id"],
+            name=op.f("fk_ticket_claimed_by_id_user_account"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["community_id"], ["community.id"], name=op.f("fk_ticket_community_id_community")
+        ),
+        sa.ForeignKeyConstraint(
+            ["requester_id"], ["user_account.id"], name=op.f("fk_ticket_requester_id_user_account")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ticket")),
     )
-    with op.batch_alter_table('ticket', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_ticket_assignee_id'), ['assignee_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ticket_channel'), ['channel'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ticket_community_id'), ['community_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ticket_due_at'), ['due_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ticket_requester_id'), ['requester_id'], unique=False)
-        batch_op.create_index('ix_ticket_status_created_at', ['status', 'created_at', 'id'], unique=False)
-        batch_op.create_index('ix_ticket_status_rank_key', ['status', 'rank_key', 'id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ticket_type'), ['type'], unique=False)
+    with op.batch_alter_table("ticket", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_ticket_assignee_id"), ["assignee_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_ticket_channel"), ["channel"], unique=False)
+        batch_op.create_index(batch_op.f("ix_ticket_community_id"), ["community_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_ticket_due_at"), ["due_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_ticket_requester_id"), ["requester_id"], unique=False)
+        batch_op.create_index(
+            "ix_ticket_status_created_at", ["status", "created_at", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_ticket_status_rank_key", ["status", "rank_key", "id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_ticket_type"), ["type"], unique=False)
 
-    op.create_table('event',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.String(length=64), nullable=False),
-    sa.Column('subject_type', sa.String(length=32), nullable=False),
-    sa.Column('subject_id', sa.Integer(), nullable=False),
-    sa.Column('ticket_id', sa.Integer(), nullable=True),
-    sa.Column('community_id', sa.Integer(), nullable=True),
-    sa.Column('actor_id', sa.Integer(), nullable=True),
-    sa.Column('data', sa.JSON(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['actor_id'], ['user_account.id'], name=op.f('fk_event_actor_id_user_account')),
-    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_event_community_id_community'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_event_ticket_id_ticket'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_event'))
+    op.create_table(
+        "event",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=64), nullable=False),
+        sa.Column("subject_type", sa.String(length=32), nullable=False),
+        sa.Column("subject_id", sa.Integer(), nullable=False),
+        sa.Column("ticket_id", sa.Integer(), nullable=True),
+        sa.Column("community_id", sa.Integer(), nullable=True),
+        sa.Column("actor_id", sa.Integer(), nullable=True),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["actor_id"], ["user_account.id"], name=op.f("fk_event_actor_id_user_account")
+        ),
+        sa.ForeignKeyConstraint(
+            ["community_id"],
+            ["community.id"],
+            name=op.f("fk_event_community_id_community"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"], ["ticket.id"], name=op.f("fk_event_ticket_id_ticket"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_event")),
     )
-    with op.batch_alter_table('event', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_event_community_id'), ['community_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_event_created_at'), ['created_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_event_kind'), ['kind'], unique=False)
-        batch_op.create_index('ix_event_subject', ['subject_type', 'subject_id', 'id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_event_ticket_id'), ['ticket_id'], unique=False)
+    with op.batch_alter_table("event", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_event_community_id"), ["community_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_event_created_at"), ["created_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_event_kind"), ["kind"], unique=False)
+        batch_op.create_index(
+            "ix_event_subject", ["subject_type", "subject_id", "id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_event_ticket_id"), ["ticket_id"], unique=False)
 
-    op.create_table('link',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('ticket_id', sa.Integer(), nullable=False),
-    sa.Column('url', sa.String(length=1000), nullable=False),
-    sa.Column('title', sa.String(length=200), nullable=False),
-    sa.Column('kind', sa.String(length=24), nullable=False),
-    sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_link_created_by_id_user_account')),
-    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_link_ticket_id_ticket'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_link')),
-    sa.UniqueConstraint('ticket_id', 'url', name=op.f('uq_link_ticket_id_url'))
+    op.create_table(
+        "link",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column("url", sa.String(length=1000), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("kind", sa.String(length=24), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"], ["user_account.id"], name=op.f("fk_link_created_by_id_user_account")
+        ),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"], ["ticket.id"], name=op.f("fk_link_ticket_id_ticket"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_link")),
+        sa.UniqueConstraint("ticket_id", "url", name=op.f("uq_link_ticket_id_url")),
     )
-    with op.batch_alter_table('link', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_link_ticket_id'), ['ticket_id'], unique=False)
+    with op.batch_alter_table("link", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_link_ticket_id"), ["ticket_id"], unique=False)
 
-    op.create_table('message',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('ticket_id', sa.Integer(), nullable=False),
-    sa.Column('author_id', sa.Integer(), nullable=True),
-    sa.Column('kind', sa.String(length=16), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('channel', sa.String(length=16), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['author_id'], ['user_account.id'], name=op.f('fk_message_author_id_user_account')),
-    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_message_ticket_id_ticket'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_message'))
+    op.create_table(
+        "message",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["author_id"], ["user_account.id"], name=op.f("fk_message_author_id_user_account")
+        ),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"],
+            ["ticket.id"],
+            name=op.f("fk_message_ticket_id_ticket"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_message")),
     )
-    with op.batch_alter_table('message', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_message_ticket_id'), ['ticket_id'], unique=False)
+    with op.batch_alter_table("message", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_message_ticket_id"), ["ticket_id"], unique=False)
 
-    op.create_table('ticket_tag',
-    sa.Column('ticket_id', sa.Integer(), nullable=False),
-    sa.Column('tag_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['tag_id'], ['tag.id'], name=op.f('fk_ticket_tag_tag_id_tag'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_ticket_tag_ticket_id_ticket'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('ticket_id', 'tag_id', name=op.f('pk_ticket_tag'))
+    op.create_table(
+        "ticket_tag",
+        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column("tag_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tag_id"], ["tag.id"], name=op.f("fk_ticket_tag_tag_id_tag"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"],
+            ["ticket.id"],
+            name=op.f("fk_ticket_tag_ticket_id_ticket"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("ticket_id", "tag_id", name=op.f("pk_ticket_tag")),
     )
-    with op.batch_alter_table('ticket_tag', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_ticket_tag_tag_id'), ['tag_id'], unique=False)
+    with op.batch_alter_table("ticket_tag", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_ticket_tag_tag_id"), ["tag_id"], unique=False)
 
-    op.create_table('vote',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('ticket_id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_vote_ticket_id_ticket'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_vote_user_id_user_account'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_vote')),
-    sa.UniqueConstraint('ticket_id', 'user_id', name=op.f('uq_vote_ticket_id_user_id'))
+    op.create_table(
+        "vote",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"], ["ticket.id"], name=op.f("fk_vote_ticket_id_ticket"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["user_account.id"],
+            name=op.f("fk_vote_user_id_user_account"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_vote")),
+        sa.UniqueConstraint("ticket_id", "user_id", name=op.f("uq_vote_ticket_id_user_id")),
     )
-    with op.batch_alter_table('vote', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_vote_ticket_id'), ['ticket_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_vote_user_id'), ['user_id'], unique=False)
+    with op.batch_alter_table("vote", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_vote_ticket_id"), ["ticket_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_vote_user_id"), ["user_id"], unique=False)
 
-    op.create_table('attachment',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('ticket_id', sa.Integer(), nullable=False),
-    sa.Column('message_id', sa.Integer(), nullable=True),
-    sa.Column('filename', sa.String(length=255), nullable=False),
-    sa.Column('content_type', sa.String(length=127), nullable=False),
-    sa.Column('size', sa.Integer(), nullable=False),
-    sa.Column('sha256', sa.String(length=64), nullable=False),
-    sa.Column('data', sa.LargeBinary(), nullable=False),
-    sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['message_id'], ['message.id'], name=op.f('fk_attachment_message_id_message'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_attachment_ticket_id_ticket'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['uploaded_by_id'], ['user_account.id'], name=op.f('fk_attachment_uploaded_by_id_user_account')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_attachment'))
+    op.create_table(
+        "attachment",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column("message_id", sa.Integer(), nullable=True),
+        sa.Column("filename", sa.String(length=255), nullable=False),
+        sa.Column("content_type", sa.String(length=127), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.Column("uploaded_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["message_id"],
+            ["message.id"],
+            name=op.f("fk_attachment_message_id_message"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"],
+            ["ticket.id"],
+            name=op.f("fk_attachment_ticket_id_ticket"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["uploaded_by_id"],
+            ["user_account.id"],
+            name=op.f("fk_attachment_uploaded_by_id_user_account"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_attachment")),
     )
-    with op.batch_alter_table('attachment', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_attachment_ticket_id'), ['ticket_id'], unique=False)
+    with op.batch_alter_table("attachment", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_attachment_ticket_id"), ["ticket_id"], unique=False)
 
     # ### end Alembic commands ###
     _seed_canned_replies()
@@ -312,61 +445,61 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Downgrade schema."""
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('attachment', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_attachment_ticket_id'))
+    with op.batch_alter_table("attachment", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_attachment_ticket_id"))
 
-    op.drop_table('attachment')
-    with op.batch_alter_table('vote', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_vote_user_id'))
-        batch_op.drop_index(batch_op.f('ix_vote_ticket_id'))
+    op.drop_table("attachment")
+    with op.batch_alter_table("vote", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_vote_user_id"))
+        batch_op.drop_index(batch_op.f("ix_vote_ticket_id"))
 
-    op.drop_table('vote')
-    with op.batch_alter_table('ticket_tag', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_ticket_tag_tag_id'))
+    op.drop_table("vote")
+    with op.batch_alter_table("ticket_tag", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ticket_tag_tag_id"))
 
-    op.drop_table('ticket_tag')
-    with op.batch_alter_table('message', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_message_ticket_id'))
+    op.drop_table("ticket_tag")
+    with op.batch_alter_table("message", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_message_ticket_id"))
 
-    op.drop_table('message')
-    with op.batch_alter_table('link', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_link_ticket_id'))
+    op.drop_table("message")
+    with op.batch_alter_table("link", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_link_ticket_id"))
 
-    op.drop_table('link')
-    with op.batch_alter_table('event', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_event_ticket_id'))
-        batch_op.drop_index('ix_event_subject')
-        batch_op.drop_index(batch_op.f('ix_event_kind'))
-        batch_op.drop_index(batch_op.f('ix_event_created_at'))
-        batch_op.drop_index(batch_op.f('ix_event_community_id'))
+    op.drop_table("link")
+    with op.batch_alter_table("event", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_event_ticket_id"))
+        batch_op.drop_index("ix_event_subject")
+        batch_op.drop_index(batch_op.f("ix_event_kind"))
+        batch_op.drop_index(batch_op.f("ix_event_created_at"))
+        batch_op.drop_index(batch_op.f("ix_event_community_id"))
 
-    op.drop_table('event')
-    with op.batch_alter_table('ticket', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_ticket_type'))
-        batch_op.drop_index('ix_ticket_status_rank_key')
-        batch_op.drop_index('ix_ticket_status_created_at')
-        batch_op.drop_index(batch_op.f('ix_ticket_requester_id'))
-        batch_op.drop_index(batch_op.f('ix_ticket_due_at'))
-        batch_op.drop_index(batch_op.f('ix_ticket_community_id'))
-        batch_op.drop_index(batch_op.f('ix_ticket_channel'))
-        batch_op.drop_index(batch_op.f('ix_ticket_assignee_id'))
+    op.drop_table("event")
+    with op.batch_alter_table("ticket", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ticket_type"))
+        batch_op.drop_index("ix_ticket_status_rank_key")
+        batch_op.drop_index("ix_ticket_status_created_at")
+        batch_op.drop_index(batch_op.f("ix_ticket_requester_id"))
+        batch_op.drop_index(batch_op.f("ix_ticket_due_at"))
+        batch_op.drop_index(batch_op.f("ix_ticket_community_id"))
+        batch_op.drop_index(batch_op.f("ix_ticket_channel"))
+        batch_op.drop_index(batch_op.f("ix_ticket_assignee_id"))
 
-    op.drop_table('ticket')
-    with op.batch_alter_table('membership', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_membership_user_id'))
-        batch_op.drop_index(batch_op.f('ix_membership_community_id'))
+    op.drop_table("ticket")
+    with op.batch_alter_table("membership", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_membership_user_id"))
+        batch_op.drop_index(batch_op.f("ix_membership_community_id"))
 
-    op.drop_table('membership')
-    with op.batch_alter_table('login_session', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_login_session_user_id'))
+    op.drop_table("membership")
+    with op.batch_alter_table("login_session", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_login_session_user_id"))
 
-    op.drop_table('login_session')
-    with op.batch_alter_table('api_token', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_api_token_user_id'))
+    op.drop_table("login_session")
+    with op.batch_alter_table("api_token", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_api_token_user_id"))
 
-    op.drop_table('api_token')
-    op.drop_table('user_account')
-    op.drop_table('tag')
-    op.drop_table('community')
-    op.drop_table('canned_reply')
+    op.drop_table("api_token")
+    op.drop_table("user_account")
+    op.drop_table("tag")
+    op.drop_table("community")
+    op.drop_table("canned_reply")
     # ### end Alembic commands ###

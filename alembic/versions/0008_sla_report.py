@@ -14,21 +14,29 @@ clocks are counted live by the report (index ix_sla_clock_report_live).
 
 criticality / community_id are stored as 0 for "none", opened_at NULL as day 0001-01-01.
 """
-from typing import Sequence, Union
 
-from alembic import op
+from collections.abc import Sequence
+
 import sqlalchemy as sa
+from alembic import op
 
-
-revision: str = '0008'
-down_revision: Union[str, Sequence[str], None] = '0007'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+revision: str = "0008"
+down_revision: str | Sequence[str] | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 NO_DAY = "0001-01-01"
 DIMS = ("day", "channel", "criticality", "community_id")
-CLOCK_FIELDS = ("stopped_at", "elapsed_us", "target_minutes", "target", "channel", "criticality", "community_id",
-                "opened_at")
+CLOCK_FIELDS = (
+    "stopped_at",
+    "elapsed_us",
+    "target_minutes",
+    "target",
+    "channel",
+    "criticality",
+    "community_id",
+    "opened_at",
+)
 TICKET_FIELDS = ("created_at", "channel", "criticality", "community_id")
 
 
@@ -45,7 +53,8 @@ def _met(r: str) -> str:
 
 def _clock_statements(dialect: str, r: str, sign: int) -> list[str]:
     """Add (sign 1) or remove (sign -1) stopped clock row `r` (NEW/OLD) from the rollup."""
-    dims = f"{_day(dialect, r + '.opened_at')}, {r}.channel, coalesce({r}.criticality, 0), coalesce({r}.community_id, 0)"
+    day = _day(dialect, r + ".opened_at")
+    dims = f"{day}, {r}.channel, coalesce({r}.criticality, 0), coalesce({r}.community_id, 0)"
     keys = ", ".join(DIMS)
     # SQLite needs a WHERE on INSERT ... SELECT before ON CONFLICT (parsing ambiguity).
     return [
@@ -62,28 +71,48 @@ def _clock_statements(dialect: str, r: str, sign: int) -> list[str]:
 
 def _ticket_statement(dialect: str, r: str, sign: int) -> str:
     keys = ", ".join(DIMS)
-    return (f"INSERT INTO sla_report_tickets ({keys}, n) "
-            f"SELECT {_day(dialect, r + '.created_at')}, {r}.channel, coalesce({r}.criticality, 0), "
-            f"coalesce({r}.community_id, 0), {sign} WHERE true "
-            f"ON CONFLICT ({keys}) DO UPDATE SET n = sla_report_tickets.n + excluded.n")
+    return (
+        f"INSERT INTO sla_report_tickets ({keys}, n) "
+        f"SELECT {_day(dialect, r + '.created_at')}, {r}.channel, coalesce({r}.criticality, 0), "
+        f"coalesce({r}.community_id, 0), {sign} WHERE true "
+        f"ON CONFLICT ({keys}) DO UPDATE SET n = sla_report_tickets.n + excluded.n"
+    )
 
 
 def _create_triggers(dialect: str) -> None:
     if dialect == "sqlite":
         add, remove = _clock_statements(dialect, "NEW", 1), _clock_statements(dialect, "OLD", -1)
-        op.execute("CREATE TRIGGER sla_report_clock_ins AFTER INSERT ON sla_clock "
-                   "WHEN NEW.stopped_at IS NOT NULL BEGIN " + "; ".join(add) + "; END")
-        op.execute("CREATE TRIGGER sla_report_clock_del AFTER DELETE ON sla_clock "
-                   "WHEN OLD.stopped_at IS NOT NULL BEGIN " + "; ".join(remove) + "; END")
-        op.execute(f"CREATE TRIGGER sla_report_clock_upd AFTER UPDATE OF {', '.join(CLOCK_FIELDS)} ON sla_clock "
-                   "WHEN OLD.stopped_at IS NOT NULL OR NEW.stopped_at IS NOT NULL BEGIN "
-                   + "; ".join(remove + add) + "; END")
-        op.execute("CREATE TRIGGER sla_report_ticket_ins AFTER INSERT ON ticket BEGIN "
-                   + _ticket_statement(dialect, "NEW", 1) + "; END")
-        op.execute("CREATE TRIGGER sla_report_ticket_del AFTER DELETE ON ticket BEGIN "
-                   + _ticket_statement(dialect, "OLD", -1) + "; END")
-        op.execute(f"CREATE TRIGGER sla_report_ticket_upd AFTER UPDATE OF {', '.join(TICKET_FIELDS)} ON ticket BEGIN "
-                   + _ticket_statement(dialect, "OLD", -1) + "; " + _ticket_statement(dialect, "NEW", 1) + "; END")
+        op.execute(
+            "CREATE TRIGGER sla_report_clock_ins AFTER INSERT ON sla_clock "
+            "WHEN NEW.stopped_at IS NOT NULL BEGIN " + "; ".join(add) + "; END"
+        )
+        op.execute(
+            "CREATE TRIGGER sla_report_clock_del AFTER DELETE ON sla_clock "
+            "WHEN OLD.stopped_at IS NOT NULL BEGIN " + "; ".join(remove) + "; END"
+        )
+        op.execute(
+            f"CREATE TRIGGER sla_report_clock_upd AFTER UPDATE OF {', '.join(CLOCK_FIELDS)} ON sla_clock "
+            "WHEN OLD.stopped_at IS NOT NULL OR NEW.stopped_at IS NOT NULL BEGIN "
+            + "; ".join(remove + add)
+            + "; END"
+        )
+        op.execute(
+            "CREATE TRIGGER sla_report_ticket_ins AFTER INSERT ON ticket BEGIN "
+            + _ticket_statement(dialect, "NEW", 1)
+            + "; END"
+        )
+        op.execute(
+            "CREATE TRIGGER sla_report_ticket_del AFTER DELETE ON ticket BEGIN "
+            + _ticket_statement(dialect, "OLD", -1)
+            + "; END"
+        )
+        op.execute(
+            f"CREATE TRIGGER sla_report_ticket_upd AFTER UPDATE OF {', '.join(TICKET_FIELDS)} ON ticket BEGIN "
+            + _ticket_statement(dialect, "OLD", -1)
+            + "; "
+            + _ticket_statement(dialect, "NEW", 1)
+            + "; END"
+        )
         return
     add = "; ".join(_clock_statements(dialect, "NEW", 1))
     remove = "; ".join(_clock_statements(dialect, "OLD", -1))
@@ -98,59 +127,102 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$""")
-    op.execute(f"CREATE TRIGGER sla_report_clock AFTER INSERT OR DELETE OR UPDATE OF {', '.join(CLOCK_FIELDS)} "
-               "ON sla_clock FOR EACH ROW EXECUTE FUNCTION sla_report_clock_change()")
+    op.execute(
+        f"CREATE TRIGGER sla_report_clock AFTER INSERT OR DELETE OR UPDATE OF {', '.join(CLOCK_FIELDS)} "
+        "ON sla_clock FOR EACH ROW EXECUTE FUNCTION sla_report_clock_change()"
+    )
     op.execute(f"""CREATE FUNCTION sla_report_ticket_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP IN ('UPDATE', 'DELETE') THEN {_ticket_statement(dialect, "OLD", -1)}; END IF;
   IF TG_OP IN ('UPDATE', 'INSERT') THEN {_ticket_statement(dialect, "NEW", 1)}; END IF;
   RETURN NULL;
 END $$""")
-    op.execute(f"CREATE TRIGGER sla_report_ticket AFTER INSERT OR DELETE OR UPDATE OF {', '.join(TICKET_FIELDS)} "
-               "ON ticket FOR EACH ROW EXECUTE FUNCTION sla_report_ticket_change()")
+    op.execute(
+        f"CREATE TRIGGER sla_report_ticket AFTER INSERT OR DELETE OR UPDATE OF {', '.join(TICKET_FIELDS)} "
+        "ON ticket FOR EACH ROW EXECUTE FUNCTION sla_report_ticket_change()"
+    )
 
 
 def _backfill(dialect: str) -> None:
     dims = f"{_day(dialect, 'c.opened_at')}, c.channel, coalesce(c.criticality, 0), coalesce(c.community_id, 0)"
     keys = ", ".join(DIMS)
-    op.execute(f"INSERT INTO sla_report_day ({keys}, target, decided, met) "
-               f"SELECT {dims}, c.target, count(*), sum({_met('c')}) FROM sla_clock c "
-               f"WHERE c.stopped_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5")
-    op.execute(f"INSERT INTO sla_report_minute ({keys}, minute, n) "
-               f"SELECT {dims}, c.elapsed_us / 60000000, count(*) FROM sla_clock c "
-               f"WHERE c.stopped_at IS NOT NULL AND c.target = 'first_response' AND c.elapsed_us IS NOT NULL "
-               f"GROUP BY 1, 2, 3, 4, 5")
-    op.execute(f"INSERT INTO sla_report_tickets ({keys}, n) "
-               f"SELECT {_day(dialect, 't.created_at')}, t.channel, coalesce(t.criticality, 0), "
-               f"coalesce(t.community_id, 0), count(*) FROM ticket t GROUP BY 1, 2, 3, 4")
+    op.execute(
+        f"INSERT INTO sla_report_day ({keys}, target, decided, met) "
+        f"SELECT {dims}, c.target, count(*), sum({_met('c')}) FROM sla_clock c "
+        f"WHERE c.stopped_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
+    )
+    op.execute(
+        f"INSERT INTO sla_report_minute ({keys}, minute, n) "
+        f"SELECT {dims}, c.elapsed_us / 60000000, count(*) FROM sla_clock c "
+        f"WHERE c.stopped_at IS NOT NULL AND c.target = 'first_response' AND c.elapsed_us IS NOT NULL "
+        f"GROUP BY 1, 2, 3, 4, 5"
+    )
+    op.execute(
+        f"INSERT INTO sla_report_tickets ({keys}, n) "
+        f"SELECT {_day(dialect, 't.created_at')}, t.channel, coalesce(t.criticality, 0), "
+        f"coalesce(t.community_id, 0), count(*) FROM ticket t GROUP BY 1, 2, 3, 4"
+    )
 
 
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     dim_columns = lambda: [  # noqa: E731 - fresh Column objects per table
-        sa.Column('day', sa.Date(), nullable=False),
-        sa.Column('channel', sa.String(length=16), nullable=False),
-        sa.Column('criticality', sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column('community_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("criticality", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("community_id", sa.Integer(), autoincrement=False, nullable=False),
     ]
-    op.create_table('sla_report_day', *dim_columns(),
-                    sa.Column('target', sa.String(length=16), nullable=False),
-                    sa.Column('decided', sa.Integer(), nullable=False),
-                    sa.Column('met', sa.Integer(), nullable=False),
-                    sa.PrimaryKeyConstraint('day', 'channel', 'criticality', 'community_id', 'target',
-                                            name=op.f('pk_sla_report_day')))
-    op.create_table('sla_report_minute', *dim_columns(),
-                    sa.Column('minute', sa.BigInteger(), autoincrement=False, nullable=False),
-                    sa.Column('n', sa.Integer(), nullable=False),
-                    sa.PrimaryKeyConstraint('day', 'channel', 'criticality', 'community_id', 'minute',
-                                            name=op.f('pk_sla_report_minute')))
-    op.create_table('sla_report_tickets', *dim_columns(),
-                    sa.Column('n', sa.Integer(), nullable=False),
-                    sa.PrimaryKeyConstraint('day', 'channel', 'criticality', 'community_id',
-                                            name=op.f('pk_sla_report_tickets')))
-    with op.batch_alter_table('sla_clock', schema=None) as batch_op:
-        batch_op.create_index('ix_sla_clock_report_live', ['stopped_at', 'opened_at', 'target', 'channel',
-                                                           'criticality', 'community_id', 'due_at'], unique=False)
+    op.create_table(
+        "sla_report_day",
+        *dim_columns(),
+        sa.Column("target", sa.String(length=16), nullable=False),
+        sa.Column("decided", sa.Integer(), nullable=False),
+        sa.Column("met", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "day",
+            "channel",
+            "criticality",
+            "community_id",
+            "target",
+            name=op.f("pk_sla_report_day"),
+        ),
+    )
+    op.create_table(
+        "sla_report_minute",
+        *dim_columns(),
+        sa.Column("minute", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "day",
+            "channel",
+            "criticality",
+            "community_id",
+            "minute",
+            name=op.f("pk_sla_report_minute"),
+        ),
+    )
+    op.create_table(
+        "sla_report_tickets",
+        *dim_columns(),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "day", "channel", "criticality", "community_id", name=op.f("pk_sla_report_tickets")
+        ),
+    )
+    with op.batch_alter_table("sla_clock", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_sla_clock_report_live",
+            [
+                "stopped_at",
+                "opened_at",
+                "target",
+                "channel",
+                "criticality",
+                "community_id",
+                "due_at",
+            ],
+            unique=False,
+        )
     _backfill(dialect)
     _create_triggers(dialect)
 
@@ -158,16 +230,22 @@ def upgrade() -> None:
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
-        for name in ("sla_report_clock_ins", "sla_report_clock_del", "sla_report_clock_upd",
-                     "sla_report_ticket_ins", "sla_report_ticket_del", "sla_report_ticket_upd"):
+        for name in (
+            "sla_report_clock_ins",
+            "sla_report_clock_del",
+            "sla_report_clock_upd",
+            "sla_report_ticket_ins",
+            "sla_report_ticket_del",
+            "sla_report_ticket_upd",
+        ):
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
     else:
         op.execute("DROP TRIGGER IF EXISTS sla_report_clock ON sla_clock")
         op.execute("DROP TRIGGER IF EXISTS sla_report_ticket ON ticket")
         op.execute("DROP FUNCTION IF EXISTS sla_report_clock_change()")
         op.execute("DROP FUNCTION IF EXISTS sla_report_ticket_change()")
-    with op.batch_alter_table('sla_clock', schema=None) as batch_op:
-        batch_op.drop_index('ix_sla_clock_report_live')
-    op.drop_table('sla_report_tickets')
-    op.drop_table('sla_report_minute')
-    op.drop_table('sla_report_day')
+    with op.batch_alter_table("sla_clock", schema=None) as batch_op:
+        batch_op.drop_index("ix_sla_clock_report_live")
+    op.drop_table("sla_report_tickets")
+    op.drop_table("sla_report_minute")
+    op.drop_table("sla_report_day")

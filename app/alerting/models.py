@@ -25,7 +25,9 @@ class Alert(SQLModel, table=True):
     generator_url: str | None = Field(default=None, max_length=1000)
     starts_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ends_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True, ondelete="SET NULL")
+    incident_id: int | None = Field(
+        default=None, foreign_key="incident.id", index=True, ondelete="SET NULL"
+    )
     received: int = Field(default=1, description="how many notifications named this alert")
     first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

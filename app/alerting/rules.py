@@ -59,12 +59,16 @@ class GrafanaPayload(AlertmanagerPayload):
 class GenericAlert(BaseModel):
     """`POST /api/v1/alerts`: the shape for anything that is neither Alertmanager nor Grafana."""
 
-    fingerprint: str = Field(min_length=1, max_length=128, description="stable id of this alert at its source")
+    fingerprint: str = Field(
+        min_length=1, max_length=128, description="stable id of this alert at its source"
+    )
     status: Literal["firing", "resolved"] = "firing"
     name: str = Field(min_length=1, max_length=200)
     summary: str = Field(default="", max_length=5000)
     labels: dict[str, str] = Field(default_factory=dict)
-    group_key: str | None = Field(default=None, max_length=200, description="alerts with one key share an incident")
+    group_key: str | None = Field(
+        default=None, max_length=200, description="alerts with one key share an incident"
+    )
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     url: str | None = Field(default=None, max_length=1000)
@@ -104,28 +108,47 @@ def from_alertmanager(payload: AlertmanagerPayload) -> list[AlertIn]:
     for a in payload.alerts:
         labels = {**payload.commonLabels, **a.labels}
         annotations = {**payload.commonAnnotations, **a.annotations}
-        out.append(AlertIn(
-            fingerprint=a.fingerprint or label_fingerprint(labels), status=a.status,
-            name=labels.get("alertname", "alert")[:200],
-            summary=annotations.get("summary") or annotations.get("description") or "",
-            labels=labels, annotations=annotations, starts_at=_real_time(a.startsAt),
-            ends_at=_real_time(a.endsAt), generator_url=a.generatorURL,
-            sender_group_key=payload.groupKey or "labels:" + label_fingerprint(payload.groupLabels),
-        ))
+        out.append(
+            AlertIn(
+                fingerprint=a.fingerprint or label_fingerprint(labels),
+                status=a.status,
+                name=labels.get("alertname", "alert")[:200],
+                summary=annotations.get("summary") or annotations.get("description") or "",
+                labels=labels,
+                annotations=annotations,
+                starts_at=_real_time(a.startsAt),
+                ends_at=_real_time(a.endsAt),
+                generator_url=a.generatorURL,
+                sender_group_key=payload.groupKey
+                or "labels:" + label_fingerprint(payload.groupLabels),
+            )
+        )
     return out
 
 
 def from_generic(payload: GenericPayload) -> list[AlertIn]:
-    return [AlertIn(
-        fingerprint=a.fingerprint, status=a.status, name=a.name, summary=a.summary, labels=a.labels,
-        annotations={}, starts_at=a.starts_at, ends_at=a.ends_at, generator_url=a.url,
-        sender_group_key=a.group_key or a.name,
-    ) for a in payload.alerts]
+    return [
+        AlertIn(
+            fingerprint=a.fingerprint,
+            status=a.status,
+            name=a.name,
+            summary=a.summary,
+            labels=a.labels,
+            annotations={},
+            starts_at=a.starts_at,
+            ends_at=a.ends_at,
+            generator_url=a.url,
+            sender_group_key=a.group_key or a.name,
+        )
+        for a in payload.alerts
+    ]
 
 
 # Common severity words in alert labels, most severe first.
 SEVERITY_WORDS: dict[Severity, frozenset[str]] = {
-    Severity.sev1: frozenset({"critical", "crit", "page", "emergency", "fatal", "disaster", "sev1", "p1"}),
+    Severity.sev1: frozenset(
+        {"critical", "crit", "page", "emergency", "fatal", "disaster", "sev1", "p1"}
+    ),
     Severity.sev2: frozenset({"high", "major", "error", "sev2", "p2"}),
     Severity.sev3: frozenset({"warning", "warn", "medium", "average", "sev3", "p3"}),
     Severity.sev4: frozenset({"info", "low", "minor", "none", "sev4", "p4", "p5"}),

@@ -9,7 +9,6 @@ import zlib
 from datetime import datetime
 
 from sqlalchemy import text
-
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,8 +22,12 @@ from app.incident.service import declare_in_transaction, move_locked_incident, r
 
 
 async def _open_incident(session: AsyncSession, key: str) -> Incident | None:
-    stmt = select(Incident).where(Incident.group_key == key, col(Incident.status).in_([s.value for s in ACTIVE])) \
-        .order_by(col(Incident.id).desc()).with_for_update()
+    stmt = (
+        select(Incident)
+        .where(Incident.group_key == key, col(Incident.status).in_([s.value for s in ACTIVE]))
+        .order_by(col(Incident.id).desc())
+        .with_for_update()
+    )
     return (await session.exec(stmt)).first()
 
 
@@ -39,45 +42,92 @@ async def _serialise_groups(session: AsyncSession, keys: set[str]) -> None:
         await session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=lock_id))  # type: ignore[call-overload]
 
 
-async def _attach(session: AsyncSession, alert: Alert, actor_id: int | None, now: datetime) -> Incident:
+async def _attach(
+    session: AsyncSession, alert: Alert, actor_id: int | None, now: datetime
+) -> Incident:
     incident = await _open_incident(session, alert.group_key)
     severity = Severity(alert.severity)
     if incident is None:
         incident = await declare_in_transaction(
-            session, IncidentCreate(title=f"{alert.name}: {alert.summary}"[:200] if alert.summary else alert.name,
-                                    summary=alert.summary, severity=severity),
-            actor_id=actor_id, now=now, source="alert", group_key=alert.group_key)
+            session,
+            IncidentCreate(
+                title=f"{alert.name}: {alert.summary}"[:200] if alert.summary else alert.name,
+                summary=alert.summary,
+                severity=severity,
+            ),
+            actor_id=actor_id,
+            now=now,
+            source="alert",
+            group_key=alert.group_key,
+        )
     elif severity.value < incident.severity:  # "sev1" < "sev2": a worse alert raises the incident
-        record_incident_event(session, incident, "incident.severity_changed", actor_id,
-               {"before": incident.severity, "after": severity.value, "reason": f"alert {alert.name}"})
+        record_incident_event(
+            session,
+            incident,
+            "incident.severity_changed",
+            actor_id,
+            {"before": incident.severity, "after": severity.value, "reason": f"alert {alert.name}"},
+        )
         incident.severity = severity.value
     alert.incident_id = incident.id
-    record_incident_event(session, incident, "incident.alert_received", actor_id,
-           {"alert_id": alert.id, "name": alert.name, "source": alert.source, "fingerprint": alert.fingerprint,
-            "severity": alert.severity})
+    record_incident_event(
+        session,
+        incident,
+        "incident.alert_received",
+        actor_id,
+        {
+            "alert_id": alert.id,
+            "name": alert.name,
+            "source": alert.source,
+            "fingerprint": alert.fingerprint,
+            "severity": alert.severity,
+        },
+    )
     return incident
 
 
-async def receive_alerts(session: AsyncSession, source: str, alerts: list[AlertIn], *, actor_id: int | None,
-                         now: datetime | None = None) -> AlertIngestResult:
+async def receive_alerts(
+    session: AsyncSession,
+    source: str,
+    alerts: list[AlertIn],
+    *,
+    actor_id: int | None,
+    now: datetime | None = None,
+) -> AlertIngestResult:
     now = now or utcnow()
     settings = get_incident_settings()
     result = AlertIngestResult(received=len(alerts), new=0, duplicates=0, resolved=0, incidents=[])
     touched: dict[int, Incident] = {}
     async with transaction(session):
-        await _serialise_groups(session, {group_key(a, source=source, group_labels=settings.group_labels)
-                                          for a in alerts})
+        await _serialise_groups(
+            session,
+            {group_key(a, source=source, group_labels=settings.group_labels) for a in alerts},
+        )
         for a in alerts:
-            stmt = select(Alert).where(Alert.source == source, Alert.fingerprint == a.fingerprint).with_for_update()
+            stmt = (
+                select(Alert)
+                .where(Alert.source == source, Alert.fingerprint == a.fingerprint)
+                .with_for_update()
+            )
             alert = (await session.exec(stmt)).first()
             if alert is None:
-                alert = Alert(source=source, fingerprint=a.fingerprint, status=a.status, name=a.name,
-                              summary=a.summary, severity=severity_from_labels(a.labels).value, labels=a.labels,
-                              annotations=a.annotations, group_key=group_key(a, source=source,
-                                                                              group_labels=settings.group_labels),
-                              generator_url=a.generator_url, starts_at=a.starts_at, ends_at=a.ends_at,
-                              first_seen_at=now, last_seen_at=now,
-                              resolved_at=(a.ends_at or now) if a.status == "resolved" else None)
+                alert = Alert(
+                    source=source,
+                    fingerprint=a.fingerprint,
+                    status=a.status,
+                    name=a.name,
+                    summary=a.summary,
+                    severity=severity_from_labels(a.labels).value,
+                    labels=a.labels,
+                    annotations=a.annotations,
+                    group_key=group_key(a, source=source, group_labels=settings.group_labels),
+                    generator_url=a.generator_url,
+                    starts_at=a.starts_at,
+                    ends_at=a.ends_at,
+                    first_seen_at=now,
+                    last_seen_at=now,
+                    resolved_at=(a.ends_at or now) if a.status == "resolved" else None,
+                )
                 session.add(alert)
                 await session.flush()
                 result.new += 1
@@ -94,11 +144,22 @@ async def receive_alerts(session: AsyncSession, source: str, alerts: list[AlertI
             if a.status == "resolved":
                 alert.resolved_at = a.ends_at or now
                 result.resolved += 1
-                linked = await session.get(Incident, alert.incident_id) if alert.incident_id else None
+                linked = (
+                    await session.get(Incident, alert.incident_id) if alert.incident_id else None
+                )
                 if linked is not None:
-                    record_incident_event(session, linked, "incident.alert_resolved", actor_id,
-                           {"alert_id": alert.id, "name": alert.name, "source": source,
-                            "fingerprint": alert.fingerprint})
+                    record_incident_event(
+                        session,
+                        linked,
+                        "incident.alert_resolved",
+                        actor_id,
+                        {
+                            "alert_id": alert.id,
+                            "name": alert.name,
+                            "source": source,
+                            "fingerprint": alert.fingerprint,
+                        },
+                    )
                     touched[pk(linked)] = linked
             else:  # fired again after resolving: it belongs to whatever incident is open for its group now
                 alert.resolved_at, alert.starts_at = None, a.starts_at or alert.starts_at
@@ -113,17 +174,28 @@ async def receive_alerts(session: AsyncSession, source: str, alerts: list[AlertI
     return result
 
 
-async def _auto_resolve(session: AsyncSession, incident: Incident, actor_id: int | None, now: datetime) -> None:
+async def _auto_resolve(
+    session: AsyncSession, incident: Incident, actor_id: int | None, now: datetime
+) -> None:
     if incident.source != "alert" or IncidentStatus(incident.status) not in ACTIVE:
         return
-    firing = (await session.exec(select(Alert.id).where(Alert.incident_id == incident.id,
-                                                        Alert.status == "firing"))).first()
+    firing = (
+        await session.exec(
+            select(Alert.id).where(Alert.incident_id == incident.id, Alert.status == "firing")
+        )
+    ).first()
     if firing is None:
-        await move_locked_incident(session, incident, IncidentStatus.resolved, actor_id, now, reason="every alert resolved")
+        await move_locked_incident(
+            session, incident, IncidentStatus.resolved, actor_id, now, reason="every alert resolved"
+        )
 
 
-async def list_alerts(session: AsyncSession, *, incident_id: int | None = None, limit: int = 200) -> list[Alert]:
+async def list_alerts(
+    session: AsyncSession, *, incident_id: int | None = None, limit: int = 200
+) -> list[Alert]:
     stmt = select(Alert)
     if incident_id is not None:
         stmt = stmt.where(Alert.incident_id == incident_id)
-    return list((await session.exec(stmt.order_by(col(Alert.last_seen_at).desc()).limit(limit))).all())
+    return list(
+        (await session.exec(stmt.order_by(col(Alert.last_seen_at).desc()).limit(limit))).all()
+    )

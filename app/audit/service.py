@@ -75,6 +75,8 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def list_ticket_events(session: AsyncSession, ticket_id: int, *, limit: int = 500) -> list[Event]:
+async def list_ticket_events(
+    session: AsyncSession, ticket_id: int, *, limit: int = 500
+) -> list[Event]:
     stmt = select(Event).where(Event.ticket_id == ticket_id).order_by(col(Event.id)).limit(limit)
     return list((await session.exec(stmt)).all())

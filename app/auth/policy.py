@@ -1,7 +1,7 @@
 """Who may do what: one table used by the API, the pages and the CLI alike.
 
-Staff and contacts are both `Principal`s. A permission is a scope name `<resource>:<read|write>`. A staff role grants a set of
-them; an API token carries scopes too, and what it may do is the intersection of its
+Staff and contacts are both `Principal`s. A permission is a scope name `<resource>:<read|write>`.
+A staff role grants a set of them; an API token carries scopes too, and what it may do is the intersection of its
 scopes and its owner's role, so a token can never do more than the person who made it.
 
 Contacts (community representatives and members) have no staff role and so no
@@ -14,7 +14,17 @@ from dataclasses import dataclass, field
 from app.errors import Forbidden, Unauthorized
 from app.user.models import StaffRole
 
-RESOURCES = ("tickets", "communities", "users", "sla", "schedules", "incidents", "alerts", "webhooks", "reports")
+RESOURCES = (
+    "tickets",
+    "communities",
+    "users",
+    "sla",
+    "schedules",
+    "incidents",
+    "alerts",
+    "webhooks",
+    "reports",
+)
 SCOPES: tuple[str, ...] = tuple(f"{r}:{a}" for r in RESOURCES for a in ("read", "write"))
 
 _READ_ALL = frozenset(s for s in SCOPES if s.endswith(":read"))
@@ -22,7 +32,8 @@ _READ_ALL = frozenset(s for s in SCOPES if s.endswith(":read"))
 ROLE_PERMISSIONS: dict[StaffRole, frozenset[str]] = {
     StaffRole.admin: frozenset(SCOPES),
     # Triagers run the front line: tickets, the rota, incidents and incoming alerts.
-    StaffRole.triager: _READ_ALL | {"tickets:write", "schedules:write", "incidents:write", "alerts:write"},
+    StaffRole.triager: _READ_ALL
+    | {"tickets:write", "schedules:write", "incidents:write", "alerts:write"},
     StaffRole.agent: _READ_ALL | {"tickets:write", "incidents:write"},
     StaffRole.viewer: _READ_ALL,
 }
@@ -51,7 +62,9 @@ class Principal:
 
     @property
     def permissions(self) -> frozenset[str]:
-        granted = ROLE_PERMISSIONS.get(self.staff_role, frozenset()) if self.staff_role else frozenset()
+        granted = (
+            ROLE_PERMISSIONS.get(self.staff_role, frozenset()) if self.staff_role else frozenset()
+        )
         return granted if self.scopes is None else granted & self.scopes
 
     def can(self, permission: str) -> bool:
@@ -63,7 +76,8 @@ def require(principal: Principal | None, permission: str) -> Principal:
     if principal is None:
         raise Unauthorized("sign in or send a bearer token")
     if not principal.can(permission):
-        if principal.scopes is not None and permission in ROLE_PERMISSIONS.get(principal.staff_role, ()):  # type: ignore[arg-type]
+        role_grants = ROLE_PERMISSIONS.get(principal.staff_role, ())  # type: ignore[arg-type]
+        if principal.scopes is not None and permission in role_grants:
             raise Forbidden(f"this token lacks the {permission} scope")
         raise Forbidden(f"your role does not allow {permission}")
     return principal

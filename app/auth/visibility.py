@@ -25,7 +25,9 @@ from app.ticket.models import Ticket
 
 def represented(principal: Principal) -> frozenset[int]:
     """Ids of the communities this contact represents."""
-    return frozenset(cid for cid, role in principal.memberships.items() if role == MembershipRole.representative)
+    return frozenset(
+        cid for cid, role in principal.memberships.items() if role == MembershipRole.representative
+    )
 
 
 def ticket_clause(principal: Principal) -> Any:
@@ -75,5 +77,11 @@ def can_approve(principal: Principal, ticket: Ticket) -> bool:
 def require_approver(principal: Principal, ticket: Ticket) -> None:
     if not can_approve(principal, ticket):
         if ticket.status != Status.awaiting_approval:
-            raise Conflict(f"this request is {ticket.status}, not awaiting approval", code="not_awaiting_approval")
-        raise Forbidden("only a representative of this community can approve or decline it", code="not_representative")
+            raise Conflict(
+                f"this request is {ticket.status}, not awaiting approval",
+                code="not_awaiting_approval",
+            )
+        raise Forbidden(
+            "only a representative of this community can approve or decline it",
+            code="not_representative",
+        )

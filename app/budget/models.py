@@ -29,13 +29,17 @@ class TimeEntry(SQLModel, table=True):
 class TimeEntryCreate(SQLModel):
     minutes: int = Field(ge=1, le=MAX_MINUTES, description="Whole minutes, 1 to 1440")
     note: str = Field(default="", max_length=500)
-    spent_at: AwareDatetime | None = Field(default=None, description="When the work happened; default now")
+    spent_at: AwareDatetime | None = Field(
+        default=None, description="When the work happened; default now"
+    )
 
 
 class TimeEntryUpdate(SQLModel):
     """A correction: only the fields sent change."""
 
-    minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES, description="Whole minutes, 1 to 1440")
+    minutes: int | None = Field(
+        default=None, ge=1, le=MAX_MINUTES, description="Whole minutes, 1 to 1440"
+    )
     note: str | None = Field(default=None, max_length=500)
     spent_at: AwareDatetime | None = None
 

@@ -9,9 +9,13 @@ from app.ticket.views import users_by_id
 async def entry_views(session: AsyncSession, entries: list[TimeEntry]) -> list[TimeEntryPublic]:
     """Time entries with the name of who logged each (one query for the whole list)."""
     people = await users_by_id(session, {e.user_id for e in entries})
-    return [TimeEntryPublic(**e.model_dump(exclude={"created_at"}),
-                            user_name=people[e.user_id].name if e.user_id in people else None)
-            for e in entries]
+    return [
+        TimeEntryPublic(
+            **e.model_dump(exclude={"created_at"}),
+            user_name=people[e.user_id].name if e.user_id in people else None,
+        )
+        for e in entries
+    ]
 
 
 def hours(minutes: int) -> str:

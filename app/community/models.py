@@ -26,8 +26,12 @@ class BudgetPeriod(StrEnum):
 class CommunityBase(SQLModel):
     slug: str = Field(max_length=64, description="URL name, e.g. `acme-university`")
     name: str = Field(max_length=120)
-    funded: bool = Field(default=False, description="Requests from this community come with dedicated funding")
-    budget_hours: float | None = Field(default=None, ge=0, description="Support hours per budget period")
+    funded: bool = Field(
+        default=False, description="Requests from this community come with dedicated funding"
+    )
+    budget_hours: float | None = Field(
+        default=None, ge=0, description="Support hours per budget period"
+    )
     budget_period: BudgetPeriod = Field(default=BudgetPeriod.month, sa_type=sa.String(16))
     runbook_url: str | None = Field(default=None, max_length=500)
     notes: str = Field(default="", max_length=5000)
@@ -48,11 +52,14 @@ class Community(CommunityBase, table=True):
 class CommunityCreate(CommunityBase):
     allowed_origins: list[str] = Field(default_factory=list)
     email_domains: list[str] = Field(
-        default_factory=list, description="e.g. `uni.example`: mail from there is this community's")
+        default_factory=list, description="e.g. `uni.example`: mail from there is this community's"
+    )
     slack_channels: list[str] = Field(
-        default_factory=list, description="Slack channel ids, e.g. `C0123ABCD`")
+        default_factory=list, description="Slack channel ids, e.g. `C0123ABCD`"
+    )
     github_repos: list[str] = Field(
-        default_factory=list, description="`owner/name` of GitHub repositories")
+        default_factory=list, description="`owner/name` of GitHub repositories"
+    )
 
     @field_validator("slug")
     @classmethod

@@ -24,7 +24,9 @@ def normalise_origin(origin: str) -> str:
     """`https://Example.org/path` → `https://example.org`; framing is decided per origin."""
     parts = urlsplit(origin.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput(f"not an origin: {origin!r} (expected https://host[:port])", code="bad_origin")
+        raise InvalidInput(
+            f"not an origin: {origin!r} (expected https://host[:port])", code="bad_origin"
+        )
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{parts.hostname.lower()}{port}"
 
@@ -37,14 +39,17 @@ async def list_communities(session: AsyncSession) -> list[Community]:
     return list((await session.exec(select(Community).order_by(col(Community.name)))).all())
 
 
-async def create_community(session: AsyncSession, data: CommunityCreate, *, actor_id: int | None) -> Community:
+async def create_community(
+    session: AsyncSession, data: CommunityCreate, *, actor_id: int | None
+) -> Community:
     origins = sorted({normalise_origin(o) for o in data.allowed_origins})
     async with transaction(session):
         if await get_community_by_slug(session, data.slug):
             raise Conflict(f"a community with slug {data.slug!r} already exists", code="slug_taken")
         mapped = {"email_domains", "slack_channels", "github_repos"}  # set below, validated
-        community = Community(**data.model_dump(exclude={"allowed_origins", *mapped}),
-                              allowed_origins=origins)
+        community = Community(
+            **data.model_dump(exclude={"allowed_origins", *mapped}), allowed_origins=origins
+        )
         session.add(community)
         await session.flush()
         record_event(
@@ -57,9 +62,16 @@ async def create_community(session: AsyncSession, data: CommunityCreate, *, acto
             data={"slug": community.slug, "name": community.name},
         )
         if data.email_domains or data.slack_channels or data.github_repos:
-            await set_community_mapping(session, pk(community), CommunityMapping(
-                email_domains=data.email_domains, slack_channels=data.slack_channels,
-                github_repos=data.github_repos), actor_id=actor_id)
+            await set_community_mapping(
+                session,
+                pk(community),
+                CommunityMapping(
+                    email_domains=data.email_domains,
+                    slack_channels=data.slack_channels,
+                    github_repos=data.github_repos,
+                ),
+                actor_id=actor_id,
+            )
     return community
 
 
@@ -77,7 +89,9 @@ async def add_member(
         await session.flush()
         existing = (
             await session.exec(
-                select(Membership).where(Membership.community_id == community.id, Membership.user_id == user.id)
+                select(Membership).where(
+                    Membership.community_id == community.id, Membership.user_id == user.id
+                )
             )
         ).first()
         if existing:
@@ -103,7 +117,10 @@ async def representatives(session: AsyncSession, community_id: int) -> list[User
     stmt = (
         select(User)
         .join(Membership, col(Membership.user_id) == User.id)
-        .where(Membership.community_id == community_id, Membership.role == MembershipRole.representative)
+        .where(
+            Membership.community_id == community_id,
+            Membership.role == MembershipRole.representative,
+        )
         .order_by(col(User.name))
     )
     return list((await session.exec(stmt)).all())
@@ -145,15 +162,20 @@ async def set_community_mapping(
     422 on a malformed entry, 409 when another community has it; nothing written then."""
     cleaned: dict[str, list[str]] = {}
     if mapping.email_domains is not None:
-        cleaned["email_domains"] = _clean(mapping.email_domains, DOMAIN_RE, "e-mail domain",
-                                          lower=True)
+        cleaned["email_domains"] = _clean(
+            mapping.email_domains, DOMAIN_RE, "e-mail domain", lower=True
+        )
     if mapping.slack_channels is not None:
         cleaned["slack_channels"] = _clean(
-            mapping.slack_channels, SLACK_CHANNEL_RE,
-            "Slack channel id (C, G or D then capitals and digits)", lower=False)
+            mapping.slack_channels,
+            SLACK_CHANNEL_RE,
+            "Slack channel id (C, G or D then capitals and digits)",
+            lower=False,
+        )
     if mapping.github_repos is not None:
-        cleaned["github_repos"] = _clean(mapping.github_repos, GITHUB_REPO_RE,
-                                         "GitHub repository (owner/name)", lower=True)
+        cleaned["github_repos"] = _clean(
+            mapping.github_repos, GITHUB_REPO_RE, "GitHub repository (owner/name)", lower=True
+        )
     async with transaction(session):
         community = await session.get(Community, community_id)
         if community is None:
@@ -166,19 +188,27 @@ async def set_community_mapping(
                 if taken:
                     raise Conflict(
                         f"{', '.join(sorted(taken))} already maps to community {other.slug!r}",
-                        code="mapping_taken")
+                        code="mapping_taken",
+                    )
         for name, values in cleaned.items():
             setattr(community, name, values)
         session.add(community)
         await session.flush()
-        record_event(session, "community.mapping_set", subject_type="community",
-                     subject_id=pk(community), actor_id=actor_id, community_id=community.id,
-                     data=cleaned)
+        record_event(
+            session,
+            "community.mapping_set",
+            subject_type="community",
+            subject_id=pk(community),
+            actor_id=actor_id,
+            community_id=community.id,
+            data=cleaned,
+        )
     return community
 
 
-async def community_for_channel(session: AsyncSession, *, slack_channel: str | None = None,
-                                github_repo: str | None = None) -> Community | None:
+async def community_for_channel(
+    session: AsyncSession, *, slack_channel: str | None = None, github_repo: str | None = None
+) -> Community | None:
     """The community a Slack channel or GitHub repository is mapped to, if any."""
     for community in await list_communities(session):
         if slack_channel and slack_channel in (community.slack_channels or []):

@@ -15,7 +15,9 @@ def next_step(steps_done: int, chain_length: int, max_rounds: int) -> Step | Non
     `max_rounds` times; None when the bound is reached (it stops; it never pages forever)."""
     if chain_length <= 0 or max_rounds <= 0 or steps_done >= chain_length * max_rounds:
         return None
-    return Step(number=steps_done + 1, level=steps_done % chain_length, round=steps_done // chain_length)
+    return Step(
+        number=steps_done + 1, level=steps_done % chain_length, round=steps_done // chain_length
+    )
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,7 @@ class TierPolicy:
 
 
 def parse_policy(raw: str) -> TierPolicy:
-    """"20:triager,lead" → 20 minutes, then the triager on call, then the lead."""
+    """ "20:triager,lead" → 20 minutes, then the triager on call, then the lead."""
     minutes, _, roles = raw.partition(":")
     try:
         wait = int(minutes.strip())

@@ -69,31 +69,89 @@ def _ticket_needs_claim(ticket: Ticket | None) -> str | None:
 
 async def _candidates(session: AsyncSession, now: datetime) -> list[Subject]:
     s = get_incident_settings()
-    incidents = (await session.exec(select(Incident).where(
-        col(Incident.acknowledged_at).is_(None), col(Incident.status).in_([x.value for x in ACTIVE]),
-        Incident.declared_at <= now - timedelta(minutes=s.escalation_ack_minutes)).limit(200))).all()
+    incidents = (
+        await session.exec(
+            select(Incident)
+            .where(
+                col(Incident.acknowledged_at).is_(None),
+                col(Incident.status).in_([x.value for x in ACTIVE]),
+                Incident.declared_at <= now - timedelta(minutes=s.escalation_ack_minutes),
+            )
+            .limit(200)
+        )
+    ).all()
     policies = {u.value: s.ticket_policy(u.value) for u in Urgency}
-    due_by_tier = or_(*((col(Ticket.urgency) == tier) & (col(Ticket.created_at) <= now - timedelta(minutes=p.minutes))
-                        for tier, p in policies.items()))
-    tickets = (await session.exec(select(Ticket).where(
-        col(Ticket.claimed_by_id).is_(None), col(Ticket.first_response_at).is_(None),
-        Ticket.status == Status.new.value, due_by_tier).limit(200))).all()
-    return [Subject("incident", pk(i), f"{incident_key(pk(i))} {SEVERITIES[Severity(i.severity)].label} {i.title}",
-                    i.declared_at, s.chain) for i in incidents] + \
-           [Subject("ticket", pk(t), f"{ticket_key(pk(t))} ({t.urgency}) {t.title}", t.created_at,
-                    policies[t.urgency].chain, t.community_id)
-            for t in tickets]
+    due_by_tier = or_(
+        *(
+            (col(Ticket.urgency) == tier)
+            & (col(Ticket.created_at) <= now - timedelta(minutes=p.minutes))
+            for tier, p in policies.items()
+        )
+    )
+    tickets = (
+        await session.exec(
+            select(Ticket)
+            .where(
+                col(Ticket.claimed_by_id).is_(None),
+                col(Ticket.first_response_at).is_(None),
+                Ticket.status == Status.new.value,
+                due_by_tier,
+            )
+            .limit(200)
+        )
+    ).all()
+    return [
+        Subject(
+            "incident",
+            pk(i),
+            f"{incident_key(pk(i))} {SEVERITIES[Severity(i.severity)].label} {i.title}",
+            i.declared_at,
+            s.chain,
+        )
+        for i in incidents
+    ] + [
+        Subject(
+            "ticket",
+            pk(t),
+            f"{ticket_key(pk(t))} ({t.urgency}) {t.title}",
+            t.created_at,
+            policies[t.urgency].chain,
+            t.community_id,
+        )
+        for t in tickets
+    ]
 
 
 async def _stop_finished(session: AsyncSession, now: datetime) -> int:
     """Close the escalations whose subject no longer needs anyone (acknowledged, claimed...)."""
-    running = (await session.exec(select(Escalation).where(col(Escalation.stopped_at).is_(None)))).all()
+    running = (
+        await session.exec(select(Escalation).where(col(Escalation.stopped_at).is_(None)))
+    ).all()
     # Every subject in two queries, not one per escalation: the sweep runs under the write lock.
-    ids = {kind: {e.subject_id for e in running if e.subject_type == kind} for kind in ("incident", "ticket")}
-    incidents = {i.id: i for i in (await session.exec(
-        select(Incident).where(col(Incident.id).in_(ids["incident"])))).all()} if ids["incident"] else {}
-    tickets = {t.id: t for t in (await session.exec(
-        select(Ticket).where(col(Ticket.id).in_(ids["ticket"])))).all()} if ids["ticket"] else {}
+    ids = {
+        kind: {e.subject_id for e in running if e.subject_type == kind}
+        for kind in ("incident", "ticket")
+    }
+    incidents = (
+        {
+            i.id: i
+            for i in (
+                await session.exec(select(Incident).where(col(Incident.id).in_(ids["incident"])))
+            ).all()
+        }
+        if ids["incident"]
+        else {}
+    )
+    tickets = (
+        {
+            t.id: t
+            for t in (
+                await session.exec(select(Ticket).where(col(Ticket.id).in_(ids["ticket"])))
+            ).all()
+        }
+        if ids["ticket"]
+        else {}
+    )
     stopped = 0
     for state in running:
         if state.subject_type == "incident":
@@ -103,35 +161,67 @@ async def _stop_finished(session: AsyncSession, now: datetime) -> int:
         if reason is None:
             continue
         state.stopped_at, state.stop_reason = now, reason
-        _record(session, state.subject_type, state.subject_id, "escalation_stopped",
-                {"reason": reason, "steps": state.steps})
+        _record(
+            session,
+            state.subject_type,
+            state.subject_id,
+            "escalation_stopped",
+            {"reason": reason, "steps": state.steps},
+        )
         stopped += 1
     return stopped
 
 
-async def _states_of(session: AsyncSession, subjects: list[Subject]) -> dict[tuple[str, int], Escalation]:
+async def _states_of(
+    session: AsyncSession, subjects: list[Subject]
+) -> dict[tuple[str, int], Escalation]:
     """The escalation of each subject that has one, in one query."""
     if not subjects:
         return {}
     by_kind = {kind: [s.id for s in subjects if s.type == kind] for kind in ("incident", "ticket")}
-    rows = (await session.exec(select(Escalation).where(or_(*(
-        (col(Escalation.subject_type) == kind) & col(Escalation.subject_id).in_(ids)
-        for kind, ids in by_kind.items() if ids))))).all()
+    rows = (
+        await session.exec(
+            select(Escalation).where(
+                or_(
+                    *(
+                        (col(Escalation.subject_type) == kind) & col(Escalation.subject_id).in_(ids)
+                        for kind, ids in by_kind.items()
+                        if ids
+                    )
+                )
+            )
+        )
+    ).all()
     return {(e.subject_type, e.subject_id): e for e in rows}
 
 
-def _record(session: AsyncSession, subject_type: str, subject_id: int, what: str, data: dict[str, Any],
-            community_id: int | None = None) -> None:
-    record_event(session, f"{subject_type}.{what}", subject_type=subject_type, subject_id=subject_id,
-                 ticket_id=subject_id if subject_type == "ticket" else None, community_id=community_id,
-                 actor_id=None, data=data)
+def _record(
+    session: AsyncSession,
+    subject_type: str,
+    subject_id: int,
+    what: str,
+    data: dict[str, Any],
+    community_id: int | None = None,
+) -> None:
+    record_event(
+        session,
+        f"{subject_type}.{what}",
+        subject_type=subject_type,
+        subject_id=subject_id,
+        ticket_id=subject_id if subject_type == "ticket" else None,
+        community_id=community_id,
+        actor_id=None,
+        data=data,
+    )
 
 
 async def _on_call_users(session: AsyncSession, role: str, now: datetime) -> list[User]:
     user_ids = await on_call_user_ids(session, role, now)
     if not user_ids:
         return []
-    found = {u.id: u for u in (await session.exec(select(User).where(col(User.id).in_(user_ids)))).all()}
+    found = {
+        u.id: u for u in (await session.exec(select(User).where(col(User.id).in_(user_ids)))).all()
+    }
     return [found[i] for i in user_ids if i in found]  # the rota's order: primary first
 
 
@@ -156,8 +246,14 @@ async def run_escalations(session: AsyncSession, now: datetime) -> int:
             step = next_step(state.steps, len(chain), s.escalation_max_rounds)
             if step is None:
                 state.stopped_at, state.stop_reason = now, "exhausted"
-                _record(session, subject.type, subject.id, "escalation_stopped",
-                        {"reason": "exhausted", "steps": state.steps}, subject.community_id)
+                _record(
+                    session,
+                    subject.type,
+                    subject.id,
+                    "escalation_stopped",
+                    {"reason": "exhausted", "steps": state.steps},
+                    subject.community_id,
+                )
                 continue
             role = chain[step.level]
             if role not in paged_by_role:
@@ -165,19 +261,42 @@ async def run_escalations(session: AsyncSession, now: datetime) -> int:
             users = paged_by_role[role]
             link = f"{get_settings().base_url}/{'incidents' if subject.type == 'incident' else 'tickets'}/{subject.id}"
             waited = int((now - subject.since).total_seconds() // 60)
-            text = f"Escalation (step {step.number}, {role}): {subject.title} has waited {waited} min " \
-                   f"for someone to {'acknowledge' if subject.type == 'incident' else 'claim'} it. {link}"
+            text = (
+                f"Escalation (step {step.number}, {role}): {subject.title} has waited {waited} min "
+                f"for someone to {'acknowledge' if subject.type == 'incident' else 'claim'} it. {link}"
+            )
             for user in users:
-                enqueue(session, "email.send", {"to": [user.email], "subject": f"[Escalation] {subject.title}",
-                                                "text": text},
-                        idempotency_key=f"escalation-{subject.type}-{subject.id}-step-{step.number}-user-{user.id}")
-            enqueue(session, "slack.notify", {"text": text},
-                    idempotency_key=f"escalation-{subject.type}-{subject.id}-step-{step.number}-slack")
-            _record(session, subject.type, subject.id, "escalated", {
-                "step": step.number, "level": step.level, "round": step.round, "role": role,
-                "paged": [u.name for u in users], "paged_ids": [u.id for u in users], "waited_minutes": waited,
-                **({"incident": incident_key(subject.id)} if subject.type == "incident" else {}),
-            }, subject.community_id)
+                enqueue(
+                    session,
+                    "email.send",
+                    {"to": [user.email], "subject": f"[Escalation] {subject.title}", "text": text},
+                    idempotency_key=f"escalation-{subject.type}-{subject.id}-step-{step.number}-user-{user.id}",
+                )
+            enqueue(
+                session,
+                "slack.notify",
+                {"text": text},
+                idempotency_key=f"escalation-{subject.type}-{subject.id}-step-{step.number}-slack",
+            )
+            _record(
+                session,
+                subject.type,
+                subject.id,
+                "escalated",
+                {
+                    "step": step.number,
+                    "level": step.level,
+                    "round": step.round,
+                    "role": role,
+                    "paged": [u.name for u in users],
+                    "paged_ids": [u.id for u in users],
+                    "waited_minutes": waited,
+                    **(
+                        {"incident": incident_key(subject.id)} if subject.type == "incident" else {}
+                    ),
+                },
+                subject.community_id,
+            )
             state.steps = step.number
             state.next_at = now + timedelta(minutes=s.escalation_step_minutes)
             pages += 1

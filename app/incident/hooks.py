@@ -9,7 +9,10 @@ from app.ticket.service import FRESH_TICKETS
 
 
 async def in_active_incident(session: AsyncSession, tickets: list[Ticket]) -> dict[int, dict]:
-    fresh = memo(session, FRESH_TICKETS)  # created here and linked to nothing yet: intake skips the query
-    found = await incident_ids_for_tickets(session, [t.id for t in tickets if t.id is not None and t.id not in fresh])
+    fresh = memo(
+        session, FRESH_TICKETS
+    )  # created here and linked to nothing yet: intake skips the query
+    found = await incident_ids_for_tickets(
+        session, [t.id for t in tickets if t.id is not None and t.id not in fresh]
+    )
     return {ticket_id: {"in_incident": True} for ticket_id in found}
-

@@ -28,7 +28,9 @@ class Incident(SQLModel, table=True):
     summary: str = Field(default="", sa_type=sa.Text)
     severity: str = Field(default=Severity.sev2, sa_type=sa.String(8))
     status: str = Field(default=IncidentStatus.investigating, sa_type=sa.String(24))
-    source: str = Field(default="manual", sa_type=sa.String(16), description="manual, ticket or alert")
+    source: str = Field(
+        default="manual", sa_type=sa.String(16), description="manual, ticket or alert"
+    )
     # Alerts with this key join this incident while it is open (alerting/rules.py).
     group_key: str | None = Field(default=None, max_length=255, index=True)
     declared_by_id: int | None = Field(default=None, foreign_key="user_account.id")
@@ -58,14 +60,18 @@ class IncidentCommunity(SQLModel, table=True):
     __tablename__ = "incident_community"
 
     incident_id: int = Field(foreign_key="incident.id", primary_key=True, ondelete="CASCADE")
-    community_id: int = Field(foreign_key="community.id", primary_key=True, index=True, ondelete="CASCADE")
+    community_id: int = Field(
+        foreign_key="community.id", primary_key=True, index=True, ondelete="CASCADE"
+    )
 
 
 class IncidentTicket(SQLModel, table=True):
     __tablename__ = "incident_ticket"
 
     incident_id: int = Field(foreign_key="incident.id", primary_key=True, ondelete="CASCADE")
-    ticket_id: int = Field(foreign_key="ticket.id", primary_key=True, index=True, ondelete="CASCADE")
+    ticket_id: int = Field(
+        foreign_key="ticket.id", primary_key=True, index=True, ondelete="CASCADE"
+    )
 
 
 class IncidentUpdate(SQLModel, table=True):
@@ -91,11 +97,15 @@ class PostMortem(SQLModel, table=True):
     __tablename__ = "postmortem"
 
     id: int | None = Field(default=None, primary_key=True)
-    incident_id: int = Field(foreign_key="incident.id", ondelete="CASCADE", sa_column_kwargs={"unique": True})
+    incident_id: int = Field(
+        foreign_key="incident.id", ondelete="CASCADE", sa_column_kwargs={"unique": True}
+    )
     what_happened: str = Field(default="", sa_type=sa.Text)
     went_well: str = Field(default="", sa_type=sa.Text)
     went_badly: str = Field(default="", sa_type=sa.Text)
-    timeline: str = Field(default="", sa_type=sa.Text, description="drafted from the incident's events")
+    timeline: str = Field(
+        default="", sa_type=sa.Text, description="drafted from the incident's events"
+    )
     updated_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -127,9 +137,15 @@ class IncidentCreate(SQLModel):
     title: str = Field(min_length=1, max_length=TITLE_MAX)
     summary: str = Field(default="", max_length=TEXT_MAX)
     severity: Severity = Severity.sev2
-    responder_id: int | None = Field(default=None, description="staff user; default: whoever declares")
-    communities: list[str] = Field(default_factory=list, max_length=50, description="community slugs")
-    tickets: list[str] = Field(default_factory=list, max_length=200, description="ticket ids or keys")
+    responder_id: int | None = Field(
+        default=None, description="staff user; default: whoever declares"
+    )
+    communities: list[str] = Field(
+        default_factory=list, max_length=50, description="community slugs"
+    )
+    tickets: list[str] = Field(
+        default_factory=list, max_length=200, description="ticket ids or keys"
+    )
 
     @field_validator("title")
     @classmethod
@@ -145,7 +161,9 @@ class IncidentPatch(SQLModel):
 
 
 class RoleAssign(SQLModel):
-    role: str = Field(min_length=1, max_length=32, description="lower-case word, e.g. responder, communications")
+    role: str = Field(
+        min_length=1, max_length=32, description="lower-case word, e.g. responder, communications"
+    )
     user_id: int
 
     @field_validator("role")
@@ -159,8 +177,12 @@ class RoleAssign(SQLModel):
 
 class UpdateCreate(SQLModel):
     body: str = Field(min_length=1, max_length=TEXT_MAX)
-    status: IncidentStatus | None = Field(default=None, description="move the incident with this update")
-    client_key: str | None = Field(default=None, max_length=64, description="repeat-safe: same key, same update")
+    status: IncidentStatus | None = Field(
+        default=None, description="move the incident with this update"
+    )
+    client_key: str | None = Field(
+        default=None, max_length=64, description="repeat-safe: same key, same update"
+    )
 
     @field_validator("body")
     @classmethod

@@ -25,17 +25,29 @@ class SeverityInfo:
 # users affected, no workaround"); the rest step down from it.
 SEVERITIES: dict[Severity, SeverityInfo] = {
     Severity.sev1: SeverityInfo(
-        "SEV1", "Critical: the service is down or unusable for all users of one or more communities, "
-                "no workaround. Everything else waits.", timedelta(minutes=30)),
+        "SEV1",
+        "Critical: the service is down or unusable for all users of one or more communities, "
+        "no workaround. Everything else waits.",
+        timedelta(minutes=30),
+    ),
     Severity.sev2: SeverityInfo(
-        "SEV2", "Major: a core feature is broken or badly degraded for many users; a workaround is "
-                "painful or partial.", timedelta(hours=1)),
+        "SEV2",
+        "Major: a core feature is broken or badly degraded for many users; a workaround is "
+        "painful or partial.",
+        timedelta(hours=1),
+    ),
     Severity.sev3: SeverityInfo(
-        "SEV3", "Minor: partial degradation for some users, or one community affected; a workaround "
-                "exists.", timedelta(hours=4)),
+        "SEV3",
+        "Minor: partial degradation for some users, or one community affected; a workaround "
+        "exists.",
+        timedelta(hours=4),
+    ),
     Severity.sev4: SeverityInfo(
-        "SEV4", "Low: little user impact (e.g. a failing alert or a risk found early); tracked as an "
-                "incident for visibility.", timedelta(hours=24)),
+        "SEV4",
+        "Low: little user impact (e.g. a failing alert or a risk found early); tracked as an "
+        "incident for visibility.",
+        timedelta(hours=24),
+    ),
 }
 
 
@@ -58,20 +70,31 @@ STATUS_LABELS = {
 }
 
 TRANSITIONS: dict[IncidentStatus, frozenset[IncidentStatus]] = {
-    IncidentStatus.investigating: frozenset({IncidentStatus.identified, IncidentStatus.monitoring,
-                                             IncidentStatus.resolved}),
-    IncidentStatus.identified: frozenset({IncidentStatus.investigating, IncidentStatus.monitoring,
-                                          IncidentStatus.resolved}),
-    IncidentStatus.monitoring: frozenset({IncidentStatus.investigating, IncidentStatus.identified,
-                                          IncidentStatus.resolved}),
+    IncidentStatus.investigating: frozenset(
+        {IncidentStatus.identified, IncidentStatus.monitoring, IncidentStatus.resolved}
+    ),
+    IncidentStatus.identified: frozenset(
+        {IncidentStatus.investigating, IncidentStatus.monitoring, IncidentStatus.resolved}
+    ),
+    IncidentStatus.monitoring: frozenset(
+        {IncidentStatus.investigating, IncidentStatus.identified, IncidentStatus.resolved}
+    ),
     # Reopening goes back to investigating: the fix did not hold.
-    IncidentStatus.resolved: frozenset({IncidentStatus.investigating, IncidentStatus.postmortem_done}),
+    IncidentStatus.resolved: frozenset(
+        {IncidentStatus.investigating, IncidentStatus.postmortem_done}
+    ),
     IncidentStatus.postmortem_done: frozenset(),
 }
 
 
-def check_incident_transition(current: IncidentStatus, target: IncidentStatus, *, severity: Severity,
-                              postmortem_written: bool, postmortem_required_for: frozenset[str]) -> None:
+def check_incident_transition(
+    current: IncidentStatus,
+    target: IncidentStatus,
+    *,
+    severity: Severity,
+    postmortem_written: bool,
+    postmortem_required_for: frozenset[str],
+) -> None:
     """Raise InvalidTransition (409) with the reason unless current → target is allowed."""
     current, target = IncidentStatus(current), IncidentStatus(target)
     if current == target:
@@ -85,15 +108,24 @@ def check_incident_transition(current: IncidentStatus, target: IncidentStatus, *
             allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current]))
             reason = f"from {current.value} an incident can move to: {allowed}"
         raise InvalidTransition(f"cannot move from {current.value} to {target.value}: {reason}")
-    if target == IncidentStatus.postmortem_done and not postmortem_written \
-            and Severity(severity).value in postmortem_required_for:
+    if (
+        target == IncidentStatus.postmortem_done
+        and not postmortem_written
+        and Severity(severity).value in postmortem_required_for
+    ):
         raise InvalidTransition(
             f"a {SEVERITIES[Severity(severity)].label} incident needs its post-mortem written "
-            "(at least what happened) before it is done", code="postmortem_missing")
+            "(at least what happened) before it is done",
+            code="postmortem_missing",
+        )
 
 
-def next_update_due(severity: Severity, status: IncidentStatus, last_update_at: datetime | None,
-                    declared_at: datetime) -> datetime | None:
+def next_update_due(
+    severity: Severity,
+    status: IncidentStatus,
+    last_update_at: datetime | None,
+    declared_at: datetime,
+) -> datetime | None:
     """When the affected communities should next hear from us; None once resolved."""
     if IncidentStatus(status) not in ACTIVE:
         return None
@@ -105,7 +137,7 @@ def update_overdue(due: datetime | None, now: datetime) -> bool:
 
 
 def countdown(due: datetime | None, now: datetime) -> str:
-    """"due in 12m" / "overdue by 1h 5m" for the composer."""
+    """ "due in 12m" / "overdue by 1h 5m" for the composer."""
     if due is None:
         return "no more updates due"
     seconds = int((due - now).total_seconds())

@@ -33,14 +33,16 @@ _BAD_LINK = "this confirmation link has expired or was already used"
 def confirmation_email(user: User, key: str, title: str, url: str) -> dict[str, Any]:
     text = (
         f"Hello {user.name},\n\n"
-        f"Someone sent us {key} (\"{title}\") in your name. If it was you, confirm it here "
+        f'Someone sent us {key} ("{title}") in your name. If it was you, confirm it here '
         f"(the link works once, for {CONFIRM_DAYS} days):\n\n{url}\n\n"
         "If it was not you, ignore this e-mail: the request stays on hold."
     )
     return {"to": [user.email], "subject": f"[{key}] Please confirm your request", "text": text}
 
 
-async def ask_to_confirm_address(session: AsyncSession, ticket: Ticket, change: TicketChange) -> None:
+async def ask_to_confirm_address(
+    session: AsyncSession, ticket: Ticket, change: TicketChange
+) -> None:
     """Ticket hook: a held request mails its requester's address a one-click confirmation."""
     if change.kind != "created" or not change.held_unverified or ticket.requester_id is None:
         return
@@ -48,25 +50,40 @@ async def ask_to_confirm_address(session: AsyncSession, ticket: Ticket, change: 
     if user is None or not user.email:
         return
     token = new_token("ic_")
-    row = IntakeConfirmation(token_hash=token_digest(token), ticket_id=pk(ticket), user_id=pk(user),
-                             created_at=change.now, expires_at=change.now + timedelta(days=CONFIRM_DAYS))
+    row = IntakeConfirmation(
+        token_hash=token_digest(token),
+        ticket_id=pk(ticket),
+        user_id=pk(user),
+        created_at=change.now,
+        expires_at=change.now + timedelta(days=CONFIRM_DAYS),
+    )
     session.add(row)
     await session.flush()
     url = f"{get_settings().base_url.rstrip('/')}/intake/confirm/{token}"
-    enqueue(session, "email.send", confirmation_email(user, ticket_key(pk(ticket)), ticket.title, url)
-            | {"ticket_id": pk(ticket)}, idempotency_key=f"intake-confirm-{row.id}")
+    enqueue(
+        session,
+        "email.send",
+        confirmation_email(user, ticket_key(pk(ticket)), ticket.title, url)
+        | {"ticket_id": pk(ticket)},
+        idempotency_key=f"intake-confirm-{row.id}",
+    )
 
 
 async def awaits_confirmation(session: AsyncSession, ticket_id: int) -> bool:
-    stmt = select(IntakeConfirmation.id).where(IntakeConfirmation.ticket_id == ticket_id,
-                                               col(IntakeConfirmation.used_at).is_(None))
+    stmt = select(IntakeConfirmation.id).where(
+        IntakeConfirmation.ticket_id == ticket_id, col(IntakeConfirmation.used_at).is_(None)
+    )
     return (await session.exec(stmt)).first() is not None
 
 
 async def confirm_request(session: AsyncSession, token: str) -> Ticket:
     """Spend a confirmation link (once): the held ticket goes on as a verified request."""
     digest = token_digest(token)
-    row = (await session.exec(select(IntakeConfirmation).where(IntakeConfirmation.token_hash == digest))).first()
+    row = (
+        await session.exec(
+            select(IntakeConfirmation).where(IntakeConfirmation.token_hash == digest)
+        )
+    ).first()
     if row is None:
         raise NotFound(_BAD_LINK, code="bad_link")
     now = utcnow()
@@ -74,12 +91,22 @@ async def confirm_request(session: AsyncSession, token: str) -> Ticket:
         # One UPDATE decides: two clicks at once, exactly one lifts the hold.
         result = await session.exec(
             update(IntakeConfirmation)
-            .where(col(IntakeConfirmation.token_hash) == digest, col(IntakeConfirmation.used_at).is_(None),
-                   col(IntakeConfirmation.expires_at) > now)
-            .values(used_at=now))
+            .where(
+                col(IntakeConfirmation.token_hash) == digest,
+                col(IntakeConfirmation.used_at).is_(None),
+                col(IntakeConfirmation.expires_at) > now,
+            )
+            .values(used_at=now)
+        )
         if result.rowcount != 1:
             raise NotFound(_BAD_LINK, code="bad_link")
         if write.ticket.status != Status.awaiting_approval:
             return write.ticket  # someone approved or closed it meanwhile
-        return await move_locked_ticket(session, write.ticket, Status.new, actor=None,
-                                        reason="the requester confirmed their address", now=write.now)
+        return await move_locked_ticket(
+            session,
+            write.ticket,
+            Status.new,
+            actor=None,
+            reason="the requester confirmed their address",
+            now=write.now,
+        )

@@ -41,32 +41,61 @@ STATUS_NOTES = {
     Status.closed.value: "This request is closed.",
 }
 # Slack's `ok: false` errors that no retry can fix; any other (ratelimited, internal_error, ...) is retried.
-SLACK_PERMANENT = {"channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "not_authed",
-                   "account_inactive", "token_revoked", "missing_scope", "msg_too_long", "no_text",
-                   "invalid_arguments", "restricted_action", "thread_reply_disabled"}
+SLACK_PERMANENT = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "missing_scope",
+    "msg_too_long",
+    "no_text",
+    "invalid_arguments",
+    "restricted_action",
+    "thread_reply_disabled",
+}
 
 
 async def _thread_of(session: AsyncSession, ticket: Ticket) -> str | None:
     # The first ref is where the ticket was born (later GitHub refs may be tracker issues).
-    stmt = (select(ExternalRef.external_id).where(ExternalRef.ticket_id == ticket.id,
-                                                  ExternalRef.source == ticket.channel)
-            .order_by(col(ExternalRef.id)).limit(1))
+    stmt = (
+        select(ExternalRef.external_id)
+        .where(ExternalRef.ticket_id == ticket.id, ExternalRef.source == ticket.channel)
+        .order_by(col(ExternalRef.id))
+        .limit(1)
+    )
     return (await session.exec(stmt)).first()
 
 
-async def reply_in_origin_thread(session: AsyncSession, ticket: Ticket, change: TicketChange) -> None:
+async def reply_in_origin_thread(
+    session: AsyncSession, ticket: Ticket, change: TicketChange
+) -> None:
     topic = TOPIC_OF.get(ticket.channel)
     if topic is None or inbound_source(session) == ticket.channel:
         return  # not a GitHub/Slack ticket, or the change came from that very thread
     message_id, what = None, ""
-    if change.kind == "message" and change.by_staff and change.message_kind == MessageKind.public.value:
-        stmt = select(Message).where(Message.ticket_id == ticket.id).order_by(col(Message.id).desc()).limit(1)
+    if (
+        change.kind == "message"
+        and change.by_staff
+        and change.message_kind == MessageKind.public.value
+    ):
+        stmt = (
+            select(Message)
+            .where(Message.ticket_id == ticket.id)
+            .order_by(col(Message.id).desc())
+            .limit(1)
+        )
         message = (await session.exec(stmt)).first()
         if message is None or message.channel == ticket.channel:
             return
         message_id, what, text = message.id, f"reply-{message.id}", message.body
-    elif (change.kind == "status" and change.status_after in STATUS_NOTES
-          and get_integration_settings().reply_status_changes):
+    elif (
+        change.kind == "status"
+        and change.status_after in STATUS_NOTES
+        and get_integration_settings().reply_status_changes
+    ):
         label = STATUS_LABELS[Status(change.status_after)]
         text = f"Status: **{label}**. {STATUS_NOTES[change.status_after]}"
         what = f"status-{change.status_after}-{int(change.now.timestamp() * 1000)}"
@@ -75,11 +104,21 @@ async def reply_in_origin_thread(session: AsyncSession, ticket: Ticket, change: 
     thread = await _thread_of(session, ticket)
     if thread is None:
         return  # e.g. a slash-command ticket: there is no thread to answer in
-    outbox = enqueue(session, topic, {"ticket_id": ticket.id, "thread": thread, "text": text},
-                     idempotency_key=f"{ticket.channel}-{ticket.id}-{what}")
+    outbox = enqueue(
+        session,
+        topic,
+        {"ticket_id": ticket.id, "thread": thread, "text": text},
+        idempotency_key=f"{ticket.channel}-{ticket.id}-{what}",
+    )
     await session.flush()  # the outbox id, for the delivery row
-    session.add(ReplyDelivery(ticket_id=pk(ticket), message_id=message_id, outbox_message_id=pk(outbox),
-                              source=ticket.channel))
+    session.add(
+        ReplyDelivery(
+            ticket_id=pk(ticket),
+            message_id=message_id,
+            outbox_message_id=pk(outbox),
+            source=ticket.channel,
+        )
+    )
 
 
 async def _posted_as(session: AsyncSession, outbox_id: int) -> str | None:
@@ -91,8 +130,11 @@ async def _posted_as(session: AsyncSession, outbox_id: int) -> str | None:
 
 async def _record_posted(session: AsyncSession, outbox_id: int, external_id: str) -> None:
     async with transaction(session):
-        await session.exec(update(ReplyDelivery).where(col(ReplyDelivery.outbox_message_id) == outbox_id)
-                           .values(external_id=external_id[:255]))
+        await session.exec(
+            update(ReplyDelivery)
+            .where(col(ReplyDelivery.outbox_message_id) == outbox_id)
+            .values(external_id=external_id[:255])
+        )
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -110,15 +152,23 @@ async def post_github_comment(session: AsyncSession, message: OutboxMessage) -> 
     payload = message.payload
     done = await _posted_as(session, pk(message))
     if done:
-        return Delivered(detail=f"already posted as comment {done}", status_code=201)  # a retry after a lost lease
+        return Delivered(
+            detail=f"already posted as comment {done}", status_code=201
+        )  # a retry after a lost lease
     repo, _, number = str(payload.get("thread") or "").rpartition("#")
     if not repo or not number.isdigit() or not payload.get("text"):
-        raise DeliveryFailed("github.comment needs 'thread' (owner/repo#number) and 'text'", permanent=True)
+        raise DeliveryFailed(
+            "github.comment needs 'thread' (owner/repo#number) and 'text'", permanent=True
+        )
     settings = get_integration_settings()
     url = f"{settings.github_api_url.rstrip('/')}/repos/{repo}/issues/{number}/comments"
     body = f"{payload['text']}\n\n<!-- firstline:{message.idempotency_key} -->"
-    headers = {"Authorization": f"Bearer {settings.github_token}", "Accept": "application/vnd.github+json",
-               "X-GitHub-Api-Version": "2022-11-28", "User-Agent": "Firstline"}
+    headers = {
+        "Authorization": f"Bearer {settings.github_token}",
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": "2022-11-28",
+        "User-Agent": "Firstline",
+    }
     try:
         response = await http_client().post(url, json={"body": body}, headers=headers)
     except httpx.HTTPError as exc:
@@ -129,12 +179,19 @@ async def post_github_comment(session: AsyncSession, message: OutboxMessage) -> 
             await _record_posted(session, pk(message), str(comment_id))
         return Delivered(detail=f"comment {comment_id} on {repo}#{number}", status_code=201)
     # Primary limits: 403/429 with no requests remaining; secondary limits: 403/429 with Retry-After.
-    limited = response.status_code in (403, 429) and (response.status_code == 429 or "retry-after" in response.headers
-                                                      or response.headers.get("x-ratelimit-remaining") == "0")
+    limited = response.status_code in (403, 429) and (
+        response.status_code == 429
+        or "retry-after" in response.headers
+        or response.headers.get("x-ratelimit-remaining") == "0"
+    )
     # 401/404/410/422: bad token, no such issue, locked or invalid: a retry gets the same answer.
     permanent = not limited and response.status_code in (400, 401, 403, 404, 410, 422)
-    raise DeliveryFailed(f"HTTP {response.status_code}: {response.text[:200]}", status_code=response.status_code,
-                         permanent=permanent, retry_after=_retry_after(response) if limited else None)
+    raise DeliveryFailed(
+        f"HTTP {response.status_code}: {response.text[:200]}",
+        status_code=response.status_code,
+        permanent=permanent,
+        retry_after=_retry_after(response) if limited else None,
+    )
 
 
 def slack_bot_configured() -> bool:
@@ -153,14 +210,19 @@ async def post_slack_reply(session: AsyncSession, message: OutboxMessage) -> Del
     headers = {"Authorization": f"Bearer {settings.slack_bot_token}"}
     body = {"channel": channel, "thread_ts": thread_ts, "text": str(payload["text"])}
     try:
-        response = await http_client().post(f"{settings.slack_api_url.rstrip('/')}/chat.postMessage",
-                                            json=body, headers=headers)
+        response = await http_client().post(
+            f"{settings.slack_api_url.rstrip('/')}/chat.postMessage", json=body, headers=headers
+        )
     except httpx.HTTPError as exc:
         raise DeliveryFailed(f"{type(exc).__name__}: {exc or 'no answer'}") from exc
     if response.status_code == 429:
-        raise DeliveryFailed("HTTP 429: rate limited", status_code=429, retry_after=_retry_after(response))
+        raise DeliveryFailed(
+            "HTTP 429: rate limited", status_code=429, retry_after=_retry_after(response)
+        )
     if response.status_code != 200:
-        raise DeliveryFailed(f"HTTP {response.status_code}: {response.text[:200]}", status_code=response.status_code)
+        raise DeliveryFailed(
+            f"HTTP {response.status_code}: {response.text[:200]}", status_code=response.status_code
+        )
     answer = _json(response)
     if not answer.get("ok"):  # Slack reports failures as 200 with ok: false
         error = str(answer.get("error") or "unknown_error")
@@ -187,8 +249,12 @@ async def announce_handoff_in_channel(session: AsyncSession, notice: HandoffNoti
     channel = get_integration_settings().slack_support_channel.strip()
     if not channel:
         return
-    enqueue(session, TOPIC_TOPIC, {"channel": channel, "topic": channel_topic(notice)},
-            idempotency_key=f"slack-topic-handoff-{notice.handoff_id}")
+    enqueue(
+        session,
+        TOPIC_TOPIC,
+        {"channel": channel, "topic": channel_topic(notice)},
+        idempotency_key=f"slack-topic-handoff-{notice.handoff_id}",
+    )
 
 
 async def set_slack_topic(session: AsyncSession, message: OutboxMessage) -> Delivered:
@@ -199,14 +265,21 @@ async def set_slack_topic(session: AsyncSession, message: OutboxMessage) -> Deli
     headers = {"Authorization": f"Bearer {settings.slack_bot_token}"}
     body = {"channel": str(payload["channel"]), "topic": payload["topic"]}
     try:
-        response = await http_client().post(f"{settings.slack_api_url.rstrip('/')}/conversations.setTopic",
-                                            json=body, headers=headers)
+        response = await http_client().post(
+            f"{settings.slack_api_url.rstrip('/')}/conversations.setTopic",
+            json=body,
+            headers=headers,
+        )
     except httpx.HTTPError as exc:
         raise DeliveryFailed(f"{type(exc).__name__}: {exc or 'no answer'}") from exc
     if response.status_code == 429:
-        raise DeliveryFailed("HTTP 429: rate limited", status_code=429, retry_after=_retry_after(response))
+        raise DeliveryFailed(
+            "HTTP 429: rate limited", status_code=429, retry_after=_retry_after(response)
+        )
     if response.status_code != 200:
-        raise DeliveryFailed(f"HTTP {response.status_code}: {response.text[:200]}", status_code=response.status_code)
+        raise DeliveryFailed(
+            f"HTTP {response.status_code}: {response.text[:200]}", status_code=response.status_code
+        )
     answer = _json(response)
     if not answer.get("ok"):
         error = str(answer.get("error") or "unknown_error")
@@ -227,20 +300,28 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 
 async def is_our_post(session: AsyncSession, source: str, external_id: str, body: str = "") -> bool:
     """The webhook of something we posted: by the id the channel gave it, or by our hidden marker."""
-    stmt = select(ReplyDelivery.id).where(ReplyDelivery.source == source, ReplyDelivery.external_id == external_id)
+    stmt = select(ReplyDelivery.id).where(
+        ReplyDelivery.source == source, ReplyDelivery.external_id == external_id
+    )
     if (await session.exec(stmt)).first() is not None:
         return True
     marker = MARKER_RE.search(body)
     if marker is None:
         return False
-    stmt = select(OutboxMessage.id).where(OutboxMessage.idempotency_key == marker.group(1),
-                                          col(OutboxMessage.topic).in_(list(TOPIC_OF.values())))
+    stmt = select(OutboxMessage.id).where(
+        OutboxMessage.idempotency_key == marker.group(1),
+        col(OutboxMessage.topic).in_(list(TOPIC_OF.values())),
+    )
     return (await session.exec(stmt)).first() is not None
 
 
 # --- delivery state per message ---------------------------------------------------------------
 
-_STATE = {OutboxStatus.pending.value: "queued", OutboxStatus.done.value: "sent", OutboxStatus.dead.value: "failed"}
+_STATE = {
+    OutboxStatus.pending.value: "queued",
+    OutboxStatus.done.value: "sent",
+    OutboxStatus.dead.value: "failed",
+}
 
 
 async def message_deliveries(session: AsyncSession, messages: list[Message]) -> dict[int, dict]:
@@ -248,24 +329,37 @@ async def message_deliveries(session: AsyncSession, messages: list[Message]) -> 
     ids = [m.id for m in messages if m.id is not None]
     if not ids:
         return {}
-    stmt = (select(ReplyDelivery, OutboxMessage)
-            .join(OutboxMessage, col(OutboxMessage.id) == col(ReplyDelivery.outbox_message_id))
-            .where(col(ReplyDelivery.message_id).in_(ids)).order_by(col(ReplyDelivery.id)))
+    stmt = (
+        select(ReplyDelivery, OutboxMessage)
+        .join(OutboxMessage, col(OutboxMessage.id) == col(ReplyDelivery.outbox_message_id))
+        .where(col(ReplyDelivery.message_id).in_(ids))
+        .order_by(col(ReplyDelivery.id))
+    )
     out: dict[int, dict] = {}
     for reply, outbox in (await session.exec(stmt)).all():
         if reply.message_id is None:
             continue
-        out[reply.message_id] = {"delivery": MessageDelivery(
-            id=pk(outbox), channel=reply.source, state=_STATE.get(outbox.status, "queued"), attempts=outbox.attempts,
-            last_error=outbox.last_error, next_try_at=outbox.available_at if outbox.status == "pending" else None,
-            delivered_at=outbox.delivered_at)}
+        out[reply.message_id] = {
+            "delivery": MessageDelivery(
+                id=pk(outbox),
+                channel=reply.source,
+                state=_STATE.get(outbox.status, "queued"),
+                attempts=outbox.attempts,
+                last_error=outbox.last_error,
+                next_try_at=outbox.available_at if outbox.status == "pending" else None,
+                delivered_at=outbox.delivered_at,
+            )
+        }
     return out
 
 
-async def send_reply_again(session: AsyncSession, delivery_id: int, *, ticket_id: int | None = None) -> MessageDelivery:
+async def send_reply_again(
+    session: AsyncSession, delivery_id: int, *, ticket_id: int | None = None
+) -> MessageDelivery:
     """Queue a failed (or sent) reply again, same idempotency key; 409 while it is still queued."""
-    stmt = select(ReplyDelivery).where(ReplyDelivery.outbox_message_id == delivery_id,
-                                       col(ReplyDelivery.message_id).is_not(None))
+    stmt = select(ReplyDelivery).where(
+        ReplyDelivery.outbox_message_id == delivery_id, col(ReplyDelivery.message_id).is_not(None)
+    )
     reply = (await session.exec(stmt)).first()
     if reply is None or (ticket_id is not None and reply.ticket_id != ticket_id):
         raise NotFound(f"no reply delivery {delivery_id}")
@@ -273,6 +367,7 @@ async def send_reply_again(session: AsyncSession, delivery_id: int, *, ticket_id
     if message is None:
         raise NotFound(f"no reply delivery {delivery_id}")
     await redeliver(session, delivery_id)
-    delivery: MessageDelivery = (await message_deliveries(session, [message]))[pk(message)]["delivery"]
+    delivery: MessageDelivery = (await message_deliveries(session, [message]))[pk(message)][
+        "delivery"
+    ]
     return delivery
-

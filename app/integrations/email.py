@@ -112,9 +112,15 @@ def automatic_reason(msg: EmailMessage, our_domain: str, our_address: str) -> st
 
 def _aligned(domain: str, from_domain: str) -> bool:
     """Relaxed alignment (RFC 7489): the same domain, or one a subdomain of the other."""
-    domain, from_domain = domain.strip().lower().rstrip("."), from_domain.strip().lower().rstrip(".")
-    return bool(domain) and (domain == from_domain or from_domain.endswith("." + domain)
-                             or domain.endswith("." + from_domain))
+    domain, from_domain = (
+        domain.strip().lower().rstrip("."),
+        from_domain.strip().lower().rstrip("."),
+    )
+    return bool(domain) and (
+        domain == from_domain
+        or from_domain.endswith("." + domain)
+        or domain.endswith("." + from_domain)
+    )
 
 
 def sender_verified(headers: list[str], from_email: str, authserv_id: str) -> bool:
@@ -129,7 +135,9 @@ def sender_verified(headers: list[str], from_email: str, authserv_id: str) -> bo
     for header in headers:
         try:
             parsed = authres.AuthenticationResultsHeader.parse(f"Authentication-Results: {header}")
-        except Exception:  # authres raises its own family of syntax errors; an unparsable header proves nothing
+        except (
+            Exception
+        ):  # authres raises its own family of syntax errors; an unparsable header proves nothing
             continue
         if str(parsed.authserv_id or "").lower() != authserv_id.lower():
             continue
@@ -160,8 +168,15 @@ def _decode_part(part) -> str:
         return raw.decode("latin-1")
 
 
-def parse_mail(raw: bytes, *, max_files: int, max_file_bytes: int, our_domain: str, our_address: str,
-               authserv_id: str = "") -> ParsedMail:
+def parse_mail(
+    raw: bytes,
+    *,
+    max_files: int,
+    max_file_bytes: int,
+    our_domain: str,
+    our_address: str,
+    authserv_id: str = "",
+) -> ParsedMail:
     msg = message_from_bytes(raw, policy=policy.default)
     if not isinstance(msg, EmailMessage) or not msg.get("From"):
         raise InvalidInput("not an RFC 822 message: it has no From header", code="bad_message")
@@ -186,17 +201,30 @@ def parse_mail(raw: bytes, *, max_files: int, max_file_bytes: int, our_domain: s
         if len(files) >= max_files:
             dropped.append(f"{name} (more than {max_files} files)")
         elif len(data) > max_file_bytes:
-            dropped.append(f"{name} ({len(data) // 1024} KB, over the {max_file_bytes // 1024} KB limit)")
+            dropped.append(
+                f"{name} ({len(data) // 1024} KB, over the {max_file_bytes // 1024} KB limit)"
+            )
         else:
-            files.append(UploadedFile(filename=name, content_type=part.get_content_type(), data=data))
+            files.append(
+                UploadedFile(filename=name, content_type=part.get_content_type(), data=data)
+            )
     return ParsedMail(
         message_id=(MSGID_RE.findall(str(msg.get("Message-ID", ""))) or [None])[0],
         in_reply_to=MSGID_RE.findall(str(msg.get("In-Reply-To", ""))),
         references=MSGID_RE.findall(str(msg.get("References", ""))),
-        subject=subject, from_name=from_name or None, from_email=from_email.strip().lower(), text=text,
-        files=files, dropped=dropped, auto=automatic_reason(msg, our_domain, our_address),
-        verified=sender_verified([str(h) for h in msg.get_all("Authentication-Results", [])],
-                                 from_email.strip().lower(), authserv_id))
+        subject=subject,
+        from_name=from_name or None,
+        from_email=from_email.strip().lower(),
+        text=text,
+        files=files,
+        dropped=dropped,
+        auto=automatic_reason(msg, our_domain, our_address),
+        verified=sender_verified(
+            [str(h) for h in msg.get_all("Authentication-Results", [])],
+            from_email.strip().lower(),
+            authserv_id,
+        ),
+    )
 
 
 def key_in_subject(subject: str, prefix: str) -> int | None:
@@ -207,7 +235,9 @@ def key_in_subject(subject: str, prefix: str) -> int | None:
 def ticket_in_our_ids(message_ids: list[str], our_domain: str) -> int | None:
     """Our outgoing mail about a ticket has a Message-ID like <...t42.<tag>@our.domain> (outgoing.py),
     the tag an HMAC of the rest under our secret key: a guessed id names no ticket."""
-    pattern = re.compile(rf"^<(.+\.t(\d{{1,12}}))\.([0-9a-f]{{20}})@{re.escape(our_domain)}>$", re.I)
+    pattern = re.compile(
+        rf"^<(.+\.t(\d{{1,12}}))\.([0-9a-f]{{20}})@{re.escape(our_domain)}>$", re.I
+    )
     for message_id in message_ids:
         match = pattern.search(message_id)
         if match and hmac.compare_digest(match.group(3).lower(), our_id_tag(match.group(1))):
@@ -234,8 +264,15 @@ async def _may_thread(session: AsyncSession, ticket: Ticket, sender: User, verif
         return verified
     if ticket.requester_id == sender.id:
         return True
-    wrote = select(Message.id).where(Message.ticket_id == ticket.id, Message.author_id == sender.id,
-                                     Message.kind == MessageKind.public).limit(1)
+    wrote = (
+        select(Message.id)
+        .where(
+            Message.ticket_id == ticket.id,
+            Message.author_id == sender.id,
+            Message.kind == MessageKind.public,
+        )
+        .limit(1)
+    )
     return (await session.exec(wrote)).first() is not None
 
 
@@ -247,7 +284,9 @@ async def _thread_target(session: AsyncSession, mail: ParsedMail, sender: User) 
     if ticket is None:
         ticket_id = key_in_subject(mail.subject, get_settings().ticket_prefix)
         if ticket_id is None:
-            ticket_id = ticket_in_our_ids(mail.in_reply_to + mail.references, get_integration_settings().mail_domain)
+            ticket_id = ticket_in_our_ids(
+                mail.in_reply_to + mail.references, get_integration_settings().mail_domain
+            )
         ticket = await get_ticket(session, ticket_id) if ticket_id is not None else None
     if ticket is not None and await _may_thread(session, ticket, sender, mail.verified):
         return ticket
@@ -261,9 +300,14 @@ async def ingest_email(session: AsyncSession, raw: bytes) -> IngestResult:
 
         raise PayloadTooLarge(f"message larger than {settings.email_max_bytes} bytes")
     app_settings = get_settings()
-    mail = parse_mail(raw, max_files=app_settings.max_attachments, max_file_bytes=app_settings.max_attachment_bytes,
-                      our_domain=settings.mail_domain, our_address=settings.mail_from,
-                      authserv_id=settings.mail_authserv_id)
+    mail = parse_mail(
+        raw,
+        max_files=app_settings.max_attachments,
+        max_file_bytes=app_settings.max_attachment_bytes,
+        our_domain=settings.mail_domain,
+        our_address=settings.mail_from,
+        authserv_id=settings.mail_authserv_id,
+    )
     if mail.auto:
         return IngestResult("ignored", detail=mail.auto)
     if mail.message_id and await seen(session, SOURCE, mail.message_id):
@@ -277,14 +321,31 @@ async def ingest_email(session: AsyncSession, raw: bytes) -> IngestResult:
     try:
         async with remembering(session, effect):
             if ticket is not None:
-                await post_message(session, pk(ticket), MessageCreate(body=(text or "(empty reply)")[:BODY_MAX]),
-                                   actor=principal_of(sender), channel=Channel.email,
-                                   files=mail.files)
+                await post_message(
+                    session,
+                    pk(ticket),
+                    MessageCreate(body=(text or "(empty reply)")[:BODY_MAX]),
+                    actor=principal_of(sender),
+                    channel=Channel.email,
+                    files=mail.files,
+                )
                 return IngestResult("message", ticket_key(pk(ticket)))
-            title = re.sub(r"^((re|fwd?|aw|wg)\s*:\s*)+", "", mail.subject, flags=re.I).strip()[:200] or "(no subject)"
-            created = await submit_ticket(session, TicketCreate(
-                title=title, body=text[:BODY_MAX], requester_email=sender.email, requester_name=sender.name,
-                channel=Channel.email), files=mail.files, verified=mail.verified)
+            title = (
+                re.sub(r"^((re|fwd?|aw|wg)\s*:\s*)+", "", mail.subject, flags=re.I).strip()[:200]
+                or "(no subject)"
+            )
+            created = await submit_ticket(
+                session,
+                TicketCreate(
+                    title=title,
+                    body=text[:BODY_MAX],
+                    requester_email=sender.email,
+                    requester_name=sender.name,
+                    channel=Channel.email,
+                ),
+                files=mail.files,
+                verified=mail.verified,
+            )
             return IngestResult("created", ticket_key(pk(created)))
     except Conflict:
         # The same Message-ID raced in through another delivery and won.

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import pk, transaction
@@ -30,7 +30,9 @@ _SOURCE = "inbound_source"
 class Effect:
     source: str
     delivery_id: str | None = None
-    refs: list[str] = field(default_factory=list)  # external ids of the same source naming this ticket
+    refs: list[str] = field(
+        default_factory=list
+    )  # external ids of the same source naming this ticket
     link: tuple[str, str, str] | None = None  # (url, title, kind)
 
 
@@ -56,43 +58,69 @@ async def write_effect(session: AsyncSession, ticket: Ticket, change: TicketChan
     if effect is None:
         return
     if effect.delivery_id:
-        session.add(InboundDelivery(source=effect.source, delivery_id=effect.delivery_id[:255], ticket_id=ticket.id))
+        session.add(
+            InboundDelivery(
+                source=effect.source, delivery_id=effect.delivery_id[:255], ticket_id=ticket.id
+            )
+        )
     for ref in effect.refs:
-        exists = (await session.exec(select(ExternalRef.id).where(
-            ExternalRef.source == effect.source, ExternalRef.external_id == ref[:255]))).first()
+        exists = (
+            await session.exec(
+                select(ExternalRef.id).where(
+                    ExternalRef.source == effect.source, ExternalRef.external_id == ref[:255]
+                )
+            )
+        ).first()
         if not exists:
-            session.add(ExternalRef(source=effect.source, external_id=ref[:255], ticket_id=pk(ticket)))
+            session.add(
+                ExternalRef(source=effect.source, external_id=ref[:255], ticket_id=pk(ticket))
+            )
     if effect.link:
         url, title, kind = effect.link
-        exists = (await session.exec(select(Link.id).where(Link.ticket_id == ticket.id, Link.url == url))).first()
+        exists = (
+            await session.exec(select(Link.id).where(Link.ticket_id == ticket.id, Link.url == url))
+        ).first()
         if not exists:
             session.add(Link(ticket_id=pk(ticket), url=url, title=title[:200], kind=kind))
 
 
 async def seen(session: AsyncSession, source: str, delivery_id: str) -> bool:
-    stmt = select(InboundDelivery.id).where(InboundDelivery.source == source,
-                                            InboundDelivery.delivery_id == delivery_id[:255])
+    stmt = select(InboundDelivery.id).where(
+        InboundDelivery.source == source, InboundDelivery.delivery_id == delivery_id[:255]
+    )
     return (await session.exec(stmt)).first() is not None
 
 
-async def mark_seen(session: AsyncSession, source: str, delivery_id: str, ticket_id: int | None = None) -> None:
+async def mark_seen(
+    session: AsyncSession, source: str, delivery_id: str, ticket_id: int | None = None
+) -> None:
     """For deliveries that change nothing on a ticket (ignored actions), so a replay is cheap."""
     async with transaction(session):
         if not await seen(session, source, delivery_id):
-            session.add(InboundDelivery(source=source, delivery_id=delivery_id[:255], ticket_id=ticket_id))
+            session.add(
+                InboundDelivery(source=source, delivery_id=delivery_id[:255], ticket_id=ticket_id)
+            )
 
 
 async def ticket_for(session: AsyncSession, source: str, external_ids: list[str]) -> Ticket | None:
     ids = [e[:255] for e in external_ids if e]
     if not ids:
         return None
-    stmt = select(ExternalRef.ticket_id).where(ExternalRef.source == source, ExternalRef.external_id.in_(ids))  # type: ignore[attr-defined]
+    stmt = select(ExternalRef.ticket_id).where(
+        ExternalRef.source == source, col(ExternalRef.external_id).in_(ids)
+    )
     ticket_id = (await session.exec(stmt.limit(1))).first()
     return await session.get(Ticket, ticket_id) if ticket_id else None
 
 
-async def person(session: AsyncSession, *, email: str, name: str | None, github_login: str | None = None,
-                 slack_user_id: str | None = None) -> User:
+async def person(
+    session: AsyncSession,
+    *,
+    email: str,
+    name: str | None,
+    github_login: str | None = None,
+    slack_user_id: str | None = None,
+) -> User:
     """The user behind an outside identity: matched by handle first, then e-mail (any of the
     person's addresses); created as a contact, with the handle remembered as their identity."""
     user = None
@@ -105,7 +133,9 @@ async def person(session: AsyncSession, *, email: str, name: str | None, github_
     if user is not None:
         return user
     async with transaction(session):
-        user = await get_user_by_email(session, email)  # again under the lock: a racing delivery may have added them
+        user = await get_user_by_email(
+            session, email
+        )  # again under the lock: a racing delivery may have added them
         user = ensure_contact(session, user, email, name)
         await session.flush()
         # The handle came in a signed webhook: verified. Taken already (a race): the first keeps it.

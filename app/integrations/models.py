@@ -47,7 +47,9 @@ class ReplyDelivery(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True, ondelete="CASCADE")
     # None for a status note, which is no message of its own
-    message_id: int | None = Field(default=None, foreign_key="message.id", index=True, ondelete="CASCADE")
+    message_id: int | None = Field(
+        default=None, foreign_key="message.id", index=True, ondelete="CASCADE"
+    )
     outbox_message_id: int = Field(foreign_key="outbox_message.id", index=True, ondelete="CASCADE")
     source: str = Field(max_length=16)
     # github: the comment id; slack: channel:ts of our reply; email: our Message-ID

@@ -48,8 +48,9 @@ def build_email(message: OutboxMessage, thread_root: str | None = None) -> Email
     mail["To"] = ", ".join(to)
     mail["Subject"] = str(payload.get("subject") or "(no subject)")
     mail["Date"] = formatdate(localtime=False, usegmt=True)
-    mail["Message-ID"] = payload.get("message_id") or outgoing_message_id(message.idempotency_key,
-                                                                          payload.get("ticket_id"))
+    mail["Message-ID"] = payload.get("message_id") or outgoing_message_id(
+        message.idempotency_key, payload.get("ticket_id")
+    )
     # Mail other areas enqueue about a ticket joins the requester's thread too.
     in_reply_to = payload.get("in_reply_to") or thread_root
     if in_reply_to:
@@ -97,11 +98,16 @@ async def send_email(session: AsyncSession, message: OutboxMessage) -> Delivered
     try:
         await asyncio.to_thread(_smtp_send, mail)
     except smtplib.SMTPRecipientsRefused as exc:
-        raise DeliveryFailed(f"recipients refused: {', '.join(exc.recipients)}", permanent=True) from exc
+        raise DeliveryFailed(
+            f"recipients refused: {', '.join(exc.recipients)}", permanent=True
+        ) from exc
     except smtplib.SMTPResponseException as exc:
         # 5xx is the relay's final word; 4xx is "try later".
-        raise DeliveryFailed(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", status_code=exc.smtp_code,
-                             permanent=500 <= exc.smtp_code < 600) from exc
+        raise DeliveryFailed(
+            f"SMTP {exc.smtp_code}: {exc.smtp_error!r}",
+            status_code=exc.smtp_code,
+            permanent=500 <= exc.smtp_code < 600,
+        ) from exc
     except (OSError, smtplib.SMTPException) as exc:
         raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
     return Delivered(detail=f"sent {mail['Message-ID']} to {mail['To']}", status_code=250)
@@ -123,5 +129,8 @@ async def notify_slack(session: AsyncSession, message: OutboxMessage) -> Deliver
         return Delivered(detail="posted to Slack", status_code=200)
     # Slack answers 400/403/404/410 with a reason (invalid_payload, channel_not_found, ...): retrying won't help.
     permanent = response.status_code in (400, 403, 404, 410)
-    raise DeliveryFailed(f"HTTP {response.status_code}: {response.text[:200]}", status_code=response.status_code,
-                         permanent=permanent)
+    raise DeliveryFailed(
+        f"HTTP {response.status_code}: {response.text[:200]}",
+        status_code=response.status_code,
+        permanent=permanent,
+    )

@@ -18,9 +18,9 @@ from app.db import pk
 from app.integrations.models import ExternalRef, ReplyDelivery
 from app.integrations.settings import get_integration_settings
 from app.outbox.models import OutboxMessage
-from app.portal.notify import portal_ticket_url
 from app.outbox.service import enqueue
-from app.ticket.enums import Channel, MessageKind, STATUS_LABELS, Status
+from app.portal.notify import portal_ticket_url
+from app.ticket.enums import STATUS_LABELS, Channel, MessageKind, Status
 from app.ticket.hooks import TicketChange
 from app.ticket.models import Message, Ticket
 from app.user.models import User
@@ -42,7 +42,9 @@ def ticket_subject(ticket: Ticket) -> str:
 
 def our_id_tag(local: str) -> str:
     """HMAC of a Message-ID's left part under the secret key: our ids cannot be guessed or forged."""
-    digest = hmac.new(get_settings().secret_key.encode(), f"message-id|{local}".encode(), hashlib.sha256)
+    digest = hmac.new(
+        get_settings().secret_key.encode(), f"message-id|{local}".encode(), hashlib.sha256
+    )
     return digest.hexdigest()[:20]
 
 
@@ -51,12 +53,18 @@ def tagged_message_id(local: str) -> str:
 
 
 def our_message_id(ticket: Ticket, what: str) -> str:
-    return tagged_message_id(f"{get_settings().ticket_prefix.lower()}-{ticket.id}.{what}.t{ticket.id}")
+    return tagged_message_id(
+        f"{get_settings().ticket_prefix.lower()}-{ticket.id}.{what}.t{ticket.id}"
+    )
 
 
 async def thread_root(session: AsyncSession, ticket_id: int) -> str | None:
-    stmt = (select(ExternalRef.external_id).where(ExternalRef.source == "email", ExternalRef.ticket_id == ticket_id)
-            .order_by(col(ExternalRef.id)).limit(1))
+    stmt = (
+        select(ExternalRef.external_id)
+        .where(ExternalRef.source == "email", ExternalRef.ticket_id == ticket_id)
+        .order_by(col(ExternalRef.id))
+        .limit(1)
+    )
     return (await session.exec(stmt)).first()
 
 
@@ -81,9 +89,20 @@ def _change_already_mails(session: AsyncSession) -> bool:
     return bool(session.info.get(_MAILS))
 
 
-async def _mail_requester(session: AsyncSession, ticket: Ticket, *, what: str, text: str, actor_id: int | None,
-                          reply_id: int | None = None) -> None:
-    if ticket.channel not in MAILED_CHANNELS or ticket.requester_id is None or ticket.requester_id == actor_id:
+async def _mail_requester(
+    session: AsyncSession,
+    ticket: Ticket,
+    *,
+    what: str,
+    text: str,
+    actor_id: int | None,
+    reply_id: int | None = None,
+) -> None:
+    if (
+        ticket.channel not in MAILED_CHANNELS
+        or ticket.requester_id is None
+        or ticket.requester_id == actor_id
+    ):
         return
     if _change_already_mails(session):
         return
@@ -93,28 +112,66 @@ async def _mail_requester(session: AsyncSession, ticket: Ticket, *, what: str, t
     root = await thread_root(session, pk(ticket))
     message_id = our_message_id(ticket, what)
     link = portal_ticket_url(pk(ticket))  # the requester's page; the staff page would refuse them
-    outbox = enqueue(session, "email.send", {
-        "to": [requester.email], "subject": ticket_subject(ticket), "text": f"{text}\n\n-- \n{link}\n",
-        "ticket_id": ticket.id, "message_id": message_id, "in_reply_to": root,
-        "references": [root] if root else [],
-    }, idempotency_key=f"mail-{ticket.id}-{what}")
+    outbox = enqueue(
+        session,
+        "email.send",
+        {
+            "to": [requester.email],
+            "subject": ticket_subject(ticket),
+            "text": f"{text}\n\n-- \n{link}\n",
+            "ticket_id": ticket.id,
+            "message_id": message_id,
+            "in_reply_to": root,
+            "references": [root] if root else [],
+        },
+        idempotency_key=f"mail-{ticket.id}-{what}",
+    )
     session.add(ExternalRef(source="email", external_id=message_id, ticket_id=pk(ticket)))
     if reply_id is not None:  # the reply's delivery state, shown with it
         await session.flush()
-        session.add(ReplyDelivery(ticket_id=pk(ticket), message_id=reply_id, outbox_message_id=pk(outbox),
-                                  source="email", external_id=message_id))
+        session.add(
+            ReplyDelivery(
+                ticket_id=pk(ticket),
+                message_id=reply_id,
+                outbox_message_id=pk(outbox),
+                source="email",
+                external_id=message_id,
+            )
+        )
 
 
-async def mail_requester_on_change(session: AsyncSession, ticket: Ticket, change: TicketChange) -> None:
-    if change.kind == "message" and change.by_staff and change.message_kind == MessageKind.public.value:
-        stmt = select(Message).where(Message.ticket_id == ticket.id).order_by(col(Message.id).desc()).limit(1)
+async def mail_requester_on_change(
+    session: AsyncSession, ticket: Ticket, change: TicketChange
+) -> None:
+    if (
+        change.kind == "message"
+        and change.by_staff
+        and change.message_kind == MessageKind.public.value
+    ):
+        stmt = (
+            select(Message)
+            .where(Message.ticket_id == ticket.id)
+            .order_by(col(Message.id).desc())
+            .limit(1)
+        )
         message = (await session.exec(stmt)).first()
         if message is not None:
-            await _mail_requester(session, ticket, what=f"reply-{message.id}", text=message.body,
-                                  actor_id=change.actor_id, reply_id=message.id)
+            await _mail_requester(
+                session,
+                ticket,
+                what=f"reply-{message.id}",
+                text=message.body,
+                actor_id=change.actor_id,
+                reply_id=message.id,
+            )
     elif change.kind == "status" and change.status_after in STATUS_NOTES:
         label = STATUS_LABELS[Status(change.status_after)]
         text = f"Your request is now {label.lower()}. {STATUS_NOTES[change.status_after]}"
         stamp = int(change.now.timestamp() * 1000)
-        await _mail_requester(session, ticket, what=f"status-{change.status_after}-{stamp}", text=text,
-                              actor_id=change.actor_id)
+        await _mail_requester(
+            session,
+            ticket,
+            what=f"status-{change.status_after}-{stamp}",
+            text=text,
+            actor_id=change.actor_id,
+        )

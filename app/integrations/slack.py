@@ -18,8 +18,8 @@ from sqlalchemy import delete
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.config import get_settings
 from app.community.service import community_for_channel
+from app.config import get_settings
 from app.db import pk, transaction
 from app.errors import AppError, Conflict, InvalidInput, Unauthorized
 from app.integrations.conversations import is_our_post
@@ -46,15 +46,21 @@ SIGNATURE_SOURCE = "slack-sig"
 REPLAY_WINDOW = 300  # seconds, as Slack recommends
 
 
-def verify_request(secret: str, timestamp: str | None, body: bytes, signature: str | None, *, now: int) -> None:
+def verify_request(
+    secret: str, timestamp: str | None, body: bytes, signature: str | None, *, now: int
+) -> None:
     if not secret:
-        raise Unauthorized("Slack is not configured (FIRSTLINE_SLACK_SIGNING_SECRET)", code="not_configured")
+        raise Unauthorized(
+            "Slack is not configured (FIRSTLINE_SLACK_SIGNING_SECRET)", code="not_configured"
+        )
     try:
         ts = int(timestamp or "")
     except ValueError:
         raise Unauthorized("missing X-Slack-Request-Timestamp", code="bad_signature") from None
     if abs(now - ts) > REPLAY_WINDOW:
-        raise Unauthorized("stale request: timestamp outside the 5-minute window", code="stale_request")
+        raise Unauthorized(
+            "stale request: timestamp outside the 5-minute window", code="stale_request"
+        )
     base = b"v0:" + str(ts).encode() + b":" + body
     expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
     if not signature or not hmac.compare_digest(expected.encode(), signature.strip().encode()):
@@ -67,12 +73,17 @@ async def first_time(session: AsyncSession, signature: str, *, now: datetime) ->
     try:
         async with transaction(session):
             # Older than two windows: verify_request refuses those by their timestamp anyway.
-            await session.exec(delete(InboundDelivery).where(
-                col(InboundDelivery.source) == SIGNATURE_SOURCE,
-                col(InboundDelivery.created_at) < now - timedelta(seconds=2 * REPLAY_WINDOW)))
+            await session.exec(
+                delete(InboundDelivery).where(
+                    col(InboundDelivery.source) == SIGNATURE_SOURCE,
+                    col(InboundDelivery.created_at) < now - timedelta(seconds=2 * REPLAY_WINDOW),
+                )
+            )
             if await seen(session, SIGNATURE_SOURCE, signature):
                 return False
-            session.add(InboundDelivery(source=SIGNATURE_SOURCE, delivery_id=signature, created_at=now))
+            session.add(
+                InboundDelivery(source=SIGNATURE_SOURCE, delivery_id=signature, created_at=now)
+            )
     except Conflict:
         return False  # a racing copy of the same request stored the signature first
     return True
@@ -106,7 +117,7 @@ def _urgency(text: str) -> Urgency:
 
 
 def reaction_table(raw: str) -> dict[str, str]:
-    """"eyes=claim,bug=tag:bug" → {"eyes": "claim", "bug": "tag:bug"}; malformed pairs are skipped."""
+    """ "eyes=claim,bug=tag:bug" → {"eyes": "claim", "bug": "tag:bug"}; malformed pairs are skipped."""
     table = {}
     for pair in raw.split(","):
         name, _, action = pair.strip().partition("=")
@@ -115,7 +126,9 @@ def reaction_table(raw: str) -> dict[str, str]:
     return table
 
 
-async def _slack_person(session: AsyncSession, user_id: str, team_id: str | None, name: str | None = None) -> User:
+async def _slack_person(
+    session: AsyncSession, user_id: str, team_id: str | None, name: str | None = None
+) -> User:
     # Synthetic and never mailed (Slack people are answered in Slack); ".example" keeps it off real domains.
     email = f"{user_id}@{(team_id or 'team')}.slack.example".lower()
     return await person(session, email=email, name=name or user_id, slack_user_id=user_id[:32])
@@ -138,19 +151,32 @@ async def slash_command(session: AsyncSession, form: dict[str, str]) -> dict[str
     text = (form.get("text") or "").strip()
     command = form.get("command") or "/support"
     if not text:
-        return {"response_type": "ephemeral", "text": f"Usage: `{command} <what you need help with>`"}
+        return {
+            "response_type": "ephemeral",
+            "text": f"Usage: `{command} <what you need help with>`",
+        }
     user_id = form.get("user_id")
     if not user_id:
         raise InvalidInput("not a Slack slash command: no user_id", code="bad_payload")
     requester = await _slack_person(session, user_id, form.get("team_id"), form.get("user_name"))
     mapped = await community_for_channel(session, slack_channel=form.get("channel_id"))
-    ticket = await submit_ticket(session, TicketCreate(
-        title=_title(text), body=text[:50_000], requester_email=requester.email, requester_name=requester.name,
-        channel=Channel.slack, urgency=_urgency(text),
-        community=mapped.slug if mapped else None))
+    ticket = await submit_ticket(
+        session,
+        TicketCreate(
+            title=_title(text),
+            body=text[:50_000],
+            requester_email=requester.email,
+            requester_name=requester.name,
+            channel=Channel.slack,
+            urgency=_urgency(text),
+            community=mapped.slug if mapped else None,
+        ),
+    )
     key = ticket_key(pk(ticket))
-    return {"response_type": "ephemeral",
-            "text": f"Opened *{key}*: <{_link(pk(ticket))}|{ticket.title}>. We will answer here and on the ticket."}
+    return {
+        "response_type": "ephemeral",
+        "text": f"Opened *{key}*: <{_link(pk(ticket))}|{ticket.title}>. We will answer here and on the ticket.",
+    }
 
 
 @dataclass
@@ -160,7 +186,9 @@ class EventOutcome:
     detail: str = ""
 
 
-async def handle_event(session: AsyncSession, payload: dict[str, Any]) -> dict[str, Any] | EventOutcome:
+async def handle_event(
+    session: AsyncSession, payload: dict[str, Any]
+) -> dict[str, Any] | EventOutcome:
     kind = payload.get("type")
     if kind == "url_verification":
         challenge = payload.get("challenge")
@@ -180,7 +208,9 @@ async def handle_event(session: AsyncSession, payload: dict[str, Any]) -> dict[s
     if etype == "message":
         outcome = await _on_message(session, event, event_id, team_id)
     elif etype in ("reaction_added", "reaction_removed"):
-        outcome = await _on_reaction(session, event, event_id, team_id, added=etype == "reaction_added")
+        outcome = await _on_reaction(
+            session, event, event_id, team_id, added=etype == "reaction_added"
+        )
     else:
         outcome = EventOutcome("ignored", detail=f"event {etype!r} is not used")
     if outcome.result in ("ignored", "tagged", "claimed"):
@@ -188,8 +218,12 @@ async def handle_event(session: AsyncSession, payload: dict[str, Any]) -> dict[s
     return outcome
 
 
-async def _on_message(session: AsyncSession, event: dict[str, Any], event_id: str, team_id: str | None) -> EventOutcome:
-    channels = {c.strip() for c in get_integration_settings().slack_channels.split(",") if c.strip()}
+async def _on_message(
+    session: AsyncSession, event: dict[str, Any], event_id: str, team_id: str | None
+) -> EventOutcome:
+    channels = {
+        c.strip() for c in get_integration_settings().slack_channels.split(",") if c.strip()
+    }
     channel, ts, user = event.get("channel"), event.get("ts"), event.get("user")
     if channel and ts and await is_our_post(session, SOURCE, _thread_id(channel, ts)):
         return EventOutcome("ignored", detail="our own reply coming back")
@@ -208,30 +242,50 @@ async def _on_message(session: AsyncSession, event: dict[str, Any], event_id: st
         if ticket is None:
             return EventOutcome("ignored", detail="a reply in a thread that is not a ticket")
         async with remembering(session, Effect(SOURCE, event_id)):
-            await post_message(session, pk(ticket), MessageCreate(body=text[:50_000]),
-                               actor=principal_of(author),
-                               channel=Channel.slack)
+            await post_message(
+                session,
+                pk(ticket),
+                MessageCreate(body=text[:50_000]),
+                actor=principal_of(author),
+                channel=Channel.slack,
+            )
         return EventOutcome("message", ticket_key(pk(ticket)))
     async with remembering(session, Effect(SOURCE, event_id, refs=[_thread_id(channel, ts)])):
-        ticket = await submit_ticket(session, TicketCreate(
-            title=_title(text), body=text[:50_000], requester_email=author.email, requester_name=author.name,
-            channel=Channel.slack, urgency=_urgency(text),
-            community=mapped.slug if mapped else None))
+        ticket = await submit_ticket(
+            session,
+            TicketCreate(
+                title=_title(text),
+                body=text[:50_000],
+                requester_email=author.email,
+                requester_name=author.name,
+                channel=Channel.slack,
+                urgency=_urgency(text),
+                community=mapped.slug if mapped else None,
+            ),
+        )
     return EventOutcome("created", ticket_key(pk(ticket)))
 
 
-async def _on_reaction(session: AsyncSession, event: dict[str, Any], event_id: str, team_id: str | None, *,
-                       added: bool) -> EventOutcome:
+async def _on_reaction(
+    session: AsyncSession, event: dict[str, Any], event_id: str, team_id: str | None, *, added: bool
+) -> EventOutcome:
     # Whatever shape Slack (or a client bug) sends, a reaction is answered 200: Slack retries anything else.
     raw_item = event.get("item")
     item: dict[str, Any] = raw_item if isinstance(raw_item, dict) else {}
     raw_reaction = event.get("reaction")
-    reaction = (raw_reaction if isinstance(raw_reaction, str) else "").split("::")[0]  # skin tones: "+1::skin-tone-2"
+    reaction = (raw_reaction if isinstance(raw_reaction, str) else "").split("::")[
+        0
+    ]  # skin tones: "+1::skin-tone-2"
     action = reaction_table(get_integration_settings().slack_reactions).get(reaction)
     if action is None:
         return EventOutcome("ignored", detail=f":{reaction}: has no meaning here")
-    if (item.get("type") != "message" or not isinstance(item.get("channel"), str) or not item.get("channel")
-            or not isinstance(item.get("ts"), str) or not item.get("ts")):
+    if (
+        item.get("type") != "message"
+        or not isinstance(item.get("channel"), str)
+        or not item.get("channel")
+        or not isinstance(item.get("ts"), str)
+        or not item.get("ts")
+    ):
         return EventOutcome("ignored", detail="a reaction on something other than a message")
     ticket = await ticket_for(session, SOURCE, [_thread_id(item["channel"], item["ts"])])
     if ticket is None:
@@ -241,7 +295,9 @@ async def _on_reaction(session: AsyncSession, event: dict[str, Any], event_id: s
     reactor_id = event.get("user")
     if not isinstance(reactor_id, str) or not reactor_id:
         return EventOutcome("ignored", key, "a reaction without a user")
-    reactor = await _slack_person(session, reactor_id, team_id if isinstance(team_id, str) else None)
+    reactor = await _slack_person(
+        session, reactor_id, team_id if isinstance(team_id, str) else None
+    )
     if not reactor.is_staff:
         return EventOutcome("ignored", key, "only staff reactions act on tickets")
     actor = principal_of(reactor)

@@ -33,7 +33,12 @@ class LiveMessage:
     @classmethod
     def from_json(cls, raw: str) -> "LiveMessage":
         data = json.loads(raw)
-        return cls(**{k: data.get(k) for k in ("kind", "ticket_id", "community_id", "event_id", "actor_id")})
+        return cls(
+            **{
+                k: data.get(k)
+                for k in ("kind", "ticket_id", "community_id", "event_id", "actor_id")
+            }
+        )
 
 
 RESYNC = LiveMessage(kind="resync")
@@ -116,7 +121,9 @@ class PostgresBroker(Broker):
 
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
+                async with await psycopg.AsyncConnection.connect(
+                    self._conninfo, autocommit=True
+                ) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     self._ready.set()
                     # After a reconnect we may have missed notifications: boards reload.

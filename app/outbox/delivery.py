@@ -35,8 +35,14 @@ class DeliveryFailed(Exception):
     `retry_after`: the receiver said when to come back (HTTP 429 Retry-After), in seconds.
     """
 
-    def __init__(self, detail: str, *, status_code: int | None = None, permanent: bool = False,
-                 retry_after: float | None = None):
+    def __init__(
+        self,
+        detail: str,
+        *,
+        status_code: int | None = None,
+        permanent: bool = False,
+        retry_after: float | None = None,
+    ):
         super().__init__(detail)
         self.detail = detail
         self.status_code = status_code
@@ -82,7 +88,9 @@ def ready_topics() -> list[str]:
     return sorted(h.topic for h in OUTBOX_HANDLERS if h.enabled())
 
 
-_http_client: contextvars.ContextVar[httpx.AsyncClient | None] = contextvars.ContextVar("delivery_http", default=None)
+_http_client: contextvars.ContextVar[httpx.AsyncClient | None] = contextvars.ContextVar(
+    "delivery_http", default=None
+)
 
 
 def http_client() -> httpx.AsyncClient:
@@ -96,11 +104,12 @@ def http_client() -> httpx.AsyncClient:
 def backoff(attempt: int, *, base: float, cap: float) -> timedelta:
     """Delay before try `attempt + 1`: base, 2·base, 4·base, ... never more than `cap`."""
     exponent = min(max(attempt - 1, 0), 40)
-    return timedelta(seconds=min(base * (2 ** exponent), cap))
+    return timedelta(seconds=min(base * (2**exponent), cap))
 
 
-async def claim_due(session: AsyncSession, now: datetime, *, limit: int = 20,
-                    topics: list[str] | None = None) -> list[OutboxMessage]:
+async def claim_due(
+    session: AsyncSession, now: datetime, *, limit: int = 20, topics: list[str] | None = None
+) -> list[OutboxMessage]:
     """Take up to `limit` due messages for this worker by stamping a lease; returns them."""
     settings = get_integration_settings()
     topics = ready_topics() if topics is None else topics
@@ -109,9 +118,12 @@ async def claim_due(session: AsyncSession, now: datetime, *, limit: int = 20,
     lease_until = now + timedelta(seconds=settings.delivery_lease_seconds)
     due = (
         select(OutboxMessage.id)
-        .where(OutboxMessage.status == OutboxStatus.pending, col(OutboxMessage.available_at) <= now,
-               or_(col(OutboxMessage.locked_until).is_(None), col(OutboxMessage.locked_until) < now),
-               col(OutboxMessage.topic).in_(topics))
+        .where(
+            OutboxMessage.status == OutboxStatus.pending,
+            col(OutboxMessage.available_at) <= now,
+            or_(col(OutboxMessage.locked_until).is_(None), col(OutboxMessage.locked_until) < now),
+            col(OutboxMessage.topic).in_(topics),
+        )
         .order_by(col(OutboxMessage.available_at), col(OutboxMessage.id))
         .limit(limit)
     )
@@ -128,22 +140,50 @@ async def claim_due(session: AsyncSession, now: datetime, *, limit: int = 20,
         ids = [row[0] for row in result.all()]
         if not ids:
             return []
-        rows = await session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
-                                  .order_by(col(OutboxMessage.id)).execution_options(populate_existing=True))
+        rows = await session.exec(
+            select(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(ids))
+            .order_by(col(OutboxMessage.id))
+            .execution_options(populate_existing=True)
+        )
         return list(rows.all())
 
 
-async def _record(session: AsyncSession, message: OutboxMessage, *, now: datetime, ok: bool, detail: str,
-                  status_code: int | None, permanent: bool, duration_ms: int,
-                  retry_after: float | None = None) -> None:
+async def _record(
+    session: AsyncSession,
+    message: OutboxMessage,
+    *,
+    now: datetime,
+    ok: bool,
+    detail: str,
+    status_code: int | None,
+    permanent: bool,
+    duration_ms: int,
+    retry_after: float | None = None,
+) -> None:
     settings = get_integration_settings()
     async with transaction(session):
-        row = (await session.exec(select(OutboxMessage).where(OutboxMessage.id == message.id).with_for_update()
-                                  .execution_options(populate_existing=True))).first()
+        row = (
+            await session.exec(
+                select(OutboxMessage)
+                .where(OutboxMessage.id == message.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        ).first()
         if row is None:
             return
-        session.add(DeliveryAttempt(outbox_message_id=pk(row), attempt=row.attempts, ok=ok, status_code=status_code,
-                                    detail=detail[:2000], duration_ms=duration_ms, created_at=now))
+        session.add(
+            DeliveryAttempt(
+                outbox_message_id=pk(row),
+                attempt=row.attempts,
+                ok=ok,
+                status_code=status_code,
+                detail=detail[:2000],
+                duration_ms=duration_ms,
+                created_at=now,
+            )
+        )
         if row.status != OutboxStatus.pending:
             return  # another worker finished it after our lease ran out; keep its outcome
         row.locked_until = None
@@ -155,16 +195,20 @@ async def _record(session: AsyncSession, message: OutboxMessage, *, now: datetim
             row.status = OutboxStatus.dead
             row.last_error = detail[:2000]
         else:
-            delay = backoff(row.attempts, base=settings.delivery_backoff_seconds,
-                            cap=settings.delivery_backoff_max_seconds)
+            delay = backoff(
+                row.attempts,
+                base=settings.delivery_backoff_seconds,
+                cap=settings.delivery_backoff_max_seconds,
+            )
             if retry_after:  # the receiver's own word wins over our schedule, within the same cap
                 delay = timedelta(seconds=min(retry_after, settings.delivery_backoff_max_seconds))
             row.available_at = now + delay
             row.last_error = detail[:2000]
 
 
-async def deliver_message(session: AsyncSession, message: OutboxMessage,
-                          clock: Callable[[], datetime] = utcnow) -> bool:
+async def deliver_message(
+    session: AsyncSession, message: OutboxMessage, clock: Callable[[], datetime] = utcnow
+) -> bool:
     handler = _handler_for(message.topic)
     started = time.perf_counter()
     ok, permanent, status_code, retry_after = False, False, None, None
@@ -172,18 +216,39 @@ async def deliver_message(session: AsyncSession, message: OutboxMessage,
         outcome = await handler(session, message)
         ok, detail, status_code = True, outcome.detail, outcome.status_code
     except DeliveryFailed as exc:
-        detail, status_code, permanent, retry_after = exc.detail, exc.status_code, exc.permanent, exc.retry_after
-    except Exception as exc:  # a bug in a handler must not stop the others; it is retried and logged
+        detail, status_code, permanent, retry_after = (
+            exc.detail,
+            exc.status_code,
+            exc.permanent,
+            exc.retry_after,
+        )
+    except (
+        Exception
+    ) as exc:  # a bug in a handler must not stop the others; it is retried and logged
         log.exception("delivering outbox message %s failed", message.id)
         detail = f"{type(exc).__name__}: {exc}"
     duration_ms = int((time.perf_counter() - started) * 1000)
-    await _record(session, message, now=clock(), ok=ok, detail=detail, status_code=status_code,
-                  permanent=permanent, duration_ms=duration_ms, retry_after=retry_after)
+    await _record(
+        session,
+        message,
+        now=clock(),
+        ok=ok,
+        detail=detail,
+        status_code=status_code,
+        permanent=permanent,
+        duration_ms=duration_ms,
+        retry_after=retry_after,
+    )
     return ok
 
 
-async def deliver_due(session: AsyncSession, now: datetime, *, limit: int = 20,
-                      clock: Callable[[], datetime] | None = None) -> int:
+async def deliver_due(
+    session: AsyncSession,
+    now: datetime,
+    *,
+    limit: int = 20,
+    clock: Callable[[], datetime] | None = None,
+) -> int:
     """Claim and deliver what is due at `now`; returns how many were delivered."""
     messages = await claim_due(session, now, limit=limit)
     if not messages:
@@ -208,25 +273,36 @@ async def delivery_job(session: AsyncSession, now: datetime) -> int:
 
 
 async def list_attempts(session: AsyncSession, message_id: int) -> list[DeliveryAttempt]:
-    stmt = select(DeliveryAttempt).where(DeliveryAttempt.outbox_message_id == message_id).order_by(
-        col(DeliveryAttempt.id))
+    stmt = (
+        select(DeliveryAttempt)
+        .where(DeliveryAttempt.outbox_message_id == message_id)
+        .order_by(col(DeliveryAttempt.id))
+    )
     return list((await session.exec(stmt)).all())
 
 
-async def redeliver(session: AsyncSession, message_id: int, *, topic_prefix: str | None = None) -> OutboxMessage:
+async def redeliver(
+    session: AsyncSession, message_id: int, *, topic_prefix: str | None = None
+) -> OutboxMessage:
     """Send a finished or dead message again, with the same idempotency key (it is the same message)."""
     async with transaction(session):
-        row = (await session.exec(select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update()
-                                  .execution_options(populate_existing=True))).first()
+        row = (
+            await session.exec(
+                select(OutboxMessage)
+                .where(OutboxMessage.id == message_id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        ).first()
         if row is None or (topic_prefix and not row.topic.startswith(topic_prefix)):
             raise NotFound(f"no delivery {message_id}")
         if row.status == OutboxStatus.pending:
-            raise Conflict("this delivery is still queued; it will be tried again on its own",
-                           code="delivery_pending")
+            raise Conflict(
+                "this delivery is still queued; it will be tried again on its own",
+                code="delivery_pending",
+            )
         row.status = OutboxStatus.pending
         row.attempts = 0
         row.available_at = utcnow()
         row.locked_until = None
     return row
-
-

@@ -26,7 +26,9 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (Index("ix_outbox_message_due", "status", "available_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    topic: str = Field(max_length=48, index=True, description="who handles it, e.g. email, slack, webhook")
+    topic: str = Field(
+        max_length=48, index=True, description="who handles it, e.g. email, slack, webhook"
+    )
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     idempotency_key: str = Field(max_length=128, sa_column_kwargs={"unique": True})
     status: str = Field(default=OutboxStatus.pending, sa_type=sa.String(16))

@@ -23,7 +23,9 @@ def enqueue(
     logical message could be enqueued twice: the second enqueue then fails the unique
     constraint instead of sending twice.
     """
-    message = OutboxMessage(topic=topic, payload=payload, idempotency_key=idempotency_key or uuid.uuid4().hex)
+    message = OutboxMessage(
+        topic=topic, payload=payload, idempotency_key=idempotency_key or uuid.uuid4().hex
+    )
     if available_at is not None:
         message.available_at = available_at
     session.add(message)

@@ -31,25 +31,40 @@ def feed_url(token: str) -> str:
     return f"{get_settings().base_url.rstrip('/')}/calendar/{token}.ics"
 
 
-async def create_feed(session: AsyncSession, principal: Principal, *, schedule_id: int | None,
-                      user_id: int | None) -> tuple[Feed, str]:
+async def create_feed(
+    session: AsyncSession, principal: Principal, *, schedule_id: int | None, user_id: int | None
+) -> tuple[Feed, str]:
     """A new secret URL; returns the row and the token (shown once)."""
     if schedule_id is None and user_id is None:
         raise InvalidInput("name a schedule, a person, or both", code="bad_feed")
     if schedule_id is not None and await service.get_schedule(session, schedule_id) is None:
         raise NotFound(f"schedule {schedule_id} does not exist")
-    if user_id is not None and user_id != principal.user_id and not principal.can("schedules:write"):
+    if (
+        user_id is not None
+        and user_id != principal.user_id
+        and not principal.can("schedules:write")
+    ):
         raise Forbidden("you may make a personal feed only for yourself", code="not_yours")
     if user_id is not None:
         await service.check_staff(session, {user_id}, "user_id")
     token = new_token(FEED_PREFIX)
     async with transaction(session):
-        feed = Feed(token_hash=token_digest(token), schedule_id=schedule_id, user_id=user_id,
-                    created_by_id=principal.user_id)
+        feed = Feed(
+            token_hash=token_digest(token),
+            schedule_id=schedule_id,
+            user_id=user_id,
+            created_by_id=principal.user_id,
+        )
         session.add(feed)
         await session.flush()
-        record_event(session, "feed.created", subject_type="schedule", subject_id=schedule_id or 0,
-                     actor_id=principal.user_id, data={"feed_id": feed.id, "user_id": user_id})
+        record_event(
+            session,
+            "feed.created",
+            subject_type="schedule",
+            subject_id=schedule_id or 0,
+            actor_id=principal.user_id,
+            data={"feed_id": feed.id, "user_id": user_id},
+        )
     return feed, token
 
 
@@ -60,15 +75,23 @@ async def list_feeds(session: AsyncSession, principal: Principal) -> list[Feed]:
 
 async def revoke_feed(session: AsyncSession, principal: Principal, feed_id: int) -> None:
     feed = await session.get(Feed, feed_id)
-    if feed is None or (feed.created_by_id != principal.user_id and not principal.can("schedules:write")):
+    if feed is None or (
+        feed.created_by_id != principal.user_id and not principal.can("schedules:write")
+    ):
         raise NotFound(f"feed {feed_id} does not exist")
     if feed.revoked_at is not None:
         return
     async with transaction(session):
         feed.revoked_at = utcnow()
         session.add(feed)
-        record_event(session, "feed.revoked", subject_type="schedule", subject_id=feed.schedule_id or 0,
-                     actor_id=principal.user_id, data={"feed_id": feed.id})
+        record_event(
+            session,
+            "feed.revoked",
+            subject_type="schedule",
+            subject_id=feed.schedule_id or 0,
+            actor_id=principal.user_id,
+            data={"feed_id": feed.id},
+        )
 
 
 async def feed_by_token(session: AsyncSession, token: str) -> Feed | None:
@@ -98,17 +121,29 @@ def requested_window(start: datetime | None, end: datetime | None, now: datetime
     return window
 
 
-async def render_feed(session: AsyncSession, *, schedule: Schedule | None, user_id: int | None, window: Window,
-                      now: datetime) -> bytes:
+async def render_feed(
+    session: AsyncSession,
+    *,
+    schedule: Schedule | None,
+    user_id: int | None,
+    window: Window,
+    now: datetime,
+) -> bytes:
     """The calendar of one schedule (optionally one person's part of it), or one person's shifts everywhere."""
     if schedule is not None:
         schedules = [schedule]
     else:
-        ids = (await session.exec(select(Member.schedule_id).where(Member.user_id == user_id).distinct())).all()
+        ids = (
+            await session.exec(
+                select(Member.schedule_id).where(Member.user_id == user_id).distinct()
+            )
+        ).all()
         schedules = [s for s in await service.list_schedules(session) if s.id in set(ids)]
     rows: list[tuple[int, str, Shift]] = []
     for s in schedules:
-        for shift in await service.final_shifts(session, s, window.start, window.end, user_id=user_id):
+        for shift in await service.final_shifts(
+            session, s, window.start, window.end, user_id=user_id
+        ):
             rows.append((pk(s), s.name, shift))
     users = await service.users_by_id(session, {shift.user_id for _, _, shift in rows} | {user_id})
     if schedule is not None:
@@ -119,11 +154,17 @@ async def render_feed(session: AsyncSession, *, schedule: Schedule | None, user_
     return build_calendar(name, rows, users, stamp=now)
 
 
-async def render_feed_for_token(session: AsyncSession, token: str, now: datetime,
-                                window: Window | None = None) -> bytes:
+async def render_feed_for_token(
+    session: AsyncSession, token: str, now: datetime, window: Window | None = None
+) -> bytes:
     feed = await feed_by_token(session, token)
     if feed is None:
         raise NotFound("no such calendar feed (it may have been revoked)", code="unknown_feed")
     schedule = await service.get_schedule(session, feed.schedule_id) if feed.schedule_id else None
-    return await render_feed(session, schedule=schedule, user_id=feed.user_id, window=window or default_window(now),
-                             now=now)
+    return await render_feed(
+        session,
+        schedule=schedule,
+        user_id=feed.user_id,
+        window=window or default_window(now),
+        now=now,
+    )

@@ -21,8 +21,13 @@ def check_calendar(country: str | None, subdiv: str | None) -> None:
         raise InvalidInput(problem, code="bad_holidays")
 
 
-def skipped_dates(country: str | None, subdiv: str | None, extra: list[date] | tuple[date, ...],
-                  first_year: int, last_year: int) -> tuple[date, ...]:
+def skipped_dates(
+    country: str | None,
+    subdiv: str | None,
+    extra: list[date] | tuple[date, ...],
+    first_year: int,
+    last_year: int,
+) -> tuple[date, ...]:
     """Sorted holidays in the given years (a year either side is added by the caller when needed)."""
     days: set[date] = {d for d in extra if first_year <= d.year <= last_year}
     if country:

@@ -20,8 +20,13 @@ def event_uid(schedule_id: int, shift: Shift) -> str:
     return f"rota-{schedule_id}-{shift.uid}@firstline"
 
 
-def build_calendar(name: str, shifts: list[tuple[int, str, Shift]], users: dict[int | None, User], *,
-                   stamp: datetime) -> bytes:
+def build_calendar(
+    name: str,
+    shifts: list[tuple[int, str, Shift]],
+    users: dict[int | None, User],
+    *,
+    stamp: datetime,
+) -> bytes:
     """`shifts` are (schedule id, schedule name, shift); all instants in UTC."""
     cal = Calendar()
     cal.add("prodid", PRODID)

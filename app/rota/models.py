@@ -30,7 +30,9 @@ class Schedule(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=120)
     kind: str = Field(default=RotationKind.weekly, sa_type=sa.String(16))
-    zone: str = Field(max_length=64, description="IANA zone of the handoff time, e.g. Europe/Berlin")
+    zone: str = Field(
+        max_length=64, description="IANA zone of the handoff time, e.g. Europe/Berlin"
+    )
     anchor_date: date = Field(description="the rotation starts on this local date")
     handoff_time: str = Field(default="09:00", max_length=5)
     handoff_weekday: int = Field(default=0)
@@ -41,7 +43,9 @@ class Schedule(SQLModel, table=True):
     # Role names in display order; the first is the one the handoff report is about.
     roles: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     triage_mode: str = Field(default=TriageMode.off, sa_type=sa.String(16))
-    reminder_hours: int = Field(default=4, description="remind the incoming person this often until they acknowledge")
+    reminder_hours: int = Field(
+        default=4, description="remind the incoming person this often until they acknowledge"
+    )
     version: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -75,7 +79,9 @@ class Override(SQLModel, table=True):
     replaces_user_id: int | None = Field(default=None, foreign_key="user_account.id")
     requested_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     agreed_by_id: int | None = Field(default=None, foreign_key="user_account.id")
-    swap_group: str | None = Field(default=None, max_length=32, description="the two halves of a swap share it")
+    swap_group: str | None = Field(
+        default=None, max_length=32, description="the two halves of a swap share it"
+    )
     reason: str = Field(default="", max_length=500)
     created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -137,8 +143,12 @@ class Feed(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
-    schedule_id: int | None = Field(default=None, foreign_key="rota_schedule.id", ondelete="CASCADE", index=True)
-    user_id: int | None = Field(default=None, foreign_key="user_account.id", description="only this person's shifts")
+    schedule_id: int | None = Field(
+        default=None, foreign_key="rota_schedule.id", ondelete="CASCADE", index=True
+    )
+    user_id: int | None = Field(
+        default=None, foreign_key="user_account.id", description="only this person's shifts"
+    )
     created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -149,14 +159,20 @@ class Feed(SQLModel, table=True):
 
 class RoleIn(SQLModel):
     name: str = Field(description="e.g. triager, lead-tracker")
-    members: list[int] = Field(min_length=1, max_length=500, description="user ids in rotation order")
-    duties: list[str] = Field(default_factory=list, max_length=50, description="checklist for every shift")
+    members: list[int] = Field(
+        min_length=1, max_length=500, description="user ids in rotation order"
+    )
+    duties: list[str] = Field(
+        default_factory=list, max_length=50, description="checklist for every shift"
+    )
 
     @field_validator("name")
     @classmethod
     def _role_name(cls, v: str) -> str:
         if not ROLE_RE.match(v):
-            raise ValueError("role names are lower-case letters, digits, - and _ (max 32), starting with a letter")
+            raise ValueError(
+                "role names are lower-case letters, digits, - and _ (max 32), starting with a letter"
+            )
         return v
 
     @field_validator("duties")
@@ -189,7 +205,9 @@ class ScheduleIn(SQLModel):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {v!r} (e.g. Europe/Berlin, America/New_York)") from None
+            raise ValueError(
+                f"unknown IANA time zone {v!r} (e.g. Europe/Berlin, America/New_York)"
+            ) from None
         return v
 
     @field_validator("handoff_time")
@@ -304,7 +322,9 @@ class FairnessOut(SQLModel):
 
 
 class FeedIn(SQLModel):
-    schedule_id: int | None = Field(default=None, description="one schedule; omit for a personal feed")
+    schedule_id: int | None = Field(
+        default=None, description="one schedule; omit for a personal feed"
+    )
     user_id: int | None = Field(default=None, description="only this person's shifts")
 
 
@@ -314,7 +334,9 @@ class FeedOut(SQLModel):
     user_id: int | None
     created_at: datetime
     revoked_at: datetime | None
-    url: str | None = Field(default=None, description="secret: anyone with it can read the feed; shown only once")
+    url: str | None = Field(
+        default=None, description="secret: anyone with it can read the feed; shown only once"
+    )
 
 
 class DutyTickIn(SQLModel):

@@ -50,7 +50,13 @@ class Rotation:
 
     @property
     def period_days(self) -> int:
-        return 7 if self.kind == RotationKind.weekly else 1 if self.kind == RotationKind.weekdays else self.shift_days
+        return (
+            7
+            if self.kind == RotationKind.weekly
+            else 1
+            if self.kind == RotationKind.weekdays
+            else self.shift_days
+        )
 
     @property
     def start_date(self) -> date:
@@ -142,7 +148,9 @@ def _boundary(rotation: Rotation, k: int) -> datetime:
     day = rotation.start_date + timedelta(days=k * rotation.period_days)
     moved = 0
     while _is_holiday(rotation, day) and moved < rotation.period_days - 1:
-        day += timedelta(days=1)  # hand over on the next non-holiday day, never past the next handoff
+        day += timedelta(
+            days=1
+        )  # hand over on the next non-holiday day, never past the next handoff
         moved += 1
     return local_instant(day, rotation.handoff_time, rotation.zone)
 
@@ -174,7 +182,9 @@ def _working_index(rotation: Rotation, day: date) -> int:
     return -(_weekdays_between(day, first) - _holidays_between(rotation, day, first))
 
 
-def _weekday_shift_for(rotation: Rotation, instant: datetime) -> tuple[int, datetime, datetime] | None:
+def _weekday_shift_for(
+    rotation: Rotation, instant: datetime
+) -> tuple[int, datetime, datetime] | None:
     """The weekday shift containing `instant`: (index, start, end), or None (weekend, holiday, night gap)."""
     today = local_date(instant, rotation.zone)
     for day in (today, today - timedelta(days=1)):  # a shift started yesterday may still run
@@ -190,7 +200,9 @@ def _weekday_shift_for(rotation: Rotation, instant: datetime) -> tuple[int, date
 # --- the base layout --------------------------------------------------------------------
 
 
-def base_shifts(layout: Layout, start: datetime, end: datetime, roles: Iterable[str] | None = None) -> list[Shift]:
+def base_shifts(
+    layout: Layout, start: datetime, end: datetime, roles: Iterable[str] | None = None
+) -> list[Shift]:
     """Every base shift of the given roles overlapping [start, end), ordered by (start, role).
 
     Shifts are returned whole (they may begin before `start` or end after `end`).
@@ -221,7 +233,13 @@ def base_shifts(layout: Layout, start: datetime, end: datetime, roles: Iterable[
                 slots.append((k, s, e))
             k, s = k + 1, e
     out = [
-        Shift(role=role, index=k, start=s, end=e, user_id=layout.roles[role][k % len(layout.roles[role])])
+        Shift(
+            role=role,
+            index=k,
+            start=s,
+            end=e,
+            user_id=layout.roles[role][k % len(layout.roles[role])],
+        )
         for k, s, e in slots
         for role in wanted
     ]
@@ -283,8 +301,15 @@ def final_shifts(base: Sequence[Shift], overrides: Sequence[OverrideWindow]) -> 
                     continue
                 if p.start < o.start:
                     next_pieces.append(replace(p, end=o.start))
-                next_pieces.append(replace(p, start=max(p.start, o.start), end=min(p.end, o.end),
-                                           user_id=o.user_id, override_id=o.id))
+                next_pieces.append(
+                    replace(
+                        p,
+                        start=max(p.start, o.start),
+                        end=min(p.end, o.end),
+                        user_id=o.user_id,
+                        override_id=o.id,
+                    )
+                )
                 if o.end < p.end:
                     next_pieces.append(replace(p, start=o.end))
             pieces = next_pieces
@@ -293,13 +318,24 @@ def final_shifts(base: Sequence[Shift], overrides: Sequence[OverrideWindow]) -> 
     return out
 
 
-def shifts_between(layout: Layout, overrides: Sequence[OverrideWindow], start: datetime, end: datetime,
-                   roles: Iterable[str] | None = None) -> list[Shift]:
+def shifts_between(
+    layout: Layout,
+    overrides: Sequence[OverrideWindow],
+    start: datetime,
+    end: datetime,
+    roles: Iterable[str] | None = None,
+) -> list[Shift]:
     """The final shifts overlapping [start, end)."""
-    return [s for s in final_shifts(base_shifts(layout, start, end, roles), overrides) if s.end > start and s.start < end]
+    return [
+        s
+        for s in final_shifts(base_shifts(layout, start, end, roles), overrides)
+        if s.end > start and s.start < end
+    ]
 
 
-def on_call(layout: Layout, overrides: Sequence[OverrideWindow], role: str, instant: datetime) -> Shift | None:
+def on_call(
+    layout: Layout, overrides: Sequence[OverrideWindow], role: str, instant: datetime
+) -> Shift | None:
     """The final shift of `role` at `instant` (an override's piece when one covers it)."""
     shift = base_on_call(layout, role, instant)
     if shift is None:
@@ -329,14 +365,18 @@ def fairness(shifts: Iterable[Shift], start: datetime, end: datetime) -> list[Fa
         t = totals.setdefault(s.user_id, [0, 0.0])
         t[0] += 1
         t[1] += (hi - lo).total_seconds() / 3600
-    return [Fairness(user_id=u, shifts=int(n), hours=round(h, 2))
-            for u, (n, h) in sorted(totals.items(), key=lambda kv: (-kv[1][1], kv[0]))]
+    return [
+        Fairness(user_id=u, shifts=int(n), hours=round(h, 2))
+        for u, (n, h) in sorted(totals.items(), key=lambda kv: (-kv[1][1], kv[0]))
+    ]
 
 
 def approx_index_date(rotation: Rotation, index: int) -> date:
     """Roughly when base shift `index` happens (to know which years of holidays to load)."""
     # Integer arithmetic: 7 / (7 / 3) in floats is 2.999..., which put shift 10 of a 3-day rota a day early.
-    days = index * 7 // 5 if rotation.kind == RotationKind.weekdays else index * rotation.period_days
+    days = (
+        index * 7 // 5 if rotation.kind == RotationKind.weekdays else index * rotation.period_days
+    )
     return rotation.start_date + timedelta(days=days)
 
 
@@ -347,8 +387,13 @@ def base_shift_by_index(layout: Layout, role: str, index: int) -> Shift | None:
         return None
     rotation = layout.rotation
     if rotation.kind != RotationKind.weekdays:
-        return Shift(role=role, index=index, start=_boundary(rotation, index), end=_boundary(rotation, index + 1),
-                     user_id=members[index % len(members)])
+        return Shift(
+            role=role,
+            index=index,
+            start=_boundary(rotation, index),
+            end=_boundary(rotation, index + 1),
+            user_id=members[index % len(members)],
+        )
     day = approx_index_date(rotation, index)
     # Settle on the working day whose index is exactly `index`.
     while _working_index(rotation, day) > index:
@@ -357,4 +402,6 @@ def base_shift_by_index(layout: Layout, role: str, index: int) -> Shift | None:
         day += timedelta(days=1)
     start = local_instant(day, rotation.handoff_time, rotation.zone)
     end = local_instant(day + timedelta(days=1), rotation.handoff_time, rotation.zone)
-    return Shift(role=role, index=index, start=start, end=end, user_id=members[index % len(members)])
+    return Shift(
+        role=role, index=index, start=start, end=end, user_id=members[index % len(members)]
+    )

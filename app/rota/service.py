@@ -8,8 +8,8 @@ import uuid
 from bisect import bisect_right
 from collections.abc import Set
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 
 from sqlalchemy import delete, func, inspect
 from sqlmodel import col, select
@@ -20,7 +20,16 @@ from app.cache import cached
 from app.db import keep_loaded, pk, transaction, utcnow
 from app.errors import InvalidInput, NotFound
 from app.rota.holidays import check_calendar, skipped_dates
-from app.rota.models import Duty, DutyTick, Member, Override, OverrideIn, Schedule, ScheduleIn, SwapIn
+from app.rota.models import (
+    Duty,
+    DutyTick,
+    Member,
+    Override,
+    OverrideIn,
+    Schedule,
+    ScheduleIn,
+    SwapIn,
+)
 from app.rota.schedule import (
     Fairness,
     Layout,
@@ -55,23 +64,34 @@ async def find_schedule(session: AsyncSession, schedule_id: int) -> Schedule:
 
 
 async def list_schedules(session: AsyncSession) -> list[Schedule]:
-    return list((await session.exec(select(Schedule).order_by(col(Schedule.name), col(Schedule.id)))).all())
+    return list(
+        (await session.exec(select(Schedule).order_by(col(Schedule.name), col(Schedule.id)))).all()
+    )
 
 
-async def role_members(session: AsyncSession, schedule_ids: list[int]) -> dict[int, dict[str, tuple[int, ...]]]:
+async def role_members(
+    session: AsyncSession, schedule_ids: list[int]
+) -> dict[int, dict[str, tuple[int, ...]]]:
     """schedule id -> role -> user ids in rotation order."""
     out: dict[int, dict[str, list[int]]] = {sid: {} for sid in schedule_ids}
     if not schedule_ids:
         return {}
-    stmt = (select(Member.schedule_id, Member.role, Member.user_id)
-            .where(col(Member.schedule_id).in_(schedule_ids)).order_by(col(Member.position)))
+    stmt = (
+        select(Member.schedule_id, Member.role, Member.user_id)
+        .where(col(Member.schedule_id).in_(schedule_ids))
+        .order_by(col(Member.position))
+    )
     for sid, role, uid in (await session.exec(stmt)).all():
         out[sid].setdefault(role, []).append(uid)
     return {sid: {r: tuple(u) for r, u in roles.items()} for sid, roles in out.items()}
 
 
 async def list_duties(session: AsyncSession, schedule_id: int) -> list[Duty]:
-    stmt = select(Duty).where(Duty.schedule_id == schedule_id).order_by(col(Duty.role), col(Duty.position))
+    stmt = (
+        select(Duty)
+        .where(Duty.schedule_id == schedule_id)
+        .order_by(col(Duty.role), col(Duty.position))
+    )
     return list((await session.exec(stmt)).all())
 
 
@@ -93,12 +113,20 @@ def _time(value: str) -> time:
 def rotation_of(schedule: Schedule, first_year: int, last_year: int) -> Rotation:
     extra = [date.fromisoformat(d) for d in schedule.holiday_dates]
     return Rotation(
-        kind=RotationKind(schedule.kind), zone=schedule.zone, anchor=schedule.anchor_date,
-        handoff_time=_time(schedule.handoff_time), handoff_weekday=schedule.handoff_weekday,
+        kind=RotationKind(schedule.kind),
+        zone=schedule.zone,
+        anchor=schedule.anchor_date,
+        handoff_time=_time(schedule.handoff_time),
+        handoff_weekday=schedule.handoff_weekday,
         shift_days=schedule.shift_days,
         # A year either side: a handoff moved past New Year, a window read in another zone.
-        holidays=skipped_dates(schedule.holiday_country, schedule.holiday_subdivision, extra,
-                               first_year - 1, last_year + 1),
+        holidays=skipped_dates(
+            schedule.holiday_country,
+            schedule.holiday_subdivision,
+            extra,
+            first_year - 1,
+            last_year + 1,
+        ),
     )
 
 
@@ -120,8 +148,14 @@ class Loaded:
 _LAYOUTS: dict[tuple[object, ...], Layout] = {}
 
 
-async def layout_for(session: AsyncSession, schedule: Schedule, first_year: int, last_year: int, *,
-                     members: dict[str, tuple[int, ...]] | None = None) -> Layout:
+async def layout_for(
+    session: AsyncSession,
+    schedule: Schedule,
+    first_year: int,
+    last_year: int,
+    *,
+    members: dict[str, tuple[int, ...]] | None = None,
+) -> Layout:
     """The schedule's layout; `members` (from the rota snapshot) spares the members query."""
     key = (schedule.id, schedule.version, schedule.created_at, first_year, last_year)
     layout = _LAYOUTS.get(key)
@@ -139,34 +173,66 @@ async def load(session: AsyncSession, schedule: Schedule, start: datetime, end: 
     """The layout and the overrides touching [start, end)."""
     snapshot = await rota_snapshot(session)
     if start >= snapshot.since and snapshot.has(schedule):
-        overrides = [w for w in snapshot.by_schedule.get(pk(schedule), ()) if w.end > start and w.start < end]
-        layout = await layout_for(session, schedule, start.year, end.year, members=snapshot.members.get(pk(schedule), {}))
+        overrides = [
+            w for w in snapshot.by_schedule.get(pk(schedule), ()) if w.end > start and w.start < end
+        ]
+        layout = await layout_for(
+            session, schedule, start.year, end.year, members=snapshot.members.get(pk(schedule), {})
+        )
         return Loaded(schedule, layout, overrides)
-    stmt = (select(Override).where(Override.schedule_id == schedule.id, col(Override.end_at) > start,
-                                   col(Override.start_at) < end).order_by(col(Override.id)))
+    stmt = (
+        select(Override)
+        .where(
+            Override.schedule_id == schedule.id,
+            col(Override.end_at) > start,
+            col(Override.start_at) < end,
+        )
+        .order_by(col(Override.id))
+    )
     rows = (await session.exec(stmt)).all()
-    overrides = [OverrideWindow(id=pk(o), role=o.role, start=o.start_at, end=o.end_at, user_id=o.user_id) for o in rows]
+    overrides = [
+        OverrideWindow(id=pk(o), role=o.role, start=o.start_at, end=o.end_at, user_id=o.user_id)
+        for o in rows
+    ]
     return Loaded(schedule, await layout_for(session, schedule, start.year, end.year), overrides)
 
 
 def check_window(start: datetime, end: datetime) -> None:
     if start.tzinfo is None or end.tzinfo is None:
-        raise InvalidInput("from and to need a UTC offset, e.g. 2026-03-01T00:00:00Z", code="naive_datetime")
+        raise InvalidInput(
+            "from and to need a UTC offset, e.g. 2026-03-01T00:00:00Z", code="naive_datetime"
+        )
     if end <= start:
         raise InvalidInput("to must be after from", code="bad_window")
     if end - start > MAX_WINDOW:
-        raise InvalidInput(f"ask for at most {MAX_WINDOW.days} days at a time", code="window_too_long")
+        raise InvalidInput(
+            f"ask for at most {MAX_WINDOW.days} days at a time", code="window_too_long"
+        )
 
 
-async def final_shifts(session: AsyncSession, schedule: Schedule, start: datetime, end: datetime, *,
-                       role: str | None = None, user_id: int | None = None) -> list[Shift]:
+async def final_shifts(
+    session: AsyncSession,
+    schedule: Schedule,
+    start: datetime,
+    end: datetime,
+    *,
+    role: str | None = None,
+    user_id: int | None = None,
+) -> list[Shift]:
     """The final layout (base rotation, holidays skipped, overrides applied) overlapping [start, end)."""
     check_window(start, end)
     if role is not None and role not in schedule.roles:
-        raise InvalidInput(f"this schedule has no role {role!r}; it has {', '.join(schedule.roles)}", code="unknown_role")
+        raise InvalidInput(
+            f"this schedule has no role {role!r}; it has {', '.join(schedule.roles)}",
+            code="unknown_role",
+        )
     # Overrides reaching into the window from shifts that start before it still matter.
-    loaded = await load(session, schedule, start - timedelta(days=schedule.shift_days + 8), end + timedelta(days=8))
-    shifts = shifts_between(loaded.layout, loaded.overrides, start, end, [role] if role else loaded.roles)
+    loaded = await load(
+        session, schedule, start - timedelta(days=schedule.shift_days + 8), end + timedelta(days=8)
+    )
+    shifts = shifts_between(
+        loaded.layout, loaded.overrides, start, end, [role] if role else loaded.roles
+    )
     return [s for s in shifts if user_id is None or s.user_id == user_id]
 
 
@@ -226,23 +292,40 @@ class RotaSnapshot:
 
     def covering(self, schedule_id: int, role: str, at: datetime) -> list[OverrideWindow]:
         starts, windows = self.overrides.get((schedule_id, role), ((), ()))
-        return [w for w in windows[:bisect_right(starts, at)] if w.end > at]
+        return [w for w in windows[: bisect_right(starts, at)] if w.end > at]
 
 
 async def _load_snapshot(session: AsyncSession) -> RotaSnapshot:
     since = utcnow() - SNAPSHOT_BACK
     # Columns, not entities: rows in this session's identity map may be stale, and the snapshot
     # is shared by every session of the process.
-    rows = (await session.exec(select(*inspect(Schedule).local_table.columns).order_by(col(Schedule.id)))).all()
+    rows = (
+        await session.exec(
+            select(*inspect(Schedule).local_table.columns).order_by(col(Schedule.id))
+        )
+    ).all()
     schedules = tuple(Schedule(**row._mapping) for row in rows)
     members = await role_members(session, [pk(s) for s in schedules])
     # sqlmodel's select() has typed overloads for up to four columns only.
-    stmt = (select(Override.id, Override.schedule_id, Override.role, Override.start_at, Override.end_at,  # type: ignore[call-overload]
-                   Override.user_id).where(col(Override.end_at) > since)
-            .order_by(col(Override.schedule_id), col(Override.role), col(Override.start_at), col(Override.id)))
+    stmt = (
+        select(
+            Override.id,
+            Override.schedule_id,
+            Override.role,
+            Override.start_at,
+            Override.end_at,  # type: ignore[call-overload]
+            Override.user_id,
+        )
+        .where(col(Override.end_at) > since)
+        .order_by(
+            col(Override.schedule_id), col(Override.role), col(Override.start_at), col(Override.id)
+        )
+    )
     grouped: dict[tuple[int, str], list[OverrideWindow]] = {}
     for oid, sid, role, start, end, uid in (await session.exec(stmt)).all():
-        grouped.setdefault((sid, role), []).append(OverrideWindow(id=oid, role=role, start=start, end=end, user_id=uid))
+        grouped.setdefault((sid, role), []).append(
+            OverrideWindow(id=oid, role=role, start=start, end=end, user_id=uid)
+        )
     overrides = {key: (tuple(w.start for w in ws), tuple(ws)) for key, ws in grouped.items()}
     return RotaSnapshot(since=since, schedules=schedules, members=members, overrides=overrides)
 
@@ -251,7 +334,9 @@ async def rota_snapshot(session: AsyncSession) -> RotaSnapshot:
     return await cached(session, "rota", "snapshot", _load_snapshot)
 
 
-async def on_call_ids(session: AsyncSession, role: str, at: datetime, *, schedule_id: int | None = None) -> list[int]:
+async def on_call_ids(
+    session: AsyncSession, role: str, at: datetime, *, schedule_id: int | None = None
+) -> list[int]:
     """User ids holding `role` at `at` across schedules (or in one), in schedule order."""
     snapshot = await rota_snapshot(session)
     found: list[int] = []
@@ -259,7 +344,9 @@ async def on_call_ids(session: AsyncSession, role: str, at: datetime, *, schedul
         if (schedule_id is not None and schedule.id != schedule_id) or role not in schedule.roles:
             continue
         if at >= snapshot.since:
-            layout = await layout_for(session, schedule, at.year, at.year, members=snapshot.members.get(pk(schedule), {}))
+            layout = await layout_for(
+                session, schedule, at.year, at.year, members=snapshot.members.get(pk(schedule), {})
+            )
             covering = snapshot.covering(pk(schedule), role, at)
         else:  # older than the snapshot keeps: the overrides come from the database
             loaded = await load(session, schedule, at, at + timedelta(microseconds=1))
@@ -270,8 +357,13 @@ async def on_call_ids(session: AsyncSession, role: str, at: datetime, *, schedul
     return found
 
 
-async def fairness_summary(session: AsyncSession, schedule: Schedule, start: datetime, end: datetime,
-                           role: str | None = None) -> list[Fairness]:
+async def fairness_summary(
+    session: AsyncSession,
+    schedule: Schedule,
+    start: datetime,
+    end: datetime,
+    role: str | None = None,
+) -> list[Fairness]:
     return fairness(await final_shifts(session, schedule, start, end, role=role), start, end)
 
 
@@ -281,12 +373,17 @@ async def fairness_summary(session: AsyncSession, schedule: Schedule, start: dat
 async def check_staff(session: AsyncSession, ids: set[int], what: str) -> None:
     if not ids:
         return
-    found = {u.id for u in (await session.exec(select(User).where(col(User.id).in_(ids)))).all()
-             if u.staff_role and u.is_active}
+    found = {
+        u.id
+        for u in (await session.exec(select(User).where(col(User.id).in_(ids)))).all()
+        if u.staff_role and u.is_active
+    }
     missing = sorted(ids - found)
     if missing:
-        raise InvalidInput(f"{what}: no active staff member with id {', '.join(map(str, missing))}",
-                           code="unknown_user")
+        raise InvalidInput(
+            f"{what}: no active staff member with id {', '.join(map(str, missing))}",
+            code="unknown_user",
+        )
 
 
 async def _validate(session: AsyncSession, data: ScheduleIn) -> None:
@@ -301,8 +398,11 @@ def _apply(schedule: Schedule, data: ScheduleIn) -> None:
     schedule.anchor_date = data.anchor_date
     schedule.handoff_time = data.handoff_time.strftime("%H:%M")
     schedule.handoff_weekday = data.handoff_weekday
-    schedule.shift_days = data.shift_days if data.kind == RotationKind.custom else (
-        7 if data.kind == RotationKind.weekly else 1)
+    schedule.shift_days = (
+        data.shift_days
+        if data.kind == RotationKind.custom
+        else (7 if data.kind == RotationKind.weekly else 1)
+    )
     schedule.holiday_country = (data.holiday_country or "").upper() or None
     schedule.holiday_subdivision = (data.holiday_subdivision or "").upper() or None
     schedule.holiday_dates = sorted({d.isoformat() for d in data.holiday_dates})
@@ -314,12 +414,18 @@ def _apply(schedule: Schedule, data: ScheduleIn) -> None:
 def _add_roles(session: AsyncSession, schedule: Schedule, data: ScheduleIn) -> None:
     for role in data.roles:
         for position, user_id in enumerate(role.members):
-            session.add(Member(schedule_id=pk(schedule), role=role.name, position=position, user_id=user_id))
+            session.add(
+                Member(schedule_id=pk(schedule), role=role.name, position=position, user_id=user_id)
+            )
         for position, title in enumerate(role.duties):
-            session.add(Duty(schedule_id=pk(schedule), role=role.name, title=title, position=position))
+            session.add(
+                Duty(schedule_id=pk(schedule), role=role.name, title=title, position=position)
+            )
 
 
-async def create_schedule(session: AsyncSession, data: ScheduleIn, *, actor_id: int | None) -> Schedule:
+async def create_schedule(
+    session: AsyncSession, data: ScheduleIn, *, actor_id: int | None
+) -> Schedule:
     if data.holiday_country is not None:
         data.holiday_country = data.holiday_country.upper()
     await _validate(session, data)
@@ -329,13 +435,20 @@ async def create_schedule(session: AsyncSession, data: ScheduleIn, *, actor_id: 
         session.add(schedule)
         await session.flush()
         _add_roles(session, schedule, data)
-        record_event(session, "schedule.created", subject_type="schedule", subject_id=pk(schedule), actor_id=actor_id,
-                     data={"name": schedule.name, "kind": schedule.kind, "roles": schedule.roles})
+        record_event(
+            session,
+            "schedule.created",
+            subject_type="schedule",
+            subject_id=pk(schedule),
+            actor_id=actor_id,
+            data={"name": schedule.name, "kind": schedule.kind, "roles": schedule.roles},
+        )
     return schedule
 
 
-async def replace_schedule(session: AsyncSession, schedule: Schedule, data: ScheduleIn, *,
-                           actor_id: int | None) -> Schedule:
+async def replace_schedule(
+    session: AsyncSession, schedule: Schedule, data: ScheduleIn, *, actor_id: int | None
+) -> Schedule:
     """Replace the definition. Duties keep their ticks when the role and title stay the same."""
     await _validate(session, data)
     async with transaction(session):
@@ -354,19 +467,41 @@ async def replace_schedule(session: AsyncSession, schedule: Schedule, data: Sche
                 session.add(duty)
         for role in data.roles:
             for position, user_id in enumerate(role.members):
-                session.add(Member(schedule_id=pk(schedule), role=role.name, position=position, user_id=user_id))
+                session.add(
+                    Member(
+                        schedule_id=pk(schedule), role=role.name, position=position, user_id=user_id
+                    )
+                )
             for position, title in enumerate(role.duties):
                 if (role.name, title) not in kept:
-                    session.add(Duty(schedule_id=pk(schedule), role=role.name, title=title, position=position))
-        record_event(session, "schedule.updated", subject_type="schedule", subject_id=pk(schedule), actor_id=actor_id,
-                     data={"name": schedule.name, "kind": schedule.kind, "roles": schedule.roles})
+                    session.add(
+                        Duty(
+                            schedule_id=pk(schedule), role=role.name, title=title, position=position
+                        )
+                    )
+        record_event(
+            session,
+            "schedule.updated",
+            subject_type="schedule",
+            subject_id=pk(schedule),
+            actor_id=actor_id,
+            data={"name": schedule.name, "kind": schedule.kind, "roles": schedule.roles},
+        )
     return schedule
 
 
-async def delete_schedule(session: AsyncSession, schedule: Schedule, *, actor_id: int | None) -> None:
+async def delete_schedule(
+    session: AsyncSession, schedule: Schedule, *, actor_id: int | None
+) -> None:
     async with transaction(session):
-        record_event(session, "schedule.deleted", subject_type="schedule", subject_id=pk(schedule), actor_id=actor_id,
-                     data={"name": schedule.name})
+        record_event(
+            session,
+            "schedule.deleted",
+            subject_type="schedule",
+            subject_id=pk(schedule),
+            actor_id=actor_id,
+            data={"name": schedule.name},
+        )
         await session.delete(schedule)
 
 
@@ -376,38 +511,69 @@ async def delete_schedule(session: AsyncSession, schedule: Schedule, *, actor_id
 def _role_or_default(schedule: Schedule, role: str | None) -> str:
     role = role or schedule.roles[0]
     if role not in schedule.roles:
-        raise InvalidInput(f"this schedule has no role {role!r}; it has {', '.join(schedule.roles)}", code="unknown_role")
+        raise InvalidInput(
+            f"this schedule has no role {role!r}; it has {', '.join(schedule.roles)}",
+            code="unknown_role",
+        )
     return role
 
 
-async def list_overrides(session: AsyncSession, schedule: Schedule, *, since: datetime | None = None) -> list[Override]:
+async def list_overrides(
+    session: AsyncSession, schedule: Schedule, *, since: datetime | None = None
+) -> list[Override]:
     stmt = select(Override).where(Override.schedule_id == schedule.id)
     if since is not None:
         stmt = stmt.where(col(Override.end_at) > since)
     return list((await session.exec(stmt.order_by(col(Override.start_at), col(Override.id)))).all())
 
 
-async def add_override(session: AsyncSession, schedule: Schedule, data: OverrideIn, *, actor_id: int | None) -> Override:
+async def add_override(
+    session: AsyncSession, schedule: Schedule, data: OverrideIn, *, actor_id: int | None
+) -> Override:
     """One person covers [start, end) of a role for whoever the rota had there."""
     role = _role_or_default(schedule, data.role)
     requested_by = data.requested_by_id if data.requested_by_id is not None else actor_id
     await check_staff(session, {data.user_id}, "user_id")
-    await check_staff(session, {i for i in (data.replaces_user_id, requested_by, data.agreed_by_id) if i}, "people")
+    await check_staff(
+        session,
+        {i for i in (data.replaces_user_id, requested_by, data.agreed_by_id) if i},
+        "people",
+    )
     async with transaction(session):
         override = Override(
-            schedule_id=pk(schedule), role=role, start_at=data.start.astimezone(UTC), end_at=data.end.astimezone(UTC),
-            user_id=data.user_id, replaces_user_id=data.replaces_user_id, requested_by_id=requested_by,
-            agreed_by_id=data.agreed_by_id, reason=data.reason.strip(), created_by_id=actor_id,
+            schedule_id=pk(schedule),
+            role=role,
+            start_at=data.start.astimezone(UTC),
+            end_at=data.end.astimezone(UTC),
+            user_id=data.user_id,
+            replaces_user_id=data.replaces_user_id,
+            requested_by_id=requested_by,
+            agreed_by_id=data.agreed_by_id,
+            reason=data.reason.strip(),
+            created_by_id=actor_id,
         )
         session.add(override)
         await session.flush()
-        record_event(session, "override.created", subject_type="schedule", subject_id=pk(schedule), actor_id=actor_id,
-                     data={"override_id": override.id, "role": role, "user_id": data.user_id,
-                           "start": override.start_at, "end": override.end_at})
+        record_event(
+            session,
+            "override.created",
+            subject_type="schedule",
+            subject_id=pk(schedule),
+            actor_id=actor_id,
+            data={
+                "override_id": override.id,
+                "role": role,
+                "user_id": data.user_id,
+                "start": override.start_at,
+                "end": override.end_at,
+            },
+        )
     return override
 
 
-async def swap_shifts(session: AsyncSession, schedule: Schedule, data: SwapIn, *, actor_id: int | None) -> list[Override]:
+async def swap_shifts(
+    session: AsyncSession, schedule: Schedule, data: SwapIn, *, actor_id: int | None
+) -> list[Override]:
     """Two people trade two base shifts: two overrides made together, sharing a swap group."""
     role = _role_or_default(schedule, data.role)
     if data.first_shift_index == data.second_shift_index:
@@ -416,73 +582,126 @@ async def swap_shifts(session: AsyncSession, schedule: Schedule, data: SwapIn, *
     shifts = []
     for index in (data.first_shift_index, data.second_shift_index):
         rough = approx_index_date(rotation_of(schedule, 2000, 2000), index)
-        layout = Layout(rotation=rotation_of(schedule, rough.year, rough.year), roles={role: members})
+        layout = Layout(
+            rotation=rotation_of(schedule, rough.year, rough.year), roles={role: members}
+        )
         shift = base_shift_by_index(layout, role, index)
         if shift is None:
             raise InvalidInput(f"no shift {index} in this rotation", code="bad_swap")
         shifts.append(shift)
     a, b = shifts
     if a.user_id == b.user_id:
-        raise InvalidInput("both shifts belong to the same person; nothing to swap", code="bad_swap")
+        raise InvalidInput(
+            "both shifts belong to the same person; nothing to swap", code="bad_swap"
+        )
     if data.agreed_by_id is not None:
         await check_staff(session, {data.agreed_by_id}, "agreed_by_id")
     group = uuid.uuid4().hex[:12]
     made = []
     async with transaction(session):
         for shift, cover in ((a, b.user_id), (b, a.user_id)):
-            override = Override(schedule_id=pk(schedule), role=role, start_at=shift.start, end_at=shift.end,
-                                user_id=cover, replaces_user_id=shift.user_id, requested_by_id=actor_id,
-                                agreed_by_id=data.agreed_by_id, swap_group=group, reason=data.reason.strip(),
-                                created_by_id=actor_id)
+            override = Override(
+                schedule_id=pk(schedule),
+                role=role,
+                start_at=shift.start,
+                end_at=shift.end,
+                user_id=cover,
+                replaces_user_id=shift.user_id,
+                requested_by_id=actor_id,
+                agreed_by_id=data.agreed_by_id,
+                swap_group=group,
+                reason=data.reason.strip(),
+                created_by_id=actor_id,
+            )
             session.add(override)
             made.append(override)
         await session.flush()
-        record_event(session, "override.swapped", subject_type="schedule", subject_id=pk(schedule), actor_id=actor_id,
-                     data={"swap_group": group, "role": role, "shifts": [a.index, b.index],
-                           "override_ids": [o.id for o in made]})
+        record_event(
+            session,
+            "override.swapped",
+            subject_type="schedule",
+            subject_id=pk(schedule),
+            actor_id=actor_id,
+            data={
+                "swap_group": group,
+                "role": role,
+                "shifts": [a.index, b.index],
+                "override_ids": [o.id for o in made],
+            },
+        )
     return made
 
 
-async def delete_override(session: AsyncSession, schedule: Schedule, override_id: int, *, actor_id: int | None) -> None:
+async def delete_override(
+    session: AsyncSession, schedule: Schedule, override_id: int, *, actor_id: int | None
+) -> None:
     override = await session.get(Override, override_id)
     if override is None or override.schedule_id != schedule.id:
         raise NotFound(f"override {override_id} does not exist in this schedule")
     async with transaction(session):
-        record_event(session, "override.deleted", subject_type="schedule", subject_id=schedule.id, actor_id=actor_id,
-                     data={"override_id": override.id, "user_id": override.user_id})
+        record_event(
+            session,
+            "override.deleted",
+            subject_type="schedule",
+            subject_id=schedule.id,
+            actor_id=actor_id,
+            data={"override_id": override.id, "user_id": override.user_id},
+        )
         await session.delete(override)
 
 
 # --- duties -------------------------------------------------------------------------------------
 
 
-async def ticks_for(session: AsyncSession, schedule_id: int, shift_indexes: list[int]) -> dict[tuple[int, int], DutyTick]:
+async def ticks_for(
+    session: AsyncSession, schedule_id: int, shift_indexes: list[int]
+) -> dict[tuple[int, int], DutyTick]:
     """(duty id, shift index) -> tick."""
     if not shift_indexes:
         return {}
-    stmt = (select(DutyTick).join(Duty, col(Duty.id) == DutyTick.duty_id)
-            .where(Duty.schedule_id == schedule_id, col(DutyTick.shift_index).in_(shift_indexes)))
+    stmt = (
+        select(DutyTick)
+        .join(Duty, col(Duty.id) == DutyTick.duty_id)
+        .where(Duty.schedule_id == schedule_id, col(DutyTick.shift_index).in_(shift_indexes))
+    )
     return {(t.duty_id, t.shift_index): t for t in (await session.exec(stmt)).all()}
 
 
-async def tick_duty(session: AsyncSession, schedule: Schedule, duty_id: int, shift_index: int, ticked: bool, *,
-                    actor_id: int | None) -> bool:
+async def tick_duty(
+    session: AsyncSession,
+    schedule: Schedule,
+    duty_id: int,
+    shift_index: int,
+    ticked: bool,
+    *,
+    actor_id: int | None,
+) -> bool:
     """Tick (or untick) a duty for one shift; idempotent. Returns whether it is ticked now."""
     duty = await session.get(Duty, duty_id)
     if duty is None or duty.schedule_id != schedule.id:
         raise NotFound(f"duty {duty_id} does not exist in this schedule")
     async with transaction(session):
-        existing = (await session.exec(select(DutyTick).where(DutyTick.duty_id == duty_id,
-                                                              DutyTick.shift_index == shift_index))).first()
+        existing = (
+            await session.exec(
+                select(DutyTick).where(
+                    DutyTick.duty_id == duty_id, DutyTick.shift_index == shift_index
+                )
+            )
+        ).first()
         if ticked and existing is None:
             session.add(DutyTick(duty_id=duty_id, shift_index=shift_index, ticked_by_id=actor_id))
         elif not ticked and existing is not None:
             await session.delete(existing)
         else:
             return ticked
-        record_event(session, "duty.ticked" if ticked else "duty.unticked", subject_type="schedule",
-                     subject_id=schedule.id, actor_id=actor_id,
-                     data={"duty_id": duty_id, "title": duty.title, "shift_index": shift_index})
+        record_event(
+            session,
+            "duty.ticked" if ticked else "duty.unticked",
+            subject_type="schedule",
+            subject_id=schedule.id,
+            actor_id=actor_id,
+            data={"duty_id": duty_id, "title": duty.title, "shift_index": shift_index},
+        )
     return ticked
 
 

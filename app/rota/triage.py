@@ -36,18 +36,40 @@ async def route_new_ticket(session: AsyncSession, ticket: Ticket, now: datetime)
         if schedule.triage_mode == TriageMode.assign.value:
             ticket.assignee_id = user.id
             session.add(ticket)
-            record_event(session, "ticket.assigned_by_rota", subject_type="ticket", subject_id=pk(ticket),
-                         ticket_id=ticket.id, community_id=ticket.community_id, actor_id=None,
-                         data={"assignee_id": user.id, "schedule_id": schedule.id, "role": TRIAGE_ROLE})
+            record_event(
+                session,
+                "ticket.assigned_by_rota",
+                subject_type="ticket",
+                subject_id=pk(ticket),
+                ticket_id=ticket.id,
+                community_id=ticket.community_id,
+                actor_id=None,
+                data={"assignee_id": user.id, "schedule_id": schedule.id, "role": TRIAGE_ROLE},
+            )
             subject = f"[{key}] assigned to you (you are on call): {ticket.title}"
         else:
-            record_event(session, "ticket.offered", subject_type="ticket", subject_id=pk(ticket),
-                         ticket_id=ticket.id, community_id=ticket.community_id, actor_id=None,
-                         data={"user_id": user.id, "schedule_id": schedule.id, "role": TRIAGE_ROLE})
+            record_event(
+                session,
+                "ticket.offered",
+                subject_type="ticket",
+                subject_id=pk(ticket),
+                ticket_id=ticket.id,
+                community_id=ticket.community_id,
+                actor_id=None,
+                data={"user_id": user.id, "schedule_id": schedule.id, "role": TRIAGE_ROLE},
+            )
             subject = f"[{key}] new request for the triager on call: {ticket.title}"
         url = f"{get_settings().base_url.rstrip('/')}/tickets/{ticket.id}"
-        enqueue(session, "email.send", {"to": [user.email], "subject": subject[:200],
-                                        "text": f"{ticket.title}\n\n{url}", "ticket_id": ticket.id},
-                idempotency_key=f"rota-triage-{ticket.id}")
+        enqueue(
+            session,
+            "email.send",
+            {
+                "to": [user.email],
+                "subject": subject[:200],
+                "text": f"{ticket.title}\n\n{url}",
+                "ticket_id": ticket.id,
+            },
+            idempotency_key=f"rota-triage-{ticket.id}",
+        )
         return user.id
     return None

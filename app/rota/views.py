@@ -40,16 +40,31 @@ async def schedule_out(session: AsyncSession, schedule: Schedule) -> ScheduleOut
     duties = await service.list_duties(session, pk(schedule))
     users = await service.users_by_id(session, {u for ids in members.values() for u in ids})
     roles = [
-        RoleOut(name=role, members=[ref(users.get(u)) or _unknown(u) for u in members.get(role, ())],
-                duties=[DutyOut(id=pk(d), role=d.role, title=d.title) for d in duties if d.role == role])
+        RoleOut(
+            name=role,
+            members=[ref(users.get(u)) or _unknown(u) for u in members.get(role, ())],
+            duties=[
+                DutyOut(id=pk(d), role=d.role, title=d.title) for d in duties if d.role == role
+            ],
+        )
         for role in schedule.roles
     ]
     return ScheduleOut(
-        id=pk(schedule), name=schedule.name, kind=RotationKind(schedule.kind), zone=schedule.zone, anchor_date=schedule.anchor_date,
-        handoff_time=schedule.handoff_time, handoff_weekday=schedule.handoff_weekday, shift_days=schedule.shift_days,
-        holiday_country=schedule.holiday_country, holiday_subdivision=schedule.holiday_subdivision,
-        holiday_dates=[date.fromisoformat(d) for d in schedule.holiday_dates], roles=roles,
-        triage_mode=TriageMode(schedule.triage_mode), reminder_hours=schedule.reminder_hours, created_at=schedule.created_at,
+        id=pk(schedule),
+        name=schedule.name,
+        kind=RotationKind(schedule.kind),
+        zone=schedule.zone,
+        anchor_date=schedule.anchor_date,
+        handoff_time=schedule.handoff_time,
+        handoff_weekday=schedule.handoff_weekday,
+        shift_days=schedule.shift_days,
+        holiday_country=schedule.holiday_country,
+        holiday_subdivision=schedule.holiday_subdivision,
+        holiday_dates=[date.fromisoformat(d) for d in schedule.holiday_dates],
+        roles=roles,
+        triage_mode=TriageMode(schedule.triage_mode),
+        reminder_hours=schedule.reminder_hours,
+        created_at=schedule.created_at,
         updated_at=schedule.updated_at,
     )
 
@@ -60,8 +75,15 @@ async def shifts_out(session: AsyncSession, shifts: list[Shift]) -> list[ShiftOu
 
 
 def shift_out(s: Shift, users: dict[int | None, User]) -> ShiftOut:
-    return ShiftOut(uid=s.uid, role=s.role, index=s.index, start=s.start, end=s.end,
-                    user=ref(users.get(s.user_id)) or _unknown(s.user_id), override_id=s.override_id)
+    return ShiftOut(
+        uid=s.uid,
+        role=s.role,
+        index=s.index,
+        start=s.start,
+        end=s.end,
+        user=ref(users.get(s.user_id)) or _unknown(s.user_id),
+        override_id=s.override_id,
+    )
 
 
 async def on_call_out(session: AsyncSession, who: service.WhoIsOn) -> OnCallOut:
@@ -75,27 +97,56 @@ async def on_call_out(session: AsyncSession, who: service.WhoIsOn) -> OnCallOut:
 
 
 async def overrides_out(session: AsyncSession, overrides: list[Override]) -> list[OverrideOut]:
-    users = await service.users_by_id(session, {i for o in overrides for i in
-                                                (o.user_id, o.replaces_user_id, o.requested_by_id, o.agreed_by_id)})
+    users = await service.users_by_id(
+        session,
+        {
+            i
+            for o in overrides
+            for i in (o.user_id, o.replaces_user_id, o.requested_by_id, o.agreed_by_id)
+        },
+    )
     return [
-        OverrideOut(id=pk(o), role=o.role, start=o.start_at, end=o.end_at,
-                    user=ref(users.get(o.user_id)) or _unknown(o.user_id), replaces=ref(users.get(o.replaces_user_id)),
-                    requested_by=ref(users.get(o.requested_by_id)), agreed_by=ref(users.get(o.agreed_by_id)),
-                    swap_group=o.swap_group, reason=o.reason, created_at=o.created_at)
+        OverrideOut(
+            id=pk(o),
+            role=o.role,
+            start=o.start_at,
+            end=o.end_at,
+            user=ref(users.get(o.user_id)) or _unknown(o.user_id),
+            replaces=ref(users.get(o.replaces_user_id)),
+            requested_by=ref(users.get(o.requested_by_id)),
+            agreed_by=ref(users.get(o.agreed_by_id)),
+            swap_group=o.swap_group,
+            reason=o.reason,
+            created_at=o.created_at,
+        )
         for o in overrides
     ]
 
 
 async def handoffs_out(session: AsyncSession, handoffs: list[Handoff]) -> list[HandoffOut]:
-    users = await service.users_by_id(session, {i for h in handoffs for i in
-                                                (h.outgoing_id, h.incoming_id, h.acknowledged_by_id)})
+    users = await service.users_by_id(
+        session, {i for h in handoffs for i in (h.outgoing_id, h.incoming_id, h.acknowledged_by_id)}
+    )
     return [
-        HandoffOut(id=pk(h), schedule_id=h.schedule_id, role=h.role, shift_index=h.shift_index,
-                   shift_start=h.shift_start_at, shift_end=h.shift_end_at, outgoing=ref(users.get(h.outgoing_id)),
-                   incoming=ref(users.get(h.incoming_id)), report=h.report, notes=h.notes, went_well=h.went_well,
-                   could_be_better=h.could_be_better, to_remember=h.to_remember, created_at=h.created_at,
-                   acknowledged_at=h.acknowledged_at, acknowledged_by=ref(users.get(h.acknowledged_by_id)),
-                   reminders_sent=h.reminders_sent)
+        HandoffOut(
+            id=pk(h),
+            schedule_id=h.schedule_id,
+            role=h.role,
+            shift_index=h.shift_index,
+            shift_start=h.shift_start_at,
+            shift_end=h.shift_end_at,
+            outgoing=ref(users.get(h.outgoing_id)),
+            incoming=ref(users.get(h.incoming_id)),
+            report=h.report,
+            notes=h.notes,
+            went_well=h.went_well,
+            could_be_better=h.could_be_better,
+            to_remember=h.to_remember,
+            created_at=h.created_at,
+            acknowledged_at=h.acknowledged_at,
+            acknowledged_by=ref(users.get(h.acknowledged_by_id)),
+            reminders_sent=h.reminders_sent,
+        )
         for h in handoffs
     ]
 
@@ -132,8 +183,14 @@ def window(view: str, anchor: date) -> tuple[date, int, date]:
     return start, 7, start
 
 
-def build_grid(shifts: list[Shift], zone: str, first: date, days: int, period: tuple[date, date] | None = None,
-               roles: list[str] | None = None) -> list[list[Day]]:
+def build_grid(
+    shifts: list[Shift],
+    zone: str,
+    first: date,
+    days: int,
+    period: tuple[date, date] | None = None,
+    roles: list[str] | None = None,
+) -> list[list[Day]]:
     """Weeks of days; each day lists the shift pieces that touch it, clipped to the day."""
     tz = ZoneInfo(zone)
     out: list[Day] = []
@@ -145,10 +202,18 @@ def build_grid(shifts: list[Shift], zone: str, first: date, days: int, period: t
             if s.end <= lo or s.start >= hi:
                 continue
             a, b = max(s.start, lo), min(s.end, hi)
-            entries.append(Entry(s.role, s.user_id, a.astimezone(tz), b.astimezone(tz), s.override_id is not None,
-                                 a == lo and b == hi))
+            entries.append(
+                Entry(
+                    s.role,
+                    s.user_id,
+                    a.astimezone(tz),
+                    b.astimezone(tz),
+                    s.override_id is not None,
+                    a == lo and b == hi,
+                )
+            )
         order = {r: i for i, r in enumerate(roles or [])}
         entries.sort(key=lambda e: (order.get(e.role, len(order)), e.start))
         in_range = period is None or period[0] <= d < period[1]
         out.append(Day(d, in_range, entries))
-    return [out[i:i + 7] for i in range(0, len(out), 7)]
+    return [out[i : i + 7] for i in range(0, len(out), 7)]

@@ -82,9 +82,15 @@ class BodyLimit:
 
     async def _reject(self, send: Send) -> None:
         body = json.dumps(
-            {"detail": f"request body is larger than {self.max_bytes} bytes", "code": "payload_too_large"}
+            {
+                "detail": f"request body is larger than {self.max_bytes} bytes",
+                "code": "payload_too_large",
+            }
         ).encode()
-        headers: list[Any] = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        headers: list[Any] = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

@@ -77,7 +77,9 @@ def check_periods(periods: tuple[Period, ...]) -> tuple[Period, ...]:
     ordered = tuple(sorted(periods))
     for start, end in ordered:
         if not 0 <= start < end <= MINUTES_PER_DAY:
-            raise CalendarError(f"period {format_hhmm(start)}-{format_hhmm(end)} must end after it starts, within the day")
+            raise CalendarError(
+                f"period {format_hhmm(start)}-{format_hhmm(end)} must end after it starts, within the day"
+            )
     for (_, end), (start, _) in pairwise(ordered):
         if start < end:
             raise CalendarError("periods of one day must not overlap")
@@ -90,7 +92,9 @@ def check_zone(name: str) -> ZoneInfo:
             raise ZoneInfoNotFoundError(name)
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise CalendarError(f"unknown time zone {name!r}; use an IANA name such as Europe/Paris") from None
+        raise CalendarError(
+            f"unknown time zone {name!r}; use an IANA name such as Europe/Paris"
+        ) from None
 
 
 _ZONES: frozenset[str] | None = None
@@ -190,7 +194,9 @@ class BusinessCalendar:
 
     def business_between_us(self, a: int, b: int) -> int:
         lay = self._cache.get("lay")
-        if lay is None or not (lay.lo <= a < lay.hi and lay.lo <= b < lay.hi):  # the usual case skips this
+        if lay is None or not (
+            lay.lo <= a < lay.hi and lay.lo <= b < lay.hi
+        ):  # the usual case skips this
             # Cover the earlier instant first: extending backwards renumbers the running totals.
             self._cover(min(a, b))
             lay = self._cover(max(a, b))
@@ -363,10 +369,18 @@ def office_hours(
     holiday_subdiv: str | None = None,
     custom_holidays: frozenset[date] | set[date] = frozenset(),
 ) -> BusinessCalendar:
-    day_periods = parse_periods(periods) if isinstance(periods, str) else check_periods(tuple(periods))
+    day_periods = (
+        parse_periods(periods) if isinstance(periods, str) else check_periods(tuple(periods))
+    )
     week = tuple(day_periods if i in days else () for i in range(7))
-    return BusinessCalendar(zone=zone, week=week, kind="hours", holiday_country=holiday_country,
-                            holiday_subdiv=holiday_subdiv, custom_holidays=frozenset(custom_holidays))
+    return BusinessCalendar(
+        zone=zone,
+        week=week,
+        kind="hours",
+        holiday_country=holiday_country,
+        holiday_subdiv=holiday_subdiv,
+        custom_holidays=frozenset(custom_holidays),
+    )
 
 
 def working_days_24x5(
@@ -379,13 +393,24 @@ def working_days_24x5(
     """Each of Monday–Friday is one continuous 24-hour working day in `zone`."""
     full = ((0, MINUTES_PER_DAY),)
     week = (full,) * 5 + ((),) * 2
-    return BusinessCalendar(zone=zone, week=week, kind="24x5", holiday_country=holiday_country,
-                            holiday_subdiv=holiday_subdiv, custom_holidays=frozenset(custom_holidays))
+    return BusinessCalendar(
+        zone=zone,
+        week=week,
+        kind="24x5",
+        holiday_country=holiday_country,
+        holiday_subdiv=holiday_subdiv,
+        custom_holidays=frozenset(custom_holidays),
+    )
 
 
 def calendar_from_spec(
-    *, kind: str, zone: str, hours: dict[str, str] | None = None, holiday_country: str | None = None,
-    holiday_subdiv: str | None = None, custom_holidays: list[str] | list[date] | None = None,
+    *,
+    kind: str,
+    zone: str,
+    hours: dict[str, str] | None = None,
+    holiday_country: str | None = None,
+    holiday_subdiv: str | None = None,
+    custom_holidays: list[str] | list[date] | None = None,
 ) -> BusinessCalendar:
     """Build a calendar from stored/posted values, e.g. hours={"mon": "09:00-17:00", ...}."""
     days: set[date] = set()
@@ -396,8 +421,12 @@ def calendar_from_spec(
             raise CalendarError(f"holiday {raw!r} is not a date (YYYY-MM-DD)") from None
     check_holiday_region(holiday_country, holiday_subdiv)
     if kind == "24x5":
-        return working_days_24x5(zone, holiday_country=holiday_country or None, holiday_subdiv=holiday_subdiv or None,
-                                 custom_holidays=frozenset(days))
+        return working_days_24x5(
+            zone,
+            holiday_country=holiday_country or None,
+            holiday_subdiv=holiday_subdiv or None,
+            custom_holidays=frozenset(days),
+        )
     if kind != "hours":
         raise CalendarError("calendar kind is 'hours' or '24x5'")
     hours = hours or {}
@@ -405,8 +434,14 @@ def calendar_from_spec(
     if unknown:
         raise CalendarError(f"unknown weekday(s) {', '.join(sorted(unknown))}; use mon..sun")
     week = tuple(parse_periods(hours.get(name, "") or "") for name in WEEKDAYS)
-    return BusinessCalendar(zone=zone, week=week, kind="hours", holiday_country=holiday_country or None,
-                            holiday_subdiv=holiday_subdiv or None, custom_holidays=frozenset(days))
+    return BusinessCalendar(
+        zone=zone,
+        week=week,
+        kind="hours",
+        holiday_country=holiday_country or None,
+        holiday_subdiv=holiday_subdiv or None,
+        custom_holidays=frozenset(days),
+    )
 
 
 def describe_duration(delta: timedelta) -> str:

@@ -37,7 +37,9 @@ def schedule(clock: SlaClock, cal: BusinessCalendar) -> None:
     since = _to_us(clock.running_since)
     total = target_us(clock)
     clock.due_at = _from_us(cal.add_business_us(since, total - clock.consumed_us))
-    clock.at_risk_at = _from_us(cal.add_business_us(since, risk_threshold_us(total) - clock.consumed_us))
+    clock.at_risk_at = _from_us(
+        cal.add_business_us(since, risk_threshold_us(total) - clock.consumed_us)
+    )
     if clock.consumed_us >= total:
         # Already over when this segment began: due when it was over, not when it resumed.
         clock.due_at = min(clock.due_at, clock.running_since)
@@ -103,8 +105,16 @@ def reopen(clock: SlaClock, cal: BusinessCalendar, now: datetime) -> None:
     clock.settled = clock.breached_at is not None
 
 
-def retarget(clock: SlaClock, old: BusinessCalendar, new: BusinessCalendar, *, minutes: int, calendar_id: int,
-             rule_id: int | None, now: datetime) -> None:
+def retarget(
+    clock: SlaClock,
+    old: BusinessCalendar,
+    new: BusinessCalendar,
+    *,
+    minutes: int,
+    calendar_id: int,
+    rule_id: int | None,
+    now: datetime,
+) -> None:
     """Criticality or policy changed: close the open segment on the old calendar, go on with the new target."""
     if clock.stopped_at is not None:
         return
@@ -123,7 +133,9 @@ def retarget(clock: SlaClock, old: BusinessCalendar, new: BusinessCalendar, *, m
     clock.settled = clock.breached_at is not None
 
 
-def reading(clock: SlaClock, cal: BusinessCalendar, now: datetime) -> tuple[ClockState, int | None, int]:
+def reading(
+    clock: SlaClock, cal: BusinessCalendar, now: datetime
+) -> tuple[ClockState, int | None, int]:
     """(state, business µs left or None once met, business µs used) of a clock at `now`."""
     total = target_us(clock)
     used = used_us(clock, cal, now)

@@ -23,12 +23,17 @@ async def replay_demo_clocks(session: AsyncSession, now: datetime, *, seed: int 
     async with transaction(session):
         tickets = {t.id: t for t in (await session.exec(select(Ticket))).all()}
         rows = list((await session.exec(select(SlaClock).order_by(col(SlaClock.id)))).all())
-        cals = {cid: build_calendar(row) for cid, row in (await calendars_by_id(
-            session, {c.calendar_id for c in rows})).items()}
+        cals = {
+            cid: build_calendar(row)
+            for cid, row in (await calendars_by_id(session, {c.calendar_id for c in rows})).items()
+        }
         for c in rows:
             t = tickets[c.ticket_id]
             cal = cals[c.calendar_id]
-            was_stopped, was_paused = c.stopped_at is not None, c.running_since is None and c.stopped_at is None
+            was_stopped, was_paused = (
+                c.stopped_at is not None,
+                c.running_since is None and c.stopped_at is None,
+            )
             c.stopped_at = c.elapsed_us = c.breached_at = None
             c.settled = False
             c.opened_at = t.created_at  # the demo aged the ticket after its clocks started
@@ -47,7 +52,9 @@ async def replay_demo_clocks(session: AsyncSession, now: datetime, *, seed: int 
                 when = cal.add_business(t.created_at, total * rng.uniform(0.1, 0.6))
                 clocks.pause(c, cal, min(when, now))
         for t in tickets.values():
-            live = [c for c in rows if c.ticket_id == t.id and c.stopped_at is None and c.running_since]
+            live = [
+                c for c in rows if c.ticket_id == t.id and c.stopped_at is None and c.running_since
+            ]
             t.due_at = min((c.due_at for c in live if c.due_at is not None), default=None)
             if t.status in (Status.resolved, Status.closed) and t.first_response_at is None:
                 t.first_response_at = t.created_at

@@ -44,11 +44,27 @@ class SlaCalendarIn(SQLModel):
     holiday_subdiv: str | None = Field(default=None, max_length=16)
     custom_holidays: list[str] = Field(default_factory=list, max_length=400)
 
-    model_config = {"json_schema_extra": {"examples": [{
-        "name": "London office", "kind": "hours", "zone": "Europe/London",
-        "hours": {"mon": "09:00-17:00", "tue": "09:00-17:00", "wed": "09:00-17:00", "thu": "09:00-17:00",
-                  "fri": "09:00-16:00"},
-        "holiday_country": "GB", "holiday_subdiv": "ENG", "custom_holidays": ["2026-12-24"]}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "name": "London office",
+                    "kind": "hours",
+                    "zone": "Europe/London",
+                    "hours": {
+                        "mon": "09:00-17:00",
+                        "tue": "09:00-17:00",
+                        "wed": "09:00-17:00",
+                        "thu": "09:00-17:00",
+                        "fri": "09:00-16:00",
+                    },
+                    "holiday_country": "GB",
+                    "holiday_subdiv": "ENG",
+                    "custom_holidays": ["2026-12-24"],
+                }
+            ]
+        }
+    }
 
 
 class SlaCalendarPublic(SQLModel):
@@ -70,8 +86,12 @@ class SlaPolicy(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=80, sa_column_kwargs={"unique": True})
     # None: the default policy. Otherwise this community's override.
-    community_id: int | None = Field(default=None, foreign_key="community.id", ondelete="CASCADE",
-                                     sa_column_kwargs={"unique": True})
+    community_id: int | None = Field(
+        default=None,
+        foreign_key="community.id",
+        ondelete="CASCADE",
+        sa_column_kwargs={"unique": True},
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -113,7 +133,9 @@ class SlaRulePublic(SQLModel):
 
 class SlaPolicyIn(SQLModel):
     name: str = Field(min_length=1, max_length=80)
-    community: str | None = Field(default=None, max_length=64, description="community slug; omit for the default")
+    community: str | None = Field(
+        default=None, max_length=64, description="community slug; omit for the default"
+    )
     rules: list[SlaRuleIn] = Field(default_factory=list, max_length=200)
 
     @field_validator("name")
@@ -149,8 +171,16 @@ class SlaClock(SQLModel, table=True):
         Index("ix_sla_clock_report", "target", "opened_at"),
         # Covers the report's live part (clocks still running: decided once due) without
         # reading the table rows (migration 0008).
-        Index("ix_sla_clock_report_live", "stopped_at", "opened_at", "target", "channel", "criticality",
-              "community_id", "due_at"),
+        Index(
+            "ix_sla_clock_report_live",
+            "stopped_at",
+            "opened_at",
+            "target",
+            "channel",
+            "criticality",
+            "community_id",
+            "due_at",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -224,7 +254,9 @@ class SlaReportMinute(SQLModel, table=True):
     channel: str = Field(primary_key=True, sa_type=sa.String(16))
     criticality: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     community_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    minute: int = Field(primary_key=True, sa_type=sa.BigInteger, sa_column_kwargs={"autoincrement": False})
+    minute: int = Field(
+        primary_key=True, sa_type=sa.BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
     n: int = Field(default=0)
 
 
@@ -237,7 +269,9 @@ class SlaReportMinuteSegment(SQLModel, table=True):
     __tablename__ = "sla_report_minute_segment"
 
     segment: date = Field(primary_key=True)
-    minute: int = Field(primary_key=True, sa_type=sa.BigInteger, sa_column_kwargs={"autoincrement": False})
+    minute: int = Field(
+        primary_key=True, sa_type=sa.BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
     n: int = Field(default=0)
 
 

@@ -27,17 +27,34 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import BigInteger, Date, DateTime, Integer, String, case, cast, func, select, type_coerce
+import sqlmodel
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Integer,
+    String,
+    case,
+    cast,
+    func,
+    select,
+    type_coerce,
+)
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
-import sqlmodel
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.community.models import Community
 from app.errors import InvalidInput
-from app.sla.models import SlaClock, SlaReportDay, SlaReportMinute, SlaReportMinuteSegment, SlaReportTickets
+from app.sla.models import (
+    SlaClock,
+    SlaReportDay,
+    SlaReportMinute,
+    SlaReportMinuteSegment,
+    SlaReportTickets,
+)
 from app.sla.schemas import Target
 from app.ticket.enums import Criticality, Status
 from app.ticket.models import Ticket
@@ -78,8 +95,10 @@ class SlaReport:
 
 def day_range(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
     """Whole UTC days from `start` to `end`, both inclusive, as the instants a report takes."""
-    return (datetime.combine(start, time(), tzinfo=UTC) if start else None,
-            datetime.combine(end, time(), tzinfo=UTC) + timedelta(days=1) if end else None)
+    return (
+        datetime.combine(start, time(), tzinfo=UTC) if start else None,
+        datetime.combine(end, time(), tzinfo=UTC) + timedelta(days=1) if end else None,
+    )
 
 
 def _group_expr(by: str, dialect: str, source=Ticket) -> ColumnElement:
@@ -91,7 +110,11 @@ def _group_expr(by: str, dialect: str, source=Ticket) -> ColumnElement:
     if by == "community":
         return func.coalesce(col(source.community_id), 0)
     if by == "month":
-        return func.strftime("%Y-%m", created) if dialect == "sqlite" else func.to_char(created, "YYYY-MM")
+        return (
+            func.strftime("%Y-%m", created)
+            if dialect == "sqlite"
+            else func.to_char(created, "YYYY-MM")
+        )
     if by == "week":
         return iso_week(dialect, created)
     raise InvalidInput(f"by must be one of {', '.join(DIMENSIONS)}", code="bad_dimension")
@@ -106,7 +129,10 @@ def iso_week(dialect: str, instant) -> ColumnElement:
     thursday = func.date(instant, "-3 days", "weekday 4")
     week = (cast(func.strftime("%j", thursday), Integer) - 1) / 7 + 1
     # NULL in, NULL out (printf would turn it into '-W00').
-    return case((thursday.is_(None), None), else_=func.printf("%s-W%02d", func.strftime("%Y", thursday), week))
+    return case(
+        (thursday.is_(None), None),
+        else_=func.printf("%s-W%02d", func.strftime("%Y", thursday), week),
+    )
 
 
 def _range(stmt, start: datetime | None, end: datetime | None, source=Ticket):
@@ -130,8 +156,15 @@ def histogram_rank(counts: dict[int, int], percent: int) -> int:
     raise ValueError("empty histogram")
 
 
-async def sla_report(session: AsyncSession, *, by: str = "channel", start: datetime | None = None,
-                     end: datetime | None = None, now: datetime, scan: bool = False) -> SlaReport:
+async def sla_report(
+    session: AsyncSession,
+    *,
+    by: str = "channel",
+    start: datetime | None = None,
+    end: datetime | None = None,
+    now: datetime,
+    scan: bool = False,
+) -> SlaReport:
     if start and end and end <= start:
         raise InvalidInput("the end of the range must be after its start", code="bad_range")
     if by not in DIMENSIONS:
@@ -148,10 +181,14 @@ async def sla_report(session: AsyncSession, *, by: str = "channel", start: datet
     def row(key) -> ReportRow:
         k = str(key)
         if k not in rows:
-            rows[k] = ReportRow(key=k, label=k, tickets=0, targets={t.value: TargetStats() for t in Target})
+            rows[k] = ReportRow(
+                key=k, label=k, tickets=0, targets={t.value: TargetStats() for t in Target}
+            )
         return rows[k]
 
-    overall = ReportRow(key="*", label="All tickets", tickets=0, targets={t.value: TargetStats() for t in Target})
+    overall = ReportRow(
+        key="*", label="All tickets", tickets=0, targets={t.value: TargetStats() for t in Target}
+    )
     everything: dict[int, int] = {}
     for (key, target), (n_decided, n_met) in counts.attain.items():
         stats = row(key).targets[target]
@@ -164,7 +201,10 @@ async def sla_report(session: AsyncSession, *, by: str = "channel", start: datet
         overall.tickets += n
     for key, hist in counts.hist.items():
         r = row(key)
-        r.first_response_p50_s, r.first_response_p90_s = histogram_rank(hist, 50) * 60, histogram_rank(hist, 90) * 60
+        r.first_response_p50_s, r.first_response_p90_s = (
+            histogram_rank(hist, 50) * 60,
+            histogram_rank(hist, 90) * 60,
+        )
         for minutes, n in hist.items():
             everything[minutes] = everything.get(minutes, 0) + n
     if everything:
@@ -172,7 +212,10 @@ async def sla_report(session: AsyncSession, *, by: str = "channel", start: datet
         overall.first_response_p90_s = histogram_rank(everything, 90) * 60
 
     await _label(session, by, rows)
-    ordered = sorted(rows.values(), key=lambda r: (r.key == "0", r.key) if by != "criticality" else (r.key == "0", int(r.key)))
+    ordered = sorted(
+        rows.values(),
+        key=lambda r: (r.key == "0", r.key) if by != "criticality" else (r.key == "0", int(r.key)),
+    )
     return SlaReport(by=by, start=start, end=end, as_of=now, rows=ordered, overall=overall)
 
 
@@ -224,27 +267,45 @@ def _decided(now: datetime):
 
 def _met():
     return (col(SlaClock.stopped_at).is_not(None)) & (
-        col(SlaClock.elapsed_us) <= cast(col(SlaClock.target_minutes), BigInteger) * (60 * US))
+        col(SlaClock.elapsed_us) <= cast(col(SlaClock.target_minutes), BigInteger) * (60 * US)
+    )
 
 
 def _minute():
-    answered = (SlaClock.target == Target.first_response.value) & col(SlaClock.stopped_at).is_not(None)
+    answered = (SlaClock.target == Target.first_response.value) & col(SlaClock.stopped_at).is_not(
+        None
+    )
     return case((answered, col(SlaClock.elapsed_us) // (60 * US)), else_=-1).label("minute")
 
 
-async def _scan(session: AsyncSession, counts: _Counts, by: str, dialect: str, start, end, now) -> None:
+async def _scan(
+    session: AsyncSession, counts: _Counts, by: str, dialect: str, start, end, now
+) -> None:
     """Everything from `sla_clock` and `ticket` in one pass each (the pre-rollup report)."""
     grp = _group_expr(by, dialect, SlaClock).label("grp")
     ticket_grp = _group_expr(by, dialect, Ticket).label("grp")
     minute = _minute()
     attain = _range(
-        select(grp, col(SlaClock.target), minute, func.sum(case((_decided(now), 1), else_=0)),
-               func.sum(case((_met(), 1), else_=0)), func.count())
-        .select_from(SlaClock).group_by(grp, col(SlaClock.target), minute), start, end, SlaClock)
+        select(
+            grp,
+            col(SlaClock.target),
+            minute,
+            func.sum(case((_decided(now), 1), else_=0)),
+            func.sum(case((_met(), 1), else_=0)),
+            func.count(),
+        )
+        .select_from(SlaClock)
+        .group_by(grp, col(SlaClock.target), minute),
+        start,
+        end,
+        SlaClock,
+    )
     for key, target, bucket, n_decided, n_met, n in (await session.exec(attain)).all():
         counts.add_attain(key, target, n_decided, n_met)
         counts.add_minute(key, bucket, n)
-    tickets = _range(select(ticket_grp, func.count()).select_from(Ticket).group_by(ticket_grp), start, end)
+    tickets = _range(
+        select(ticket_grp, func.count()).select_from(Ticket).group_by(ticket_grp), start, end
+    )
     for key, n in (await session.exec(tickets)).all():
         counts.add_tickets(key, n)
 
@@ -291,7 +352,11 @@ def _rollup_group(by: str, dialect: str, table, day=None) -> ColumnElement:
         if dialect == "sqlite":
             return func.date(day, "weekday 0", "-6 days")
         return cast(func.date_trunc("week", cast(day, DateTime)), Date)
-    return {"channel": table.channel, "criticality": table.criticality, "community": table.community_id}[by]
+    return {
+        "channel": table.channel,
+        "criticality": table.criticality,
+        "community": table.community_id,
+    }[by]
 
 
 def _rollup_key(by: str, dialect: str):
@@ -308,7 +373,9 @@ def segment_start(d: date) -> date:
 
 
 def _next_segment(d: date) -> date:
-    return min(d + timedelta(days=7 - d.weekday()), (d.replace(day=1) + timedelta(days=32)).replace(day=1))
+    return min(
+        d + timedelta(days=7 - d.weekday()), (d.replace(day=1) + timedelta(days=32)).replace(day=1)
+    )
 
 
 def _whole_segments(first: date | None, last: date | None):
@@ -335,6 +402,7 @@ def _live_group(by: str, dialect: str, source) -> ColumnElement:
 def _whole_days(start: datetime | None, end: datetime | None):
     """The whole UTC days inside [start, end) that the rollup answers for, and the partial
     stretches at either end that are counted live."""
+
     def midnight(d: date) -> datetime:
         return datetime.combine(d, time(), tzinfo=UTC)
 
@@ -348,23 +416,34 @@ def _whole_days(start: datetime | None, end: datetime | None):
     if first is not None and last is not None and first >= last:
         return None, [(start, end)]  # no whole day: all live
     partial: list[tuple[datetime | None, datetime | None]] = []
-    if start is not None and first is not None and start < midnight(first):  # first is set from start
+    if (
+        start is not None and first is not None and start < midnight(first)
+    ):  # first is set from start
         partial.append((start, midnight(first)))
     if end is not None and last is not None and midnight(last) < end:  # last is set from end
         partial.append((midnight(last), end))
     return (first, last), partial
 
 
-async def _from_rollup(session: AsyncSession, counts: _Counts, by: str, dialect: str, start, end, now) -> None:
+async def _from_rollup(
+    session: AsyncSession, counts: _Counts, by: str, dialect: str, start, end, now
+) -> None:
     keyed = _period_of(by, dialect) if by in ("week", "month") else (lambda k: k)
     days, partial = _whole_days(start, end)
 
     # Running clocks, live: decided once due. Few on a healthy desk; the index covers them.
     live = _live_group(by, dialect, SlaClock).label("grp")
     running = _range(
-        select(live, col(SlaClock.target), func.sum(case((col(SlaClock.due_at) <= now, 1), else_=0)))
-        .select_from(SlaClock).where(col(SlaClock.stopped_at).is_(None)).group_by(live, col(SlaClock.target)),
-        start, end, SlaClock)
+        select(
+            live, col(SlaClock.target), func.sum(case((col(SlaClock.due_at) <= now, 1), else_=0))
+        )
+        .select_from(SlaClock)
+        .where(col(SlaClock.stopped_at).is_(None))
+        .group_by(live, col(SlaClock.target)),
+        start,
+        end,
+        SlaClock,
+    )
     for key, target, n_decided in (await session.exec(running)).all():
         counts.add_attain(keyed(key), target, n_decided, 0)
 
@@ -376,12 +455,23 @@ async def _from_rollup(session: AsyncSession, counts: _Counts, by: str, dialect:
         # in minute -1 (skipped) and count 0 here; the query above counted them.
         minute = _minute()
         stopped = case((col(SlaClock.stopped_at).is_not(None), 1), else_=0)
-        clocks_of_days = (select(live, col(SlaClock.target), minute, func.sum(stopped),
-                                 func.sum(case((_met(), 1), else_=0)), func.sum(stopped))
-                          .select_from(SlaClock)
-                          .where(col(SlaClock.target).in_([t.value for t in Target]),
-                                 col(SlaClock.opened_at) >= lo, col(SlaClock.opened_at) < hi)
-                          .group_by(live, col(SlaClock.target), minute))
+        clocks_of_days = (
+            select(
+                live,
+                col(SlaClock.target),
+                minute,
+                func.sum(stopped),
+                func.sum(case((_met(), 1), else_=0)),
+                func.sum(stopped),
+            )
+            .select_from(SlaClock)
+            .where(
+                col(SlaClock.target).in_([t.value for t in Target]),
+                col(SlaClock.opened_at) >= lo,
+                col(SlaClock.opened_at) < hi,
+            )
+            .group_by(live, col(SlaClock.target), minute)
+        )
         # sqlmodel types exec() for its own select(); sqlalchemy's (any number of columns) runs the same.
         for key, target, bucket, n, n_met, n_hist in (await session.exec(clocks_of_days)).all():  # type: ignore[call-overload]
             counts.add_attain(keyed(key), target, n, n_met)
@@ -389,9 +479,16 @@ async def _from_rollup(session: AsyncSession, counts: _Counts, by: str, dialect:
         # Every status listed so ix_ticket_status_created_at serves the day's range (there is
         # no index on created_at alone, and tickets are outside this module).
         tgrp = _live_group(by, dialect, Ticket).label("grp")
-        tickets = (select(tgrp, func.count()).select_from(Ticket)
-                   .where(col(Ticket.status).in_([st.value for st in Status]),
-                          col(Ticket.created_at) >= lo, col(Ticket.created_at) < hi).group_by(tgrp))
+        tickets = (
+            select(tgrp, func.count())
+            .select_from(Ticket)
+            .where(
+                col(Ticket.status).in_([st.value for st in Status]),
+                col(Ticket.created_at) >= lo,
+                col(Ticket.created_at) < hi,
+            )
+            .group_by(tgrp)
+        )
         for key, n in (await session.exec(tickets)).all():  # type: ignore[call-overload]  # as above
             counts.add_tickets(keyed(key), n)
 
@@ -412,24 +509,43 @@ async def _from_rollup(session: AsyncSession, counts: _Counts, by: str, dialect:
     # Grouped in the order of an index (migration 0009), so without a sort: by (dimension,
     # target), or for periods by (day, target), each day named in Python.
     if by in ("week", "month"):
-        grp, day, key_of = _as_text(col(SlaReportDay.day), dialect), col(SlaReportDay.day), _period_of(by, dialect)
+        grp, day, key_of = (
+            _as_text(col(SlaReportDay.day), dialect),
+            col(SlaReportDay.day),
+            _period_of(by, dialect),
+        )
     else:
-        grp, day = _rollup_group(by, dialect, SlaReportDay), _off_index(col(SlaReportDay.day), dialect)
+        grp, day = (
+            _rollup_group(by, dialect, SlaReportDay),
+            _off_index(col(SlaReportDay.day), dialect),
+        )
         key_of = rollup_key
-    attain = within(select(grp, col(SlaReportDay.target), func.sum(SlaReportDay.decided), func.sum(SlaReportDay.met))
-                    .where(col(SlaReportDay.decided) != 0).group_by(grp, col(SlaReportDay.target)), day)
+    attain = within(
+        select(
+            grp,
+            col(SlaReportDay.target),
+            func.sum(SlaReportDay.decided),
+            func.sum(SlaReportDay.met),
+        )
+        .where(col(SlaReportDay.decided) != 0)
+        .group_by(grp, col(SlaReportDay.target)),
+        day,
+    )
     for key, target, n_decided, n_met in await _rows(session, attain):
         counts.add_attain(key_of(key), target, n_decided, n_met)
     await _histogram(session, counts, by, dialect, first, last, within, rollup_key)
     grp = _rollup_group(by, dialect, SlaReportTickets).label("grp")
-    tickets = within(select(grp, func.sum(SlaReportTickets.n)).where(col(SlaReportTickets.n) != 0).group_by(grp),
-                     col(SlaReportTickets.day))
+    tickets = within(
+        select(grp, func.sum(SlaReportTickets.n)).where(col(SlaReportTickets.n) != 0).group_by(grp),
+        col(SlaReportTickets.day),
+    )
     for key, n in (await session.exec(tickets)).all():
         counts.add_tickets(rollup_key(key), n)
 
 
-async def _histogram(session: AsyncSession, counts: _Counts, by: str, dialect: str, first, last, within,
-                     rollup_key) -> None:
+async def _histogram(
+    session: AsyncSession, counts: _Counts, by: str, dialect: str, first, last, within, rollup_key
+) -> None:
     """First-response minutes of the whole days [first, last), grouped without sorting the
     ~one row per answered clock of `sla_report_minute` (migration 0009)."""
     minute, n = col(SlaReportMinute.minute), func.sum(SlaReportMinute.n)
@@ -437,7 +553,9 @@ async def _histogram(session: AsyncSession, counts: _Counts, by: str, dialect: s
         # The (dimension, minute, day, n) index gives the groups in order.
         day = _off_index(col(SlaReportMinute.day), dialect)
         grp = _rollup_group(by, dialect, SlaReportMinute).label("grp")
-        hist = within(select(grp, minute, n).where(col(SlaReportMinute.n) != 0).group_by(grp, minute), day)
+        hist = within(
+            select(grp, minute, n).where(col(SlaReportMinute.n) != 0).group_by(grp, minute), day
+        )
         counts.add_minutes(await _rows(session, hist))
         return
     # Weeks and months are unions of segments: whole ones from the segment table, the days
@@ -447,13 +565,22 @@ async def _histogram(session: AsyncSession, counts: _Counts, by: str, dialect: s
         # Its rows as stored, named per segment in Python: grouping them by week in SQL meant
         # sorting them all. Segments stay text on SQLite (a date parse per row otherwise).
         seg, table = col(SlaReportMinuteSegment.segment), SlaReportMinuteSegment
-        hist = within(select(_as_text(seg, dialect), col(table.minute), col(table.n)).where(col(table.n) != 0),
-                      seg, *segments)
+        hist = within(
+            select(_as_text(seg, dialect), col(table.minute), col(table.n)).where(
+                col(table.n) != 0
+            ),
+            seg,
+            *segments,
+        )
         counts.add_minutes(await _rows(session, hist), _period_of(by, dialect))
     for lo, hi in edges:
         grp = _rollup_group(by, dialect, SlaReportMinute).label("grp")
-        hist = within(select(grp, minute, n).where(col(SlaReportMinute.n) != 0).group_by(grp, minute),
-                      col(SlaReportMinute.day), lo, hi)
+        hist = within(
+            select(grp, minute, n).where(col(SlaReportMinute.n) != 0).group_by(grp, minute),
+            col(SlaReportMinute.day),
+            lo,
+            hi,
+        )
         counts.add_minutes(await _rows(session, hist), rollup_key)
 
 
@@ -477,15 +604,27 @@ async def _rows(session: AsyncSession, stmt) -> list:
 async def _label(session: AsyncSession, by: str, rows: dict[str, ReportRow]) -> None:
     if by == "criticality":
         for r in rows.values():
-            r.label = f"C{r.key} {Criticality(int(r.key)).name}" if r.key != "0" else "Not classified"
+            r.label = (
+                f"C{r.key} {Criticality(int(r.key)).name}" if r.key != "0" else "Not classified"
+            )
     elif by == "community":
         ids = [int(k) for k in rows if k != "0"]
         names: dict[int | None, str] = {}
         if ids:
-            names = {cid: name for cid, name in (await session.exec(
-                sqlmodel.select(Community.id, Community.name).where(col(Community.id).in_(ids)))).all()}
+            names = {
+                cid: name
+                for cid, name in (
+                    await session.exec(
+                        sqlmodel.select(Community.id, Community.name).where(
+                            col(Community.id).in_(ids)
+                        )
+                    )
+                ).all()
+            }
         for r in rows.values():
-            r.label = names.get(int(r.key), f"community {r.key}") if r.key != "0" else "No community"
+            r.label = (
+                names.get(int(r.key), f"community {r.key}") if r.key != "0" else "No community"
+            )
 
 
 def report_csv(report: SlaReport) -> str:
@@ -501,7 +640,9 @@ def report_csv(report: SlaReport) -> str:
         for t in Target:
             s = r.targets[t.value]
             line += [s.decided, s.met, "" if s.attainment is None else s.attainment]
-        line += ["" if r.first_response_p50_s is None else round(r.first_response_p50_s / 60, 1),
-                 "" if r.first_response_p90_s is None else round(r.first_response_p90_s / 60, 1)]
+        line += [
+            "" if r.first_response_p50_s is None else round(r.first_response_p50_s / 60, 1),
+            "" if r.first_response_p90_s is None else round(r.first_response_p90_s / 60, 1),
+        ]
         writer.writerow(line)
     return out.getvalue()

@@ -14,7 +14,11 @@ class Target(StrEnum):
     resolution = "resolution"  # resolved or closed
 
 
-TARGET_LABELS = {Target.ack: "Acknowledge", Target.first_response: "First response", Target.resolution: "Resolve"}
+TARGET_LABELS = {
+    Target.ack: "Acknowledge",
+    Target.first_response: "First response",
+    Target.resolution: "Resolve",
+}
 
 
 class ClockState(StrEnum):

@@ -29,12 +29,17 @@ async def sweep_breaches(session: AsyncSession, now: datetime, *, batch: int = B
             stmt = (
                 select(SlaClock, Ticket)
                 .join(Ticket, col(Ticket.id) == SlaClock.ticket_id)
-                .where(col(SlaClock.settled).is_(False), col(SlaClock.due_at) <= now,
-                       col(SlaClock.breached_at).is_(None),
-                       # a clock stopped on time is settled; one stopped late is still a breach
-                       or_(col(SlaClock.stopped_at).is_(None), col(SlaClock.stopped_at) > col(SlaClock.due_at)),
-                       # paused with time left has no due instant; paused after the breach keeps it
-                       )
+                .where(
+                    col(SlaClock.settled).is_(False),
+                    col(SlaClock.due_at) <= now,
+                    col(SlaClock.breached_at).is_(None),
+                    # a clock stopped on time is settled; one stopped late is still a breach
+                    or_(
+                        col(SlaClock.stopped_at).is_(None),
+                        col(SlaClock.stopped_at) > col(SlaClock.due_at),
+                    ),
+                    # paused with time left has no due instant; paused after the breach keeps it
+                )
                 .order_by(col(SlaClock.due_at), col(SlaClock.id))
                 .limit(batch)
                 .with_for_update(skip_locked=True, of=SlaClock)
@@ -44,11 +49,22 @@ async def sweep_breaches(session: AsyncSession, now: datetime, *, batch: int = B
                 clock.breached_at = now
                 clock.settled = True
                 event = record_event(
-                    session, "sla.breached", subject_type="ticket", subject_id=pk(ticket), ticket_id=ticket.id,
-                    community_id=ticket.community_id, actor_id=None,
-                    data={"ticket_id": ticket.id, "target": clock.target, "due_at": clock.due_at,
-                          "target_minutes": clock.target_minutes, "clock_id": clock.id,
-                          "channel": ticket.channel, "criticality": ticket.criticality},
+                    session,
+                    "sla.breached",
+                    subject_type="ticket",
+                    subject_id=pk(ticket),
+                    ticket_id=ticket.id,
+                    community_id=ticket.community_id,
+                    actor_id=None,
+                    data={
+                        "ticket_id": ticket.id,
+                        "target": clock.target,
+                        "due_at": clock.due_at,
+                        "target_minutes": clock.target_minutes,
+                        "clock_id": clock.id,
+                        "channel": ticket.channel,
+                        "criticality": ticket.criticality,
+                    },
                 )
                 event.created_at = now
         total += len(rows)

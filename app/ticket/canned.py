@@ -24,7 +24,9 @@ def fill(template: str, values: Mapping[str, str]) -> str:
         if name in values and not spec and not conv:
             out.append(str(values[name]))
         else:
-            out.append("{" + name + ("!" + conv if conv else "") + (":" + spec if spec else "") + "}")
+            out.append(
+                "{" + name + ("!" + conv if conv else "") + (":" + spec if spec else "") + "}"
+            )
     return "".join(out)
 
 

@@ -13,7 +13,15 @@ from sqlmodel import Field, Index, SQLModel, UniqueConstraint
 
 from app.db import StrEnumColumn, UTCDateTime, utcnow
 from app.sla.schemas import SlaTargetState
-from app.ticket.enums import Channel, Criticality, LinkKind, MessageKind, Status, TicketType, Urgency
+from app.ticket.enums import (
+    Channel,
+    Criticality,
+    LinkKind,
+    MessageKind,
+    Status,
+    TicketType,
+    Urgency,
+)
 from app.user.models import UserRef
 
 TITLE_MAX = 200
@@ -31,8 +39,9 @@ class Ticket(SQLModel, table=True):
     body: str = Field(default="", sa_type=sa.Text)
     channel: str = Field(default=Channel.api, sa_type=sa.String(16), index=True)
     status: Status = Field(default=Status.new, sa_type=StrEnumColumn(Status, 24))
-    type: TicketType = Field(default=TicketType.question, sa_type=StrEnumColumn(TicketType, 24),
-                             index=True)
+    type: TicketType = Field(
+        default=TicketType.question, sa_type=StrEnumColumn(TicketType, 24), index=True
+    )
     urgency: Urgency = Field(default=Urgency.normal, sa_type=StrEnumColumn(Urgency, 16))
     criticality: int | None = Field(default=None)
     # Impact factors the exterminator weighs (weekly-exterminator-rotation.md).
@@ -128,7 +137,9 @@ class TicketUpdate(SQLModel):
     tags: list[str] | None = Field(default=None, max_length=30)
 
     model_config = {
-        "json_schema_extra": {"examples": [{"status": "open", "type": "bug", "criticality": 2, "tags": ["auth"]}]}
+        "json_schema_extra": {
+            "examples": [{"status": "open", "type": "bug", "criticality": 2, "tags": ["auth"]}]
+        }
     }
 
 

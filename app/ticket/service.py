@@ -25,13 +25,13 @@ from sqlalchemy import and_, delete, func, or_, union_all
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.audit.service import EventSubject, changes, record_event
+from app.audit.service import changes, record_event
 from app.auth.policy import Principal
+from app.auth.uploads import upload_refusal
 from app.community.models import Community, Membership, MembershipRole
 from app.community.service import community_for_person, representatives
 from app.config import get_settings
 from app.db import keep_loaded, memo, pk, transaction, utcnow
-from app.auth.uploads import upload_refusal
 from app.errors import (
     AlreadyClaimed,
     Conflict,
@@ -41,8 +41,9 @@ from app.errors import (
     PreconditionFailed,
     UnsupportedMediaType,
 )
-from app.ticket.enums import Channel, MessageKind, Status, TicketType
 from app.ticket.canned import safe_fill
+from app.ticket.enums import Channel, MessageKind, Status, TicketType
+from app.ticket.hooks import TicketChange, run_ticket_hooks
 from app.ticket.models import (
     Attachment,
     CannedReply,
@@ -57,7 +58,6 @@ from app.ticket.models import (
     TicketUpdate,
     Vote,
 )
-from app.ticket.hooks import TicketChange, run_ticket_hooks
 from app.ticket.ranking import refresh_rank
 from app.ticket.triage import check_transition, is_reopen
 from app.user.models import User
@@ -80,7 +80,9 @@ def parse_ticket_ref(ref: str | int) -> int | None:
 def normalise_tag(raw: str) -> str:
     tag = raw.strip().lower().replace(" ", "-")
     if not TAG_RE.match(tag):
-        raise InvalidInput(f"bad tag {raw!r}: use letters, digits, - _ : . (max 48)", code="bad_tag")
+        raise InvalidInput(
+            f"bad tag {raw!r}: use letters, digits, - _ : . (max 48)", code="bad_tag"
+        )
     return tag
 
 
@@ -95,18 +97,28 @@ def check_uploads(files: list[UploadedFile]) -> list[UploadedFile]:
     settings = get_settings()
     files = [f for f in files if f.filename or f.data]
     if len(files) > settings.max_attachments:
-        raise PayloadTooLarge(f"at most {settings.max_attachments} files per request", code="too_many_files")
+        raise PayloadTooLarge(
+            f"at most {settings.max_attachments} files per request", code="too_many_files"
+        )
     for f in files:
         if len(f.data) > settings.max_attachment_bytes:
             limit_mb = settings.max_attachment_bytes / 1024 / 1024
-            raise PayloadTooLarge(f"{f.filename} is larger than {limit_mb:g} MB", code="file_too_large")
+            raise PayloadTooLarge(
+                f"{f.filename} is larger than {limit_mb:g} MB", code="file_too_large"
+            )
         if reason := upload_refusal(f.filename or "", f.content_type or "", f.data[:8]):
             raise UnsupportedMediaType(reason, code="file_type_refused")
     return files
 
 
-def _attach(session: AsyncSession, ticket: Ticket, files: list[UploadedFile], *, uploader_id: int | None,
-            message_id: int | None = None) -> None:
+def _attach(
+    session: AsyncSession,
+    ticket: Ticket,
+    files: list[UploadedFile],
+    *,
+    uploader_id: int | None,
+    message_id: int | None = None,
+) -> None:
     for f in files:
         name = re.sub(r"[\\/\x00-\x1f]", "_", f.filename or "upload")[-255:]
         session.add(
@@ -133,7 +145,12 @@ async def get_ticket(session: AsyncSession, ref: str | int) -> Ticket | None:
 
 async def lock_ticket(session: AsyncSession, ticket_id: int) -> Ticket:
     """Load the ticket for writing: a row lock on PostgreSQL, the write lock on SQLite."""
-    stmt = select(Ticket).where(Ticket.id == ticket_id).with_for_update().execution_options(populate_existing=True)
+    stmt = (
+        select(Ticket)
+        .where(Ticket.id == ticket_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     ticket = (await session.exec(stmt)).first()
     if ticket is None:
         raise NotFound(f"ticket {ticket_key(ticket_id)} does not exist")
@@ -158,29 +175,55 @@ class TicketWrite:
         """An audit event about this ticket, recorded by `done` after the hooks ran."""
         self._events.append((kind, data))
 
-    async def done(self, kind: str, *, fields: frozenset[str] = frozenset(),
-                   status_before: str | None = None, status_after: str | None = None,
-                   message_kind: str | None = None, by_staff: bool | None = None,
-                   held_unverified: bool = False) -> Ticket:
+    async def done(
+        self,
+        kind: str,
+        *,
+        fields: frozenset[str] = frozenset(),
+        status_before: str | None = None,
+        status_after: str | None = None,
+        message_kind: str | None = None,
+        by_staff: bool | None = None,
+        held_unverified: bool = False,
+    ) -> Ticket:
         """Stamp the ticket, run the hooks, re-rank it and record its events (in that order).
         `kind` and the rest describe the change to the hooks (see TicketChange)."""
         ticket = self.ticket
         ticket.updated_at = self.now
-        await run_ticket_hooks(self.session, ticket, TicketChange(
-            kind=kind, now=self.now, actor_id=self.actor_id, fields=fields, status_before=status_before,
-            status_after=status_after, message_kind=message_kind, by_staff=by_staff,
-            held_unverified=held_unverified))
+        await run_ticket_hooks(
+            self.session,
+            ticket,
+            TicketChange(
+                kind=kind,
+                now=self.now,
+                actor_id=self.actor_id,
+                fields=fields,
+                status_before=status_before,
+                status_after=status_after,
+                message_kind=message_kind,
+                by_staff=by_staff,
+                held_unverified=held_unverified,
+            ),
+        )
         await refresh_rank(self.session, ticket)
         for event_kind, data in self._events:
-            record_event(self.session, event_kind, subject_type="ticket", subject_id=pk(ticket),
-                         ticket_id=pk(ticket), community_id=ticket.community_id,
-                         actor_id=self.actor_id, data=data)
+            record_event(
+                self.session,
+                event_kind,
+                subject_type="ticket",
+                subject_id=pk(ticket),
+                ticket_id=pk(ticket),
+                community_id=ticket.community_id,
+                actor_id=self.actor_id,
+                data=data,
+            )
         return ticket
 
 
 @asynccontextmanager
-async def writing(session: AsyncSession, ref: str | int,
-                  actor: Principal | None) -> AsyncIterator[TicketWrite]:
+async def writing(
+    session: AsyncSession, ref: str | int, actor: Principal | None
+) -> AsyncIterator[TicketWrite]:
     """One use case's transaction over the ticket `ref` names, locked; NotFound if none."""
     ticket_id = parse_ticket_ref(ref)
     if ticket_id is None:
@@ -240,7 +283,9 @@ def decode_cursor(cursor: str, sort: str) -> list[Any]:
             raise ValueError
         return values
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput("cursor is not valid for this query; start again without it", code="bad_cursor") from None
+        raise InvalidInput(
+            "cursor is not valid for this query; start again without it", code="bad_cursor"
+        ) from None
 
 
 def _sort_key(sort: str) -> tuple[Any, bool]:
@@ -252,7 +297,11 @@ def _sort_key(sort: str) -> tuple[Any, bool]:
 
 def _in_order(stmt: Any, sort: str) -> Any:
     key, desc = _sort_key(sort)
-    return stmt.order_by(key.desc(), col(Ticket.id).desc()) if desc else stmt.order_by(key, col(Ticket.id))
+    return (
+        stmt.order_by(key.desc(), col(Ticket.id).desc())
+        if desc
+        else stmt.order_by(key, col(Ticket.id))
+    )
 
 
 def _after_cursor(sort: str, last: Any, last_id: int) -> Any:
@@ -263,7 +312,12 @@ def _after_cursor(sort: str, last: Any, last_id: int) -> Any:
 
 
 async def list_tickets(
-    session: AsyncSession, flt: TicketFilter, *, viewer_id: int | None, cursor: str | None = None, limit: int = 50
+    session: AsyncSession,
+    flt: TicketFilter,
+    *,
+    viewer_id: int | None,
+    cursor: str | None = None,
+    limit: int = 50,
 ) -> tuple[list[Ticket], str | None]:
     if flt.sort not in SORTS:
         raise InvalidInput(f"sort must be one of {', '.join(SORTS)}", code="bad_sort")
@@ -273,7 +327,10 @@ async def list_tickets(
     if flt.channel:
         conds.append(Ticket.channel == flt.channel.value)
     if flt.community:
-        conds.append(Ticket.community_id == select(Community.id).where(Community.slug == flt.community).scalar_subquery())
+        conds.append(
+            Ticket.community_id
+            == select(Community.id).where(Community.slug == flt.community).scalar_subquery()
+        )
     if flt.assignee:
         if flt.assignee == "none":
             conds.append(col(Ticket.assignee_id).is_(None))
@@ -284,20 +341,35 @@ async def list_tickets(
         else:
             raise InvalidInput("assignee must be a user id, 'me' or 'none'", code="bad_assignee")
     if flt.tag:
-        tagged = select(TicketTag.ticket_id).join(Tag, col(Tag.id) == TicketTag.tag_id).where(Tag.name == flt.tag.lower())
+        tagged = (
+            select(TicketTag.ticket_id)
+            .join(Tag, col(Tag.id) == TicketTag.tag_id)
+            .where(Tag.name == flt.tag.lower())
+        )
         conds.append(col(Ticket.id).in_(tagged))
     if flt.only_ids is not None:
         conds.append(col(Ticket.id).in_(flt.only_ids))
     if flt.text:
-        term = "%" + flt.text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conds.append(or_(col(Ticket.title).ilike(term, escape="\\"), col(Ticket.body).ilike(term, escape="\\")))
+        term = (
+            "%"
+            + flt.text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            + "%"
+        )
+        conds.append(
+            or_(
+                col(Ticket.title).ilike(term, escape="\\"),
+                col(Ticket.body).ilike(term, escape="\\"),
+            )
+        )
     if cursor:
         last, last_id = decode_cursor(cursor, flt.sort)
         if flt.sort != "priority":
             try:
                 last = datetime.fromisoformat(last)
             except ValueError:
-                raise InvalidInput("cursor is not valid for this query", code="bad_cursor") from None
+                raise InvalidInput(
+                    "cursor is not valid for this query", code="bad_cursor"
+                ) from None
         conds.append(_after_cursor(flt.sort, last, last_id))
 
     # Each ticket's requester is loaded alongside it into the session, where ticket/views.py
@@ -309,10 +381,16 @@ async def list_tickets(
         # database would read and sort every matching ticket (all 10,000 open ones) for one
         # page. Instead take the ids of the first page of each status from its own index
         # range and sort only those: the same rows in the same order.
-        firsts = union_all(*(
-            select(_in_order(select(Ticket.id).where(*conds, Ticket.status == s), flt.sort).limit(limit + 1).subquery())
-            for s in statuses
-        ))
+        firsts = union_all(
+            *(
+                select(
+                    _in_order(select(Ticket.id).where(*conds, Ticket.status == s), flt.sort)
+                    .limit(limit + 1)
+                    .subquery()
+                )
+                for s in statuses
+            )
+        )
         stmt = stmt.where(col(Ticket.id).in_(firsts))
     else:
         stmt = stmt.where(*conds, *(Ticket.status == s for s in statuses))
@@ -352,7 +430,10 @@ async def _requester_and_role(
         return await get_user_by_email(session, email), None
     stmt = (
         select(User, Membership.role)
-        .outerjoin(Membership, (col(Membership.user_id) == User.id) & (col(Membership.community_id) == community.id))
+        .outerjoin(
+            Membership,
+            (col(Membership.user_id) == User.id) & (col(Membership.community_id) == community.id),
+        )
         .where(User.email == normalise_email(email))
     )
     row = (await session.exec(stmt)).first()
@@ -378,7 +459,9 @@ async def submit_ticket(
     files = check_uploads(files or [])
     community: Community | None = None
     if data.community:
-        community = (await session.exec(select(Community).where(Community.slug == data.community))).first()
+        community = (
+            await session.exec(select(Community).where(Community.slug == data.community))
+        ).first()
         if community is None:
             raise InvalidInput(f"unknown community {data.community!r}", code="unknown_community")
     elif data.channel in OUTSIDE_CHANNELS:
@@ -420,19 +503,39 @@ async def submit_ticket(
         _attach(session, ticket, files, uploader_id=requester.id)
         keep_loaded(session, requester, community)
         write = TicketWrite(session, ticket, actor.user_id if actor else requester.id, now)
-        write.event("ticket.created", {
-            "title": ticket.title, "status": ticket.status, "channel": ticket.channel,
-            "type": ticket.type, "urgency": ticket.urgency, "requester_id": requester.id,
-            "attachments": len(files), **({"held": "unverified requester"} if held else {}),
-        })
+        write.event(
+            "ticket.created",
+            {
+                "title": ticket.title,
+                "status": ticket.status,
+                "channel": ticket.channel,
+                "type": ticket.type,
+                "urgency": ticket.urgency,
+                "requester_id": requester.id,
+                "attachments": len(files),
+                **({"held": "unverified requester"} if held else {}),
+            },
+        )
         return await write.done("created", status_after=ticket.status, held_unverified=held)
 
 
 # --- triage --------------------------------------------------------------------------------
 
 _PLAIN_FIELDS = (
-    "title", "body", "type", "urgency", "criticality", "has_workaround", "data_loss", "affected_users",
-    "affected_communities", "blocks_priority_team", "funded", "fits_goals", "next_update_at", "milestone",
+    "title",
+    "body",
+    "type",
+    "urgency",
+    "criticality",
+    "has_workaround",
+    "data_loss",
+    "affected_users",
+    "affected_communities",
+    "blocks_priority_team",
+    "funded",
+    "fits_goals",
+    "next_update_at",
+    "milestone",
 )
 
 
@@ -454,7 +557,9 @@ def _apply_status(ticket: Ticket, target: Status, now: datetime) -> dict[str, An
     return {"before": before.value, "after": target.value, "reopened": is_reopen(before, target)}
 
 
-async def _set_tags(session: AsyncSession, ticket: Ticket, names: list[str]) -> tuple[list[str], list[str]]:
+async def _set_tags(
+    session: AsyncSession, ticket: Ticket, names: list[str]
+) -> tuple[list[str], list[str]]:
     memo(session, FRESH_TICKETS).pop(ticket.id, None)
     wanted = sorted({normalise_tag(n) for n in names})
     current = (await tags_by_ticket(session, [pk(ticket)]))[pk(ticket)]
@@ -462,7 +567,11 @@ async def _set_tags(session: AsyncSession, ticket: Ticket, names: list[str]) -> 
     removed = [t for t in current if t not in wanted]
     if removed:
         ids = select(Tag.id).where(col(Tag.name).in_(removed))
-        await session.exec(delete(TicketTag).where(col(TicketTag.ticket_id) == ticket.id, col(TicketTag.tag_id).in_(ids)))
+        await session.exec(
+            delete(TicketTag).where(
+                col(TicketTag.ticket_id) == ticket.id, col(TicketTag.tag_id).in_(ids)
+            )
+        )
     for name in added:
         tag = (await session.exec(select(Tag).where(Tag.name == name))).first()
         if tag is None:
@@ -480,8 +589,9 @@ async def _staff_user(session: AsyncSession, user_id: int) -> User:
     return user
 
 
-async def _regrade_for_community(session: AsyncSession, ticket: Ticket, *, keep_funded: bool,
-                                 keep_status: bool) -> dict[str, Any]:
+async def _regrade_for_community(
+    session: AsyncSession, ticket: Ticket, *, keep_funded: bool, keep_status: bool
+) -> dict[str, Any]:
     """After `ticket.community_id` changed: funding follows the community, and a request not
     yet started waits for approval exactly when submit_ticket would have made it wait.
     Rank and budget follow in `done()`. Returns the changes."""
@@ -496,25 +606,51 @@ async def _regrade_for_community(session: AsyncSession, ticket: Ticket, *, keep_
     requester = await session.get(User, ticket.requester_id) if ticket.requester_id else None
     role = None
     if community is not None and requester is not None:
-        role = (await session.exec(select(Membership.role).where(
-            Membership.community_id == community.id, Membership.user_id == requester.id))).first()
-    waits = community is not None and not (requester is not None and requester.is_staff) \
+        role = (
+            await session.exec(
+                select(Membership.role).where(
+                    Membership.community_id == community.id, Membership.user_id == requester.id
+                )
+            )
+        ).first()
+    waits = (
+        community is not None
+        and not (requester is not None and requester.is_staff)
         and role != MembershipRole.representative
+    )
     target = Status.awaiting_approval if waits else Status.new
     if ticket.status != target:
         # Not a move anyone makes by hand (check_transition refuses it): the rule re-applied.
-        out["status"] = {"before": Status(ticket.status).value, "after": target.value,
-                         "reopened": False, "reason": "community changed"}
+        out["status"] = {
+            "before": Status(ticket.status).value,
+            "after": target.value,
+            "reopened": False,
+            "reason": "community changed",
+        }
         ticket.status = target
     return out
 
 
 async def update_ticket(
-    session: AsyncSession, ref: str | int, patch: TicketUpdate, *, actor: Principal, if_match: int | None = None
+    session: AsyncSession,
+    ref: str | int,
+    patch: TicketUpdate,
+    *,
+    actor: Principal,
+    if_match: int | None = None,
 ) -> Ticket:
     fields = patch.model_dump(exclude_unset=True)
-    for name in ("title", "status", "type", "urgency", "affected_communities", "data_loss",
-                 "blocks_priority_team", "funded", "fits_goals"):
+    for name in (
+        "title",
+        "status",
+        "type",
+        "urgency",
+        "affected_communities",
+        "data_loss",
+        "blocks_priority_team",
+        "funded",
+        "fits_goals",
+    ):
         if name in fields and fields[name] is None:
             raise InvalidInput(f"{name} cannot be null", code="null_field")
     async with writing(session, ref, actor) as write:
@@ -529,16 +665,22 @@ async def update_ticket(
             if name in fields:
                 value = fields[name]
                 if isinstance(value, datetime):
-                    value = value.astimezone(UTC)  # stored and returned in UTC whatever offset was sent
+                    value = value.astimezone(
+                        UTC
+                    )  # stored and returned in UTC whatever offset was sent
                 setattr(ticket, name, value)
-        plain = changes(before, {name: getattr(ticket, name) for name in _PLAIN_FIELDS if name in fields})
+        plain = changes(
+            before, {name: getattr(ticket, name) for name in _PLAIN_FIELDS if name in fields}
+        )
         regrade: dict[str, Any] = {}
 
         if "community" in fields:
             slug = fields["community"]
             community_id = None
             if slug:
-                community = (await session.exec(select(Community).where(Community.slug == slug))).first()
+                community = (
+                    await session.exec(select(Community).where(Community.slug == slug))
+                ).first()
                 if community is None:
                     raise InvalidInput(f"unknown community {slug!r}", code="unknown_community")
                 community_id = community.id
@@ -546,7 +688,8 @@ async def update_ticket(
                 plain["community_id"] = {"before": ticket.community_id, "after": community_id}
                 ticket.community_id = community_id
                 regrade = await _regrade_for_community(
-                    session, ticket, keep_funded="funded" in fields, keep_status="status" in fields)
+                    session, ticket, keep_funded="funded" in fields, keep_status="status" in fields
+                )
                 if "funded" in regrade:
                     plain["funded"] = regrade["funded"]
 
@@ -571,7 +714,11 @@ async def update_ticket(
 
         if not (plain or status_change or assign_change or tag_change):
             return ticket  # nothing to do: no version bump, no event
-        changed = set(plain) | ({"status"} if status_change else set()) | ({"assignee_id"} if assign_change else set())
+        changed = (
+            set(plain)
+            | ({"status"} if status_change else set())
+            | ({"assignee_id"} if assign_change else set())
+        )
         if status_change:
             write.event("ticket.status_changed", status_change)
         if assign_change:
@@ -584,22 +731,36 @@ async def update_ticket(
             "status" if status_change else "updated",
             fields=frozenset(changed | ({"tags"} if tag_change else set())),
             status_before=status_change["before"] if status_change else None,
-            status_after=status_change["after"] if status_change else None)
+            status_after=status_change["after"] if status_change else None,
+        )
 
 
-async def move_locked_ticket(session: AsyncSession, ticket: Ticket, target: Status, *,
-                             actor: Principal | None, reason: str, now: datetime) -> Ticket:
+async def move_locked_ticket(
+    session: AsyncSession,
+    ticket: Ticket,
+    target: Status,
+    *,
+    actor: Principal | None,
+    reason: str,
+    now: datetime,
+) -> Ticket:
     """Change the status of a ticket the caller has locked inside its transaction, with the
     same rule, hooks, rank and event as `update_ticket`; `reason` goes into the event (the
     requester confirmed, auto-closed after N quiet days...). `actor` None: the system."""
     write = TicketWrite(session, ticket, actor_id(actor), now)
     change = _apply_status(ticket, target, now)
     write.event("ticket.status_changed", {**change, "reason": reason})
-    return await write.done("status", fields=frozenset({"status"}),
-                            status_before=change["before"], status_after=change["after"])
+    return await write.done(
+        "status",
+        fields=frozenset({"status"}),
+        status_before=change["before"],
+        status_after=change["after"],
+    )
 
 
-async def change_status(session: AsyncSession, ref: str | int, target: Status, *, actor: Principal) -> Ticket:
+async def change_status(
+    session: AsyncSession, ref: str | int, target: Status, *, actor: Principal
+) -> Ticket:
     return await update_ticket(session, ref, TicketUpdate(status=target), actor=actor)
 
 
@@ -616,7 +777,9 @@ async def claim_ticket(session: AsyncSession, ref: str | int, *, actor: Principa
                 extra={"claimed_by": holder.name if holder else None},
             )
         if ticket.status in (Status.resolved, Status.closed):
-            raise Conflict(f"ticket is {ticket.status}; reopen it before claiming", code="ticket_finished")
+            raise Conflict(
+                f"ticket is {ticket.status}; reopen it before claiming", code="ticket_finished"
+            )
         ticket.claimed_by_id = actor.user_id
         ticket.claimed_at = write.now
         data: dict[str, Any] = {"claimed_by": actor.user_id}
@@ -633,7 +796,9 @@ async def release_claim(session: AsyncSession, ref: str | int, *, actor: Princip
         if ticket.claimed_by_id is None:
             return ticket
         if ticket.claimed_by_id != actor.user_id and actor.staff_role not in ("admin", "triager"):
-            raise AlreadyClaimed("only the person who claimed it, a triager or an admin can release the claim")
+            raise AlreadyClaimed(
+                "only the person who claimed it, a triager or an admin can release the claim"
+            )
         write.event("ticket.unclaimed", {"was_claimed_by": ticket.claimed_by_id})
         ticket.claimed_by_id = None
         ticket.claimed_at = None
@@ -659,10 +824,12 @@ async def post_message(
     """
     async with writing(session, ref, actor) as write:
         if data.kind == MessageKind.internal and not actor.is_staff:
-            raise InvalidInput("only staff can write internal notes",
-                               code="internal_note_forbidden")
-        return await _add_message(write, data, by_staff=actor.is_staff, channel=channel,
-                                  files=check_uploads(files or []))
+            raise InvalidInput(
+                "only staff can write internal notes", code="internal_note_forbidden"
+            )
+        return await _add_message(
+            write, data, by_staff=actor.is_staff, channel=channel, files=check_uploads(files or [])
+        )
 
 
 async def add_message_in_transaction(
@@ -679,30 +846,58 @@ async def add_message_in_transaction(
     return await _add_message(write, data, by_staff=actor.is_staff, channel=channel, files=[])
 
 
-async def _add_message(write: TicketWrite, data: MessageCreate, *, by_staff: bool, channel: Channel,
-                       files: list[UploadedFile]) -> Message:
+async def _add_message(
+    write: TicketWrite,
+    data: MessageCreate,
+    *,
+    by_staff: bool,
+    channel: Channel,
+    files: list[UploadedFile],
+) -> Message:
     session, ticket, now = write.session, write.ticket, write.now
-    message = Message(ticket_id=pk(ticket), author_id=write.actor_id, kind=data.kind.value,
-                      body=data.body, channel=channel.value, created_at=now)
+    message = Message(
+        ticket_id=pk(ticket),
+        author_id=write.actor_id,
+        kind=data.kind.value,
+        body=data.body,
+        channel=channel.value,
+        created_at=now,
+    )
     session.add(message)
     await session.flush()
     _attach(session, ticket, files, uploader_id=write.actor_id, message_id=message.id)
-    write.event("ticket.message_added", {"message_id": message.id, "kind": message.kind,
-                                         "staff": by_staff, "attachments": len(files)})
+    write.event(
+        "ticket.message_added",
+        {
+            "message_id": message.id,
+            "kind": message.kind,
+            "staff": by_staff,
+            "attachments": len(files),
+        },
+    )
     public = data.kind == MessageKind.public
     status_before = ticket.status
     if public and by_staff and ticket.first_response_at is None:
         ticket.first_response_at = now
         write.event("ticket.first_response", {"message_id": message.id})
     if public and not by_staff and ticket.status == Status.pending:
-        write.event("ticket.status_changed", {**_apply_status(ticket, Status.open, now),
-                                              "reason": "requester replied"})
-    await write.done("message", message_kind=message.kind, by_staff=by_staff,
-                     status_before=status_before, status_after=ticket.status)
+        write.event(
+            "ticket.status_changed",
+            {**_apply_status(ticket, Status.open, now), "reason": "requester replied"},
+        )
+    await write.done(
+        "message",
+        message_kind=message.kind,
+        by_staff=by_staff,
+        status_before=status_before,
+        status_after=ticket.status,
+    )
     return message
 
 
-async def list_messages(session: AsyncSession, ticket_id: int, *, include_internal: bool) -> list[Message]:
+async def list_messages(
+    session: AsyncSession, ticket_id: int, *, include_internal: bool
+) -> list[Message]:
     stmt = select(Message).where(Message.ticket_id == ticket_id)
     if not include_internal:
         stmt = stmt.where(Message.kind == MessageKind.public)
@@ -719,7 +914,9 @@ async def list_attachments(session: AsyncSession, ticket_id: int) -> list[Attach
     return list((await session.exec(stmt)).all())
 
 
-async def get_attachment(session: AsyncSession, ticket_id: int, attachment_id: int) -> Attachment | None:
+async def get_attachment(
+    session: AsyncSession, ticket_id: int, attachment_id: int
+) -> Attachment | None:
     att = await session.get(Attachment, attachment_id)
     return att if att and att.ticket_id == ticket_id else None
 
@@ -727,16 +924,24 @@ async def get_attachment(session: AsyncSession, ticket_id: int, attachment_id: i
 # --- votes and links -----------------------------------------------------------------------
 
 
-async def add_vote(session: AsyncSession, ref: str | int, *, voter_email: str | None, actor: Principal) -> Ticket:
+async def add_vote(
+    session: AsyncSession, ref: str | int, *, voter_email: str | None, actor: Principal
+) -> Ticket:
     """A +1 from a distinct person; the same person twice is a 409."""
     async with writing(session, ref, actor) as write:
         ticket = write.ticket
         if voter_email:
-            voter = ensure_contact(session, await get_user_by_email(session, voter_email), voter_email, None)
+            voter = ensure_contact(
+                session, await get_user_by_email(session, voter_email), voter_email, None
+            )
             await session.flush()
         else:
             voter = await session.get_one(User, actor.user_id)  # the signed-in actor exists
-        exists = (await session.exec(select(Vote.id).where(Vote.ticket_id == ticket.id, Vote.user_id == voter.id))).first()
+        exists = (
+            await session.exec(
+                select(Vote.id).where(Vote.ticket_id == ticket.id, Vote.user_id == voter.id)
+            )
+        ).first()
         if exists:
             raise Conflict(f"{voter.name} has already voted for this ticket", code="already_voted")
         session.add(Vote(ticket_id=pk(ticket), user_id=pk(voter)))
@@ -745,10 +950,16 @@ async def add_vote(session: AsyncSession, ref: str | int, *, voter_email: str | 
         return await write.done("voted")
 
 
-async def remove_vote(session: AsyncSession, ref: str | int, *, voter_id: int, actor: Principal) -> Ticket:
+async def remove_vote(
+    session: AsyncSession, ref: str | int, *, voter_id: int, actor: Principal
+) -> Ticket:
     async with writing(session, ref, actor) as write:
         ticket = write.ticket
-        vote = (await session.exec(select(Vote).where(Vote.ticket_id == ticket.id, Vote.user_id == voter_id))).first()
+        vote = (
+            await session.exec(
+                select(Vote).where(Vote.ticket_id == ticket.id, Vote.user_id == voter_id)
+            )
+        ).first()
         if vote is None:
             raise NotFound("no such vote on this ticket")
         await session.delete(vote)
@@ -758,26 +969,45 @@ async def remove_vote(session: AsyncSession, ref: str | int, *, voter_id: int, a
 
 
 async def list_voters(session: AsyncSession, ticket_id: int) -> list[User]:
-    stmt = select(User).join(Vote, col(Vote.user_id) == User.id).where(Vote.ticket_id == ticket_id).order_by(col(Vote.id))
+    stmt = (
+        select(User)
+        .join(Vote, col(Vote.user_id) == User.id)
+        .where(Vote.ticket_id == ticket_id)
+        .order_by(col(Vote.id))
+    )
     return list((await session.exec(stmt)).all())
 
 
-async def add_link(session: AsyncSession, ref: str | int, data: LinkCreate, *, actor: Principal) -> Link:
+async def add_link(
+    session: AsyncSession, ref: str | int, data: LinkCreate, *, actor: Principal
+) -> Link:
     url = str(data.url)
     async with writing(session, ref, actor) as write:
         ticket = write.ticket
-        if (await session.exec(select(Link.id).where(Link.ticket_id == ticket.id, Link.url == url))).first():
+        if (
+            await session.exec(select(Link.id).where(Link.ticket_id == ticket.id, Link.url == url))
+        ).first():
             raise Conflict("this link is already on the ticket", code="duplicate_link")
-        link = Link(ticket_id=pk(ticket), url=url, title=data.title.strip(), kind=data.kind.value, created_by_id=actor.user_id)
+        link = Link(
+            ticket_id=pk(ticket),
+            url=url,
+            title=data.title.strip(),
+            kind=data.kind.value,
+            created_by_id=actor.user_id,
+        )
         session.add(link)
         await session.flush()
-        write.event("ticket.link_added", {"link_id": link.id, "url": url, "kind": link.kind,
-                                          "title": link.title})
+        write.event(
+            "ticket.link_added",
+            {"link_id": link.id, "url": url, "kind": link.kind, "title": link.title},
+        )
         await write.done("linked")
     return link
 
 
-async def remove_link(session: AsyncSession, ref: str | int, link_id: int, *, actor: Principal) -> None:
+async def remove_link(
+    session: AsyncSession, ref: str | int, link_id: int, *, actor: Principal
+) -> None:
     async with writing(session, ref, actor) as write:
         link = await session.get(Link, link_id)
         if link is None or link.ticket_id != write.ticket.id:
@@ -788,17 +1018,27 @@ async def remove_link(session: AsyncSession, ref: str | int, link_id: int, *, ac
 
 
 async def list_links(session: AsyncSession, ticket_id: int) -> list[Link]:
-    return list((await session.exec(select(Link).where(Link.ticket_id == ticket_id).order_by(col(Link.id)))).all())
+    return list(
+        (
+            await session.exec(
+                select(Link).where(Link.ticket_id == ticket_id).order_by(col(Link.id))
+            )
+        ).all()
+    )
 
 
 # --- canned replies ------------------------------------------------------------------------
 
 
-async def list_canned_replies(session: AsyncSession, *, ticket_type: str | None = None) -> list[CannedReply]:
+async def list_canned_replies(
+    session: AsyncSession, *, ticket_type: str | None = None
+) -> list[CannedReply]:
     """All canned replies; those written for `ticket_type` first."""
     rows = list((await session.exec(select(CannedReply).order_by(col(CannedReply.title)))).all())
     if ticket_type:
-        rows.sort(key=lambda c: 0 if c.ticket_type == ticket_type else (1 if c.ticket_type is None else 2))
+        rows.sort(
+            key=lambda c: 0 if c.ticket_type == ticket_type else (1 if c.ticket_type is None else 2)
+        )
     return rows
 
 

@@ -128,13 +128,21 @@ def tier_of(facts: RankFacts) -> Tier:
     return Tier.everything_else
 
 
-def _reasons(in_incident: bool, criticality: Criticality | int | None, urgency: Urgency | str, tier: Tier,
-             due_at: datetime | None, vote_count: int) -> list[str]:
+def _reasons(
+    in_incident: bool,
+    criticality: Criticality | int | None,
+    urgency: Urgency | str,
+    tier: Tier,
+    due_at: datetime | None,
+    vote_count: int,
+) -> list[str]:
     reasons: list[str] = []
     if in_incident:
         reasons.append("part of an open incident")
     if criticality is not None:
-        reasons.append(CRITICALITY_DEFINITIONS[Criticality(criticality)].split(":")[0].lower() + " criticality")
+        reasons.append(
+            CRITICALITY_DEFINITIONS[Criticality(criticality)].split(":")[0].lower() + " criticality"
+        )
     else:
         reasons.append(f"not classified yet; asked as {Urgency(urgency).value}")
     reasons.append(TIER_REASONS[tier])
@@ -157,7 +165,9 @@ def rank(facts: RankFacts) -> Rank:
         f"{0 if facts.in_incident else 1}{int(crit)}{int(tier)}"
         f"{due:010d}{votes:04d}{int(facts.created_at.timestamp()):010d}"
     )
-    reasons = _reasons(facts.in_incident, facts.criticality, facts.urgency, tier, facts.due_at, facts.vote_count)
+    reasons = _reasons(
+        facts.in_incident, facts.criticality, facts.urgency, tier, facts.due_at, facts.vote_count
+    )
     return Rank(key=key, criticality=crit, tier=tier, reasons=reasons)
 
 
@@ -165,8 +175,14 @@ _KEY_LENGTH = 27  # incident 1, criticality 1, tier 1, due 10, votes 4, created 
 _TIERS = {str(int(t)): t for t in Tier}
 
 
-def explain(key: str, *, criticality: Criticality | int | None, urgency: Urgency | str, due_at: datetime | None,
-            vote_count: int) -> list[str] | None:
+def explain(
+    key: str,
+    *,
+    criticality: Criticality | int | None,
+    urgency: Urgency | str,
+    due_at: datetime | None,
+    vote_count: int,
+) -> list[str] | None:
     """The reasons of a stored board key, as `rank()` gave them when it made the key.
 
     The board is ordered by the stored key, so its own digits say why a ticket sits where it

@@ -21,12 +21,19 @@ from app.db import pk
 from app.markdown import render_markdown
 from app.registry import Hooks
 from app.ticket.enums import Channel, Criticality, MessageKind, Status, TicketType, Urgency
-from app.ticket.models import CommunityRef, Link, LinkPublic, Message, MessagePublic, Ticket, TicketPublic
+from app.ticket.models import (
+    CommunityRef,
+    Link,
+    LinkPublic,
+    Message,
+    MessagePublic,
+    Ticket,
+    TicketPublic,
+)
 from app.ticket.ranking import rank_contexts, rank_with
 from app.ticket.service import tags_by_ticket, ticket_key
 from app.ticket.triage import explain
 from app.user.models import User, UserRef
-
 
 # Extra fields other domains add to each ticket's output (the SLA adds `sla`): each provider
 # gets (session, tickets) and returns {ticket_id: {field: value}}, one batch per page.
@@ -63,7 +70,10 @@ async def users_by_id(session: AsyncSession, ids: Set[int | None]) -> ById[User]
     wanted = {i for i in ids if i is not None}
     found = _already_loaded(session, User, wanted)
     if missing := wanted - found.keys():
-        found.update((pk(u), u) for u in (await session.exec(select(User).where(col(User.id).in_(missing)))).all())
+        found.update(
+            (pk(u), u)
+            for u in (await session.exec(select(User).where(col(User.id).in_(missing)))).all()
+        )
     return found
 
 
@@ -102,24 +112,38 @@ class _Related:
 
 async def _related(session: AsyncSession, tickets: list[Ticket]) -> _Related:
     users = await users_by_id(
-        session, {t.requester_id for t in tickets} | {t.assignee_id for t in tickets} | {t.claimed_by_id for t in tickets}
+        session,
+        {t.requester_id for t in tickets}
+        | {t.assignee_id for t in tickets}
+        | {t.claimed_by_id for t in tickets},
     )
     communities = await communities_by_id(session, {t.community_id for t in tickets})
     tags = await tags_by_ticket(session, [pk(t) for t in tickets])
     # One reference object per person and community, shared by every row that shows them.
-    return _Related(users={uid: user_ref(u) for uid, u in users.items()},
-                    communities={cid: CommunityRef(id=pk(c), slug=c.slug, name=c.name) for cid, c in communities.items()},
-                    tags=tags)
+    return _Related(
+        users={uid: user_ref(u) for uid, u in users.items()},
+        communities={
+            cid: CommunityRef(id=pk(c), slug=c.slug, name=c.name) for cid, c in communities.items()
+        },
+        tags=tags,
+    )
 
 
 def _related_fields(rel: _Related, t: Ticket) -> dict:
     """The fields of one ticket's output that come from other tables (both views have them)."""
-    return dict(key=ticket_key(pk(t)), requester=rel.users.get(t.requester_id),
-                community=rel.communities.get(t.community_id), assignee=rel.users.get(t.assignee_id),
-                claimed_by=rel.users.get(t.claimed_by_id), tags=rel.tags.get(pk(t), []))
+    return dict(
+        key=ticket_key(pk(t)),
+        requester=rel.users.get(t.requester_id),
+        community=rel.communities.get(t.community_id),
+        assignee=rel.users.get(t.assignee_id),
+        claimed_by=rel.users.get(t.claimed_by_id),
+        tags=rel.tags.get(pk(t), []),
+    )
 
 
-async def _extras(session: AsyncSession, tickets: list[Ticket], providers: Iterable[ViewExtra]) -> dict[int, dict]:
+async def _extras(
+    session: AsyncSession, tickets: list[Ticket], providers: Iterable[ViewExtra]
+) -> dict[int, dict]:
     extras: dict[int, dict] = {}
     for provider in providers:
         for ticket_id, fields in (await provider(session, tickets)).items():
@@ -182,8 +206,13 @@ async def _board_reasons(session: AsyncSession, tickets: list[Ticket]) -> dict[i
     reasons: dict[int, list[str]] = {}
     unranked: list[Ticket] = []
     for t in tickets:
-        why = explain(t.rank_key, criticality=t.criticality, urgency=t.urgency, due_at=t.due_at,
-                      vote_count=t.vote_count)
+        why = explain(
+            t.rank_key,
+            criticality=t.criticality,
+            urgency=t.urgency,
+            due_at=t.due_at,
+            vote_count=t.vote_count,
+        )
         if why is None:  # a key not in rank()'s form
             unranked.append(t)
         else:
@@ -212,10 +241,20 @@ async def board_views(session: AsyncSession, tickets: list[Ticket]) -> list[Boar
     extras = await _extras(session, tickets, BOARD_VIEW_EXTRAS)
     return [
         BoardTicket(
-            id=pk(t), title=t.title, status=_STATUS[t.status], type=_TYPE[t.type], urgency=_URGENCY[t.urgency],
-            criticality=_CRITICALITY[t.criticality] if t.criticality else None, channel=_CHANNEL[t.channel],
-            created_at=t.created_at, version=t.version, vote_count=t.vote_count, claimed_at=t.claimed_at,
-            **_related_fields(rel, t), priority_reasons=reasons[pk(t)], **extras.get(pk(t), {}),
+            id=pk(t),
+            title=t.title,
+            status=_STATUS[t.status],
+            type=_TYPE[t.type],
+            urgency=_URGENCY[t.urgency],
+            criticality=_CRITICALITY[t.criticality] if t.criticality else None,
+            channel=_CHANNEL[t.channel],
+            created_at=t.created_at,
+            version=t.version,
+            vote_count=t.vote_count,
+            claimed_at=t.claimed_at,
+            **_related_fields(rel, t),
+            priority_reasons=reasons[pk(t)],
+            **extras.get(pk(t), {}),
         )
         for t in tickets
     ]
@@ -251,7 +290,10 @@ async def message_views(session: AsyncSession, messages: list[Message]) -> list[
 async def event_views(session: AsyncSession, events: list[Event]) -> list[EventPublic]:
     users = await users_by_id(session, {e.actor_id for e in events})
     return [
-        EventPublic(**e.model_dump(exclude={"actor_id", "community_id"}), actor=user_ref(users.get(e.actor_id)))
+        EventPublic(
+            **e.model_dump(exclude={"actor_id", "community_id"}),
+            actor=user_ref(users.get(e.actor_id)),
+        )
         for e in events
     ]
 

@@ -85,7 +85,8 @@ class Identity(SQLModel, table=True):
     user_id: int = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
     kind: str = Field(sa_type=sa.String(16))
     value: str = Field(
-        max_length=254, description="e-mail and GitHub login lower-cased; Slack id as sent")
+        max_length=254, description="e-mail and GitHub login lower-cased; Slack id as sent"
+    )
     verified: bool = Field(default=False)
     verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -108,9 +109,15 @@ class IdentityPublic(SQLModel):
 
     @classmethod
     def of(cls, identity: "Identity") -> "IdentityPublic":
-        return cls(id=pk(identity), user_id=identity.user_id, kind=IdentityKind(identity.kind),
-                   value=identity.value, verified=identity.verified,
-                   verified_at=identity.verified_at, created_at=identity.created_at)
+        return cls(
+            id=pk(identity),
+            user_id=identity.user_id,
+            kind=IdentityKind(identity.kind),
+            value=identity.value,
+            verified=identity.verified,
+            verified_at=identity.verified_at,
+            created_at=identity.created_at,
+        )
 
 
 class ProfileUpdate(SQLModel):
@@ -149,9 +156,16 @@ class ApiTokenPublic(SQLModel):
 
     @classmethod
     def of(cls, token: ApiToken) -> "ApiTokenPublic":
-        return cls(id=pk(token), user_id=token.user_id, name=token.name, display_prefix=token.display_prefix,
-                   scopes=token.scopes.split(), created_at=token.created_at, last_used_at=token.last_used_at,
-                   revoked_at=token.revoked_at)
+        return cls(
+            id=pk(token),
+            user_id=token.user_id,
+            name=token.name,
+            display_prefix=token.display_prefix,
+            scopes=token.scopes.split(),
+            created_at=token.created_at,
+            last_used_at=token.last_used_at,
+            revoked_at=token.revoked_at,
+        )
 
 
 class LoginSession(SQLModel, table=True):

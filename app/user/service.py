@@ -26,7 +26,9 @@ async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
     return (await session.exec(select(User).where(User.email == normalise_email(email)))).first()
 
 
-async def create_user(session: AsyncSession, data: UserCreate, *, actor_id: int | None = None) -> User:
+async def create_user(
+    session: AsyncSession, data: UserCreate, *, actor_id: int | None = None
+) -> User:
     if data.staff_role is not None and not data.password:
         raise InvalidInput("staff users need a password of at least 10 characters")
     async with transaction(session):
@@ -58,7 +60,9 @@ def ensure_contact(session: AsyncSession, user: User | None, email: str, name: s
     """
     if user is not None:
         if name and name.strip() and not user.is_staff and user.name == user.email.split("@")[0]:
-            user.name = name.strip()[:120]  # we only had a placeholder; the person told us their name
+            user.name = name.strip()[
+                :120
+            ]  # we only had a placeholder; the person told us their name
         return user
     email = normalise_email(email)
     contact = User(email=email, name=(name or email.split("@")[0]).strip()[:120])
@@ -69,7 +73,9 @@ def ensure_contact(session: AsyncSession, user: User | None, email: str, name: s
 # --- staff sessions (browser) -------------------------------------------------------------
 
 
-async def log_in(session: AsyncSession, email: str, password: str, *, days: int) -> tuple[str, LoginSession]:
+async def log_in(
+    session: AsyncSession, email: str, password: str, *, days: int
+) -> tuple[str, LoginSession]:
     """Check the password and open a login session; the same error for every failure."""
     user = await get_user_by_email(session, email)
     ok = verify_password(password, user.password_hash if user else None)
@@ -162,7 +168,9 @@ async def list_api_tokens(session: AsyncSession, *, user_id: int | None = None) 
     return list((await session.exec(stmt)).all())
 
 
-async def revoke_api_token(session: AsyncSession, token_id: int, *, by: Principal | None) -> ApiToken:
+async def revoke_api_token(
+    session: AsyncSession, token_id: int, *, by: Principal | None
+) -> ApiToken:
     """Revoke a token at once (the next request with it gets 401). Staff may revoke their own
     tokens; revoking someone else's needs users:write. `by=None` is the operator's CLI.
 
@@ -170,13 +178,21 @@ async def revoke_api_token(session: AsyncSession, token_id: int, *, by: Principa
     ids of other people's tokens cannot be probed. Revoking twice is harmless."""
     async with transaction(session):
         token = await session.get(ApiToken, token_id)
-        if token is None or (by is not None and token.user_id != by.user_id and not by.can("users:write")):
+        if token is None or (
+            by is not None and token.user_id != by.user_id and not by.can("users:write")
+        ):
             raise NotFound(f"no API token {token_id}", code="unknown_token")
         if token.revoked_at is None:
             token.revoked_at = utcnow()
             session.add(token)
-            record_event(session, "token.revoked", subject_type="api_token", subject_id=pk(token),
-                         actor_id=by.user_id if by else None, data={"name": token.name, "owner_id": token.user_id})
+            record_event(
+                session,
+                "token.revoked",
+                subject_type="api_token",
+                subject_id=pk(token),
+                actor_id=by.user_id if by else None,
+                data={"name": token.name, "owner_id": token.user_id},
+            )
     return token
 
 
@@ -207,18 +223,24 @@ async def touch_token(session: AsyncSession, token: str) -> None:
     """Record last use; a cheap single UPDATE outside the request's unit of work."""
     async with transaction(session):
         await session.exec(
-            update(ApiToken).where(col(ApiToken.token_hash) == token_digest(token)).values(last_used_at=utcnow())
+            update(ApiToken)
+            .where(col(ApiToken.token_hash) == token_digest(token))
+            .values(last_used_at=utcnow())
         )
 
 
 async def list_staff(session: AsyncSession) -> list[User]:
-    stmt = select(User).where(col(User.staff_role).is_not(None), col(User.is_active).is_(True)).order_by(User.name)
+    stmt = (
+        select(User)
+        .where(col(User.staff_role).is_not(None), col(User.is_active).is_(True))
+        .order_by(User.name)
+    )
     return list((await session.exec(stmt)).all())
 
 
 def principal_of(user: User) -> Principal:
     """A person acting without a sign-in: an integration's author, a reply by e-mail."""
     role = user.required_staff_role() if user.is_staff else None
-    return Principal(user_id=pk(user), name=user.name, email=user.email, staff_role=role,
-                     via="integration")
-
+    return Principal(
+        user_id=pk(user), name=user.name, email=user.email, staff_role=role, via="integration"
+    )

@@ -24,7 +24,9 @@ class WebhookSubscription(SQLModel, table=True):
     secret: str = Field(max_length=128)
     description: str = Field(default="", max_length=200)
     active: bool = Field(default=True)
-    created_by_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
+    created_by_id: int | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -36,7 +38,9 @@ def _check_patterns(value: list[str] | None) -> list[str] | None:
     cleaned = sorted({v.strip() for v in value})
     bad = [v for v in cleaned if not valid_pattern(v)]
     if bad:
-        raise ValueError(f"bad event type pattern(s): {', '.join(bad)}; use e.g. ticket.created, ticket.* or *")
+        raise ValueError(
+            f"bad event type pattern(s): {', '.join(bad)}; use e.g. ticket.created, ticket.* or *"
+        )
     if not cleaned:
         raise ValueError("name at least one event type, e.g. ticket.* or *")
     return cleaned
@@ -49,9 +53,17 @@ class WebhookCreate(SQLModel):
 
     _patterns = field_validator("event_types")(classmethod(lambda cls, v: _check_patterns(v)))
 
-    model_config = {"json_schema_extra": {"examples": [
-        {"url": "https://hooks.example.org/firstline", "event_types": ["ticket.*", "incident.declared"],
-         "description": "ops dashboard"}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "url": "https://hooks.example.org/firstline",
+                    "event_types": ["ticket.*", "incident.declared"],
+                    "description": "ops dashboard",
+                }
+            ]
+        }
+    }
 
 
 class WebhookUpdate(SQLModel):

@@ -38,9 +38,17 @@ def delivery_key(subscription_id: int, event_id: int) -> str:
 
 
 def event_body(ev: Event) -> dict[str, Any]:
-    return {"id": ev.id, "type": ev.kind, "created_at": ev.created_at.isoformat(), "subject_type": ev.subject_type,
-            "subject_id": ev.subject_id, "ticket_id": ev.ticket_id, "community_id": ev.community_id,
-            "actor_id": ev.actor_id, "data": ev.data}
+    return {
+        "id": ev.id,
+        "type": ev.kind,
+        "created_at": ev.created_at.isoformat(),
+        "subject_type": ev.subject_type,
+        "subject_id": ev.subject_id,
+        "ticket_id": ev.ticket_id,
+        "community_id": ev.community_id,
+        "actor_id": ev.actor_id,
+        "data": ev.data,
+    }
 
 
 def note_event(session: AsyncSession, ev: Event) -> None:
@@ -61,8 +69,13 @@ def _fan_out(sync_session: Session) -> None:
     for ev in events:
         for sub_id, event_types in subs:
             if matches(event_types, ev.kind):
-                sync_session.add(OutboxMessage(topic=TOPIC, idempotency_key=delivery_key(sub_id, ev.id),
-                                               payload={"subscription_id": sub_id, "event": event_body(ev)}))
+                sync_session.add(
+                    OutboxMessage(
+                        topic=TOPIC,
+                        idempotency_key=delivery_key(sub_id, ev.id),
+                        payload={"subscription_id": sub_id, "event": event_body(ev)},
+                    )
+                )
 
 
 def _active_subscriptions(sync_session: Session) -> tuple[tuple[int, tuple[str, ...]], ...]:
@@ -88,26 +101,46 @@ def new_secret() -> str:
 
 
 async def list_subscriptions(session: AsyncSession) -> list[WebhookSubscription]:
-    return list((await session.exec(select(WebhookSubscription).order_by(col(WebhookSubscription.id)))).all())
+    return list(
+        (
+            await session.exec(select(WebhookSubscription).order_by(col(WebhookSubscription.id)))
+        ).all()
+    )
 
 
-async def get_subscription(session: AsyncSession, subscription_id: int) -> WebhookSubscription | None:
+async def get_subscription(
+    session: AsyncSession, subscription_id: int
+) -> WebhookSubscription | None:
     return await session.get(WebhookSubscription, subscription_id)
 
 
-async def create_subscription(session: AsyncSession, data: WebhookCreate, *, actor_id: int | None) -> WebhookSubscription:
-    sub = WebhookSubscription(url=str(data.url), event_types=data.event_types, description=data.description.strip(),
-                              secret=new_secret(), created_by_id=actor_id)
+async def create_subscription(
+    session: AsyncSession, data: WebhookCreate, *, actor_id: int | None
+) -> WebhookSubscription:
+    sub = WebhookSubscription(
+        url=str(data.url),
+        event_types=data.event_types,
+        description=data.description.strip(),
+        secret=new_secret(),
+        created_by_id=actor_id,
+    )
     async with transaction(session):
         session.add(sub)
         await session.flush()
-        record_event(session, "webhook.created", subject_type="webhook", subject_id=pk(sub), actor_id=actor_id,
-                     data={"url": sub.url, "event_types": sub.event_types})
+        record_event(
+            session,
+            "webhook.created",
+            subject_type="webhook",
+            subject_id=pk(sub),
+            actor_id=actor_id,
+            data={"url": sub.url, "event_types": sub.event_types},
+        )
     return sub
 
 
-async def update_subscription(session: AsyncSession, subscription_id: int, patch: WebhookUpdate, *,
-                              actor_id: int | None) -> WebhookSubscription:
+async def update_subscription(
+    session: AsyncSession, subscription_id: int, patch: WebhookUpdate, *, actor_id: int | None
+) -> WebhookSubscription:
     fields = patch.model_dump(exclude_unset=True)
     async with transaction(session):
         sub = await session.get(WebhookSubscription, subscription_id, with_for_update=True)
@@ -122,30 +155,53 @@ async def update_subscription(session: AsyncSession, subscription_id: int, patch
                 changed[name] = {"before": getattr(sub, name), "after": value}
                 setattr(sub, name, value)
         if changed:
-            record_event(session, "webhook.updated", subject_type="webhook", subject_id=pk(sub), actor_id=actor_id,
-                         data={"changes": changed})
+            record_event(
+                session,
+                "webhook.updated",
+                subject_type="webhook",
+                subject_id=pk(sub),
+                actor_id=actor_id,
+                data={"changes": changed},
+            )
     return sub
 
 
-async def delete_subscription(session: AsyncSession, subscription_id: int, *, actor_id: int | None) -> None:
+async def delete_subscription(
+    session: AsyncSession, subscription_id: int, *, actor_id: int | None
+) -> None:
     async with transaction(session):
         sub = await session.get(WebhookSubscription, subscription_id, with_for_update=True)
         if sub is None:
             raise NotFound(f"no webhook {subscription_id}")
         await session.delete(sub)
-        record_event(session, "webhook.deleted", subject_type="webhook", subject_id=subscription_id,
-                     actor_id=actor_id, data={"url": sub.url})
+        record_event(
+            session,
+            "webhook.deleted",
+            subject_type="webhook",
+            subject_id=subscription_id,
+            actor_id=actor_id,
+            data={"url": sub.url},
+        )
 
 
-async def list_deliveries(session: AsyncSession, *, subscription_id: int | None = None, status: str | None = None,
-                          limit: int = 100) -> list[OutboxMessage]:
+async def list_deliveries(
+    session: AsyncSession,
+    *,
+    subscription_id: int | None = None,
+    status: str | None = None,
+    limit: int = 100,
+) -> list[OutboxMessage]:
     """Recent webhook deliveries, newest first (the key names the subscription: wh-<id>-ev-<event>)."""
     stmt = select(OutboxMessage).where(OutboxMessage.topic == TOPIC)
     if subscription_id is not None:
-        stmt = stmt.where(col(OutboxMessage.idempotency_key).startswith(f"wh-{subscription_id}-ev-"))
+        stmt = stmt.where(
+            col(OutboxMessage.idempotency_key).startswith(f"wh-{subscription_id}-ev-")
+        )
     if status:
         stmt = stmt.where(OutboxMessage.status == status)
-    return list((await session.exec(stmt.order_by(col(OutboxMessage.id).desc()).limit(limit))).all())
+    return list(
+        (await session.exec(stmt.order_by(col(OutboxMessage.id).desc()).limit(limit))).all()
+    )
 
 
 # --- delivery ------------------------------------------------------------------------------
@@ -185,7 +241,9 @@ async def deliver_webhook(session: AsyncSession, message: OutboxMessage) -> Deli
     if 200 <= response.status_code < 300:
         return Delivered(detail=f"HTTP {response.status_code}", status_code=response.status_code)
     excerpt = response.text[:200]
-    raise DeliveryFailed(f"HTTP {response.status_code}: {excerpt}", status_code=response.status_code)
+    raise DeliveryFailed(
+        f"HTTP {response.status_code}: {excerpt}", status_code=response.status_code
+    )
 
 
 def subscription_of(message: OutboxMessage) -> int | None:
@@ -194,5 +252,3 @@ def subscription_of(message: OutboxMessage) -> int | None:
 
 def event_type_of(message: OutboxMessage) -> str | None:
     return (message.payload.get("event") or {}).get("type") if message.topic == TOPIC else None
-
-

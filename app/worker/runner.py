@@ -16,8 +16,13 @@ log = logging.getLogger("firstline.worker")
 
 
 class Runner:
-    def __init__(self, database: Database, *, clock: Callable[[], datetime] = utcnow,
-                 jobs: dict[str, PeriodicJob] | None = None) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        jobs: dict[str, PeriodicJob] | None = None,
+    ) -> None:
         self.database = database
         self.clock = clock
         self.jobs = jobs if jobs is not None else periodic_jobs()
@@ -30,7 +35,9 @@ class Runner:
             # On PostgreSQL several workers may run: one runs a given job at a time.
             key = zlib.crc32(job.name.encode())
             async with self.database.engine.connect() as lock_conn:
-                got = (await lock_conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})).scalar()
+                got = (
+                    await lock_conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
+                ).scalar()
                 if not got:
                     return None
                 try:
@@ -55,7 +62,9 @@ class Runner:
         return done
 
     async def run_forever(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
-        log.info("worker running %d job(s): %s", len(self.jobs), ", ".join(sorted(self.jobs)) or "none")
+        log.info(
+            "worker running %d job(s): %s", len(self.jobs), ", ".join(sorted(self.jobs)) or "none"
+        )
         while not stop.is_set():
             await self.tick()
             with contextlib.suppress(TimeoutError):

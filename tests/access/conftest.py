@@ -19,15 +19,23 @@ REP_B = "bea@b.example"
 
 
 async def emails_to(session, address: str) -> list[dict]:
-    rows = (await session.exec(select(OutboxMessage).where(OutboxMessage.topic == "email.send")
-                               .order_by(col(OutboxMessage.id)).execution_options(populate_existing=True))).all()
+    rows = (
+        await session.exec(
+            select(OutboxMessage)
+            .where(OutboxMessage.topic == "email.send")
+            .order_by(col(OutboxMessage.id))
+            .execution_options(populate_existing=True)
+        )
+    ).all()
     return [r.payload for r in rows if address in r.payload.get("to", [])]
 
 
 async def portal_sign_in(client: httpx.AsyncClient, session, email: str) -> str:
     """Sign `email` in to the portal like a person would; returns the portal CSRF token."""
     form = await client.get("/portal/sign-in")
-    res = await client.post("/portal/sign-in", data={"email": email, "csrf_token": csrf_from(form.text)})
+    res = await client.post(
+        "/portal/sign-in", data={"email": email, "csrf_token": csrf_from(form.text)}
+    )
     assert res.status_code == 200, res.text
     mails = await emails_to(session, email)
     assert mails, f"no sign-in e-mail for {email}"
@@ -46,6 +54,14 @@ async def world(session):
     a = await make_community(session, "alpha", name="Alpha Uni", reps=(REP_A,), members=(MEMBER_A,))
     b = await make_community(session, "beta", name="Beta Lab", reps=(REP_B,))
     ticket_a = await make_ticket(session, a, requester_email=REP_A, title="Alpha hub down")
-    member_ticket = await make_ticket(session, a, requester_email=MEMBER_A, title="Member wants a package")
+    member_ticket = await make_ticket(
+        session, a, requester_email=MEMBER_A, title="Member wants a package"
+    )
     ticket_b = await make_ticket(session, b, requester_email=REP_B, title="Beta secret project")
-    return {"a": a, "b": b, "ticket_a": ticket_a, "member_ticket": member_ticket, "ticket_b": ticket_b}
+    return {
+        "a": a,
+        "b": b,
+        "ticket_a": ticket_a,
+        "member_ticket": member_ticket,
+        "ticket_b": ticket_b,
+    }

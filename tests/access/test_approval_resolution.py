@@ -44,7 +44,11 @@ async def test_representative_approves_in_the_portal(client, session, world):
     res = await client.post(f"/portal/tickets/{t.id}/approve", data={"csrf_token": csrf})
     assert res.status_code == 303
     assert await _status(session, t.id) == Status.new
-    event = (await session.exec(select(Event).where(Event.ticket_id == t.id, Event.kind == "ticket.status_changed"))).one()
+    event = (
+        await session.exec(
+            select(Event).where(Event.ticket_id == t.id, Event.kind == "ticket.status_changed")
+        )
+    ).one()
     assert event.data["reason"] == "approved by a representative" and event.data["after"] == "new"
     # Approving twice is a conflict with a reason, not a silent success.
     again = await client.post(f"/portal/tickets/{t.id}/approve", data={"csrf_token": csrf})
@@ -54,20 +58,30 @@ async def test_representative_approves_in_the_portal(client, session, world):
 async def test_representative_declines_with_a_reason(client, session, world):
     t = world["member_ticket"]
     csrf = await portal_sign_in(client, session, REP_A)
-    res = await client.post(f"/portal/tickets/{t.id}/decline", data={"csrf_token": csrf, "reason": "Ask IT first"})
+    res = await client.post(
+        f"/portal/tickets/{t.id}/decline", data={"csrf_token": csrf, "reason": "Ask IT first"}
+    )
     assert res.status_code == 303
     assert await _status(session, t.id) == Status.closed
-    assert (await session.exec(select(Message.body).where(Message.ticket_id == t.id))).all() == ["Ask IT first"]
+    assert (await session.exec(select(Message.body).where(Message.ticket_id == t.id))).all() == [
+        "Ask IT first"
+    ]
 
 
-async def test_member_cannot_approve_own_request_and_other_rep_cannot_see_it(client, session, world):
+async def test_member_cannot_approve_own_request_and_other_rep_cannot_see_it(
+    client, session, world
+):
     t = world["member_ticket"]
     csrf = await portal_sign_in(client, session, MEMBER_A)
     assert 'id="approve"' not in (await client.get(f"/portal/tickets/{t.id}")).text
-    assert (await client.post(f"/portal/tickets/{t.id}/approve", data={"csrf_token": csrf})).status_code == 403
+    assert (
+        await client.post(f"/portal/tickets/{t.id}/approve", data={"csrf_token": csrf})
+    ).status_code == 403
     client.cookies.clear()
     csrf = await portal_sign_in(client, session, REP_B)
-    assert (await client.post(f"/portal/tickets/{t.id}/approve", data={"csrf_token": csrf})).status_code == 404
+    assert (
+        await client.post(f"/portal/tickets/{t.id}/approve", data={"csrf_token": csrf})
+    ).status_code == 404
     assert await _status(session, t.id) == Status.awaiting_approval
 
 
@@ -89,8 +103,10 @@ async def test_confirm_closes_and_records_rating(client, session, world):
     csrf = await portal_sign_in(client, session, REP_A)
     page = (await client.get(f"/portal/tickets/{t.id}")).text
     assert 'id="confirm"' in page
-    res = await client.post(f"/portal/tickets/{t.id}/confirm",
-                            data={"csrf_token": csrf, "score": "4", "comment": "Quick, thanks"})
+    res = await client.post(
+        f"/portal/tickets/{t.id}/confirm",
+        data={"csrf_token": csrf, "score": "4", "comment": "Quick, thanks"},
+    )
     assert res.status_code == 303
     assert await _status(session, t.id) == Status.closed
     csat = (await session.exec(select(CsatResponse))).one()
@@ -103,7 +119,9 @@ async def test_bad_rating_is_refused_and_changes_nothing(client, session, world,
     t = world["ticket_a"]
     await _resolve(session, t.id)
     csrf = await portal_sign_in(client, session, REP_A)
-    res = await client.post(f"/portal/tickets/{t.id}/confirm", data={"csrf_token": csrf, "score": score})
+    res = await client.post(
+        f"/portal/tickets/{t.id}/confirm", data={"csrf_token": csrf, "score": score}
+    )
     assert res.status_code == 422
     assert await _status(session, t.id) == Status.resolved
     assert (await session.exec(select(CsatResponse))).all() == []
@@ -111,7 +129,9 @@ async def test_bad_rating_is_refused_and_changes_nothing(client, session, world,
 
 async def test_confirm_on_unresolved_ticket_is_409(client, session, world):
     csrf = await portal_sign_in(client, session, REP_A)
-    res = await client.post(f"/portal/tickets/{world['ticket_a'].id}/confirm", data={"csrf_token": csrf, "score": "5"})
+    res = await client.post(
+        f"/portal/tickets/{world['ticket_a'].id}/confirm", data={"csrf_token": csrf, "score": "5"}
+    )
     assert res.status_code == 409
     assert (await session.exec(select(CsatResponse))).all() == []
 
@@ -120,10 +140,14 @@ async def test_not_fixed_reopens_with_the_requesters_words(client, session, worl
     t = world["ticket_a"]
     await _resolve(session, t.id)
     csrf = await portal_sign_in(client, session, REP_A)
-    res = await client.post(f"/portal/tickets/{t.id}/reopen", data={"csrf_token": csrf, "comment": "Still 504"})
+    res = await client.post(
+        f"/portal/tickets/{t.id}/reopen", data={"csrf_token": csrf, "comment": "Still 504"}
+    )
     assert res.status_code == 303
     assert await _status(session, t.id) == Status.open
-    assert (await session.exec(select(Message.body).where(Message.ticket_id == t.id))).all() == ["Still 504"]
+    assert (await session.exec(select(Message.body).where(Message.ticket_id == t.id))).all() == [
+        "Still 504"
+    ]
 
 
 async def test_member_who_asked_can_confirm_own_ticket(client, session, world):
@@ -132,12 +156,16 @@ async def test_member_who_asked_can_confirm_own_ticket(client, session, world):
     await change_status(session, t.id, Status.new, actor=principal_for(rep))
     await _resolve(session, t.id)
     csrf = await portal_sign_in(client, session, MEMBER_A)
-    res = await client.post(f"/portal/tickets/{t.id}/confirm", data={"csrf_token": csrf, "score": "5"})
+    res = await client.post(
+        f"/portal/tickets/{t.id}/confirm", data={"csrf_token": csrf, "score": "5"}
+    )
     assert res.status_code == 303
     assert await _status(session, t.id) == Status.closed
 
 
-async def test_auto_close_is_off_by_default_and_closes_quiet_tickets_when_on(session, world, monkeypatch):
+async def test_auto_close_is_off_by_default_and_closes_quiet_tickets_when_on(
+    session, world, monkeypatch
+):
     t = world["ticket_a"]
     await _resolve(session, t.id)
     later = utcnow() + timedelta(days=30)
@@ -147,10 +175,17 @@ async def test_auto_close_is_off_by_default_and_closes_quiet_tickets_when_on(ses
 
     monkeypatch.setenv("FIRSTLINE_AUTO_CLOSE_DAYS", "5")
     get_settings.cache_clear()
-    assert await auto_close_quiet_resolutions(session, utcnow() + timedelta(days=4)) == 0  # not quiet long enough
+    assert (
+        await auto_close_quiet_resolutions(session, utcnow() + timedelta(days=4)) == 0
+    )  # not quiet long enough
     assert await auto_close_quiet_resolutions(session, later) == 1
     assert await _status(session, t.id) == Status.closed
     assert await auto_close_quiet_resolutions(session, later) == 0  # idempotent
-    event = (await session.exec(select(Event).where(Event.ticket_id == t.id, Event.kind == "ticket.status_changed")
-                                .order_by(Event.id.desc()))).first()
+    event = (
+        await session.exec(
+            select(Event)
+            .where(Event.ticket_id == t.id, Event.kind == "ticket.status_changed")
+            .order_by(Event.id.desc())
+        )
+    ).first()
     assert event.actor_id is None and "auto-closed" in event.data["reason"]

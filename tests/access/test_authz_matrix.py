@@ -23,12 +23,10 @@ from app.auth.secrets import new_token, token_digest
 from app.db import transaction, utcnow
 from app.deps import PORTAL_COOKIE, SESSION_COOKIE, declared_rules
 from app.portal.models import PortalSession
-from app.ticket.models import TicketCreate
-from app.ticket.service import UploadedFile, submit_ticket
+from app.ticket.models import LinkCreate, TicketCreate
+from app.ticket.service import UploadedFile, add_link, add_vote, submit_ticket
 from app.user.models import LoginSession, StaffRole
 from app.user.service import create_api_token, get_user_by_email
-from app.ticket.models import LinkCreate
-from app.ticket.service import add_link, add_vote
 from tests.factories import make_community, make_token, make_user, principal_for
 
 _seq = itertools.count(1)
@@ -36,7 +34,9 @@ _seq = itertools.count(1)
 # Routes FastAPI itself adds; they read no data of ours.
 FRAMEWORK_PUBLIC = {"/openapi.json", "/docs", "/docs/oauth2-redirect"}
 # Public routes that check the caller themselves (and why they are not a page_permission).
-SELF_CHECKING = {"/live": "an event stream answers 401 itself instead of redirecting to a login page"}
+SELF_CHECKING = {
+    "/live": "an event stream answers 401 itself instead of redirecting to a login page"
+}
 # Streams never end, so only their refusals are requested here.
 STREAMS = {"/live"}
 
@@ -54,7 +54,9 @@ def rules_of(dependant) -> list[Rule]:
         if getattr(call, "permission", None):
             # api_permission/page_permission say their surface; a hand-written check
             # carrying `.permission` (e.g. the alert receivers') is an API one.
-            surface = getattr(call, "surface", None) or ("page" if call.__name__.startswith("page_") else "api")
+            surface = getattr(call, "surface", None) or (
+                "page" if call.__name__.startswith("page_") else "api"
+            )
             rules.append(Rule(surface, call.permission))
         elif getattr(call, "portal", False):
             rules.append(Rule("portal"))
@@ -90,8 +92,14 @@ class Caller:
 async def _staff_session(session, user) -> tuple[str, str]:
     cookie, csrf = new_token("s_"), new_token("c_")
     async with transaction(session):
-        session.add(LoginSession(id=token_digest(cookie), user_id=user.id, csrf_token=csrf,
-                                 expires_at=utcnow() + timedelta(days=1)))
+        session.add(
+            LoginSession(
+                id=token_digest(cookie),
+                user_id=user.id,
+                csrf_token=csrf,
+                expires_at=utcnow() + timedelta(days=1),
+            )
+        )
     return cookie, csrf
 
 
@@ -99,44 +107,86 @@ async def _portal_session(session, email) -> tuple[str, str]:
     user = await get_user_by_email(session, email)
     cookie, csrf = new_token("ps_"), new_token("c_")
     async with transaction(session):
-        session.add(PortalSession(id=token_digest(cookie), user_id=user.id, csrf_token=csrf,
-                                  expires_at=utcnow() + timedelta(days=1)))
+        session.add(
+            PortalSession(
+                id=token_digest(cookie),
+                user_id=user.id,
+                csrf_token=csrf,
+                expires_at=utcnow() + timedelta(days=1),
+            )
+        )
     return cookie, csrf
 
 
 @pytest.fixture
 async def matrix_world(session):
-    a = await make_community(session, "alpha", reps=("rep@a.example",), members=("member@a.example",))
+    a = await make_community(
+        session, "alpha", reps=("rep@a.example",), members=("member@a.example",)
+    )
     await make_community(session, "beta", reps=("rep@b.example",))
-    ticket = await submit_ticket(session, TicketCreate(title="Alpha request", requester_email="rep@a.example",
-                                                       community="alpha"),
-                                 files=[UploadedFile("log.txt", "text/plain", b"log")])
+    ticket = await submit_ticket(
+        session,
+        TicketCreate(title="Alpha request", requester_email="rep@a.example", community="alpha"),
+        files=[UploadedFile("log.txt", "text/plain", b"log")],
+    )
     callers = [Caller("anonymous", {})]
     admin = None
     for role in StaffRole:
         user = await make_user(session, role)
         admin = user if role == StaffRole.admin else admin
         cookie, csrf = await _staff_session(session, user)
-        callers.append(Caller(f"{role.value} session", {"Cookie": f"{SESSION_COOKIE}={cookie}",
-                                                        "X-CSRF-Token": csrf}, role, "session"))
+        callers.append(
+            Caller(
+                f"{role.value} session",
+                {"Cookie": f"{SESSION_COOKIE}={cookie}", "X-CSRF-Token": csrf},
+                role,
+                "session",
+            )
+        )
         token = await make_token(session, user)
-        callers.append(Caller(f"{role.value} token", {"Authorization": f"Bearer {token}"}, role, "token",
-                              ROLE_PERMISSIONS[role]))
+        callers.append(
+            Caller(
+                f"{role.value} token",
+                {"Authorization": f"Bearer {token}"},
+                role,
+                "token",
+                ROLE_PERMISSIONS[role],
+            )
+        )
     scoped = {s: await make_token(session, admin, s) for s in SCOPES}
-    unscoped = {s: await make_token(session, admin, " ".join(sorted(set(SCOPES) - {s}))) for s in SCOPES}
-    for email, community, rep in (("rep@a.example", "alpha", True), ("member@a.example", "alpha", False),
-                                  ("rep@b.example", "beta", True)):
+    unscoped = {
+        s: await make_token(session, admin, " ".join(sorted(set(SCOPES) - {s}))) for s in SCOPES
+    }
+    for email, community, rep in (
+        ("rep@a.example", "alpha", True),
+        ("member@a.example", "alpha", False),
+        ("rep@b.example", "beta", True),
+    ):
         cookie, csrf = await _portal_session(session, email)
-        callers.append(Caller(f"{'representative' if rep else 'member'} of {community}",
-                              {"Cookie": f"{PORTAL_COOKIE}={cookie}", "X-CSRF-Token": csrf}, None, "portal",
-                              community=community, representative=rep))
+        callers.append(
+            Caller(
+                f"{'representative' if rep else 'member'} of {community}",
+                {"Cookie": f"{PORTAL_COOKIE}={cookie}", "X-CSRF-Token": csrf},
+                None,
+                "portal",
+                community=community,
+                representative=rep,
+            )
+        )
     from sqlmodel import select
 
     from app.ticket.models import Attachment
 
     attachment = (await session.exec(select(Attachment))).one()
-    params = {"ref": str(ticket.id), "slug": a.slug, "attachment_id": str(attachment.id), "link_id": "999",
-              "user_id": "999", "status": "open", "token": "pl_not-a-real-link"}
+    params = {
+        "ref": str(ticket.id),
+        "slug": a.slug,
+        "attachment_id": str(attachment.id),
+        "link_id": "999",
+        "user_id": "999",
+        "status": "open",
+        "token": "pl_not-a-real-link",
+    }
     return {"callers": callers, "params": params, "scoped": scoped, "unscoped": unscoped}
 
 
@@ -160,7 +210,15 @@ def names_unknown_rows(path: str) -> bool:
     return any(name not in KNOWN_PARAMS for name in PARAM.findall(path))
 
 
-KNOWN_PARAMS = {"{ref}", "{slug}", "{attachment_id}", "{link_id}", "{user_id}", "{status}", "{token}"}
+KNOWN_PARAMS = {
+    "{ref}",
+    "{slug}",
+    "{attachment_id}",
+    "{link_id}",
+    "{user_id}",
+    "{status}",
+    "{token}",
+}
 
 
 def outcome(res: httpx.Response) -> str:
@@ -182,8 +240,12 @@ def expected(rule: Rule, caller: Caller, path: str) -> str:
     if rule.kind == "api":
         if caller.via != "token":
             return "401"  # the API takes bearer tokens only; cookies authorise nothing there
-        return "ok" if rule.permission in (caller.scopes or ()) and rule.permission in ROLE_PERMISSIONS[
-            caller.staff_role] else "403"
+        return (
+            "ok"
+            if rule.permission in (caller.scopes or ())
+            and rule.permission in ROLE_PERMISSIONS[caller.staff_role]
+            else "403"
+        )
     if rule.kind == "page":
         if caller.via != "session":
             return "staff-login"
@@ -216,8 +278,12 @@ async def fresh_subresources(session, path: str, ref: str) -> dict:
     """A link or vote to delete, new for each call, so an allowed caller finds one."""
     if "{link_id}" in path:
         n = next(_seq)
-        link = await add_link(session, ref, LinkCreate(url=f"https://tracker.example/{n}"),
-                              actor=principal_for(await make_user(session, StaffRole.agent)))
+        link = await add_link(
+            session,
+            ref,
+            LinkCreate(url=f"https://tracker.example/{n}"),
+            actor=principal_for(await make_user(session, StaffRole.agent)),
+        )
         return {"link_id": str(link.id)}
     if "{user_id}" in path:
         voter = await make_user(session, None)
@@ -234,7 +300,9 @@ async def fresh_subresources(session, path: str, ref: str) -> dict:
 
 async def test_authorization_matrix(app, client, session, matrix_world):
     params = matrix_world["params"]
-    table = [row for row in route_table(app) if row[1] not in FRAMEWORK_PUBLIC and row[2] is not None]
+    table = [
+        row for row in route_table(app) if row[1] not in FRAMEWORK_PUBLIC and row[2] is not None
+    ]
     # Signing out ends the caller's session: do those last.
     table.sort(key=lambda row: row[1] in ("/logout", "/portal/sign-out"))
     failures, checked = [], 0
@@ -248,7 +316,9 @@ async def test_authorization_matrix(app, client, session, matrix_world):
             if rule.signed:
                 # Anyone may call a signed receiver; a call without the signature is refused 401.
                 if got != "401":
-                    failures.append(f"{method} {path} signed receiver but an unsigned call got {got}")
+                    failures.append(
+                        f"{method} {path} signed receiver but an unsigned call got {got}"
+                    )
                 checked += 1
                 continue
             # A public form may refuse a missing form token (CSRF), never an anonymous caller as such.
@@ -268,11 +338,18 @@ async def test_authorization_matrix(app, client, session, matrix_world):
                 failures.append(f"{method} {path} as {caller.name}: expected {want}, got {got}")
             checked += 1
         if rule.kind == "api":
-            for label, tokens, want in (("token with the scope", matrix_world["scoped"], "ok"),
-                                        ("token without the scope", matrix_world["unscoped"], "403")):
-                url = fill(path, {**params, **await fresh_subresources(session, path, params["ref"])})
-                got = outcome(await _call(client, method, url,
-                                          {"Authorization": f"Bearer {tokens[rule.permission]}"}))
+            for label, tokens, want in (
+                ("token with the scope", matrix_world["scoped"], "ok"),
+                ("token without the scope", matrix_world["unscoped"], "403"),
+            ):
+                url = fill(
+                    path, {**params, **await fresh_subresources(session, path, params["ref"])}
+                )
+                got = outcome(
+                    await _call(
+                        client, method, url, {"Authorization": f"Bearer {tokens[rule.permission]}"}
+                    )
+                )
                 if want == "ok" and got == "404" and names_unknown_rows(path):
                     got = "ok"
                 if got != want:
@@ -290,7 +367,9 @@ async def test_anonymous_callers_cannot_tell_which_ids_exist(app, client, matrix
             continue
         real = outcome(await _call(client, method, fill(path, matrix_world["params"]), {}))
         made_up = outcome(await _call(client, method, fill(path, bogus), {}))
-        assert real == made_up, f"{method} {path}: {real} for a real id, {made_up} for a made-up one"
+        assert real == made_up, (
+            f"{method} {path}: {real} for a real id, {made_up} for a made-up one"
+        )
 
 
 async def test_self_checking_public_routes_refuse_everyone_but_staff(client, matrix_world):
@@ -315,8 +394,15 @@ async def test_every_cookie_form_post_needs_its_csrf_token(app, client, matrix_w
         caller = staff if rule.kind == "page" else contact
         headers = {"Cookie": caller.headers["Cookie"]}
         for extra in ({}, {"X-CSRF-Token": "forged"}):
-            res = await client.request(method, fill(path, params), headers={**headers, **extra},
-                                       data={"csrf_token": "forged"} if extra else {}, follow_redirects=False)
-            assert res.status_code == 403 and "csrf_failed" in res.text, f"{method} {path}: {res.status_code}"
+            res = await client.request(
+                method,
+                fill(path, params),
+                headers={**headers, **extra},
+                data={"csrf_token": "forged"} if extra else {},
+                follow_redirects=False,
+            )
+            assert res.status_code == 403 and "csrf_failed" in res.text, (
+                f"{method} {path}: {res.status_code}"
+            )
         checked += 1
     assert checked >= 15

@@ -13,8 +13,8 @@ from app.ticket.enums import MessageKind, Status
 from app.ticket.models import Message, MessageCreate
 from app.ticket.service import UploadedFile, post_message
 from app.user.models import StaffRole
-from tests.access.conftest import LINK_RE, MEMBER_A, REP_A, REP_B, emails_to, portal_sign_in
-from tests.factories import make_ticket, make_user, principal_for
+from tests.access.conftest import LINK_RE, MEMBER_A, REP_A, emails_to, portal_sign_in
+from tests.factories import make_user, principal_for
 from tests.pages.conftest import csrf_from, sign_in
 
 
@@ -49,21 +49,28 @@ async def test_no_user_enumeration(client, session, world):
     pages = []
     for email in ("nobody@nowhere.example", staff.email, REP_A):
         form = await client.get("/portal/sign-in")
-        res = await client.post("/portal/sign-in", data={"email": email, "csrf_token": csrf_from(form.text)})
+        res = await client.post(
+            "/portal/sign-in", data={"email": email, "csrf_token": csrf_from(form.text)}
+        )
         assert res.status_code == 200
         pages.append(res.text.replace(email, "EMAIL"))
     assert pages[0] == pages[1] == pages[2]
     assert await emails_to(session, "nobody@nowhere.example") == []
     assert await emails_to(session, staff.email) == []
     assert [m["subject"] for m in await emails_to(session, REP_A) if "sign-in" in m["subject"]] == [
-        "Your sign-in link for the support portal"]
+        "Your sign-in link for the support portal"
+    ]
 
 
 async def test_sign_in_requests_are_rate_limited(client, session, world):
     form = await client.get("/portal/sign-in")
     token = csrf_from(form.text)
-    codes = [(await client.post("/portal/sign-in", data={"email": REP_A, "csrf_token": token})).status_code
-             for _ in range(7)]
+    codes = [
+        (
+            await client.post("/portal/sign-in", data={"email": REP_A, "csrf_token": token})
+        ).status_code
+        for _ in range(7)
+    ]
     assert codes[:5] == [200] * 5 and codes[5] == 429
 
 
@@ -91,22 +98,34 @@ async def test_representative_sees_whole_community_member_only_own(client, sessi
 async def test_internal_notes_and_their_files_never_reach_contacts(client, session, world):
     staff = await make_user(session, StaffRole.agent)
     t = world["ticket_a"]
-    await post_message(session, t.id, MessageCreate(body="INTERNAL: customer is difficult", kind=MessageKind.internal),
-                       actor=principal_for(staff),
-                       files=[UploadedFile("secret-notes.txt", "text/plain", b"internal")])
-    await post_message(session, t.id, MessageCreate(body="We are looking into it."),
-                       actor=principal_for(staff), files=[UploadedFile("public-log.txt",
-                                                                       "text/plain", b"log")])
+    await post_message(
+        session,
+        t.id,
+        MessageCreate(body="INTERNAL: customer is difficult", kind=MessageKind.internal),
+        actor=principal_for(staff),
+        files=[UploadedFile("secret-notes.txt", "text/plain", b"internal")],
+    )
+    await post_message(
+        session,
+        t.id,
+        MessageCreate(body="We are looking into it."),
+        actor=principal_for(staff),
+        files=[UploadedFile("public-log.txt", "text/plain", b"log")],
+    )
     await portal_sign_in(client, session, REP_A)
     page = (await client.get(f"/portal/tickets/{t.id}")).text
     assert "We are looking into it." in page and "public-log.txt" in page
     assert "INTERNAL" not in page and "secret-notes.txt" not in page
-    atts = {a.filename: a.id for a in await portal.visible_attachments(
-        session, (await _principal(session, client)), t)}
+    atts = {
+        a.filename: a.id
+        for a in await portal.visible_attachments(session, (await _principal(session, client)), t)
+    }
     assert set(atts) == {"public-log.txt"}
     from app.ticket.models import Attachment
 
-    hidden = (await session.exec(select(Attachment).where(Attachment.filename == "secret-notes.txt"))).one()
+    hidden = (
+        await session.exec(select(Attachment).where(Attachment.filename == "secret-notes.txt"))
+    ).one()
     assert (await client.get(f"/portal/tickets/{t.id}/attachments/{hidden.id}")).status_code == 404
     ok = await client.get(f"/portal/tickets/{t.id}/attachments/{atts['public-log.txt']}")
     assert ok.status_code == 200 and ok.content == b"log"
@@ -114,25 +133,36 @@ async def test_internal_notes_and_their_files_never_reach_contacts(client, sessi
 
 
 async def _principal(session, client):
-    from app.portal.service import principal_from_portal_session
     from app.deps import PORTAL_COOKIE
+    from app.portal.service import principal_from_portal_session
 
     return await principal_from_portal_session(session, client.cookies.get(PORTAL_COOKIE))
 
 
 async def test_contact_replies_publicly_and_cannot_post_to_others(client, session, world):
     csrf = await portal_sign_in(client, session, REP_A)
-    res = await client.post(f"/portal/tickets/{world['ticket_a'].id}/messages",
-                            data={"body": "Still broken for 30 users", "csrf_token": csrf})
+    res = await client.post(
+        f"/portal/tickets/{world['ticket_a'].id}/messages",
+        data={"body": "Still broken for 30 users", "csrf_token": csrf},
+    )
     assert res.status_code == 303
-    msgs = (await session.exec(select(Message).where(Message.ticket_id == world["ticket_a"].id))).all()
+    msgs = (
+        await session.exec(select(Message).where(Message.ticket_id == world["ticket_a"].id))
+    ).all()
     assert [(m.body, m.kind) for m in msgs] == [("Still broken for 30 users", "public")]
     # Without the CSRF token nothing is written.
-    assert (await client.post(f"/portal/tickets/{world['ticket_a'].id}/messages",
-                              data={"body": "forged"})).status_code == 403
+    assert (
+        await client.post(
+            f"/portal/tickets/{world['ticket_a'].id}/messages", data={"body": "forged"}
+        )
+    ).status_code == 403
     # Another community's ticket does not exist for this contact.
-    assert (await client.post(f"/portal/tickets/{world['ticket_b'].id}/messages",
-                              data={"body": "hi", "csrf_token": csrf})).status_code == 404
+    assert (
+        await client.post(
+            f"/portal/tickets/{world['ticket_b'].id}/messages",
+            data={"body": "hi", "csrf_token": csrf},
+        )
+    ).status_code == 404
     assert len((await session.exec(select(Message.id))).all()) == 1
 
 

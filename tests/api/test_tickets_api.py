@@ -34,9 +34,20 @@ async def count_tickets(session) -> int:
 
 async def test_create_ticket(client, auth, session):
     await make_community(session, "uni", reps=("ada@uni.example",))
-    res = await client.post("/api/v1/tickets", headers=auth, json={
-        "title": "  Notebook fails  ", "body": "504s", "requester_email": "Ada@Uni.example", "requester_name": "Ada",
-        "community": "uni", "type": "bug", "urgency": "urgent", "channel": "email"})
+    res = await client.post(
+        "/api/v1/tickets",
+        headers=auth,
+        json={
+            "title": "  Notebook fails  ",
+            "body": "504s",
+            "requester_email": "Ada@Uni.example",
+            "requester_name": "Ada",
+            "community": "uni",
+            "type": "bug",
+            "urgency": "urgent",
+            "channel": "email",
+        },
+    )
     assert res.status_code == 201
     data = res.json()
     assert data["key"] == f"SUP-{data['id']}"
@@ -64,10 +75,16 @@ async def test_non_representative_request_awaits_approval(client, auth, session)
         ({"title": "x" * 201, "requester_email": "a@b.example"}, 422, "invalid"),
         ({"title": "t", "requester_email": "not-an-email"}, 422, "invalid"),
         ({"title": "t", "requester_email": "a@b.example", "urgency": "yesterday"}, 422, "invalid"),
-        ({"title": "t", "requester_email": "a@b.example", "community": "ghost"}, 422, "unknown_community"),
+        (
+            {"title": "t", "requester_email": "a@b.example", "community": "ghost"},
+            422,
+            "unknown_community",
+        ),
     ],
 )
-async def test_create_rejects_bad_input_and_writes_nothing(client, auth, session, body, status, code):
+async def test_create_rejects_bad_input_and_writes_nothing(
+    client, auth, session, body, status, code
+):
     res = await client.post("/api/v1/tickets", json=body, headers=auth)
     assert res.status_code == status
     assert res.json()["code"] == code
@@ -76,21 +93,30 @@ async def test_create_rejects_bad_input_and_writes_nothing(client, auth, session
 
 
 async def test_malformed_json_is_400(client, auth):
-    res = await client.post("/api/v1/tickets", content=b'{"title": ', headers={**auth, "content-type": "application/json"})
+    res = await client.post(
+        "/api/v1/tickets",
+        content=b'{"title": ',
+        headers={**auth, "content-type": "application/json"},
+    )
     assert res.status_code == 400
     assert res.json() == {"detail": "the request body is not valid JSON", "code": "malformed_json"}
 
 
 async def test_oversized_body_is_413(client, auth):
-    res = await client.post("/api/v1/tickets", content=b"x" * (60 * 1024 * 1024),
-                            headers={**auth, "content-type": "application/json"})
+    res = await client.post(
+        "/api/v1/tickets",
+        content=b"x" * (60 * 1024 * 1024),
+        headers={**auth, "content-type": "application/json"},
+    )
     assert res.status_code == 413
     assert res.json()["code"] == "payload_too_large"
 
 
 async def test_authentication_and_scopes(client, session):
     viewer = await make_user(session, StaffRole.viewer)
-    read_only = await make_token(session, await make_user(session, StaffRole.triager), scopes="tickets:read")
+    read_only = await make_token(
+        session, await make_user(session, StaffRole.triager), scopes="tickets:read"
+    )
     body = {"title": "t", "requester_email": "a@b.example"}
     assert (await client.post("/api/v1/tickets", json=body)).status_code == 401
     res = await client.post("/api/v1/tickets", json=body, headers=bearer("fl_nonsense"))
@@ -100,7 +126,9 @@ async def test_authentication_and_scopes(client, session):
     assert res.status_code == 401 and res.json()["code"] == "bad_auth_header"
     res = await client.post("/api/v1/tickets", json=body, headers=bearer(read_only))
     assert res.status_code == 403 and "scope" in res.json()["detail"]
-    res = await client.post("/api/v1/tickets", json=body, headers=bearer(await make_token(session, viewer)))
+    res = await client.post(
+        "/api/v1/tickets", json=body, headers=bearer(await make_token(session, viewer))
+    )
     assert res.status_code == 403 and "role" in res.json()["detail"]
     assert (await client.get("/api/v1/tickets", headers=bearer(read_only))).status_code == 200
     assert await count_tickets(session) == 0
@@ -119,10 +147,21 @@ async def test_read_by_id_or_key_and_404(client, auth):
 async def test_patch_triage_and_events(client, auth, session):
     staff = await make_user(session, StaffRole.agent, name="Ana")
     t = await new_ticket(client, auth)
-    res = await client.patch(f"/api/v1/tickets/{t['id']}", headers=auth, json={
-        "status": "open", "type": "feature_request", "criticality": 3, "tags": ["gpu", "Quota"],
-        "assignee_id": staff.id, "next_update_at": "2026-12-01T10:00:00+01:00", "has_workaround": True,
-        "affected_communities": 3, "milestone": "H1 2027"})
+    res = await client.patch(
+        f"/api/v1/tickets/{t['id']}",
+        headers=auth,
+        json={
+            "status": "open",
+            "type": "feature_request",
+            "criticality": 3,
+            "tags": ["gpu", "Quota"],
+            "assignee_id": staff.id,
+            "next_update_at": "2026-12-01T10:00:00+01:00",
+            "has_workaround": True,
+            "affected_communities": 3,
+            "milestone": "H1 2027",
+        },
+    )
     assert res.status_code == 200, res.text
     data = res.json()
     assert (data["status"], data["type"], data["criticality"]) == ("open", "feature_request", 3)
@@ -132,7 +171,13 @@ async def test_patch_triage_and_events(client, auth, session):
     assert "affects several communities" in data["priority_reasons"]
     events = (await client.get(f"/api/v1/tickets/{t['key']}/events", headers=auth)).json()
     kinds = [e["kind"] for e in events]
-    assert kinds == ["ticket.created", "ticket.status_changed", "ticket.assigned", "ticket.updated", "ticket.tagged"]
+    assert kinds == [
+        "ticket.created",
+        "ticket.status_changed",
+        "ticket.assigned",
+        "ticket.updated",
+        "ticket.tagged",
+    ]
     assert events[1]["data"] == {"before": "new", "after": "open", "reopened": False}
     assert events[1]["actor"]["name"] == "Tara"
 
@@ -152,7 +197,9 @@ async def test_patch_triage_and_events(client, auth, session):
 )
 async def test_patch_rejects_bad_changes_and_changes_nothing(client, auth, patch, status, code):
     t = await new_ticket(client, auth)
-    res = await client.patch(f"/api/v1/tickets/{t['id']}", json={"type": "docs", **patch}, headers=auth)
+    res = await client.patch(
+        f"/api/v1/tickets/{t['id']}", json={"type": "docs", **patch}, headers=auth
+    )
     assert res.status_code == status, res.text
     assert res.json()["code"] == code
     after = (await client.get(f"/api/v1/tickets/{t['id']}", headers=auth)).json()
@@ -162,9 +209,14 @@ async def test_patch_rejects_bad_changes_and_changes_nothing(client, auth, patch
 async def test_illegal_transition_explains(client, auth):
     t = await new_ticket(client, auth)
     await client.patch(f"/api/v1/tickets/{t['id']}", json={"status": "closed"}, headers=auth)
-    res = await client.patch(f"/api/v1/tickets/{t['id']}", json={"status": "resolved"}, headers=auth)
+    res = await client.patch(
+        f"/api/v1/tickets/{t['id']}", json={"status": "resolved"}, headers=auth
+    )
     assert res.status_code == 409
-    assert res.json()["detail"] == "cannot move from closed to resolved: from closed a ticket can move to: open"
+    assert (
+        res.json()["detail"]
+        == "cannot move from closed to resolved: from closed a ticket can move to: open"
+    )
 
 
 async def test_if_match(client, auth):
@@ -175,7 +227,9 @@ async def test_if_match(client, auth):
     assert ok.status_code == 200 and ok.headers["etag"] != etag
     stale = await client.patch(url, json={"criticality": 1}, headers={**auth, "If-Match": etag})
     assert stale.status_code == 412 and stale.json()["code"] == "precondition_failed"
-    weak = await client.patch(url, json={"criticality": 1}, headers={**auth, "If-Match": f"W/{ok.headers['etag']}"})
+    weak = await client.patch(
+        url, json={"criticality": 1}, headers={**auth, "If-Match": f"W/{ok.headers['etag']}"}
+    )
     assert weak.status_code == 200
     bad = await client.patch(url, json={"criticality": 1}, headers={**auth, "If-Match": "nonsense"})
     assert bad.status_code == 422
@@ -183,9 +237,14 @@ async def test_if_match(client, auth):
 
 
 async def test_claim_api_and_concurrency(client, session):
-    tokens = [await make_token(session, await make_user(session, StaffRole.agent, name=f"Agent {i}")) for i in range(6)]
+    tokens = [
+        await make_token(session, await make_user(session, StaffRole.agent, name=f"Agent {i}"))
+        for i in range(6)
+    ]
     t = await new_ticket(client, bearer(tokens[0]))
-    results = await asyncio.gather(*(client.post(f"/api/v1/tickets/{t['id']}/claim", headers=bearer(tok)) for tok in tokens))
+    results = await asyncio.gather(
+        *(client.post(f"/api/v1/tickets/{t['id']}/claim", headers=bearer(tok)) for tok in tokens)
+    )
     codes = sorted(r.status_code for r in results)
     assert codes == [200] + [409] * 5
     loser = next(r for r in results if r.status_code == 409).json()
@@ -205,13 +264,18 @@ async def test_messages(client, auth):
     assert note.status_code == 201 and note.json()["kind"] == "internal"
     reply = await client.post(url, json={"body": "**Hi** <script>alert(1)</script>"}, headers=auth)
     assert reply.status_code == 201
-    assert "<strong>Hi</strong>" in reply.json()["body_html"] and "<script>" not in reply.json()["body_html"]
+    assert (
+        "<strong>Hi</strong>" in reply.json()["body_html"]
+        and "<script>" not in reply.json()["body_html"]
+    )
     listed = (await client.get(url, headers=auth)).json()
     assert [m["kind"] for m in listed] == ["internal", "public"]
     after = (await client.get(f"/api/v1/tickets/{t['id']}", headers=auth)).json()
     assert after["first_response_at"] is not None
     assert (await client.post(url, json={"body": "  "}, headers=auth)).status_code == 422
-    assert (await client.post(url, json={"body": "x", "kind": "shout"}, headers=auth)).status_code == 422
+    assert (
+        await client.post(url, json={"body": "x", "kind": "shout"}, headers=auth)
+    ).status_code == 422
 
 
 async def test_votes(client, auth):
@@ -233,12 +297,21 @@ async def test_votes(client, auth):
 async def test_links(client, auth):
     t = await new_ticket(client, auth)
     url = f"/api/v1/tickets/{t['id']}/links"
-    link = await client.post(url, json={"url": "https://github.com/o/r/issues/7", "title": "o/r#7", "kind": "github_issue"},
-                             headers=auth)
+    link = await client.post(
+        url,
+        json={"url": "https://github.com/o/r/issues/7", "title": "o/r#7", "kind": "github_issue"},
+        headers=auth,
+    )
     assert link.status_code == 201 and link.json()["kind"] == "github_issue"
-    assert (await client.post(url, json={"url": "https://github.com/o/r/issues/7"}, headers=auth)).status_code == 409
-    assert (await client.post(url, json={"url": "javascript:alert(1)"}, headers=auth)).status_code == 422
-    assert (await client.post(url, json={"url": "https://x.example", "kind": "weird"}, headers=auth)).status_code == 422
+    assert (
+        await client.post(url, json={"url": "https://github.com/o/r/issues/7"}, headers=auth)
+    ).status_code == 409
+    assert (
+        await client.post(url, json={"url": "javascript:alert(1)"}, headers=auth)
+    ).status_code == 422
+    assert (
+        await client.post(url, json={"url": "https://x.example", "kind": "weird"}, headers=auth)
+    ).status_code == 422
     assert len((await client.get(url, headers=auth)).json()) == 1
     assert (await client.delete(f"{url}/{link.json()['id']}", headers=auth)).status_code == 204
     assert (await client.get(url, headers=auth)).json() == []
@@ -246,13 +319,26 @@ async def test_links(client, auth):
 
 async def test_list_filters_and_paging(client, auth, session):
     await make_community(session, "uni", reps=("ada@uni.example",))
-    made = [await new_ticket(client, auth, title=f"t{i}", community="uni", type="bug" if i % 2 else "question")
-            for i in range(5)]
-    await client.patch(f"/api/v1/tickets/{made[0]['id']}", json={"status": "open", "tags": ["gpu"]}, headers=auth)
-    page = (await client.get("/api/v1/tickets", params={"limit": 2, "sort": "age"}, headers=auth)).json()
+    made = [
+        await new_ticket(
+            client, auth, title=f"t{i}", community="uni", type="bug" if i % 2 else "question"
+        )
+        for i in range(5)
+    ]
+    await client.patch(
+        f"/api/v1/tickets/{made[0]['id']}", json={"status": "open", "tags": ["gpu"]}, headers=auth
+    )
+    page = (
+        await client.get("/api/v1/tickets", params={"limit": 2, "sort": "age"}, headers=auth)
+    ).json()
     assert [t["title"] for t in page["items"]] == ["t0", "t1"]
-    page2 = (await client.get("/api/v1/tickets", params={"limit": 2, "sort": "age", "cursor": page["next_cursor"]},
-                              headers=auth)).json()
+    page2 = (
+        await client.get(
+            "/api/v1/tickets",
+            params={"limit": 2, "sort": "age", "cursor": page["next_cursor"]},
+            headers=auth,
+        )
+    ).json()
     assert [t["title"] for t in page2["items"]] == ["t2", "t3"]
 
     async def titles(**params):
@@ -267,8 +353,14 @@ async def test_list_filters_and_paging(client, auth, session):
     assert await titles(community="uni", q="t4") == ["t4"]
     assert await titles(channel="email") == []
     assert await titles(assignee="none") == ["t0", "t1", "t2", "t3", "t4"]
-    for bad in ({"sort": "random"}, {"limit": 0}, {"limit": 500}, {"status": "lost"}, {"cursor": "!!"},
-                {"assignee": "bob"}):
+    for bad in (
+        {"sort": "random"},
+        {"limit": 0},
+        {"limit": 500},
+        {"status": "lost"},
+        {"cursor": "!!"},
+        {"assignee": "bob"},
+    ):
         res = await client.get("/api/v1/tickets", params=bad, headers=auth)
         assert res.status_code == 422, bad
 
@@ -277,24 +369,43 @@ async def test_attachments_download_as_files(client, auth, session):
     from app.ticket.models import TicketCreate
     from app.ticket.service import UploadedFile, submit_ticket
 
-    ticket = await submit_ticket(session, TicketCreate(title="t", requester_email="a@b.example"),
-                                 files=[UploadedFile("evil.html", "text/html", b"<script>alert(1)</script>")])
+    ticket = await submit_ticket(
+        session,
+        TicketCreate(title="t", requester_email="a@b.example"),
+        files=[UploadedFile("evil.html", "text/html", b"<script>alert(1)</script>")],
+    )
     listed = (await client.get(f"/api/v1/tickets/{ticket.id}/attachments", headers=auth)).json()
     assert listed[0]["filename"] == "evil.html" and "data" not in listed[0]
-    res = await client.get(f"/api/v1/tickets/{ticket.id}/attachments/{listed[0]['id']}", headers=auth)
+    res = await client.get(
+        f"/api/v1/tickets/{ticket.id}/attachments/{listed[0]['id']}", headers=auth
+    )
     assert res.status_code == 200 and res.content == b"<script>alert(1)</script>"
     assert res.headers["content-type"] == "application/octet-stream"
     assert res.headers["content-disposition"].startswith("attachment;")
-    assert (await client.get(f"/api/v1/tickets/{ticket.id}/attachments/999", headers=auth)).status_code == 404
+    assert (
+        await client.get(f"/api/v1/tickets/{ticket.id}/attachments/999", headers=auth)
+    ).status_code == 404
 
 
 async def test_canned_replies(client, auth):
     t = await new_ticket(client, auth, type="feature_request", requester_name="Grace Hopper")
-    listed = (await client.get("/api/v1/canned-replies", params={"ticket_type": "feature_request"}, headers=auth)).json()
+    listed = (
+        await client.get(
+            "/api/v1/canned-replies", params={"ticket_type": "feature_request"}, headers=auth
+        )
+    ).json()
     assert listed[0]["slug"] == "need-motivation"
-    res = await client.get(f"/api/v1/tickets/{t['id']}/canned-replies/need-motivation", headers=auth)
-    assert res.status_code == 200 and res.json()["body"].startswith("Hello Grace,") and "Tara" in res.json()["body"]
-    assert (await client.get(f"/api/v1/tickets/{t['id']}/canned-replies/nope", headers=auth)).status_code == 404
+    res = await client.get(
+        f"/api/v1/tickets/{t['id']}/canned-replies/need-motivation", headers=auth
+    )
+    assert (
+        res.status_code == 200
+        and res.json()["body"].startswith("Hello Grace,")
+        and "Tara" in res.json()["body"]
+    )
+    assert (
+        await client.get(f"/api/v1/tickets/{t['id']}/canned-replies/nope", headers=auth)
+    ).status_code == 404
 
 
 async def test_unknown_api_route_is_json_404(client, auth):
@@ -313,7 +424,9 @@ async def test_health(client):
 async def test_readyz_fails_when_the_database_is_gone(client, db, monkeypatch):
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    monkeypatch.setattr(db, "engine", create_async_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"))
+    monkeypatch.setattr(
+        db, "engine", create_async_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    )
     res = await client.get("/readyz")
     assert res.status_code == 503 and res.json()["code"] == "not_ready"
 
@@ -333,13 +446,18 @@ async def test_openapi_documents_every_error(client):
     assert not [p for p in spec["paths"] if p.startswith(("/tickets", "/intake", "/login"))]
 
 
-async def test_a_runaway_api_client_gets_429_and_others_are_unaffected(client, auth, session, monkeypatch):
+async def test_a_runaway_api_client_gets_429_and_others_are_unaffected(
+    client, auth, session, monkeypatch
+):
     monkeypatch.setenv("FIRSTLINE_API_INTAKE_RATE_PER_MINUTE", "2")
     from app.config import get_settings
 
     get_settings.cache_clear()
     body = {"title": "Server down", "requester_email": "ada@uni.example"}
-    statuses = [(await client.post("/api/v1/tickets", json=body, headers=auth)).status_code for _ in range(3)]
+    statuses = [
+        (await client.post("/api/v1/tickets", json=body, headers=auth)).status_code
+        for _ in range(3)
+    ]
     assert statuses == [201, 201, 429]
     res = await client.post("/api/v1/tickets", json=body, headers=auth)
     assert res.json()["code"] == "rate_limited" and int(res.headers["retry-after"]) > 0

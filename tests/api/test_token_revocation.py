@@ -42,7 +42,9 @@ async def test_someone_elses_token_is_404_for_staff_and_revocable_by_an_admin(cl
     admin_auth, _ = await _token(session, StaffRole.admin)
     everyone = (await client.get("/api/v1/users/me/tokens?all=true", headers=admin_auth)).json()
     assert victim.id in [t["id"] for t in everyone]
-    assert (await client.delete(f"/api/v1/users/me/tokens/{victim.id}", headers=admin_auth)).status_code == 200
+    assert (
+        await client.delete(f"/api/v1/users/me/tokens/{victim.id}", headers=admin_auth)
+    ).status_code == 200
     assert (await client.get("/api/v1/users/me", headers=victim_auth)).status_code == 401
 
 

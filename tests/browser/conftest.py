@@ -24,8 +24,14 @@ from tests.integrations.conftest import receiver  # noqa: F401 - a real HTTP rec
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -48,7 +54,9 @@ class LiveServer:
 
         set_database(None)  # the server's loop builds its own engine on first use
         set_broker(None)
-        config = uvicorn.Config(create_app(), host="127.0.0.1", port=self.port, log_level="info", lifespan="on")
+        config = uvicorn.Config(
+            create_app(), host="127.0.0.1", port=self.port, log_level="info", lifespan="on"
+        )
         self.server = uvicorn.Server(config)
 
         def run() -> None:
@@ -112,7 +120,9 @@ def browser() -> Iterator[Any]:
     # fails, so every copy shares one browser, closed when the last copy is done.
     if _shared["users"] == 0:
         _shared["pw"] = sync_playwright().start()
-        _shared["browser"] = _shared["pw"].chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        _shared["browser"] = _shared["pw"].chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
     _shared["users"] += 1
     try:
         yield _shared["browser"]
@@ -134,8 +144,11 @@ def new_page(browser):
     def make(viewport=(1366, 820)):
         # The browser's zone and clock are stated too: its Date starts at the test's "now"
         # (the server in this process runs at it) and its zone is UTC whatever TZ the machine has.
-        ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, timezone_id="UTC",
-                                  locale="en-US")
+        ctx = browser.new_context(
+            viewport={"width": viewport[0], "height": viewport[1]},
+            timezone_id="UTC",
+            locale="en-US",
+        )
         ctx.clock.install(time=datetime.now(UTC))
         ctx.set_default_timeout(10_000)
         contexts.append(ctx)
@@ -159,4 +172,6 @@ def settled(page) -> None:
     from playwright.sync_api import expect
 
     # A locator, not wait_for_function: our CSP (rightly) forbids evaluating strings.
-    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")).to_have_count(0)
+    expect(
+        page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")
+    ).to_have_count(0)

@@ -14,10 +14,8 @@ from app.budget.service import log_time
 from app.outbox.models import OutboxMessage
 from app.portal.models import CsatResponse
 from app.ticket.enums import MessageKind, Status
-from app.ticket.models import LinkCreate, MessageCreate, TicketCreate
-from app.ticket.service import add_link, change_status, post_message, submit_ticket
-from app.ticket.models import TicketUpdate
-from app.ticket.service import update_ticket
+from app.ticket.models import LinkCreate, MessageCreate, TicketCreate, TicketUpdate
+from app.ticket.service import add_link, change_status, post_message, submit_ticket, update_ticket
 from tests.browser.conftest import sign_in
 from tests.factories import PASSWORD, make_community, make_user, principal_for
 
@@ -34,8 +32,13 @@ def _shot(page, name: str) -> None:
 
 def _latest_link(live_server, email: str, base_url: str) -> str:
     async def read(session):
-        rows = (await session.exec(select(OutboxMessage).where(OutboxMessage.topic == "email.send")
-                                   .order_by(col(OutboxMessage.id).desc()))).all()
+        rows = (
+            await session.exec(
+                select(OutboxMessage)
+                .where(OutboxMessage.topic == "email.send")
+                .order_by(col(OutboxMessage.id).desc())
+            )
+        ).all()
         for row in rows:
             if email in row.payload["to"] and "sign-in" in row.payload["subject"]:
                 return row.payload["text"]
@@ -45,27 +48,59 @@ def _latest_link(live_server, email: str, base_url: str) -> str:
     match = LINK_RE.search(text)
     assert match, f"no sign-in link mailed to {email}"
     # The mail carries the configured public URL; the test server listens on its own port.
-    return base_url + match.group(0)[match.group(0).index("/portal/"):]
+    return base_url + match.group(0)[match.group(0).index("/portal/") :]
 
 
 def test_portal_magic_link_own_community_approve_confirm_and_rate(live_server, new_page):
     async def setup(session):
         agent = await make_user(session, "agent", email="agent@desk.example", name="Ada Agent")
-        await make_community(session, "alpha", name="Alpha University", reps=("rita@alpha.example",),
-                             members=("max@alpha.example",))
+        await make_community(
+            session,
+            "alpha",
+            name="Alpha University",
+            reps=("rita@alpha.example",),
+            members=("max@alpha.example",),
+        )
         await make_community(session, "beta", name="Beta Lab", reps=("bea@beta.example",))
-        fixed = await submit_ticket(session, TicketCreate(
-            title="JupyterHub 504 on login", body="Every user gets a **504** since 9:00.",
-            requester_email="rita@alpha.example", community="alpha", type="bug", urgency="urgent"))
-        await post_message(session, fixed.id, MessageCreate(body="We restarted the proxy; should be fine now."),
-                           actor=principal_for(agent))
-        await post_message(session, fixed.id, MessageCreate(body="proxy pod OOM-killed", kind=MessageKind.internal),
-                           actor=principal_for(agent))
+        fixed = await submit_ticket(
+            session,
+            TicketCreate(
+                title="JupyterHub 504 on login",
+                body="Every user gets a **504** since 9:00.",
+                requester_email="rita@alpha.example",
+                community="alpha",
+                type="bug",
+                urgency="urgent",
+            ),
+        )
+        await post_message(
+            session,
+            fixed.id,
+            MessageCreate(body="We restarted the proxy; should be fine now."),
+            actor=principal_for(agent),
+        )
+        await post_message(
+            session,
+            fixed.id,
+            MessageCreate(body="proxy pod OOM-killed", kind=MessageKind.internal),
+            actor=principal_for(agent),
+        )
         await change_status(session, fixed.id, Status.resolved, actor=principal_for(agent))
-        await submit_ticket(session, TicketCreate(title="Please install pandas 2.2", requester_email="max@alpha.example",
-                                                  community="alpha", type="change_request"))
-        await submit_ticket(session, TicketCreate(title="Beta private matter", requester_email="bea@beta.example",
-                                                  community="beta"))
+        await submit_ticket(
+            session,
+            TicketCreate(
+                title="Please install pandas 2.2",
+                requester_email="max@alpha.example",
+                community="alpha",
+                type="change_request",
+            ),
+        )
+        await submit_ticket(
+            session,
+            TicketCreate(
+                title="Beta private matter", requester_email="bea@beta.example", community="beta"
+            ),
+        )
         return fixed.id
 
     fixed_id = live_server.call(setup)
@@ -127,18 +162,37 @@ def test_xss_payloads_render_inert_on_every_page(live_server, new_page):
 
     async def setup(session):
         admin = await make_user(session, "admin", email="root@desk.example", name="Root " + XSS[1])
-        community = await make_community(session, "xss", name="Evil " + XSS[0],
-                                         reps=("rep@xss.example",), budget_hours=5)
-        t = await submit_ticket(session, TicketCreate(title="T " + XSS[1][:150], body=payload,
-                                                      requester_email="rep@xss.example",
-                                                      requester_name="Rep " + XSS[2], community="xss"))
-        await post_message(session, t.id, MessageCreate(body="reply " + payload),
-                           actor=principal_for(admin))
-        await add_link(session, t.id, LinkCreate(url="https://example.org/x", title="L " + XSS[1][:150]),
-                       actor=principal_for(admin))
-        await update_ticket(session, t.id, TicketUpdate(milestone="m" + XSS[4][:50]), actor=principal_for(admin))
-        await log_time(session, t.id, TimeEntryCreate(minutes=30, note="note " + XSS[1][:300]),
-                       actor=principal_for(admin))
+        community = await make_community(
+            session, "xss", name="Evil " + XSS[0], reps=("rep@xss.example",), budget_hours=5
+        )
+        t = await submit_ticket(
+            session,
+            TicketCreate(
+                title="T " + XSS[1][:150],
+                body=payload,
+                requester_email="rep@xss.example",
+                requester_name="Rep " + XSS[2],
+                community="xss",
+            ),
+        )
+        await post_message(
+            session, t.id, MessageCreate(body="reply " + payload), actor=principal_for(admin)
+        )
+        await add_link(
+            session,
+            t.id,
+            LinkCreate(url="https://example.org/x", title="L " + XSS[1][:150]),
+            actor=principal_for(admin),
+        )
+        await update_ticket(
+            session, t.id, TicketUpdate(milestone="m" + XSS[4][:50]), actor=principal_for(admin)
+        )
+        await log_time(
+            session,
+            t.id,
+            TimeEntryCreate(minutes=30, note="note " + XSS[1][:300]),
+            actor=principal_for(admin),
+        )
         return t.id, community.slug
 
     ticket_id, slug = live_server.call(setup)
@@ -146,7 +200,14 @@ def test_xss_payloads_render_inert_on_every_page(live_server, new_page):
     sign_in(staff, live_server.url, "root@desk.example", PASSWORD)
     dialogs = []
     staff.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    pages = ["/", "/?view=all", f"/tickets/{ticket_id}", "/communities", f"/communities/{slug}", f"/intake/{slug}"]
+    pages = [
+        "/",
+        "/?view=all",
+        f"/tickets/{ticket_id}",
+        "/communities",
+        f"/communities/{slug}",
+        f"/intake/{slug}",
+    ]
     for path in pages:
         staff.goto(live_server.url + path)
         _assert_inert(staff, path)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import settled, sign_in
-from tests.factories import PASSWORD, make_community, make_ticket, make_user
 from app.db import utcnow
 from app.ticket.enums import Urgency
+from tests.browser.conftest import settled, sign_in
+from tests.factories import PASSWORD, make_community, make_ticket, make_user
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("FIRSTLINE_SCREENSHOTS")  # a folder: save what the pages look like
@@ -27,10 +27,16 @@ def shot(page, name):
 def test_declare_from_ticket_update_resolve_postmortem_action_item_on_board(live_server, new_page):
     async def setup(session):
         await make_user(session, "triager", email="tara@example.org", name="Tara Triager")
-        community = await make_community(session, "uni-physics", name="Uni Physics",
-                                         reps=("marie@uni.example",))
-        ticket = await make_ticket(session, community, requester_email="student@uni.example",
-                                   title="Every notebook server fails with 504", urgency=Urgency.emergency)
+        community = await make_community(
+            session, "uni-physics", name="Uni Physics", reps=("marie@uni.example",)
+        )
+        ticket = await make_ticket(
+            session,
+            community,
+            requester_email="student@uni.example",
+            title="Every notebook server fails with 504",
+            urgency=Urgency.emergency,
+        )
         return ticket.id
 
     ticket_id = live_server.call(setup)
@@ -53,11 +59,15 @@ def test_declare_from_ticket_update_resolve_postmortem_action_item_on_board(live
 
     # Post the first update: it goes to the representative and onto the ticket.
     settled(page)
-    page.locator("#update-body").fill("We are on it: the hub's database disk is full. No time promised yet.")
+    page.locator("#update-body").fill(
+        "We are on it: the hub's database disk is full. No time promised yet."
+    )
     page.locator("#update-status").select_option("identified")
     page.get_by_role("button", name="Post update").click()
     expect(page.locator(".incident-head .istatus")).to_have_text("Identified")
-    expect(page.locator("section[aria-label='Updates sent']")).to_contain_text("1 e-mail, 1 ticket reply")
+    expect(page.locator("section[aria-label='Updates sent']")).to_contain_text(
+        "1 e-mail, 1 ticket reply"
+    )
     expect(page.locator(".timeline")).to_contain_text("Update posted (first)")
     settled(page)
 
@@ -88,8 +98,12 @@ def test_declare_from_ticket_update_resolve_postmortem_action_item_on_board(live
 
     # The action item is a ticket on the board.
     page.goto(f"{live_server.url}/")
-    expect(page.locator(".board-row", has_text="action: Alert when the database disk passes 80%")).to_be_visible()
+    expect(
+        page.locator(".board-row", has_text="action: Alert when the database disk passes 80%")
+    ).to_be_visible()
 
     page.goto(f"{live_server.url}/incidents")
-    expect(page.locator("section[aria-label='Finished incidents']")).to_contain_text("Every notebook server")
+    expect(page.locator("section[aria-label='Finished incidents']")).to_contain_text(
+        "Every notebook server"
+    )
     shot(page, "incidents-list")

@@ -41,7 +41,9 @@ def test_create_schedule_cover_a_day_and_find_it_in_grid_and_feed(live_server, n
 
     expect(page).to_have_url(re.compile(r"/rota\?schedule=\d+$"))
     expect(page.locator(".oncall-now")).to_contain_text("triager")
-    expect(page.locator(".oncall-name[data-role=triager]")).to_have_text(re.compile("Tara Triager|Sam Okafor"))
+    expect(page.locator(".oncall-name[data-role=triager]")).to_have_text(
+        re.compile("Tara Triager|Sam Okafor")
+    )
 
     # Sam covers a day two weeks from now, 10:00-18:00 Berlin time.
     day = today + timedelta(days=14)
@@ -60,7 +62,9 @@ def test_create_schedule_cover_a_day_and_find_it_in_grid_and_feed(live_server, n
 
     # The month view shows it too, and htmx moves between months without a full reload.
     page.click(".seg >> text=Month")
-    expect(page.locator(f"td[data-day='{day.isoformat()}'] .shift.override")).to_contain_text("Sam Okafor")
+    expect(page.locator(f"td[data-day='{day.isoformat()}'] .shift.override")).to_contain_text(
+        "Sam Okafor"
+    )
 
     # A secret calendar link for the whole rota: the cover is one event, at the right instants.
     page.check("input[name=scope][value=schedule]")
@@ -68,12 +72,19 @@ def test_create_schedule_cover_a_day_and_find_it_in_grid_and_feed(live_server, n
     url = page.locator("input.feed-url").input_value()
     assert "/calendar/flcal_" in url
     # The link is built from FIRSTLINE_BASE_URL; this test server listens on another port.
-    with urllib.request.urlopen(live_server.url + url[url.index("/calendar/"):], timeout=10) as res:  # no cookie: the URL is the credential
+    with urllib.request.urlopen(
+        live_server.url + url[url.index("/calendar/") :], timeout=10
+    ) as res:  # no cookie: the URL is the credential
         assert res.headers["Content-Type"].startswith("text/calendar")
         cal = Calendar.from_ical(res.read())
-    covers = [ev for ev in cal.walk("VEVENT") if str(ev["summary"]).startswith("Sam Okafor")
-              and ev.decoded("dtstart").date() == day and ev.decoded("dtend") - ev.decoded("dtstart")
-              == timedelta(hours=8)]
+    covers = [
+        ev
+        for ev in cal.walk("VEVENT")
+        if str(ev["summary"]).startswith("Sam Okafor")
+        and ev.decoded("dtstart").date() == day
+        and ev.decoded("dtend") - ev.decoded("dtstart") == timedelta(hours=8)
+    ]
     assert len(covers) == 1
     from zoneinfo import ZoneInfo
+
     assert covers[0].decoded("dtstart").astimezone(ZoneInfo("Europe/Berlin")).hour == 10

@@ -39,8 +39,13 @@ def test_badges_change_state_as_time_passes(live_server, new_page, sla_clock, mo
         await make_user(session, "triager", email="tara@example.org", name="Tara Triager")
         late = await make_ticket(session, title="Slack: cannot log in", channel=Channel.slack)
         await make_ticket(session, title="Web: question about quotas", channel=Channel.web)
-        rows = (await session.exec(select(SlaClock).where(SlaClock.ticket_id == late.id,
-                                                          SlaClock.target == "first_response"))).one()
+        rows = (
+            await session.exec(
+                select(SlaClock).where(
+                    SlaClock.ticket_id == late.id, SlaClock.target == "first_response"
+                )
+            )
+        ).one()
         return late.id, rows.at_risk_at, rows.due_at
 
     ticket_id, at_risk_at, due_at = live_server.call(setup)
@@ -68,5 +73,9 @@ def test_badges_change_state_as_time_passes(live_server, new_page, sla_clock, mo
 
     # On the ticket page every target is listed, with its state.
     page.goto(f"{live_server.url}/tickets/{ticket_id}")
-    expect(page.locator('#sla-panel [data-sla="first_response"]')).to_have_attribute("data-state", "breached")
-    expect(page.locator('#sla-panel [data-sla="resolution"]')).to_have_attribute("data-state", "running")
+    expect(page.locator('#sla-panel [data-sla="first_response"]')).to_have_attribute(
+        "data-state", "breached"
+    )
+    expect(page.locator('#sla-panel [data-sla="resolution"]')).to_have_attribute(
+        "data-state", "running"
+    )

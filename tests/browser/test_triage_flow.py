@@ -6,7 +6,6 @@ import threading
 
 import pytest
 from playwright.sync_api import expect
-
 from sqlmodel import col, select
 
 from app.outbox.models import OutboxMessage
@@ -21,8 +20,13 @@ def test_embedded_request_reaches_the_live_board_and_is_triaged_to_closed(live_s
 
     async def setup(session):
         await make_user(session, "triager", email="tara@example.org", name="Tara Triager")
-        await make_community(session, "uni-physics", name="Uni Physics", reps=("marie@uni.example",),
-                             allowed_origins=[site_origin])
+        await make_community(
+            session,
+            "uni-physics",
+            name="Uni Physics",
+            reps=("marie@uni.example",),
+            allowed_origins=[site_origin],
+        )
 
     live_server.call(setup)
     _run_flow(live_server, new_page, site_origin)
@@ -30,8 +34,10 @@ def test_embedded_request_reaches_the_live_board_and_is_triaged_to_closed(live_s
 
 def _serve_site(origin_port: int, form_url: str):
     """The community's own website, on another origin, embedding our intake form."""
-    page = (f'<!doctype html><title>Uni Physics</title><h1>Need help?</h1>'
-            f'<iframe id="support" src="{form_url}" width="800" height="1000"></iframe>').encode()
+    page = (
+        f"<!doctype html><title>Uni Physics</title><h1>Need help?</h1>"
+        f'<iframe id="support" src="{form_url}" width="800" height="1000"></iframe>'
+    ).encode()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # http.server's naming
@@ -78,7 +84,9 @@ def _run_flow(live_server, new_page, site_origin):
         expect(triager.locator("#board_rows")).to_contain_text("The queue is clear")
 
         async def confirmation_link(session):
-            stmt = select(OutboxMessage).where(col(OutboxMessage.idempotency_key).like("intake-confirm-%"))
+            stmt = select(OutboxMessage).where(
+                col(OutboxMessage.idempotency_key).like("intake-confirm-%")
+            )
             [mail] = (await session.exec(stmt)).all()
             return re.search(r"https?://\S+(/intake/confirm/\S+)", mail.payload["text"]).group(1)
 

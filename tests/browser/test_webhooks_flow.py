@@ -38,13 +38,19 @@ def test_subscribe_and_watch_deliveries(live_server, new_page, receiver):
     # The worker runs inside the app process on SQLite: the deliveries appear without any other process.
     page.goto(f"{live_server.url}/webhooks")
     for _ in range(20):
-        if page.locator(".badge.delivery-done").count() and page.locator("text=ConnectError").count():
+        if (
+            page.locator(".badge.delivery-done").count()
+            and page.locator("text=ConnectError").count()
+        ):
             break
         page.wait_for_timeout(500)
         page.reload()
     expect(page.locator("#deliveries .badge.delivery-done")).to_have_count(1)
     expect(page.locator("#deliveries")).to_contain_text("ConnectError")
-    assert len(receiver.requests) == 1 and receiver.requests[0].json()["data"]["title"] == "Notebook server fails to start"
+    assert (
+        len(receiver.requests) == 1
+        and receiver.requests[0].json()["data"]["title"] == "Notebook server fails to start"
+    )
     if SHOTS:
         page.screenshot(path=os.path.join(SHOTS, "webhooks.png"), full_page=True)
     page.locator("#deliveries a").first.click()
@@ -64,7 +70,9 @@ def test_open_a_tracker_issue_from_the_ticket_page(live_server, new_page, receiv
     monkeypatch.setenv("FIRSTLINE_GITHUB_REPO", "octo-org/infra")
     get_integration_settings.cache_clear()
     receiver.status = [201]
-    receiver.reply = json.dumps({"number": 1347, "html_url": "https://github.com/octo-org/infra/issues/1347"}).encode()
+    receiver.reply = json.dumps(
+        {"number": 1347, "html_url": "https://github.com/octo-org/infra/issues/1347"}
+    ).encode()
     live_server.call(lambda s: make_user(s, "agent", email="al@example.org", name="Al Agent"))
     ticket = live_server.call(lambda s: make_ticket(s, title="Notebook server fails to start"))
     page = new_page()
@@ -72,7 +80,9 @@ def test_open_a_tracker_issue_from_the_ticket_page(live_server, new_page, receiv
     page.goto(f"{live_server.url}/tickets/{ticket.id}")
     page.get_by_role("button", name="Open GitHub issue").click()
     expect(page.locator(".tracker-panel")).to_contain_text("octo-org/infra#1347")
-    expect(page.locator("body")).to_contain_text("Opened tracker issue https://github.com/octo-org/infra/issues/1347")
+    expect(page.locator("body")).to_contain_text(
+        "Opened tracker issue https://github.com/octo-org/infra/issues/1347"
+    )
     assert receiver.requests[0].path == "/repos/octo-org/infra/issues"
     if SHOTS:
         page.screenshot(path=os.path.join(SHOTS, "ticket-tracker.png"), full_page=True)

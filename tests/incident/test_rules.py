@@ -23,16 +23,24 @@ from app.incident.rules import (
 )
 
 REQUIRED = frozenset({"sev1", "sev2"})
-T0 = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # the night Europe moves its clocks: UTC cadence is unaffected
+T0 = datetime(
+    2026, 3, 29, 0, 30, tzinfo=UTC
+)  # the night Europe moves its clocks: UTC cadence is unaffected
 
 
 def move(a, b, sev=Severity.sev1, written=False):
-    check_incident_transition(a, b, severity=sev, postmortem_written=written, postmortem_required_for=REQUIRED)
+    check_incident_transition(
+        a, b, severity=sev, postmortem_written=written, postmortem_required_for=REQUIRED
+    )
 
 
 def test_the_usual_path_is_allowed():
-    path = [IncidentStatus.investigating, IncidentStatus.identified, IncidentStatus.monitoring,
-            IncidentStatus.resolved]
+    path = [
+        IncidentStatus.investigating,
+        IncidentStatus.identified,
+        IncidentStatus.monitoring,
+        IncidentStatus.resolved,
+    ]
     for a, b in pairwise(path):
         move(a, b)
     move(IncidentStatus.resolved, IncidentStatus.postmortem_done, written=True)
@@ -54,10 +62,16 @@ def test_illegal_moves_give_a_reason():
         move(IncidentStatus.monitoring, IncidentStatus.monitoring)
 
 
-@given(st.sampled_from(list(IncidentStatus)), st.sampled_from(list(IncidentStatus)),
-       st.sampled_from(list(Severity)), st.booleans())
+@given(
+    st.sampled_from(list(IncidentStatus)),
+    st.sampled_from(list(IncidentStatus)),
+    st.sampled_from(list(Severity)),
+    st.booleans(),
+)
 def test_transition_check_agrees_with_the_table(a, b, sev, written):
-    allowed = b in TRANSITIONS[a] and not (b == IncidentStatus.postmortem_done and not written and sev.value in REQUIRED)
+    allowed = b in TRANSITIONS[a] and not (
+        b == IncidentStatus.postmortem_done and not written and sev.value in REQUIRED
+    )
     try:
         move(a, b, sev, written)
         assert allowed
@@ -65,8 +79,12 @@ def test_transition_check_agrees_with_the_table(a, b, sev, written):
         assert not allowed and str(exc)
 
 
-@given(st.sampled_from(list(Severity)), st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1),
-                                                     timezones=st.just(UTC)))
+@given(
+    st.sampled_from(list(Severity)),
+    st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    ),
+)
 def test_next_update_is_one_interval_after_the_last(sev, last):
     due = next_update_due(sev, IncidentStatus.identified, last, last - timedelta(days=1))
     assert due == last + SEVERITIES[sev].update_every
@@ -74,9 +92,18 @@ def test_next_update_is_one_interval_after_the_last(sev, last):
 
 
 def test_cadence_counts_from_declaration_until_the_first_update_and_stops_when_resolved():
-    assert next_update_due(Severity.sev1, IncidentStatus.investigating, None, T0) == T0 + timedelta(minutes=30)
+    assert next_update_due(Severity.sev1, IncidentStatus.investigating, None, T0) == T0 + timedelta(
+        minutes=30
+    )
     assert next_update_due(Severity.sev1, IncidentStatus.resolved, T0, T0) is None
-    assert all(s in ACTIVE for s in (IncidentStatus.investigating, IncidentStatus.identified, IncidentStatus.monitoring))
+    assert all(
+        s in ACTIVE
+        for s in (
+            IncidentStatus.investigating,
+            IncidentStatus.identified,
+            IncidentStatus.monitoring,
+        )
+    )
 
 
 def test_countdown_text():
@@ -94,4 +121,6 @@ def test_update_kind():
 def test_every_severity_has_a_written_definition():
     assert [s.label for s in SEVERITIES.values()] == ["SEV1", "SEV2", "SEV3", "SEV4"]
     assert all(len(s.definition) > 40 for s in SEVERITIES.values())
-    assert [s.update_every for s in SEVERITIES.values()] == sorted(s.update_every for s in SEVERITIES.values())
+    assert [s.update_every for s in SEVERITIES.values()] == sorted(
+        s.update_every for s in SEVERITIES.values()
+    )

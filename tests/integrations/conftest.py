@@ -39,9 +39,13 @@ class Receiver:
     hang: threading.Event | None = None
     arrived: threading.Event = field(default_factory=threading.Event)
     reply: bytes = b'{"ok": true}'
-    replies: list[bytes] = field(default_factory=list)  # bodies in order, like `status`; `reply` when empty
+    replies: list[bytes] = field(
+        default_factory=list
+    )  # bodies in order, like `status`; `reply` when empty
     reply_headers: dict[str, str] = field(default_factory=dict)
-    arrivals: list[Received] = field(default_factory=list)  # every request, including ones never answered
+    arrivals: list[Received] = field(
+        default_factory=list
+    )  # every request, including ones never answered
 
 
 @pytest.fixture
@@ -52,14 +56,22 @@ def receiver() -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # http.server's name
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            box.arrivals.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            box.arrivals.append(
+                Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            )
             box.arrived.set()
             if box.hang is not None:
                 box.hang.wait(timeout=30)
                 return  # never answer: the connection drops when the test ends
-            box.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            box.requests.append(
+                Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            )
             status = box.status.pop(0) if len(box.status) > 1 else box.status[0]
-            reply = (box.replies.pop(0) if len(box.replies) > 1 else box.replies[0]) if box.replies else box.reply
+            reply = (
+                (box.replies.pop(0) if len(box.replies) > 1 else box.replies[0])
+                if box.replies
+                else box.reply
+            )
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             for name, value in box.reply_headers.items():
@@ -115,7 +127,12 @@ def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
         async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
             if box.refuse:
                 return f"{box.refuse} refused by test"
-            box.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=policy.default)))
+            box.messages.append(
+                (
+                    list(envelope.rcpt_tos),
+                    message_from_bytes(envelope.content, policy=policy.default),
+                )
+            )
             return "250 OK"
 
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)

@@ -24,7 +24,10 @@ from tests.pages.conftest import sign_in
 
 PAYLOADS = Path(__file__).parent / "payloads"
 GH_SECRET, SLACK_SECRET = "gh-secret", "slack-secret"
-COMMENT = {"id": 9001, "html_url": "https://github.com/Codertocat/Hello-World/issues/1#issuecomment-9001"}
+COMMENT = {
+    "id": 9001,
+    "html_url": "https://github.com/Codertocat/Hello-World/issues/1#issuecomment-9001",
+}
 
 
 @pytest.fixture
@@ -49,7 +52,9 @@ def fake_slack(receiver, monkeypatch):
     monkeypatch.setenv("FIRSTLINE_SLACK_SIGNING_SECRET", SLACK_SECRET)
     monkeypatch.setenv("FIRSTLINE_SLACK_CHANNELS", "C123ABC456")
     get_integration_settings.cache_clear()
-    receiver.reply = json.dumps({"ok": True, "channel": "C123ABC456", "ts": "1355517600.000100"}).encode()
+    receiver.reply = json.dumps(
+        {"ok": True, "channel": "C123ABC456", "ts": "1355517600.000100"}
+    ).encode()
     return receiver
 
 
@@ -63,24 +68,39 @@ def slack_sample(name: str, **event) -> dict:
     return data
 
 
-async def github_hook(client, event: str, payload: dict, *, delivery: str | None = None, body: bytes | None = None):
+async def github_hook(
+    client, event: str, payload: dict, *, delivery: str | None = None, body: bytes | None = None
+):
     body = body or json.dumps(payload).encode()
     sig = "sha256=" + hmac.new(GH_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    return await client.post("/api/v1/integrations/github", content=body, headers={
-        "X-GitHub-Event": event, "X-GitHub-Delivery": delivery or str(uuid.uuid4()), "X-Hub-Signature-256": sig,
-        "Content-Type": "application/json"})
+    return await client.post(
+        "/api/v1/integrations/github",
+        content=body,
+        headers={
+            "X-GitHub-Event": event,
+            "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+            "X-Hub-Signature-256": sig,
+            "Content-Type": "application/json",
+        },
+    )
 
 
 def slack_signed(body: bytes) -> dict[str, str]:
     ts = int(time.time())
-    sig = "v0=" + hmac.new(SLACK_SECRET.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+    sig = (
+        "v0="
+        + hmac.new(SLACK_SECRET.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+    )
     return {"X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": sig}
 
 
 async def slack_event(client, payload: dict):
     body = json.dumps(payload).encode()
-    return await client.post("/api/v1/integrations/slack/events", content=body,
-                             headers={"Content-Type": "application/json", **slack_signed(body)})
+    return await client.post(
+        "/api/v1/integrations/slack/events",
+        content=body,
+        headers={"Content-Type": "application/json", **slack_signed(body)},
+    )
 
 
 async def the_ticket(session) -> Ticket:
@@ -93,7 +113,9 @@ async def count(session, model, *where) -> int:
 
 async def staff_reply(session, ticket_id: int, text: str, kind=MessageKind.public) -> Message:
     agent = await make_user(session, "agent", name="Ada")
-    return await post_message(session, ticket_id, MessageCreate(body=text, kind=kind), actor=principal_for(agent))
+    return await post_message(
+        session, ticket_id, MessageCreate(body=text, kind=kind), actor=principal_for(agent)
+    )
 
 
 async def outbox(session, topic: str) -> list[OutboxMessage]:
@@ -101,16 +123,27 @@ async def outbox(session, topic: str) -> list[OutboxMessage]:
     return list((await session.exec(stmt.execution_options(populate_existing=True))).all())
 
 
-async def test_reply_on_a_github_ticket_becomes_a_comment_and_its_echo_is_dropped(session, client, fake_github):
-    assert (await github_hook(client, "issues", gh_sample("issues.opened"))).json()["result"] == "created"
+async def test_reply_on_a_github_ticket_becomes_a_comment_and_its_echo_is_dropped(
+    session, client, fake_github
+):
+    assert (await github_hook(client, "issues", gh_sample("issues.opened"))).json()[
+        "result"
+    ] == "created"
     ticket = await the_ticket(session)
-    await staff_reply(session, ticket.id, "Internal: looks like the proxy", kind=MessageKind.internal)
-    reply = await staff_reply(session, ticket.id, "Thanks! Restarting the hub fixed it on our side.")
+    await staff_reply(
+        session, ticket.id, "Internal: looks like the proxy", kind=MessageKind.internal
+    )
+    reply = await staff_reply(
+        session, ticket.id, "Thanks! Restarting the hub fixed it on our side."
+    )
     assert await deliver_due(session, utcnow()) == 1
     [call] = fake_github.requests
     assert call.path == "/api/v3/repos/Codertocat/Hello-World/issues/1/comments"
     assert call.headers["authorization"] == "Bearer github_pat_test"
-    assert call.headers["accept"] == "application/vnd.github+json" and call.headers["x-github-api-version"]
+    assert (
+        call.headers["accept"] == "application/vnd.github+json"
+        and call.headers["x-github-api-version"]
+    )
     assert call.json()["body"].startswith("Thanks! Restarting the hub fixed it on our side.")
     [row] = (await session.exec(select(ReplyDelivery))).all()
     assert (row.message_id, row.external_id) == (reply.id, "9001")
@@ -120,19 +153,29 @@ async def test_reply_on_a_github_ticket_becomes_a_comment_and_its_echo_is_droppe
     echo["comment"].update(id=9001, body=call.json()["body"])
     r = await github_hook(client, "issue_comment", echo)
     assert r.json()["result"] == "ignored", r.text
-    echo["comment"].update(id=9002)  # arriving before the id was recorded: the hidden marker says it is ours
+    echo["comment"].update(
+        id=9002
+    )  # arriving before the id was recorded: the hidden marker says it is ours
     assert (await github_hook(client, "issue_comment", echo)).json()["result"] == "ignored"
-    assert await count(session, Message, Message.ticket_id == ticket.id) == 2  # the note and the reply, once
+    assert (
+        await count(session, Message, Message.ticket_id == ticket.id) == 2
+    )  # the note and the reply, once
 
     agent = await make_user(session, "viewer")
-    messages = (await client.get(f"/api/v1/tickets/{ticket.id}/messages",
-                                 headers=bearer(await make_token(session, agent)))).json()
+    messages = (
+        await client.get(
+            f"/api/v1/tickets/{ticket.id}/messages",
+            headers=bearer(await make_token(session, agent)),
+        )
+    ).json()
     sent = next(m for m in messages if m["id"] == reply.id)
     assert sent["delivery"]["state"] == "sent" and sent["delivery"]["channel"] == "github"
     assert next(m for m in messages if m["id"] != reply.id)["delivery"] is None
 
 
-async def test_github_down_is_retried_then_sent_and_shown_on_the_ticket_page(session, client, fake_github):
+async def test_github_down_is_retried_then_sent_and_shown_on_the_ticket_page(
+    session, client, fake_github
+):
     await github_hook(client, "issues", gh_sample("issues.opened"))
     ticket = await the_ticket(session)
     fake_github.status = [500, 201]
@@ -151,11 +194,14 @@ async def test_github_down_is_retried_then_sent_and_shown_on_the_ticket_page(ses
 
 
 async def test_status_changes_are_commented_unless_they_came_from_github_or_are_turned_off(
-        session, client, fake_github, monkeypatch):
+    session, client, fake_github, monkeypatch
+):
     await github_hook(client, "issues", gh_sample("issues.opened"))
     ticket = await the_ticket(session)
     agent = await make_user(session, "agent")
-    await update_ticket(session, ticket.id, TicketUpdate(status=Status.open), actor=principal_for(agent))
+    await update_ticket(
+        session, ticket.id, TicketUpdate(status=Status.open), actor=principal_for(agent)
+    )
     [row] = await outbox(session, "github.comment")
     assert "Status: **Open**" in row.payload["text"]
     closed = gh_sample("issues.opened")
@@ -169,15 +215,22 @@ async def test_status_changes_are_commented_unless_they_came_from_github_or_are_
 
     monkeypatch.setenv("FIRSTLINE_REPLY_STATUS_CHANGES", "false")
     get_integration_settings.cache_clear()
-    await update_ticket(session, ticket.id, TicketUpdate(status=Status.open), actor=principal_for(agent))
+    await update_ticket(
+        session, ticket.id, TicketUpdate(status=Status.open), actor=principal_for(agent)
+    )
     assert len(await outbox(session, "github.comment")) == 1
 
 
-async def test_reply_on_a_slack_ticket_goes_to_its_thread_retrying_ok_false_and_429(session, client, fake_slack):
+async def test_reply_on_a_slack_ticket_goes_to_its_thread_retrying_ok_false_and_429(
+    session, client, fake_slack
+):
     assert (await slack_event(client, slack_sample("message.json"))).json()["result"] == "created"
     ticket = await the_ticket(session)
-    fake_slack.replies = [b'{"ok": false, "error": "internal_error"}', b'{"ok": false, "error": "ratelimited"}',
-                          fake_slack.reply]
+    fake_slack.replies = [
+        b'{"ok": false, "error": "internal_error"}',
+        b'{"ok": false, "error": "ratelimited"}',
+        fake_slack.reply,
+    ]
     fake_slack.status = [200, 429, 200]
     fake_slack.reply_headers = {"Retry-After": "30"}
     reply = await staff_reply(session, ticket.id, "Can you send the notebook's log?")
@@ -191,15 +244,25 @@ async def test_reply_on_a_slack_ticket_goes_to_its_thread_retrying_ok_false_and_
     assert await deliver_due(session, now + timedelta(seconds=29)) == 0
     assert await deliver_due(session, now + timedelta(seconds=41)) == 1
     call = fake_slack.requests[-1]
-    assert call.path == "/api/chat.postMessage" and call.headers["authorization"] == "Bearer xoxb-test"
-    assert call.json() == {"channel": "C123ABC456", "thread_ts": "1355517523.000005",
-                           "text": "Can you send the notebook's log?"}
+    assert (
+        call.path == "/api/chat.postMessage" and call.headers["authorization"] == "Bearer xoxb-test"
+    )
+    assert call.json() == {
+        "channel": "C123ABC456",
+        "thread_ts": "1355517523.000005",
+        "text": "Can you send the notebook's log?",
+    }
     [delivery] = (await session.exec(select(ReplyDelivery))).all()
     assert (delivery.message_id, delivery.external_id) == (reply.id, "C123ABC456:1355517600.000100")
 
     # Slack's event for our own reply: bot_id, and the ts we recorded
-    echo = slack_sample("message.json", ts="1355517600.000100", thread_ts="1355517523.000005", bot_id="B01",
-                        text="Can you send the notebook's log?")
+    echo = slack_sample(
+        "message.json",
+        ts="1355517600.000100",
+        thread_ts="1355517523.000005",
+        bot_id="B01",
+        text="Can you send the notebook's log?",
+    )
     echo["event_id"] = "EvEcho"
     assert (await slack_event(client, echo)).json()["result"] == "ignored"
     echo["event"].pop("bot_id")
@@ -208,7 +271,9 @@ async def test_reply_on_a_slack_ticket_goes_to_its_thread_retrying_ok_false_and_
     assert await count(session, Message, Message.ticket_id == ticket.id) == 1
 
 
-async def test_slack_refusal_is_failed_and_can_be_sent_again_from_the_page_and_the_api(session, client, fake_slack):
+async def test_slack_refusal_is_failed_and_can_be_sent_again_from_the_page_and_the_api(
+    session, client, fake_slack
+):
     await slack_event(client, slack_sample("message.json"))
     ticket = await the_ticket(session)
     fake_slack.replies = [b'{"ok": false, "error": "channel_not_found"}', fake_slack.reply]
@@ -219,34 +284,51 @@ async def test_slack_refusal_is_failed_and_can_be_sent_again_from_the_page_and_t
     staff = await make_user(session, "triager", email="tri@desk.example")
     csrf = await sign_in(client, staff.email)
     page = (await client.get(f"/tickets/{ticket.id}")).text
-    assert "delivery-failed" in page and f"/tickets/{ticket.id}/deliveries/{row.id}/redeliver" in page
-    r = await client.post(f"/tickets/{ticket.id}/deliveries/{row.id}/redeliver", data={"csrf_token": csrf})
+    assert (
+        "delivery-failed" in page and f"/tickets/{ticket.id}/deliveries/{row.id}/redeliver" in page
+    )
+    r = await client.post(
+        f"/tickets/{ticket.id}/deliveries/{row.id}/redeliver", data={"csrf_token": csrf}
+    )
     assert r.status_code == 303
-    assert (await client.post(f"/tickets/{ticket.id + 1}/deliveries/{row.id}/redeliver",
-                              data={"csrf_token": csrf})).status_code == 404
+    assert (
+        await client.post(
+            f"/tickets/{ticket.id + 1}/deliveries/{row.id}/redeliver", data={"csrf_token": csrf}
+        )
+    ).status_code == 404
     headers = bearer(await make_token(session, staff))
     again = await client.post(f"/api/v1/integrations/replies/{row.id}/redeliver", headers=headers)
     assert again.status_code == 409  # still queued from the page's "Send again"
     assert await deliver_due(session, utcnow()) == 1
     r = await client.post(f"/api/v1/integrations/replies/{row.id}/redeliver", headers=headers)
     assert r.status_code == 200 and r.json()["state"] == "queued" and r.json()["id"] == row.id
-    assert (await client.post("/api/v1/integrations/replies/999/redeliver", headers=headers)).status_code == 404
+    assert (
+        await client.post("/api/v1/integrations/replies/999/redeliver", headers=headers)
+    ).status_code == 404
 
 
 async def test_replayed_slack_command_opens_no_second_ticket(session, client, fake_slack):
     body = (PAYLOADS / "slack" / "slash-command.txt").read_bytes()
     headers = {"Content-Type": "application/x-www-form-urlencoded", **slack_signed(body)}
-    assert (await client.post("/api/v1/integrations/slack/commands", content=body, headers=headers)).status_code == 200
+    assert (
+        await client.post("/api/v1/integrations/slack/commands", content=body, headers=headers)
+    ).status_code == 200
     again = await client.post("/api/v1/integrations/slack/commands", content=body, headers=headers)
     assert again.status_code == 401 and again.json()["code"] == "replayed_request"
     assert await count(session, Ticket) == 1
 
 
-async def test_replayed_github_comment_with_a_new_delivery_id_posts_nothing_twice(session, client, fake_github):
+async def test_replayed_github_comment_with_a_new_delivery_id_posts_nothing_twice(
+    session, client, fake_github
+):
     comment = gh_sample("issue_comment.created")
     body = json.dumps(comment).encode()
-    assert (await github_hook(client, "issue_comment", comment, body=body)).json()["result"] == "message"
-    again = await github_hook(client, "issue_comment", comment, body=body, delivery=str(uuid.uuid4()))
+    assert (await github_hook(client, "issue_comment", comment, body=body)).json()[
+        "result"
+    ] == "message"
+    again = await github_hook(
+        client, "issue_comment", comment, body=body, delivery=str(uuid.uuid4())
+    )
     assert again.status_code == 200 and again.json()["result"] == "duplicate"
     assert await count(session, Message) == 1
 
@@ -258,7 +340,9 @@ async def test_second_eyes_reaction_answers_200_and_changes_nothing(session, cli
         sam.slack_user_id, kim.slack_user_id = "U999STAFF", "U888STAFF"
         session.add_all([sam, kim])
     await slack_event(client, slack_sample("message.json"))
-    assert (await slack_event(client, slack_sample("reaction_added.json"))).json()["result"] == "claimed"
+    assert (await slack_event(client, slack_sample("reaction_added.json"))).json()[
+        "result"
+    ] == "claimed"
     before = await the_ticket(session)
     claimed_at, version = before.claimed_at, before.version
     same = slack_sample("reaction_added.json")
@@ -268,7 +352,11 @@ async def test_second_eyes_reaction_answers_200_and_changes_nothing(session, cli
     other = slack_sample("reaction_added.json", user="U888STAFF")
     other["event_id"] = "EvEyes3"
     r = await slack_event(client, other)
-    assert r.status_code == 200 and r.json()["result"] == "ignored" and "already claimed" in r.json()["detail"]
+    assert (
+        r.status_code == 200
+        and r.json()["result"] == "ignored"
+        and "already claimed" in r.json()["detail"]
+    )
     after = await the_ticket(session)
     assert (after.claimed_by_id, after.claimed_at, after.version) == (sam.id, claimed_at, version)
 
@@ -281,15 +369,23 @@ async def test_an_emailed_reply_shows_its_delivery_state(session, client, smtp_s
 
     ticket = await make_ticket(session, requester_email="ada@uni.example", channel=Channel.email)
     reply = await staff_reply(session, ticket.id, "Could you send a screenshot?")
-    [view] = await message_views(session, await list_messages(session, ticket.id, include_internal=True))
-    assert view.id == reply.id and view.delivery.state == "queued" and view.delivery.channel == "email"
+    [view] = await message_views(
+        session, await list_messages(session, ticket.id, include_internal=True)
+    )
+    assert (
+        view.id == reply.id and view.delivery.state == "queued" and view.delivery.channel == "email"
+    )
     assert await deliver_due(session, utcnow()) == 1
     session.expunge_all()
-    [view] = await message_views(session, await list_messages(session, ticket.id, include_internal=True))
+    [view] = await message_views(
+        session, await list_messages(session, ticket.id, include_internal=True)
+    )
     assert view.delivery.state == "sent" and view.delivery.delivered_at is not None
 
 
-async def test_github_rate_limit_waits_for_retry_after_and_a_missing_issue_is_failed(session, client, fake_github):
+async def test_github_rate_limit_waits_for_retry_after_and_a_missing_issue_is_failed(
+    session, client, fake_github
+):
     await github_hook(client, "issues", gh_sample("issues.opened"))
     ticket = await the_ticket(session)
     fake_github.status = [403, 201]

@@ -43,7 +43,13 @@ async def count(session, model) -> int:
 
 
 async def tickets(session) -> list[Ticket]:
-    return list((await session.exec(select(Ticket).order_by(Ticket.id).execution_options(populate_existing=True))).all())
+    return list(
+        (
+            await session.exec(
+                select(Ticket).order_by(Ticket.id).execution_options(populate_existing=True)
+            )
+        ).all()
+    )
 
 
 async def test_koi8r_subject_sender_and_body_are_decoded(session):
@@ -67,8 +73,10 @@ async def test_multipart_keeps_text_and_attachments(session):
     [ticket] = await tickets(session)
     assert ticket.body.startswith("Hi,") and "504" in ticket.body and "<div" not in ticket.body
     files = (await session.exec(select(Attachment).order_by(Attachment.id))).all()
-    assert [(f.filename, f.content_type) for f in files] == [("hub-logs.pdf", "application/pdf"),
-                                                              ("screenshot.png", "image/png")]
+    assert [(f.filename, f.content_type) for f in files] == [
+        ("hub-logs.pdf", "application/pdf"),
+        ("screenshot.png", "image/png"),
+    ]
     assert files[0].data.startswith(b"%PDF-1.4")
 
 
@@ -89,11 +97,19 @@ async def test_reply_threads_by_in_reply_to_and_trims_the_quote(session):
     [ticket] = await tickets(session)
     # our reply went out with a Message-ID remembered for the ticket (see replies.py); the requester answers it
     agent = await make_user(session, "agent")
-    await post_message(session, ticket.id, MessageCreate(body="Could you send a screenshot?"),
-                       actor=principal_for(agent))
+    await post_message(
+        session,
+        ticket.id,
+        MessageCreate(body="Could you send a screenshot?"),
+        actor=principal_for(agent),
+    )
     from app.integrations.models import ExternalRef
 
-    ours = (await session.exec(select(ExternalRef.external_id).where(ExternalRef.external_id.like("<sup-%")))).first()
+    ours = (
+        await session.exec(
+            select(ExternalRef.external_id).where(ExternalRef.external_id.like("<sup-%"))
+        )
+    ).first()
     assert ours, "our outgoing reply's Message-ID was not remembered"
     result = await ingest_email(session, raw("reply-template.eml", in_reply_to=ours))
     assert result.result == "message" and result.ticket == f"SUP-{ticket.id}"
@@ -109,7 +125,8 @@ async def test_key_in_subject_threads_only_for_the_requester_or_staff(session):
     assert (await ingest_email(session, stranger)).result == "created"
     assert len(await tickets(session)) == 2
     from_requester = stranger.replace(b"grace@navy.example", b"marie@uni.example").replace(
-        b"html-only-0001", b"html-only-0002")
+        b"html-only-0001", b"html-only-0002"
+    )
     result = await ingest_email(session, from_requester)
     assert result.result == "message" and result.ticket == "SUP-1"
     body = (await session.exec(select(Message).order_by(Message.id.desc()))).first().body
@@ -124,7 +141,9 @@ async def test_auto_replies_loops_and_duplicates_are_ignored(session):
     assert ooo.result == "ignored" and "auto-replied" in ooo.detail
     bulk = raw("latin1-qp.eml").replace(b"Accept-Language", b"Precedence: bulk\r\nAccept-Language")
     assert (await ingest_email(session, bulk)).result == "ignored"
-    ours = raw("latin1-qp.eml").replace(b"@AM0PR07MB4417.eurprd07.prod.outlook.example>", b"@desk.example>")
+    ours = raw("latin1-qp.eml").replace(
+        b"@AM0PR07MB4417.eurprd07.prod.outlook.example>", b"@desk.example>"
+    )
     assert (await ingest_email(session, ours)).detail == "our own message came back"
     assert len(await tickets(session)) == 1 and await count(session, Message) == 0
 
@@ -132,12 +151,18 @@ async def test_auto_replies_loops_and_duplicates_are_ignored(session):
 async def test_api_needs_the_token_and_rejects_garbage_with_4xx(session, client):
     body = raw("latin1-qp.eml")
     assert (await client.post("/api/v1/integrations/email", content=body)).status_code == 401
-    bad = await client.post("/api/v1/integrations/email", content=body, headers={"Authorization": "Bearer nope"})
+    bad = await client.post(
+        "/api/v1/integrations/email", content=body, headers={"Authorization": "Bearer nope"}
+    )
     assert bad.status_code == 401 and bad.json()["code"] == "bad_token"
     auth = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "message/rfc822"}
-    garbage = await client.post("/api/v1/integrations/email", content=b"hello, not a mail", headers=auth)
+    garbage = await client.post(
+        "/api/v1/integrations/email", content=b"hello, not a mail", headers=auth
+    )
     assert garbage.status_code == 422 and garbage.json()["code"] == "bad_message"
-    assert (await client.post("/api/v1/integrations/email", content=b"", headers=auth)).status_code == 422
+    assert (
+        await client.post("/api/v1/integrations/email", content=b"", headers=auth)
+    ).status_code == 422
     assert await count(session, Ticket) == 0
     ok = await client.post("/api/v1/integrations/email", content=body, headers=auth)
     assert ok.status_code == 200 and ok.json()["result"] == "created"
@@ -145,15 +170,30 @@ async def test_api_needs_the_token_and_rejects_garbage_with_4xx(session, client)
 
 def test_cli_ingests_from_stdin(database_url, tmp_path):
     env = subprocess_env(FIRSTLINE_DATABASE_URL=database_url, FIRSTLINE_MAIL_DOMAIN="desk.example")
-    run = subprocess.run([sys.executable, "-m", "app.cli", "ingest-email"], input=raw("koi8r-plain.eml"),
-                         capture_output=True, env=env, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "app.cli", "ingest-email"],
+        input=raw("koi8r-plain.eml"),
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     assert b"created SUP-1" in run.stderr
-    again = subprocess.run([sys.executable, "-m", "app.cli", "ingest-email"], input=raw("koi8r-plain.eml"),
-                           capture_output=True, env=env, timeout=60)
+    again = subprocess.run(
+        [sys.executable, "-m", "app.cli", "ingest-email"],
+        input=raw("koi8r-plain.eml"),
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
     assert again.returncode == 0 and b"duplicate" in again.stderr
-    bad = subprocess.run([sys.executable, "-m", "app.cli", "ingest-email"], input=b"junk", capture_output=True,
-                         env=env, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "app.cli", "ingest-email"],
+        input=b"junk",
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
     assert bad.returncode == 65 and b"From header" in bad.stderr
 
 
@@ -167,7 +207,12 @@ def test_trimming_never_grows_and_is_stable(text):
     assert trim_quoted(once) == once
 
 
-@given(st.text(alphabet=st.characters(blacklist_characters="<>&", blacklist_categories=("Cs", "Cc")), max_size=200))
+@given(
+    st.text(
+        alphabet=st.characters(blacklist_characters="<>&", blacklist_categories=("Cs", "Cc")),
+        max_size=200,
+    )
+)
 def test_html_to_text_keeps_the_words_and_drops_the_script(text):
     out = html_to_text(f"<p>{text}</p><script>evil()</script><style>p {{}}</style>")
     assert out.count("evil()") == text.count("evil()") and out.count("p {}") == text.count("p {}")
@@ -190,13 +235,26 @@ async def test_mail_other_areas_send_about_a_ticket_threads_both_ways(session, s
     await ingest_email(session, raw("multipart-attachments.eml"))
     [ticket] = await tickets(session)
     async with transaction(session):
-        enqueue(session, "email.send", {"to": ["marie@uni.example"], "subject": f"[SUP-{ticket.id}] Resolved: is it fixed?",
-                                        "text": "Could you confirm?", "ticket_id": ticket.id},
-                idempotency_key=f"resolution-{ticket.id}-1")
+        enqueue(
+            session,
+            "email.send",
+            {
+                "to": ["marie@uni.example"],
+                "subject": f"[SUP-{ticket.id}] Resolved: is it fixed?",
+                "text": "Could you confirm?",
+                "ticket_id": ticket.id,
+            },
+            idempotency_key=f"resolution-{ticket.id}-1",
+        )
     await deliver_due(session, utcnow())
     [(_, mail)] = smtp_server.messages
     assert mail["In-Reply-To"] == "<CAF3b9x+5tQ1Z0k=Yq7vN2mJ8pQ@mail.gmail.example>"
-    assert re.fullmatch(rf"<resolution-{ticket.id}-1\.t{ticket.id}\.[0-9a-f]{{20}}@desk\.example>", mail["Message-ID"])
-    answer = raw("reply-template.eml", in_reply_to=mail["Message-ID"]).replace(b"Subject: Re: [SUP-1] ", b"Subject: Re: ")
+    assert re.fullmatch(
+        rf"<resolution-{ticket.id}-1\.t{ticket.id}\.[0-9a-f]{{20}}@desk\.example>",
+        mail["Message-ID"],
+    )
+    answer = raw("reply-template.eml", in_reply_to=mail["Message-ID"]).replace(
+        b"Subject: Re: [SUP-1] ", b"Subject: Re: "
+    )
     result = await ingest_email(session, answer)
     assert result.result == "message" and result.ticket == f"SUP-{ticket.id}"

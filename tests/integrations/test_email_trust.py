@@ -19,9 +19,16 @@ SAM = "Sam Staff <sam@staff.example>"
 _n = iter(range(1, 1000))
 
 
-def sample(name: str, *, sender: str = SAM, subject: str = "Login page broken", in_reply_to: str = "") -> bytes:
+def sample(
+    name: str, *, sender: str = SAM, subject: str = "Login page broken", in_reply_to: str = ""
+) -> bytes:
     data = (MAIL / f"{name}.eml").read_bytes()
-    for key, value in {"from": sender, "subject": subject, "in_reply_to": in_reply_to, "n": str(next(_n))}.items():
+    for key, value in {
+        "from": sender,
+        "subject": subject,
+        "in_reply_to": in_reply_to,
+        "n": str(next(_n)),
+    }.items():
         data = data.replace(("{" + key + "}").encode(), value.encode())
     return data
 
@@ -48,22 +55,41 @@ async def tickets(session) -> list[Ticket]:
     return list((await session.exec(stmt)).all())
 
 
-@pytest.mark.parametrize(("name", "sender", "verified"), [
-    ("auth-pass", SAM, True),
-    ("auth-pass", "Marie <marie@uni.example>", False),  # DKIM/SPF passed for staff.example, not for From
-    ("auth-fail", SAM, False),
-    ("auth-missing", SAM, False),
-    ("auth-foreign", SAM, False),  # a "pass" written by someone else than our MTA
-])
+@pytest.mark.parametrize(
+    ("name", "sender", "verified"),
+    [
+        ("auth-pass", SAM, True),
+        (
+            "auth-pass",
+            "Marie <marie@uni.example>",
+            False,
+        ),  # DKIM/SPF passed for staff.example, not for From
+        ("auth-fail", SAM, False),
+        ("auth-missing", SAM, False),
+        ("auth-foreign", SAM, False),  # a "pass" written by someone else than our MTA
+    ],
+)
 def test_only_our_mtas_aligned_pass_verifies_the_sender(name, sender, verified):
-    mail = parse_mail(sample(name, sender=sender), max_files=5, max_file_bytes=10**6, our_domain="desk.example",
-                      our_address="support@desk.example", authserv_id="mx.desk.example")
+    mail = parse_mail(
+        sample(name, sender=sender),
+        max_files=5,
+        max_file_bytes=10**6,
+        our_domain="desk.example",
+        our_address="support@desk.example",
+        authserv_id="mx.desk.example",
+    )
     assert mail.verified is verified
 
 
 def test_without_a_configured_mta_nothing_is_verified():
-    mail = parse_mail(sample("auth-pass"), max_files=5, max_file_bytes=10**6, our_domain="desk.example",
-                      our_address="support@desk.example", authserv_id="")
+    mail = parse_mail(
+        sample("auth-pass"),
+        max_files=5,
+        max_file_bytes=10**6,
+        our_domain="desk.example",
+        our_address="support@desk.example",
+        authserv_id="",
+    )
     assert mail.verified is False
 
 
@@ -73,48 +99,85 @@ async def test_unverified_mail_from_a_staff_address_is_held_for_confirmation(ses
     assert result.result == "created"
     [ticket] = await tickets(session)
     assert ticket.status == "awaiting_approval"
-    [confirm] = (await session.exec(select(OutboxMessage).where(
-        col(OutboxMessage.idempotency_key).like("intake-confirm-%")))).all()
-    assert confirm.payload["to"] == ["sam@staff.example"] and "/intake/confirm/" in confirm.payload["text"]
+    [confirm] = (
+        await session.exec(
+            select(OutboxMessage).where(col(OutboxMessage.idempotency_key).like("intake-confirm-%"))
+        )
+    ).all()
+    assert (
+        confirm.payload["to"] == ["sam@staff.example"]
+        and "/intake/confirm/" in confirm.payload["text"]
+    )
 
 
 async def test_verified_mail_from_a_staff_address_is_not_held(session, sam):
     assert (await ingest_email(session, sample("auth-pass"))).result == "created"
     [ticket] = await tickets(session)
     assert ticket.status == "new"
-    assert not (await session.exec(select(OutboxMessage).where(
-        col(OutboxMessage.idempotency_key).like("intake-confirm-%")))).all()
+    assert not (
+        await session.exec(
+            select(OutboxMessage).where(col(OutboxMessage.idempotency_key).like("intake-confirm-%"))
+        )
+    ).all()
 
 
 async def test_only_verified_staff_mail_threads_onto_a_requesters_ticket(session, sam):
-    await ingest_email(session, (MAIL / "multipart-attachments.eml").read_bytes())  # SUP-1 from marie@uni.example
+    await ingest_email(
+        session, (MAIL / "multipart-attachments.eml").read_bytes()
+    )  # SUP-1 from marie@uni.example
     [first] = await tickets(session)
-    forged = await ingest_email(session, sample("auth-fail", subject=f"Re: [SUP-{first.id}] Notebook server"))
+    forged = await ingest_email(
+        session, sample("auth-fail", subject=f"Re: [SUP-{first.id}] Notebook server")
+    )
     assert forged.result == "created" and forged.ticket != f"SUP-{first.id}"
     assert not (await session.exec(select(Message).where(Message.ticket_id == first.id))).all()
-    genuine = await ingest_email(session, sample("auth-pass", subject=f"Re: [SUP-{first.id}] Notebook server"))
+    genuine = await ingest_email(
+        session, sample("auth-pass", subject=f"Re: [SUP-{first.id}] Notebook server")
+    )
     assert genuine.result == "message" and genuine.ticket == f"SUP-{first.id}"
     [message] = (await session.exec(select(Message).where(Message.ticket_id == first.id))).all()
     assert message.author_id == sam.id
 
 
 async def test_a_guessed_or_copied_message_id_from_a_stranger_opens_a_new_ticket(session, sam):
-    await ingest_email(session, (MAIL / "multipart-attachments.eml").read_bytes())  # from marie@uni.example
+    await ingest_email(
+        session, (MAIL / "multipart-attachments.eml").read_bytes()
+    )  # from marie@uni.example
     [ticket] = await tickets(session)
-    await post_message(session, ticket.id, MessageCreate(body="Could you send a screenshot?"), actor=principal_for(sam))
-    ours = (await session.exec(select(ExternalRef.external_id).where(
-        col(ExternalRef.external_id).like("<sup-%")))).one()
+    await post_message(
+        session,
+        ticket.id,
+        MessageCreate(body="Could you send a screenshot?"),
+        actor=principal_for(sam),
+    )
+    ours = (
+        await session.exec(
+            select(ExternalRef.external_id).where(col(ExternalRef.external_id).like("<sup-%"))
+        )
+    ).one()
     stranger = "Grace Hopper <grace@navy.example>"
-    for guess in (f"<sup-{ticket.id}.reply-2@desk.example>",  # the old, predictable shape
-                  f"<x.t{ticket.id}.{'0' * 20}@desk.example>",  # our shape with a made-up tag
-                  ours):  # the real id, copied from a forwarded mail
-        result = await ingest_email(session, sample("auth-missing", sender=stranger, subject="Re: hello",
-                                                    in_reply_to=guess))
+    for guess in (
+        f"<sup-{ticket.id}.reply-2@desk.example>",  # the old, predictable shape
+        f"<x.t{ticket.id}.{'0' * 20}@desk.example>",  # our shape with a made-up tag
+        ours,
+    ):  # the real id, copied from a forwarded mail
+        result = await ingest_email(
+            session, sample("auth-missing", sender=stranger, subject="Re: hello", in_reply_to=guess)
+        )
         assert result.result == "created" and result.ticket != f"SUP-{ticket.id}", guess
-    assert len((await session.exec(select(Message).where(Message.ticket_id == ticket.id))).all()) == 1
+    assert (
+        len((await session.exec(select(Message).where(Message.ticket_id == ticket.id))).all()) == 1
+    )
     # ... while the requester's own answer to the same id threads (participants need no DKIM).
-    answer = await ingest_email(session, sample("auth-missing", sender="Marie Curie <marie@uni.example>",
-                                                subject="Re: hello", in_reply_to=ours))
+    answer = await ingest_email(
+        session,
+        sample(
+            "auth-missing",
+            sender="Marie Curie <marie@uni.example>",
+            subject="Re: hello",
+            in_reply_to=ours,
+        ),
+    )
     assert answer.result == "message" and answer.ticket == f"SUP-{ticket.id}"
 
 

@@ -31,13 +31,28 @@ def github_secret(monkeypatch):
     get_integration_settings.cache_clear()
 
 
-async def send(client, event: str, payload: dict | bytes, *, delivery: str | None = None, secret: str = SECRET,
-               signature: str | None = None):
+async def send(
+    client,
+    event: str,
+    payload: dict | bytes,
+    *,
+    delivery: str | None = None,
+    secret: str = SECRET,
+    signature: str | None = None,
+):
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     sig = signature or "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return await client.post("/api/v1/integrations/github", content=body, headers={
-        "X-GitHub-Event": event, "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
-        "X-Hub-Signature-256": sig, "Content-Type": "application/json", "User-Agent": "GitHub-Hookshot/abc"})
+    return await client.post(
+        "/api/v1/integrations/github",
+        content=body,
+        headers={
+            "X-GitHub-Event": event,
+            "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+            "X-Hub-Signature-256": sig,
+            "Content-Type": "application/json",
+            "User-Agent": "GitHub-Hookshot/abc",
+        },
+    )
 
 
 async def count(session, model) -> int:
@@ -56,16 +71,24 @@ async def test_ping_is_acknowledged(client):
 async def test_bad_or_missing_signature_is_401_and_changes_nothing(session, client):
     body = json.dumps(sample("issues.opened")).encode()
     for sig in ("sha256=" + "0" * 64, "sha1=abc", ""):
-        r = await send(client, "issues", body, signature=sig or None, secret="wrong" if not sig else SECRET)
+        r = await send(
+            client, "issues", body, signature=sig or None, secret="wrong" if not sig else SECRET
+        )
         assert r.status_code == 401, r.text
         assert r.json()["code"] == "bad_signature"
-    tampered = await send(client, "issues", body, signature="sha256=" + hmac.new(
-        SECRET.encode(), body + b" ", hashlib.sha256).hexdigest())
+    tampered = await send(
+        client,
+        "issues",
+        body,
+        signature="sha256=" + hmac.new(SECRET.encode(), body + b" ", hashlib.sha256).hexdigest(),
+    )
     assert tampered.status_code == 401
     assert await count(session, Ticket) == 0 and await count(session, InboundDelivery) == 0
 
 
-async def test_issue_opened_becomes_a_github_ticket_with_requester_link_and_bug_queue(session, client):
+async def test_issue_opened_becomes_a_github_ticket_with_requester_link_and_bug_queue(
+    session, client
+):
     r = await send(client, "issues", sample("issues.opened"))
     assert r.status_code == 200, r.text
     assert r.json()["result"] == "created" and r.json()["ticket"] == "SUP-1"
@@ -73,9 +96,14 @@ async def test_issue_opened_becomes_a_github_ticket_with_requester_link_and_bug_
     assert ticket.title == "Spelling error in the README file" and ticket.channel == "github"
     assert ticket.type == "bug"  # it carries the `bug` label: the bug queue
     requester = await session.get(User, ticket.requester_id)
-    assert requester.github_login == "Codertocat" and requester.email.endswith("@users.noreply.github.com")
+    assert requester.github_login == "Codertocat" and requester.email.endswith(
+        "@users.noreply.github.com"
+    )
     [link] = (await session.exec(select(Link))).all()
-    assert link.url == "https://github.com/Codertocat/Hello-World/issues/1" and link.kind == "github_issue"
+    assert (
+        link.url == "https://github.com/Codertocat/Hello-World/issues/1"
+        and link.kind == "github_issue"
+    )
     assert (await tags_by_ticket(session, [ticket.id]))[ticket.id] == ["bug"]
 
 
@@ -104,7 +132,11 @@ async def test_comment_becomes_a_message(session, client):
 async def test_closed_and_reopened_move_the_status(session, client):
     await send(client, "issues", sample("issues.opened"))
     closed = sample("issues.reopened")
-    closed["action"], closed["issue"]["state"], closed["issue"]["state_reason"] = "closed", "closed", "completed"
+    closed["action"], closed["issue"]["state"], closed["issue"]["state_reason"] = (
+        "closed",
+        "closed",
+        "completed",
+    )
     assert (await send(client, "issues", closed)).json()["detail"] == "resolved"
     assert (await the_ticket(session)).status == "resolved"
     assert (await send(client, "issues", sample("issues.reopened"))).json()["detail"] == "open"
@@ -125,7 +157,9 @@ async def test_labels_become_tags(session, client):
     assert labeled["label"]["name"] == "bug"
     await send(client, "issues", labeled)
     ticket = await the_ticket(session)
-    assert ticket.type == "bug" and (await tags_by_ticket(session, [ticket.id]))[ticket.id] == ["bug"]
+    assert ticket.type == "bug" and (await tags_by_ticket(session, [ticket.id]))[ticket.id] == [
+        "bug"
+    ]
     unlabeled = sample("issues.unlabeled")
     unlabeled["label"] = {"name": "bug"}
     await send(client, "issues", unlabeled)

@@ -22,7 +22,9 @@ def fake_slack(receiver, monkeypatch):
     monkeypatch.setenv("FIRSTLINE_SLACK_BOT_TOKEN", "xoxb-test")
     monkeypatch.setenv("FIRSTLINE_SLACK_SUPPORT_CHANNEL", "C0SUPPORT")
     get_integration_settings.cache_clear()
-    receiver.reply = json.dumps({"ok": True, "channel": {"id": "C0SUPPORT", "topic": {"value": "..."}}}).encode()
+    receiver.reply = json.dumps(
+        {"ok": True, "channel": {"id": "C0SUPPORT", "topic": {"value": "..."}}}
+    ).encode()
     yield receiver
     get_integration_settings.cache_clear()
 
@@ -33,15 +35,31 @@ async def test_handoff_sets_the_support_channel_topic_to_who_is_on_now(session, 
     await make_schedule(session, [team.ana, team.bo], roles={"lead": [team.cy]})
     now = datetime(2026, 1, 12, 8, 1, tzinfo=UTC)
     assert await handoff_job(session, now) == 1
-    [topic] = (await session.exec(select(OutboxMessage).where(OutboxMessage.topic == "slack.topic"))).all()
-    assert topic.payload == {"channel": "C0SUPPORT", "topic": "On call now (Support rota): triager: Bo, lead: Cy"}
+    [topic] = (
+        await session.exec(select(OutboxMessage).where(OutboxMessage.topic == "slack.topic"))
+    ).all()
+    assert topic.payload == {
+        "channel": "C0SUPPORT",
+        "topic": "On call now (Support rota): triager: Bo, lead: Cy",
+    }
     assert await handoff_job(session, now) == 0  # the same handoff is not announced twice
     await deliver_due(session, utcnow())
     [call] = [r for r in fake_slack.requests if r.path.endswith("/conversations.setTopic")]
-    assert call.path == "/api/conversations.setTopic" and call.headers["authorization"] == "Bearer xoxb-test"
-    assert json.loads(call.body) == {"channel": "C0SUPPORT", "topic": "On call now (Support rota): triager: Bo, lead: Cy"}
-    row = (await session.exec(select(OutboxMessage).where(col(OutboxMessage.id) == topic.id)
-                              .execution_options(populate_existing=True))).one()
+    assert (
+        call.path == "/api/conversations.setTopic"
+        and call.headers["authorization"] == "Bearer xoxb-test"
+    )
+    assert json.loads(call.body) == {
+        "channel": "C0SUPPORT",
+        "topic": "On call now (Support rota): triager: Bo, lead: Cy",
+    }
+    row = (
+        await session.exec(
+            select(OutboxMessage)
+            .where(col(OutboxMessage.id) == topic.id)
+            .execution_options(populate_existing=True)
+        )
+    ).one()
     assert row.status == "done"
 
 
@@ -53,4 +71,6 @@ async def test_no_support_channel_no_topic(session, team, monkeypatch):  # noqa:
     get_integration_settings.cache_clear()
     await make_schedule(session, [team.ana, team.bo])
     assert await handoff_job(session, datetime(2026, 1, 12, 8, 1, tzinfo=UTC)) == 1
-    assert not (await session.exec(select(OutboxMessage).where(OutboxMessage.topic == "slack.topic"))).all()
+    assert not (
+        await session.exec(select(OutboxMessage).where(OutboxMessage.topic == "slack.topic"))
+    ).all()

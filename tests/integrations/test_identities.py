@@ -48,7 +48,11 @@ def channel_settings(monkeypatch):
 def mail(sender: str, subject: str = "The cluster is down", *, verified: bool = False) -> bytes:
     # As our MTA stamps a DKIM pass aligned with the sender's domain (see test_email_trust.py).
     domain = sender.rpartition("@")[2]
-    auth = f"Authentication-Results: mx.desk.example; dkim=pass header.d={domain}\r\n" if verified else ""
+    auth = (
+        f"Authentication-Results: mx.desk.example; dkim=pass header.d={domain}\r\n"
+        if verified
+        else ""
+    )
     return (
         f"{auth}From: Someone <{sender}>\r\nTo: support@desk.example\r\nSubject: {subject}\r\n"
         f"Date: Fri, 04 Dec 2026 10:00:00 +0000\r\nMessage-ID: <{uuid.uuid4()}@mail.example>\r\n"
@@ -79,7 +83,9 @@ def our_mta(monkeypatch):
     get_integration_settings.cache_clear()
 
 
-async def test_mail_from_a_members_address_gets_the_community_and_waits_for_approval(session, our_mta):
+async def test_mail_from_a_members_address_gets_the_community_and_waits_for_approval(
+    session, our_mta
+):
     physics = await make_community(
         session, "physics", reps=("rep@uni.example",), members=("ada@uni.example",), funded=True
     )

@@ -22,15 +22,28 @@ async def rows(session, topic):
 
 async def test_email_send_reaches_the_smtp_server_with_threading_headers(session, smtp_server):
     async with transaction(session):
-        enqueue(session, "email.send", {"to": ["ada@uni.example"], "subject": "Your magic link", "text": "Héllo ✓",
-                                        "html": "<p>Héllo</p>", "in_reply_to": "<root@uni.example>"},
-                idempotency_key="magic-1")
+        enqueue(
+            session,
+            "email.send",
+            {
+                "to": ["ada@uni.example"],
+                "subject": "Your magic link",
+                "text": "Héllo ✓",
+                "html": "<p>Héllo</p>",
+                "in_reply_to": "<root@uni.example>",
+            },
+            idempotency_key="magic-1",
+        )
     assert await deliver_due(session, utcnow()) == 1
     [(rcpts, mail)] = smtp_server.messages
     assert rcpts == ["ada@uni.example"]
     assert mail["Subject"] == "Your magic link" and mail["From"] == "support@desk.example"
-    assert re.fullmatch(r"<magic-1\.[0-9a-f]{20}@desk\.example>", mail["Message-ID"])  # unguessable tag
-    assert mail["In-Reply-To"] == "<root@uni.example>" and mail["References"] == "<root@uni.example>"
+    assert re.fullmatch(
+        r"<magic-1\.[0-9a-f]{20}@desk\.example>", mail["Message-ID"]
+    )  # unguessable tag
+    assert (
+        mail["In-Reply-To"] == "<root@uni.example>" and mail["References"] == "<root@uni.example>"
+    )
     assert mail["Auto-Submitted"]
     assert mail.get_body(("plain",)).get_content().strip() == "Héllo ✓"
     assert "<p>Héllo</p>" in mail.get_body(("html",)).get_content()
@@ -40,13 +53,23 @@ async def test_email_send_reaches_the_smtp_server_with_threading_headers(session
 
 async def test_smtp_5xx_is_a_dead_letter_and_4xx_a_retry(session, smtp_server):
     async with transaction(session):
-        enqueue(session, "email.send", {"to": ["a@x.example"], "subject": "s", "text": "t"}, idempotency_key="m-5")
+        enqueue(
+            session,
+            "email.send",
+            {"to": ["a@x.example"], "subject": "s", "text": "t"},
+            idempotency_key="m-5",
+        )
     smtp_server.refuse = 554
     await deliver_due(session, utcnow())
     [row] = await rows(session, "email.send")
     assert row.status == "dead" and "554" in row.last_error
     async with transaction(session):
-        enqueue(session, "email.send", {"to": ["a@x.example"], "subject": "s", "text": "t"}, idempotency_key="m-4")
+        enqueue(
+            session,
+            "email.send",
+            {"to": ["a@x.example"], "subject": "s", "text": "t"},
+            idempotency_key="m-4",
+        )
     smtp_server.refuse = 451
     now = utcnow()
     await deliver_due(session, now)
@@ -83,28 +106,49 @@ async def test_slack_notify_posts_to_the_incoming_webhook(session, receiver, mon
         enqueue(session, "slack.notify", {"text": "SUP-1 breached its SLA", "channel": "#support"})
         enqueue(session, "slack.notify", {"text": "second"})
     await deliver_due(session, utcnow())
-    assert [r.json() for r in receiver.requests] == [{"text": "SUP-1 breached its SLA", "channel": "#support"},
-                                                     {"text": "second"}]
+    assert [r.json() for r in receiver.requests] == [
+        {"text": "SUP-1 breached its SLA", "channel": "#support"},
+        {"text": "second"},
+    ]
     assert [r.status for r in await rows(session, "slack.notify")] == ["done", "dead"]
 
 
-async def test_requester_is_mailed_for_public_replies_and_status_changes_threaded(session, smtp_server):
+async def test_requester_is_mailed_for_public_replies_and_status_changes_threaded(
+    session, smtp_server
+):
     agent = await make_user(session, "agent")
-    ticket = await make_ticket(session, requester_email="ada@uni.example", title="VPN down", channel=Channel.email)
-    await post_message(session, ticket.id, MessageCreate(body="Internal: check logs", kind=MessageKind.internal),
-                       actor=principal_for(agent))
-    await post_message(session, ticket.id, MessageCreate(body="Could you send a screenshot?"),
-                       actor=principal_for(agent))
+    ticket = await make_ticket(
+        session, requester_email="ada@uni.example", title="VPN down", channel=Channel.email
+    )
+    await post_message(
+        session,
+        ticket.id,
+        MessageCreate(body="Internal: check logs", kind=MessageKind.internal),
+        actor=principal_for(agent),
+    )
+    await post_message(
+        session,
+        ticket.id,
+        MessageCreate(body="Could you send a screenshot?"),
+        actor=principal_for(agent),
+    )
     await update_ticket(session, ticket.id, TicketUpdate(status="open"), actor=principal_for(agent))
     # the requester's own reply does not mail them back
-    await post_message(session, ticket.id, MessageCreate(body="Here it is"),
-                       actor=await actor_for(session, ticket.requester_id))
+    await post_message(
+        session,
+        ticket.id,
+        MessageCreate(body="Here it is"),
+        actor=await actor_for(session, ticket.requester_id),
+    )
     await deliver_due(session, utcnow())
     mails = [m for _, m in smtp_server.messages]
     assert len(mails) == 2
     reply, status = mails
     assert reply["Subject"] == f"[SUP-{ticket.id}] VPN down" and reply["To"] == "ada@uni.example"
-    assert "Could you send a screenshot?" in reply.get_content() and "Internal" not in reply.get_content()
+    assert (
+        "Could you send a screenshot?" in reply.get_content()
+        and "Internal" not in reply.get_content()
+    )
     assert "now open" in status.get_content()
     assert reply["Message-ID"].startswith(f"<sup-{ticket.id}.reply-")
 
@@ -112,8 +156,9 @@ async def test_requester_is_mailed_for_public_replies_and_status_changes_threade
 async def test_github_and_slack_requesters_get_no_mail(session, smtp_server):
     agent = await make_user(session, "agent")
     ticket = await make_ticket(session, channel=Channel.github)
-    await post_message(session, ticket.id, MessageCreate(body="Thanks!"),
-                       actor=principal_for(agent))
+    await post_message(
+        session, ticket.id, MessageCreate(body="Thanks!"), actor=principal_for(agent)
+    )
     assert await rows(session, "email.send") == []
 
 
@@ -124,9 +169,15 @@ async def test_a_change_another_area_already_mails_about_sends_no_second_mail(se
 
     agent = await make_user(session, "agent")
     ticket = await make_ticket(session, requester_email="ada@uni.example")
-    change = TicketChange(kind="status", now=utcnow(), actor_id=agent.id, status_before="new", status_after="open")
+    change = TicketChange(
+        kind="status", now=utcnow(), actor_id=agent.id, status_before="new", status_after="open"
+    )
     async with transaction(session):
-        enqueue(session, "email.send", {"to": ["ada@uni.example"], "subject": "Incident update", "text": "x"})
+        enqueue(
+            session,
+            "email.send",
+            {"to": ["ada@uni.example"], "subject": "Incident update", "text": "x"},
+        )
         await mail_requester_on_change(session, ticket, change)
     assert len(await rows(session, "email.send")) == 1
     async with transaction(session):

@@ -49,38 +49,69 @@ def signed(body: bytes, *, secret: str = SECRET, ts: int | None = None) -> dict[
 
 async def post_event(client, payload: dict, **kw):
     body = json.dumps(payload).encode()
-    return await client.post("/api/v1/integrations/slack/events", content=body,
-                             headers={"Content-Type": "application/json", **signed(body, **kw)})
+    return await client.post(
+        "/api/v1/integrations/slack/events",
+        content=body,
+        headers={"Content-Type": "application/json", **signed(body, **kw)},
+    )
 
 
 async def tickets(session) -> list[Ticket]:
-    return list((await session.exec(select(Ticket).order_by(Ticket.id).execution_options(populate_existing=True))).all())
+    return list(
+        (
+            await session.exec(
+                select(Ticket).order_by(Ticket.id).execution_options(populate_existing=True)
+            )
+        ).all()
+    )
 
 
 def test_slacks_published_signing_example_verifies():
     body = sample("signing-example.txt")
-    verify_request("8f742231b10e8888abcd99yyyzzz85a5", "1531420618", body,
-                   "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503", now=1531420618 + 60)
+    verify_request(
+        "8f742231b10e8888abcd99yyyzzz85a5",
+        "1531420618",
+        body,
+        "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503",
+        now=1531420618 + 60,
+    )
     with pytest.raises(Unauthorized) as stale:
-        verify_request("8f742231b10e8888abcd99yyyzzz85a5", "1531420618", body,
-                       "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503", now=1531420618 + 301)
+        verify_request(
+            "8f742231b10e8888abcd99yyyzzz85a5",
+            "1531420618",
+            body,
+            "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503",
+            now=1531420618 + 301,
+        )
     assert stale.value.code == "stale_request"
     with pytest.raises(Unauthorized):
-        verify_request("8f742231b10e8888abcd99yyyzzz85a5", "1531420618", body + b"&x=1",
-                       "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503", now=1531420618)
+        verify_request(
+            "8f742231b10e8888abcd99yyyzzz85a5",
+            "1531420618",
+            body + b"&x=1",
+            "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503",
+            now=1531420618,
+        )
 
 
 async def test_url_verification_is_answered(client):
     r = await post_event(client, json.loads(sample("url_verification.json")))
-    assert r.status_code == 200 and r.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
+    assert r.status_code == 200 and r.json() == {
+        "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
+    }
 
 
 async def test_bad_signature_and_stale_timestamp_are_401_and_change_nothing(session, client):
     body = json.dumps(event("message.json")).encode()
-    wrong = await client.post("/api/v1/integrations/slack/events", content=body, headers=signed(body, secret="nope"))
+    wrong = await client.post(
+        "/api/v1/integrations/slack/events", content=body, headers=signed(body, secret="nope")
+    )
     assert wrong.status_code == 401 and wrong.json()["code"] == "bad_signature"
-    old = await client.post("/api/v1/integrations/slack/events", content=body,
-                            headers=signed(body, ts=int(time.time()) - 301))
+    old = await client.post(
+        "/api/v1/integrations/slack/events",
+        content=body,
+        headers=signed(body, ts=int(time.time()) - 301),
+    )
     assert old.status_code == 401 and old.json()["code"] == "stale_request"
     assert (await client.post("/api/v1/integrations/slack/events", content=body)).status_code == 401
     assert await tickets(session) == []
@@ -88,24 +119,43 @@ async def test_bad_signature_and_stale_timestamp_are_401_and_change_nothing(sess
 
 async def test_slash_command_opens_a_ticket_and_answers_key_and_link(session, client):
     body = sample("slash-command.txt")
-    r = await client.post("/api/v1/integrations/slack/commands", content=body,
-                          headers={"Content-Type": "application/x-www-form-urlencoded", **signed(body)})
+    r = await client.post(
+        "/api/v1/integrations/slack/commands",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", **signed(body)},
+    )
     assert r.status_code == 200, r.text
-    assert "SUP-1" in r.json()["text"] and "/tickets/1|Notebook server fails to start>" in r.json()["text"]
+    assert (
+        "SUP-1" in r.json()["text"]
+        and "/tickets/1|Notebook server fails to start>" in r.json()["text"]
+    )
     [ticket] = await tickets(session)
-    assert ticket.channel == "slack" and ticket.body == "Notebook server fails to start\nEvery user gets a 504"
+    assert (
+        ticket.channel == "slack"
+        and ticket.body == "Notebook server fails to start\nEvery user gets a 504"
+    )
     requester = await session.get(User, ticket.requester_id)
     assert requester.slack_user_id == "U2147483697" and requester.name == "Steve"
     empty = body.replace(b"text=Notebook+server+fails+to+start%0AEvery+user+gets+a+504", b"text=")
-    r = await client.post("/api/v1/integrations/slack/commands", content=empty, headers=signed(empty))
+    r = await client.post(
+        "/api/v1/integrations/slack/commands", content=empty, headers=signed(empty)
+    )
     assert r.status_code == 200 and "Usage" in r.json()["text"] and len(await tickets(session)) == 1
 
 
 async def test_channel_messages_open_tickets_and_thread_replies_are_messages(session, client):
     r = await post_event(client, event("message.json"))
     assert r.json()["result"] == "created"
-    reply = event("message.json", event_id="Ev2", event={"ts": "1355517600.000001", "thread_ts": "1355517523.000005",
-                                                        "user": "U777", "text": "Same here"})
+    reply = event(
+        "message.json",
+        event_id="Ev2",
+        event={
+            "ts": "1355517600.000001",
+            "thread_ts": "1355517523.000005",
+            "user": "U777",
+            "text": "Same here",
+        },
+    )
     assert (await post_event(client, reply)).json()["result"] == "message"
     elsewhere = event("message.json", event_id="Ev3", event={"channel": "CRANDOM", "ts": "1.2"})
     assert (await post_event(client, elsewhere)).json()["result"] == "ignored"
@@ -129,6 +179,7 @@ async def test_reactions_claim_and_tag_per_the_table(session, client):
     staff = await make_user(session, "agent", name="Sam")
     staff.slack_user_id = "U999STAFF"
     from app.db import transaction
+
     async with transaction(session):
         session.add(staff)
     await post_event(client, event("message.json"))
@@ -144,7 +195,9 @@ async def test_reactions_claim_and_tag_per_the_table(session, client):
     await post_event(client, removed)
     assert (await tags_by_ticket(session, [ticket.id]))[ticket.id] == []
     # a requester's reaction, or an emoji with no meaning, does nothing
-    stranger = event("reaction_added.json", event_id="EvS", event={"user": "U123ABC456", "reaction": "bug"})
+    stranger = event(
+        "reaction_added.json", event_id="EvS", event={"user": "U123ABC456", "reaction": "bug"}
+    )
     assert (await post_event(client, stranger)).json()["result"] == "ignored"
     party = event("reaction_added.json", event_id="EvP", event={"reaction": "tada"})
     assert (await post_event(client, party)).json()["result"] == "ignored"
@@ -161,4 +214,7 @@ async def test_malformed_events_are_422(session, client):
 
 
 def test_reaction_table_parsing():
-    assert reaction_table("eyes=claim, :bug:=tag:bug,broken,x=delete") == {"eyes": "claim", "bug": "tag:bug"}
+    assert reaction_table("eyes=claim, :bug:=tag:bug,broken,x=delete") == {
+        "eyes": "claim",
+        "bug": "tag:bug",
+    }

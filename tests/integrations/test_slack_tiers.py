@@ -27,10 +27,15 @@ async def tickets(session) -> list[Ticket]:
 
 
 async def slash(client, text: str):
-    body = sample("slash-command.txt").replace(b"text=Notebook+server+fails+to+start%0AEvery+user+gets+a+504",
-                                               b"text=" + quote_plus(text).encode())
-    r = await client.post("/api/v1/integrations/slack/commands", content=body,
-                          headers={"Content-Type": "application/x-www-form-urlencoded", **signed(body)})
+    body = sample("slash-command.txt").replace(
+        b"text=Notebook+server+fails+to+start%0AEvery+user+gets+a+504",
+        b"text=" + quote_plus(text).encode(),
+    )
+    r = await client.post(
+        "/api/v1/integrations/slack/commands",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", **signed(body)},
+    )
     assert r.status_code == 200, r.text
     return r
 
@@ -55,9 +60,17 @@ async def test_channel_messages_with_a_group_mention_set_the_tier(session, clien
     monkeypatch.setenv("FIRSTLINE_SLACK_URGENT_HANDLES", "support-oncall, S0ONCALL")
     get_integration_settings.cache_clear()
     # Slack sends a user-group mention as <!subteam^ID|@handle>; the handle may be renamed, the id stays.
-    await post_event(client, event("message.json", event={"text": "<!subteam^S0ONCALL|@oncall> report totals wrong"}))
-    await post_event(client, event("message.json", event_id="Ev2", event={"ts": "2.1", "text": "@dev911 all down"}))
-    await post_event(client, event("message.json", event_id="Ev3", event={"ts": "2.2", "text": "@oncall typed"}))
+    await post_event(
+        client,
+        event("message.json", event={"text": "<!subteam^S0ONCALL|@oncall> report totals wrong"}),
+    )
+    await post_event(
+        client,
+        event("message.json", event_id="Ev2", event={"ts": "2.1", "text": "@dev911 all down"}),
+    )
+    await post_event(
+        client, event("message.json", event_id="Ev3", event={"ts": "2.2", "text": "@oncall typed"})
+    )
     assert [t.urgency for t in await tickets(session)] == ["urgent", "emergency", "normal"]
 
 
@@ -65,7 +78,9 @@ async def test_no_tag_question_unanswered_for_20_minutes_escalates(session, clie
     leo = await make_user(session, "triager", name="Leo", email="leo@desk.example")
     await make_schedule(session, [leo])
     await post_event(client, event("message.json", event={"text": "Where is the XYZ report?"}))
-    answered = event("message.json", event_id="Ev2", event={"ts": "3.1", "text": "Why is this odd?"})
+    answered = event(
+        "message.json", event_id="Ev2", event={"ts": "3.1", "text": "Why is this odd?"}
+    )
     await post_event(client, answered)
     first, second = await tickets(session)
     assert first.urgency == "normal" and first.status == "new"
@@ -75,9 +90,16 @@ async def test_no_tag_question_unanswered_for_20_minutes_escalates(session, clie
     clock.shift(timedelta(minutes=1, seconds=1))
     assert await run_escalations(session, utcnow()) == 1  # the answered one does not escalate
     [page] = (await session.exec(select(Event).where(Event.kind == "ticket.escalated"))).all()
-    assert page.ticket_id == first.id and page.data["role"] == "triager" and page.data["paged"] == ["Leo"]
-    [mail] = [m for m in (await session.exec(select(OutboxMessage))).all()
-              if m.payload.get("subject", "").startswith("[Escalation]")]
+    assert (
+        page.ticket_id == first.id
+        and page.data["role"] == "triager"
+        and page.data["paged"] == ["Leo"]
+    )
+    [mail] = [
+        m
+        for m in (await session.exec(select(OutboxMessage))).all()
+        if m.payload.get("subject", "").startswith("[Escalation]")
+    ]
     assert mail.payload["to"] == ["leo@desk.example"]
 
 
@@ -95,8 +117,16 @@ async def test_chain_step_lead_pages_whoever_holds_the_lead_role_now(session, cl
     assert await run_escalations(session, utcnow()) == 1
     clock.shift(timedelta(minutes=10))
     assert await run_escalations(session, utcnow()) == 1
-    steps = [e.data for e in (await session.exec(select(Event).where(
-        Event.kind == "ticket.escalated", Event.ticket_id == ticket.id).order_by(col(Event.id)))).all()]
+    steps = [
+        e.data
+        for e in (
+            await session.exec(
+                select(Event)
+                .where(Event.kind == "ticket.escalated", Event.ticket_id == ticket.id)
+                .order_by(col(Event.id))
+            )
+        ).all()
+    ]
     assert [s["role"] for s in steps] == ["triager", "lead"]
     from app.oncall import on_call_user_ids
 
@@ -117,16 +147,25 @@ def test_a_tier_policy_must_name_minutes_and_roles(monkeypatch):
         IncidentSettings()
 
 
-@pytest.mark.parametrize("change", [
-    {"item": "1355517523.000005"},  # not an object
-    {"item": None},
-    {"item": {"type": "message", "channel": "C123ABC456", "ts": "1355517523.000005"}, "user": None},
-    {"item": {"type": "message", "channel": "C123ABC456", "ts": "1355517523.000005"}, "user": ""},
-    {"reaction": None},
-    {"reaction": ["eyes"]},
-    {"item": {"type": "message", "channel": ["C1"], "ts": {"x": 1}}},
-    {"item": {"type": "file", "file": "F1"}},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"item": "1355517523.000005"},  # not an object
+        {"item": None},
+        {
+            "item": {"type": "message", "channel": "C123ABC456", "ts": "1355517523.000005"},
+            "user": None,
+        },
+        {
+            "item": {"type": "message", "channel": "C123ABC456", "ts": "1355517523.000005"},
+            "user": "",
+        },
+        {"reaction": None},
+        {"reaction": ["eyes"]},
+        {"item": {"type": "message", "channel": ["C1"], "ts": {"x": 1}}},
+        {"item": {"type": "file", "file": "F1"}},
+    ],
+)
 async def test_no_reaction_answers_500(session, client, change):
     staff = await make_user(session, "agent", name="Sam")
     staff.slack_user_id = "U999STAFF"

@@ -22,13 +22,19 @@ from tests.factories import make_ticket, make_user, principal_for
 
 
 async def outbox(session, topic="webhook.deliver") -> list[OutboxMessage]:
-    rows = await session.exec(select(OutboxMessage).where(OutboxMessage.topic == topic).order_by(OutboxMessage.id)
-                              .execution_options(populate_existing=True))
+    rows = await session.exec(
+        select(OutboxMessage)
+        .where(OutboxMessage.topic == topic)
+        .order_by(OutboxMessage.id)
+        .execution_options(populate_existing=True)
+    )
     return list(rows.all())
 
 
 async def subscribe(session, url, patterns=("ticket.*",)):
-    return await create_subscription(session, WebhookCreate(url=url, event_types=list(patterns)), actor_id=None)
+    return await create_subscription(
+        session, WebhookCreate(url=url, event_types=list(patterns)), actor_id=None
+    )
 
 
 async def test_every_matching_event_is_queued_in_the_changes_transaction(session, receiver):
@@ -47,7 +53,9 @@ async def test_a_failed_change_queues_nothing(session, receiver):
     actor = principal_for(await make_user(session))
     before = len(await outbox(session))
     try:  # new → awaiting_approval is an illegal move: the change rolls back
-        await update_ticket(session, ticket_id, TicketUpdate(status="awaiting_approval"), actor=actor)
+        await update_ticket(
+            session, ticket_id, TicketUpdate(status="awaiting_approval"), actor=actor
+        )
     except Exception as exc:
         assert getattr(exc, "status_code", None) == 409
     else:
@@ -64,9 +72,18 @@ async def test_delivery_is_signed_and_carries_the_idempotency_key(session, recei
     await make_ticket(session, title="Signed please")
     assert await deliver_due(session, utcnow()) == 1
     [req] = receiver.requests
-    assert verify(sub.secret, req.headers["x-firstline-signature"], req.body, now=int(utcnow().timestamp()))
-    assert not verify("whsec_wrong", req.headers["x-firstline-signature"], req.body, now=int(utcnow().timestamp()))
-    assert not verify(sub.secret, req.headers["x-firstline-signature"], req.body + b" ", now=int(utcnow().timestamp()))
+    assert verify(
+        sub.secret, req.headers["x-firstline-signature"], req.body, now=int(utcnow().timestamp())
+    )
+    assert not verify(
+        "whsec_wrong", req.headers["x-firstline-signature"], req.body, now=int(utcnow().timestamp())
+    )
+    assert not verify(
+        sub.secret,
+        req.headers["x-firstline-signature"],
+        req.body + b" ",
+        now=int(utcnow().timestamp()),
+    )
     body = req.json()
     assert body["type"] == "ticket.created" and body["data"]["title"] == "Signed please"
     assert req.headers["idempotency-key"] == f"wh-{sub.id}-ev-{body['id']}"
@@ -106,7 +123,9 @@ async def test_receiver_errors_retry_with_backoff_then_dead_letter(session, rece
 
 
 async def test_receiver_down_then_up(session, receiver):
-    url = receiver.url.replace(str(receiver.url.split(":")[2].split("/")[0]), "1")  # port 1: nobody listens
+    url = receiver.url.replace(
+        str(receiver.url.split(":")[2].split("/")[0]), "1"
+    )  # port 1: nobody listens
     sub = await subscribe(session, url)
     await make_ticket(session)
     now = utcnow()
@@ -118,7 +137,9 @@ async def test_receiver_down_then_up(session, receiver):
     assert len(receiver.requests) == 1
 
 
-async def test_worker_killed_mid_delivery_delivers_after_restart_with_the_same_key(session, receiver):
+async def test_worker_killed_mid_delivery_delivers_after_restart_with_the_same_key(
+    session, receiver
+):
     import threading
 
     receiver.hang = threading.Event()
@@ -150,7 +171,10 @@ async def test_many_events_each_delivered_once_under_one_key(session, db, receiv
     user = await make_user(session)
     ticket = await make_ticket(session)
     for status in ("open", "pending", "open", "resolved"):
-        await update_ticket(session, ticket.id, TicketUpdate(status=status), actor=principal_for(user))
+        await update_ticket(
+            session, ticket.id, TicketUpdate(status=status), actor=principal_for(user)
+        )
+
     # two workers, each with its own connection, racing for the same rows
     async def worker():
         async with db.session() as own:
@@ -169,8 +193,11 @@ async def test_many_events_each_delivered_once_under_one_key(session, db, receiv
     assert len(receiver.requests) == len(rows)  # nobody was sent anything twice
 
 
-@given(st.integers(min_value=1, max_value=200), st.floats(min_value=0.1, max_value=100),
-       st.floats(min_value=1, max_value=10_000))
+@given(
+    st.integers(min_value=1, max_value=200),
+    st.floats(min_value=0.1, max_value=100),
+    st.floats(min_value=1, max_value=10_000),
+)
 def test_backoff_grows_and_is_capped(attempt, base, cap):
     delay = backoff(attempt, base=base, cap=cap).total_seconds()
     assert 0 < delay <= cap + 1e-6
@@ -190,6 +217,8 @@ def test_patterns_match_kinds(kind):
 def test_body_is_stable_json():
     from app.webhooks.service import body_bytes
 
-    message = OutboxMessage(topic="webhook.deliver", idempotency_key="k", payload={"event": {"b": 1, "a": [1, 2]}})
+    message = OutboxMessage(
+        topic="webhook.deliver", idempotency_key="k", payload={"event": {"b": 1, "a": [1, 2]}}
+    )
     assert body_bytes(message) == b'{"a":[1,2],"b":1}'
     assert json.loads(body_bytes(message)) == {"a": [1, 2], "b": 1}

@@ -18,8 +18,15 @@ async def admin_session(session, client):
 
 async def test_subscribe_shows_the_secret_once(session, client, receiver):
     csrf = await admin_session(session, client)
-    res = await client.post("/webhooks", data={"url": receiver.url, "event_types": "ticket.created, incident.*",
-                                               "description": "ops", "csrf_token": csrf})
+    res = await client.post(
+        "/webhooks",
+        data={
+            "url": receiver.url,
+            "event_types": "ticket.created, incident.*",
+            "description": "ops",
+            "csrf_token": csrf,
+        },
+    )
     assert res.status_code == 201
     secret = re.search(r'id="new-secret">(whsec_[^<]+)<', res.text).group(1)
     again = await client.get("/webhooks")
@@ -29,7 +36,9 @@ async def test_subscribe_shows_the_secret_once(session, client, receiver):
 
 async def test_bad_subscription_rerenders_with_the_reason(session, client):
     csrf = await admin_session(session, client)
-    res = await client.post("/webhooks", data={"url": "ftp://nope", "event_types": "BAD kind!", "csrf_token": csrf})
+    res = await client.post(
+        "/webhooks", data={"url": "ftp://nope", "event_types": "BAD kind!", "csrf_token": csrf}
+    )
     assert res.status_code == 422
     assert "bad event type" in res.text and 'value="ftp://nope"' in res.text
     assert "No subscriptions yet." in res.text
@@ -47,26 +56,37 @@ async def test_agents_see_but_cannot_change(session, client, receiver):
     csrf = await sign_in(client, agent.email)
     page = await client.get("/webhooks")
     assert page.status_code == 200 and "Add a subscription" not in page.text
-    res = await client.post("/webhooks", data={"url": receiver.url, "event_types": "*", "csrf_token": csrf})
+    res = await client.post(
+        "/webhooks", data={"url": receiver.url, "event_types": "*", "csrf_token": csrf}
+    )
     assert res.status_code == 403
 
 
 async def test_dead_letter_redelivered_from_the_page(session, client, receiver, monkeypatch):
     monkeypatch.setenv("FIRSTLINE_DELIVERY_MAX_ATTEMPTS", "1")
     from app.integrations.settings import get_integration_settings
+
     get_integration_settings.cache_clear()
     csrf = await admin_session(session, client)
     receiver.status = [503, 200]
-    await client.post("/webhooks", data={"url": receiver.url, "event_types": "ticket.*", "csrf_token": csrf})
+    await client.post(
+        "/webhooks", data={"url": receiver.url, "event_types": "ticket.*", "csrf_token": csrf}
+    )
     await make_ticket(session)
     await deliver_due(session, utcnow())
     page = await client.get("/webhooks?status=dead")
     assert "dead letter" in page.text and "HTTP 503" in page.text
     delivery_id = int(re.search(r'id="delivery-(\d+)"', page.text).group(1))
     detail = await client.get(f"/webhooks/deliveries/{delivery_id}")
-    assert "Delivery log" in detail.text and "503" in detail.text and "ticket.created" in detail.text
-    row = await client.post(f"/webhooks/deliveries/{delivery_id}/redeliver", data={"csrf_token": csrf}, headers=HX)
-    assert row.status_code == 200 and row.text.strip().startswith(f'<tr id="delivery-{delivery_id}"')
+    assert (
+        "Delivery log" in detail.text and "503" in detail.text and "ticket.created" in detail.text
+    )
+    row = await client.post(
+        f"/webhooks/deliveries/{delivery_id}/redeliver", data={"csrf_token": csrf}, headers=HX
+    )
+    assert row.status_code == 200 and row.text.strip().startswith(
+        f'<tr id="delivery-{delivery_id}"'
+    )
     assert "queued" in row.text
     await deliver_due(session, utcnow())
     assert "delivered" in (await client.get(f"/webhooks/deliveries/{delivery_id}")).text

@@ -6,7 +6,15 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from app.db import transaction
-from app.live.broker import QUEUE_SIZE, RESYNC, Broker, LiveMessage, PostgresBroker, get_broker, set_broker
+from app.live.broker import (
+    QUEUE_SIZE,
+    RESYNC,
+    Broker,
+    LiveMessage,
+    PostgresBroker,
+    get_broker,
+    set_broker,
+)
 from app.ticket.service import claim_ticket
 from app.user.models import User
 from tests.conftest import BACKEND
@@ -28,7 +36,9 @@ async def test_a_committed_change_reaches_subscribers_but_not_the_actor_filter(s
     await claim_ticket(session, str(ticket.id), actor=principal_for(user))
     claimed = await next_message(everyone)
     assert (claimed.kind, claimed.actor_id) == ("ticket.claimed", user.id)
-    assert (await next_message(not_me)).kind == "ticket.created"  # the claim was the subscriber's own
+    assert (
+        await next_message(not_me)
+    ).kind == "ticket.created"  # the claim was the subscriber's own
     assert not_me.queue.empty()
 
 
@@ -53,8 +63,9 @@ async def test_a_slow_client_is_told_to_resync_instead_of_growing_without_bound(
         broker.fan_out(LiveMessage("updated", ticket_id=n))
     # The backlog (and the message that overflowed it) became one RESYNC; later ones are kept.
     assert subscription.queue.get_nowait() == RESYNC
-    assert [subscription.queue.get_nowait().ticket_id for _ in range(subscription.queue.qsize())] == [
-        QUEUE_SIZE + n for n in range(1, 5)]
+    assert [
+        subscription.queue.get_nowait().ticket_id for _ in range(subscription.queue.qsize())
+    ] == [QUEUE_SIZE + n for n in range(1, 5)]
     subscription.close()
     broker.fan_out(LiveMessage("updated", ticket_id=1))
     assert subscription.queue.empty()
@@ -62,7 +73,9 @@ async def test_a_slow_client_is_told_to_resync_instead_of_growing_without_bound(
 
 @pytest.mark.skipif(BACKEND != "postgres", reason="LISTEN/NOTIFY fan-out across replicas")
 async def test_postgres_fan_out_reaches_another_replica_only_after_commit(session, database_url):
-    conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conninfo = (
+        make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
     writer, other_replica = PostgresBroker(conninfo), PostgresBroker(conninfo)
     await writer.start()
     await other_replica.start()

@@ -20,7 +20,9 @@ def csrf_from(html: str) -> str:
 async def sign_in(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> str:
     """Log in; returns the session's CSRF token (read from a signed-in page)."""
     form = await client.get("/login")
-    res = await client.post("/login", data={"email": email, "password": password, "csrf_token": csrf_from(form.text)})
+    res = await client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": csrf_from(form.text)}
+    )
     assert res.status_code == 303, res.text
     return csrf_from((await client.get("/")).text)
 

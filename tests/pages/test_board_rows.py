@@ -30,17 +30,27 @@ NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 def board_row(t, *, viewer_id: int, staff_options, csrf_token: str = "t") -> str:
     return env.get_template("board/_rows.html").render(
-        tickets=[t], csrf_token=csrf_token, principal=SimpleNamespace(user_id=viewer_id),
-        staff_options=staff_options, now=NOW)
+        tickets=[t],
+        csrf_token=csrf_token,
+        principal=SimpleNamespace(user_id=viewer_id),
+        staff_options=staff_options,
+        now=NOW,
+    )
 
 
 def test_every_text_of_a_row_is_escaped():
     evil = '<evil x="1">&'
     person = UserRef(id=7, name=evil, email=evil)
-    values = {"requester": person, "assignee": person, "claimed_by": person, "claimed_at": NOW,
-              "community": CommunityRef(id=3, slug=evil, name=evil),
-              "sla": [SlaCountdown(Target.ack, ClockState.running, NOW + timedelta(hours=2), 60,
-                                   600, evil)]}
+    values = {
+        "requester": person,
+        "assignee": person,
+        "claimed_by": person,
+        "claimed_at": NOW,
+        "community": CommunityRef(id=3, slug=evil, name=evil),
+        "sla": [
+            SlaCountdown(Target.ack, ClockState.running, NOW + timedelta(hours=2), 60, 600, evil)
+        ],
+    }
     # Any text field, including one added later, gets the hostile value.
     for f in dataclasses.fields(BoardTicket):
         if f.name in values:
@@ -49,9 +59,18 @@ def test_every_text_of_a_row_is_escaped():
             values[f.name] = evil
         elif "list[str]" in str(f.type):
             values[f.name] = [evil]
-    t = BoardTicket(id=1, status=Status.open, type=TicketType.bug, urgency=Urgency.urgent,
-                    criticality=None, channel=Channel.web, created_at=NOW, version=1, vote_count=2,
-                    **{k: v for k, v in values.items() if k not in {"id"}})
+    t = BoardTicket(
+        id=1,
+        status=Status.open,
+        type=TicketType.bug,
+        urgency=Urgency.urgent,
+        criticality=None,
+        channel=Channel.web,
+        created_at=NOW,
+        version=1,
+        vote_count=2,
+        **{k: v for k, v in values.items() if k not in {"id"}},
+    )
     staff = staff_choices([SimpleNamespace(id=7, name=evil)])
     for viewer in (7, 8):  # Release for the claimer, nothing for anyone else
         html = board_row(t, viewer_id=viewer, staff_options=staff, csrf_token=evil)
@@ -61,36 +80,61 @@ def test_every_text_of_a_row_is_escaped():
 
 async def test_every_kind_of_row_is_drawn_alike_from_either_view(session):
     lead = await make_user(session, StaffRole.admin, name="Lead <Ops>")
-    agent = await make_user(session, StaffRole.agent, name="Agent \"A\"")
+    agent = await make_user(session, StaffRole.agent, name='Agent "A"')
     actor = principal_for(lead)
-    funded = await make_community(session, "funded", name="Funded & Co", reps=("f@x.example",), funded=True)
+    funded = await make_community(
+        session, "funded", name="Funded & Co", reps=("f@x.example",), funded=True
+    )
     over = await make_community(session, "over", reps=("o@x.example",), budget_hours=0.0)
     plain = await make_community(session, "plain", reps=("p@x.example",))
 
-    over_budget = await make_ticket(session, over, requester_email="o@x.example", title="Over budget")
-    classified = await make_ticket(session, funded, requester_email="f@x.example", title="Classified <b>")
-    await service.update_ticket(session, classified.id, TicketUpdate(criticality=Criticality.medium, tags=["gpu", "a b"],
-                                                                     assignee_id=agent.id), actor=actor)
+    over_budget = await make_ticket(
+        session, over, requester_email="o@x.example", title="Over budget"
+    )
+    classified = await make_ticket(
+        session, funded, requester_email="f@x.example", title="Classified <b>"
+    )
+    await service.update_ticket(
+        session,
+        classified.id,
+        TicketUpdate(criticality=Criticality.medium, tags=["gpu", "a b"], assignee_id=agent.id),
+        actor=actor,
+    )
     await service.add_vote(session, classified.id, voter_email="voter@x.example", actor=actor)
     claimed = await make_ticket(session, plain, requester_email="p@x.example", title="Claimed")
     await service.claim_ticket(session, claimed.id, actor=principal_for(agent))
-    paused = await make_ticket(session, plain, requester_email="p@x.example", title="Waiting on the requester")
+    paused = await make_ticket(
+        session, plain, requester_email="p@x.example", title="Waiting on the requester"
+    )
     await service.change_status(session, paused.id, Status.pending, actor=actor)
-    incident = await make_ticket(session, plain, requester_email="p@x.example", title="Part of an outage")
-    await declare_incident(session, IncidentCreate(title="Outage", tickets=[str(incident.id)]), actor=actor)
+    incident = await make_ticket(
+        session, plain, requester_email="p@x.example", title="Part of an outage"
+    )
+    await declare_incident(
+        session, IncidentCreate(title="Outage", tickets=[str(incident.id)]), actor=actor
+    )
     resolved = await make_ticket(session, None, title="Done")
     await service.change_status(session, resolved.id, Status.resolved, actor=actor)
 
     ids = [over_budget.id, classified.id, claimed.id, paused.id, incident.id, resolved.id]
-    tickets = list((await session.exec(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id)
-                                       .execution_options(populate_existing=True))).all())
+    tickets = list(
+        (
+            await session.exec(
+                select(Ticket)
+                .where(Ticket.id.in_(ids))
+                .order_by(Ticket.id)
+                .execution_options(populate_existing=True)
+            )
+        ).all()
+    )
     lean = await board_views(session, tickets)
     full = await ticket_views(session, tickets)
     options = staff_choices([lead, agent])
     for viewer in (lead.id, agent.id):  # the claimer sees Release, everyone else no claim button
         for b, f in zip(lean, full, strict=True):
-            assert board_row(b, viewer_id=viewer, staff_options=options) == \
-                board_row(f, viewer_id=viewer, staff_options=options), f.title
+            assert board_row(b, viewer_id=viewer, staff_options=options) == board_row(
+                f, viewer_id=viewer, staff_options=options
+            ), f.title
     # The cases above are really there: reasons read from the key include the looked-up facts.
     reasons = {b.title: b.priority_reasons for b in lean}
     assert "part of an open incident" in reasons["Part of an outage"]

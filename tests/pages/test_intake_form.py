@@ -11,8 +11,14 @@ from app.outbox.models import OutboxMessage
 from app.ticket.models import Attachment, Ticket
 from tests.factories import make_community
 
-FORM = {"name": "Ada", "email": "ada@uni.example", "title": "Notebook fails", "body": "504 on start",
-        "type": "bug", "urgency": "urgent"}
+FORM = {
+    "name": "Ada",
+    "email": "ada@uni.example",
+    "title": "Notebook fails",
+    "body": "504 on start",
+    "type": "bug",
+    "urgency": "urgent",
+}
 
 
 async def count(session, model) -> int:
@@ -21,8 +27,13 @@ async def count(session, model) -> int:
 
 @pytest.fixture
 async def uni(session):
-    return await make_community(session, "uni", name="University", reps=("ada@uni.example",),
-                                allowed_origins=["https://uni.example"])
+    return await make_community(
+        session,
+        "uni",
+        name="University",
+        reps=("ada@uni.example",),
+        allowed_origins=["https://uni.example"],
+    )
 
 
 async def test_form_may_be_framed_only_by_the_community_site(client, uni):
@@ -39,23 +50,39 @@ async def test_unknown_community_is_404(client):
     assert (await client.post("/intake/nowhere", data=FORM)).status_code == 404
 
 
-async def test_representative_address_typed_into_the_form_is_held_until_it_confirms(client, session, uni):
+async def test_representative_address_typed_into_the_form_is_held_until_it_confirms(
+    client, session, uni
+):
     """Anyone can type a representative's address: that alone never skips approval (issue 17)."""
     res = await client.post("/intake/uni", data=FORM)
     assert res.status_code == 303
     done = await client.get(res.headers["location"])
     ticket = (await session.exec(select(Ticket))).one()
-    assert ticket.status == "awaiting_approval" and ticket.channel == "web" and ticket.urgency == "urgent"
-    assert f"SUP-{ticket.id}" in done.text and 'id="held"' in done.text and "confirmation link" in done.text
+    assert (
+        ticket.status == "awaiting_approval"
+        and ticket.channel == "web"
+        and ticket.urgency == "urgent"
+    )
+    assert (
+        f"SUP-{ticket.id}" in done.text
+        and 'id="held"' in done.text
+        and "confirmation link" in done.text
+    )
     assert "frame-ancestors 'self' https://uni.example" in done.headers["content-security-policy"]
-    [mail] = (await session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key.like("intake-confirm-%")))).all()
+    [mail] = (
+        await session.exec(
+            select(OutboxMessage).where(OutboxMessage.idempotency_key.like("intake-confirm-%"))
+        )
+    ).all()
     assert mail.payload["to"] == ["ada@uni.example"]
     link = re.search(r"https?://\S+/intake/confirm/(\S+)", mail.payload["text"])
     assert link, mail.payload["text"]
     page = await client.get(f"/intake/confirm/{link.group(1)}")
     assert page.status_code == 200 and 'id="confirm"' in page.text
     ticket = (await session.exec(select(Ticket).execution_options(populate_existing=True))).one()
-    assert ticket.status == "awaiting_approval", "opening the link (a mail scanner) must not confirm"
+    assert ticket.status == "awaiting_approval", (
+        "opening the link (a mail scanner) must not confirm"
+    )
     confirmed = await client.post(f"/intake/confirm/{link.group(1)}")
     assert confirmed.status_code == 200 and f"SUP-{ticket.id}" in confirmed.text
     ticket = (await session.exec(select(Ticket).execution_options(populate_existing=True))).one()
@@ -68,7 +95,11 @@ async def test_representative_address_typed_into_the_form_is_held_until_it_confi
 async def test_confirmation_link_expires(client, session, uni, clock):
     res = await client.post("/intake/uni", data=FORM)
     assert res.status_code == 303
-    [mail] = (await session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key.like("intake-confirm-%")))).all()
+    [mail] = (
+        await session.exec(
+            select(OutboxMessage).where(OutboxMessage.idempotency_key.like("intake-confirm-%"))
+        )
+    ).all()
     token = re.search(r"/intake/confirm/(\S+)", mail.payload["text"]).group(1)
     clock.shift(timedelta(days=8))
     assert (await client.post(f"/intake/confirm/{token}")).status_code == 404
@@ -82,7 +113,11 @@ async def test_a_plain_address_is_not_held(client, session):
     done = await client.get(res.headers["location"])
     ticket = (await session.exec(select(Ticket))).one()
     assert ticket.status == "awaiting_approval" and 'id="held"' not in done.text
-    assert not (await session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key.like("intake-confirm-%")))).all()
+    assert not (
+        await session.exec(
+            select(OutboxMessage).where(OutboxMessage.idempotency_key.like("intake-confirm-%"))
+        )
+    ).all()
 
 
 async def test_member_request_awaits_approval(client, session, uni):
@@ -113,15 +148,21 @@ async def test_invalid_form_is_re_rendered_with_the_values_and_a_422(client, ses
     assert await count(session, Ticket) == 0
 
 
-async def test_attachments_are_kept_and_oversized_ones_refused_whole(client, session, uni, monkeypatch):
-    ok = await client.post("/intake/uni", data=FORM, files={"attachments": ("log.txt", b"traceback", "text/plain")})
+async def test_attachments_are_kept_and_oversized_ones_refused_whole(
+    client, session, uni, monkeypatch
+):
+    ok = await client.post(
+        "/intake/uni", data=FORM, files={"attachments": ("log.txt", b"traceback", "text/plain")}
+    )
     assert ok.status_code == 303
     assert await count(session, Attachment) == 1
     monkeypatch.setenv("FIRSTLINE_MAX_ATTACHMENT_BYTES", "1024")
     from app.config import get_settings
 
     get_settings.cache_clear()
-    big = await client.post("/intake/uni", data=FORM, files={"attachments": ("dump.bin", b"x" * 4096, "text/plain")})
+    big = await client.post(
+        "/intake/uni", data=FORM, files={"attachments": ("dump.bin", b"x" * 4096, "text/plain")}
+    )
     assert big.status_code == 413
     assert "Notebook fails" in big.text  # the form comes back filled in
     assert await count(session, Ticket) == 1 and await count(session, Attachment) == 1

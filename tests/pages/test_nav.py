@@ -14,8 +14,13 @@ NAV = re.compile(r'<nav aria-label="Main">(.*?)</nav>', re.S)
 HREF = re.compile(r'<a\b[^>]*\bhref="(/[^"#]*)"')
 # Each staff area and the scope its page router requires.
 AREAS = {
-    "/": "tickets:read", "/incidents": "incidents:read", "/rota": "schedules:read",
-    "/communities": "communities:read", "/reports": "reports:read", "/sla": "sla:read", "/webhooks": "webhooks:read",
+    "/": "tickets:read",
+    "/incidents": "incidents:read",
+    "/rota": "schedules:read",
+    "/communities": "communities:read",
+    "/reports": "reports:read",
+    "/sla": "sla:read",
+    "/webhooks": "webhooks:read",
 }
 
 
@@ -26,19 +31,25 @@ def nav_links(html: str) -> list[str]:
 
 
 async def _signed_in(client, session, role: StaffRole) -> None:
-    user = await make_user(session, role, email=f"{role.value}@desk.example", name=role.value.title())
+    user = await make_user(
+        session, role, email=f"{role.value}@desk.example", name=role.value.title()
+    )
     await sign_in(client, user.email)
 
 
 async def test_admin_nav_links_every_staff_area_and_each_answers_200(client, session):
     await _signed_in(client, session, StaffRole.admin)
     links = nav_links((await client.get("/")).text)
-    assert sorted(links) == sorted(AREAS), "an area is missing from the nav (or an unknown one was added)"
+    assert sorted(links) == sorted(AREAS), (
+        "an area is missing from the nav (or an unknown one was added)"
+    )
     for href in links:
         res = await client.get(href)
         assert res.status_code == 200, href
         # The area's own link is marked current, so people see where they are.
-        current = re.search(r'<a href="([^"]+)" aria-current="page">', NAV.search(res.text).group(1))
+        current = re.search(
+            r'<a href="([^"]+)" aria-current="page">', NAV.search(res.text).group(1)
+        )
         assert current and current.group(1) == href, href
 
 
@@ -56,11 +67,15 @@ async def test_a_role_without_a_scope_gets_no_link_to_that_area(client, session,
 
 @pytest.mark.parametrize("role", [StaffRole.viewer, StaffRole.agent])
 async def test_no_link_on_any_nav_page_leads_a_role_to_a_refusal(client, session, role):
-    community = await make_community(session, "alpha", name="Alpha University", reps=("rep@alpha.example",))
+    community = await make_community(
+        session, "alpha", name="Alpha University", reps=("rep@alpha.example",)
+    )
     await make_ticket(session, community, title="Notebook servers fail to start")
     await _signed_in(client, session, role)
     links = nav_links((await client.get("/")).text)
-    assert sorted(links) == sorted(h for h, scope in AREAS.items() if scope in ROLE_PERMISSIONS[role])
+    assert sorted(links) == sorted(
+        h for h, scope in AREAS.items() if scope in ROLE_PERMISSIONS[role]
+    )
     seen: set[str] = set()
     for area in links:
         page = await client.get(area)
@@ -70,7 +85,9 @@ async def test_no_link_on_any_nav_page_leads_a_role_to_a_refusal(client, session
                 continue
             seen.add(href)
             res = await client.get(href)
-            assert res.status_code < 400, f"{role.value} sees a link to {href} on {area}, which answers {res.status_code}"
+            assert res.status_code < 400, (
+                f"{role.value} sees a link to {href} on {area}, which answers {res.status_code}"
+            )
     # Pages only a writer may open are not linked for read-only roles.
     if role == StaffRole.viewer:
         assert "/rota/new" not in seen

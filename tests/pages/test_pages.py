@@ -1,6 +1,5 @@
 """The HTML pages: sign-in, CSRF, fragments for htmx, plain posts without JavaScript."""
 
-
 from app.ticket.models import Ticket
 from app.user.models import StaffRole
 from tests.factories import make_community, make_ticket, make_user
@@ -18,24 +17,41 @@ async def test_pages_need_a_signed_in_person(client):
 async def test_wrong_password_and_unknown_email_answer_alike(client, triager):
     form = await client.get("/login")
     token = csrf_from(form.text)
-    wrong = await client.post("/login", data={"email": triager.email, "password": "nope", "csrf_token": token})
-    unknown = await client.post("/login", data={"email": "ghost@desk.example", "password": "nope",
-                                                "csrf_token": csrf_from((await client.get("/login")).text)})
+    wrong = await client.post(
+        "/login", data={"email": triager.email, "password": "nope", "csrf_token": token}
+    )
+    unknown = await client.post(
+        "/login",
+        data={
+            "email": "ghost@desk.example",
+            "password": "nope",
+            "csrf_token": csrf_from((await client.get("/login")).text),
+        },
+    )
     assert wrong.status_code == unknown.status_code == 401
     assert "fl_session" not in wrong.cookies
     assert csrf_from(wrong.text) and "Tara" not in wrong.text
 
 
 async def test_login_without_its_csrf_cookie_is_refused(client, triager):
-    res = await client.post("/login", data={"email": triager.email, "password": "x", "csrf_token": "forged"})
+    res = await client.post(
+        "/login", data={"email": triager.email, "password": "x", "csrf_token": "forged"}
+    )
     assert res.status_code == 403
     assert "expired" in res.text
 
 
 async def test_login_only_redirects_to_same_site_paths(client, triager):
     form = await client.get("/login")
-    res = await client.post("/login", data={"email": triager.email, "password": "correct-horse-battery",
-                                            "csrf_token": csrf_from(form.text), "next": "//evil.example/x"})
+    res = await client.post(
+        "/login",
+        data={
+            "email": triager.email,
+            "password": "correct-horse-battery",
+            "csrf_token": csrf_from(form.text),
+            "next": "//evil.example/x",
+        },
+    )
     assert res.status_code == 303
     assert res.headers["location"] == "/"
 
@@ -71,8 +87,11 @@ async def test_post_without_csrf_token_is_refused_and_changes_nothing(client, cs
 
 async def test_claim_without_javascript_redirects_back(client, csrf, session, triager):
     ticket = await make_ticket(session)
-    res = await client.post(f"/tickets/{ticket.id}/claim", data={"csrf_token": csrf},
-                            headers={"Referer": "http://testserver/?view=mine"})
+    res = await client.post(
+        f"/tickets/{ticket.id}/claim",
+        data={"csrf_token": csrf},
+        headers={"Referer": "http://testserver/?view=mine"},
+    )
     assert res.status_code == 303
     assert res.headers["location"] == "/?view=mine"
     await session.refresh(ticket)
@@ -81,28 +100,41 @@ async def test_claim_without_javascript_redirects_back(client, csrf, session, tr
 
 async def test_claim_with_htmx_returns_just_the_row(client, csrf, session):
     ticket = await make_ticket(session, title="Row me")
-    res = await client.post(f"/tickets/{ticket.id}/claim", data={"target": "row"},
-                            headers={**HX, "X-CSRF-Token": csrf})
+    res = await client.post(
+        f"/tickets/{ticket.id}/claim", data={"target": "row"}, headers={**HX, "X-CSRF-Token": csrf}
+    )
     assert res.status_code == 200
     assert "<html" not in res.text
     assert f'id="row-{ticket.id}"' in res.text and "looking: Tara" in res.text
 
 
-async def test_board_rows_escape_what_people_typed_and_offer_claim_or_release(client, csrf, session):
-    community = await make_community(session, "evil", name='<b>Evil</b> "Co"', reps=("rep@evil.example",))
-    ticket = await make_ticket(session, community, requester_email="rep@evil.example",
-                               title='<script>x()</script> & "q"')
+async def test_board_rows_escape_what_people_typed_and_offer_claim_or_release(
+    client, csrf, session
+):
+    community = await make_community(
+        session, "evil", name='<b>Evil</b> "Co"', reps=("rep@evil.example",)
+    )
+    ticket = await make_ticket(
+        session, community, requester_email="rep@evil.example", title='<script>x()</script> & "q"'
+    )
     page = await client.get("/")
-    claimed = await client.post(f"/tickets/{ticket.id}/claim", data={"target": "row"},
-                                headers={**HX, "X-CSRF-Token": csrf})
+    claimed = await client.post(
+        f"/tickets/{ticket.id}/claim", data={"target": "row"}, headers={**HX, "X-CSRF-Token": csrf}
+    )
     for html in (page.text, claimed.text):
-        assert "<script>x()" not in html and "&lt;script&gt;x()&lt;/script&gt; &amp; &#34;q&#34;" in html
+        assert (
+            "<script>x()" not in html
+            and "&lt;script&gt;x()&lt;/script&gt; &amp; &#34;q&#34;" in html
+        )
         assert "<b>Evil" not in html and "&lt;b&gt;Evil&lt;/b&gt; &#34;Co&#34;" in html
-    row = page.text[page.text.index(f'id="row-{ticket.id}"'):]
-    row = row[:row.index("</li>")]
+    row = page.text[page.text.index(f'id="row-{ticket.id}"') :]
+    row = row[: row.index("</li>")]
     assert f'action="/tickets/{ticket.id}/claim"' in row and "/unclaim" not in row
     assert f'name="csrf_token" value="{csrf}"' in row
-    assert f'action="/tickets/{ticket.id}/unclaim"' in claimed.text and "data-claim" not in claimed.text
+    assert (
+        f'action="/tickets/{ticket.id}/unclaim"' in claimed.text
+        and "data-claim" not in claimed.text
+    )
 
 
 async def test_second_claim_shows_who_won(client, csrf, session):
@@ -112,8 +144,9 @@ async def test_second_claim_shows_who_won(client, csrf, session):
     from tests.factories import principal_for
 
     await claim_ticket(session, str(ticket.id), actor=principal_for(other))
-    res = await client.post(f"/tickets/{ticket.id}/claim", data={"target": "row"},
-                            headers={**HX, "X-CSRF-Token": csrf})
+    res = await client.post(
+        f"/tickets/{ticket.id}/claim", data={"target": "row"}, headers={**HX, "X-CSRF-Token": csrf}
+    )
     assert res.status_code == 409
     assert res.headers["hx-retarget"] == "#flash"
     assert "Omar" in res.text
@@ -121,15 +154,31 @@ async def test_second_claim_shows_who_won(client, csrf, session):
 
 async def test_triage_form_classifies_and_illegal_move_explains(client, csrf, session):
     ticket = await make_ticket(session)
-    res = await client.post(f"/tickets/{ticket.id}/triage", data={
-        "csrf_token": csrf, "criticality": "2", "type": "question", "impact": "1", "data_loss": "on",
-        "has_workaround": "no", "tags": "gpu, notebooks"})
+    res = await client.post(
+        f"/tickets/{ticket.id}/triage",
+        data={
+            "csrf_token": csrf,
+            "criticality": "2",
+            "type": "question",
+            "impact": "1",
+            "data_loss": "on",
+            "has_workaround": "no",
+            "tags": "gpu, notebooks",
+        },
+    )
     assert res.status_code == 303
     detail = await client.get(f"/tickets/{ticket.id}")
     assert "gpu" in detail.text and "notebooks" in detail.text
     await session.refresh(ticket)
-    assert (ticket.criticality, ticket.type, ticket.data_loss, ticket.has_workaround) == (2, "question", True, False)
-    illegal = await client.post(f"/tickets/{ticket.id}/status/awaiting_approval", data={"csrf_token": csrf})
+    assert (ticket.criticality, ticket.type, ticket.data_loss, ticket.has_workaround) == (
+        2,
+        "question",
+        True,
+        False,
+    )
+    illegal = await client.post(
+        f"/tickets/{ticket.id}/status/awaiting_approval", data={"csrf_token": csrf}
+    )
     assert illegal.status_code == 409
     assert "only new requests from non-representatives wait for approval" in illegal.text
 
@@ -137,9 +186,15 @@ async def test_triage_form_classifies_and_illegal_move_explains(client, csrf, se
 async def test_reply_with_then_status_and_the_timeline(client, csrf, session):
     ticket = await make_ticket(session)
     await client.post(f"/tickets/{ticket.id}/status/open", data={"csrf_token": csrf})
-    res = await client.post(f"/tickets/{ticket.id}/messages", data={
-        "csrf_token": csrf, "body": "Fixed in **v2**. <script>alert(1)</script>", "kind": "public",
-        "then_status": "resolved"})
+    res = await client.post(
+        f"/tickets/{ticket.id}/messages",
+        data={
+            "csrf_token": csrf,
+            "body": "Fixed in **v2**. <script>alert(1)</script>",
+            "kind": "public",
+            "then_status": "resolved",
+        },
+    )
     assert res.status_code == 303
     page = (await client.get(f"/tickets/{ticket.id}")).text
     assert "<strong>v2</strong>" in page
@@ -150,8 +205,11 @@ async def test_reply_with_then_status_and_the_timeline(client, csrf, session):
 
 async def test_empty_reply_is_a_clear_400(client, csrf, session):
     ticket = await make_ticket(session)
-    res = await client.post(f"/tickets/{ticket.id}/messages", data={"csrf_token": csrf, "body": "   "},
-                            headers={**HX, "X-CSRF-Token": csrf})
+    res = await client.post(
+        f"/tickets/{ticket.id}/messages",
+        data={"csrf_token": csrf, "body": "   "},
+        headers={**HX, "X-CSRF-Token": csrf},
+    )
     assert res.status_code in (400, 422)
     assert "write something" in res.text
 

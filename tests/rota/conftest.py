@@ -28,12 +28,28 @@ async def team(session) -> Team:
     return Team(ana, bo, cy, bearer(await make_token(session, ana)))
 
 
-async def make_schedule(session, members: list[User], *, zone: str = "Europe/Berlin", kind: str = "weekly",
-                        anchor: date = date(2026, 1, 5), at: time = time(9), roles: dict[str, list[User]] | None = None,
-                        duties: list[str] = (), **extra) -> Schedule:
+async def make_schedule(
+    session,
+    members: list[User],
+    *,
+    zone: str = "Europe/Berlin",
+    kind: str = "weekly",
+    anchor: date = date(2026, 1, 5),
+    at: time = time(9),
+    roles: dict[str, list[User]] | None = None,
+    duties: list[str] = (),
+    **extra,
+) -> Schedule:
     role_list = [RoleIn(name="triager", members=[u.id for u in members], duties=list(duties))]
     for name, people in (roles or {}).items():
         role_list.append(RoleIn(name=name, members=[u.id for u in people]))
-    data = ScheduleIn(name="Support rota", kind=kind, zone=zone, anchor_date=anchor, handoff_time=at,
-                      roles=role_list, **extra)
+    data = ScheduleIn(
+        name="Support rota",
+        kind=kind,
+        zone=zone,
+        anchor_date=anchor,
+        handoff_time=at,
+        roles=role_list,
+        **extra,
+    )
     return await service.create_schedule(session, data, actor_id=None)

@@ -34,9 +34,16 @@ def utc(*args) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-def weekday_rota(anchor: date, holidays: tuple[date, ...], members=(A, B, C, D, E), at: time = time(9),
-                 zone: str = BERLIN) -> Layout:
-    return Layout(Rotation(RotationKind.weekdays, zone, anchor, at, holidays=holidays), {"t": tuple(members)})
+def weekday_rota(
+    anchor: date,
+    holidays: tuple[date, ...],
+    members=(A, B, C, D, E),
+    at: time = time(9),
+    zone: str = BERLIN,
+) -> Layout:
+    return Layout(
+        Rotation(RotationKind.weekdays, zone, anchor, at, holidays=holidays), {"t": tuple(members)}
+    )
 
 
 def who(layout: Layout, instant: datetime, role: str = "t") -> int | None:
@@ -57,11 +64,24 @@ def de() -> tuple[date, ...]:
 def test_the_holiday_lists_the_tables_rely_on():
     bavaria, germany = by(), de()
     assert [d for d in bavaria if d.year == 2026] == [
-        date(2026, 1, 1), date(2026, 1, 6), date(2026, 4, 3), date(2026, 4, 6), date(2026, 5, 1), date(2026, 5, 14),
-        date(2026, 5, 25), date(2026, 6, 4), date(2026, 10, 3), date(2026, 11, 1), date(2026, 12, 25),
-        date(2026, 12, 26)]
+        date(2026, 1, 1),
+        date(2026, 1, 6),
+        date(2026, 4, 3),
+        date(2026, 4, 6),
+        date(2026, 5, 1),
+        date(2026, 5, 14),
+        date(2026, 5, 25),
+        date(2026, 6, 4),
+        date(2026, 10, 3),
+        date(2026, 11, 1),
+        date(2026, 12, 25),
+        date(2026, 12, 26),
+    ]
     assert {d for d in germany if d.year == 2026} == {d for d in bavaria if d.year == 2026} - {
-        date(2026, 1, 6), date(2026, 6, 4), date(2026, 11, 1)}
+        date(2026, 1, 6),
+        date(2026, 6, 4),
+        date(2026, 11, 1),
+    }
     assert date(2027, 1, 1) in germany
 
 
@@ -123,7 +143,9 @@ def test_weekday_window_that_opens_before_the_anchor():
     layout = weekday_rota(date(2026, 4, 8), de())
     shifts = base_shifts(layout, utc(2026, 3, 30), utc(2026, 4, 14))
     assert [(s.start, s.index, s.user_id) for s in shifts] == [
-        (utc(2026, 4, 8, 7), 0, A), (utc(2026, 4, 9, 7), 1, B), (utc(2026, 4, 10, 7), 2, C),
+        (utc(2026, 4, 8, 7), 0, A),
+        (utc(2026, 4, 9, 7), 1, B),
+        (utc(2026, 4, 10, 7), 2, C),
         (utc(2026, 4, 13, 7), 3, D),
     ]
     assert who(layout, utc(2026, 4, 7, 12)) is None  # before the rotation starts
@@ -139,9 +161,13 @@ def test_weekday_holidays_on_a_weekend_and_custom_ones():
     layout = weekday_rota(date(2026, 7, 1), hols, members=(A, B, C), zone="America/Los_Angeles")
     shifts = base_shifts(layout, utc(2026, 7, 1, 16), utc(2026, 7, 14))
     assert [(s.start, s.user_id) for s in shifts] == [
-        (utc(2026, 7, 1, 16), A), (utc(2026, 7, 2, 16), B),  # Fri 3 and Sat 4 Jul: holidays
-        (utc(2026, 7, 6, 16), C), (utc(2026, 7, 7, 16), A),  # Wed 8 Jul: custom holiday
-        (utc(2026, 7, 9, 16), B), (utc(2026, 7, 10, 16), C), (utc(2026, 7, 13, 16), A),
+        (utc(2026, 7, 1, 16), A),
+        (utc(2026, 7, 2, 16), B),  # Fri 3 and Sat 4 Jul: holidays
+        (utc(2026, 7, 6, 16), C),
+        (utc(2026, 7, 7, 16), A),  # Wed 8 Jul: custom holiday
+        (utc(2026, 7, 9, 16), B),
+        (utc(2026, 7, 10, 16), C),
+        (utc(2026, 7, 13, 16), A),
     ]
     # Weekdays from 1 Jul: to Fri 4 Sep 47, to Tue 8 Sep 49. Weekday holidays among them: 3 Jul, 8 Jul,
     # then Labor Day; Sat 4 Jul uses up no turn. Fri 4 Sep: 45 -> A; Mon 7 Sep: nobody; Tue 8 Sep: 46 -> B.
@@ -152,9 +178,16 @@ def test_weekday_holidays_on_a_weekend_and_custom_ones():
 
 # --- weekly and custom rotas: a handoff on a holiday moves to the next non-holiday day -----------
 
-def weekly_rota(anchor: date, weekday: int, holidays: tuple[date, ...], members=(A, B, C)) -> Layout:
-    return Layout(Rotation(RotationKind.weekly, BERLIN, anchor, time(9), handoff_weekday=weekday, holidays=holidays),
-                  {"t": tuple(members)})
+
+def weekly_rota(
+    anchor: date, weekday: int, holidays: tuple[date, ...], members=(A, B, C)
+) -> Layout:
+    return Layout(
+        Rotation(
+            RotationKind.weekly, BERLIN, anchor, time(9), handoff_weekday=weekday, holidays=holidays
+        ),
+        {"t": tuple(members)},
+    )
 
 
 def test_weekly_monday_rota_around_easter_and_whitsun():
@@ -188,17 +221,27 @@ def test_weekly_friday_rota_over_two_holidays_in_a_row_and_new_year():
     layout = weekly_rota(date(2026, 12, 4), 4, de(), members=(A, B))
     shifts = base_shifts(layout, utc(2026, 12, 4, 8), utc(2027, 1, 9))
     assert [(s.start, s.user_id) for s in shifts] == [
-        (utc(2026, 12, 4, 8), A), (utc(2026, 12, 11, 8), B), (utc(2026, 12, 18, 8), A),
-        (utc(2026, 12, 27, 8), B), (utc(2027, 1, 2, 8), A), (utc(2027, 1, 8, 8), B),
+        (utc(2026, 12, 4, 8), A),
+        (utc(2026, 12, 11, 8), B),
+        (utc(2026, 12, 18, 8), A),
+        (utc(2026, 12, 27, 8), B),
+        (utc(2027, 1, 2, 8), A),
+        (utc(2027, 1, 8, 8), B),
     ]
 
 
 def test_custom_rotations_move_at_most_to_the_day_before_the_next_handoff():
     # 3-day shifts from Thu 24 Dec 2026: handoffs 24, 27, 30 Dec, 2 Jan ... Custom holidays 27-29 Dec
     # push the 27 Dec handoff two days at most (to 29 Dec), never onto the next one (30 Dec).
-    hols = skipped_dates(None, None, [date(2026, 12, 27), date(2026, 12, 28), date(2026, 12, 29)], 2026, 2027)
-    three = Layout(Rotation(RotationKind.custom, BERLIN, date(2026, 12, 24), time(9), shift_days=3, holidays=hols),
-                   {"t": (A, B)})
+    hols = skipped_dates(
+        None, None, [date(2026, 12, 27), date(2026, 12, 28), date(2026, 12, 29)], 2026, 2027
+    )
+    three = Layout(
+        Rotation(
+            RotationKind.custom, BERLIN, date(2026, 12, 24), time(9), shift_days=3, holidays=hols
+        ),
+        {"t": (A, B)},
+    )
     shifts = base_shifts(three, utc(2026, 12, 24, 8), utc(2027, 1, 2, 8))
     assert [(s.start, s.end, s.user_id) for s in shifts] == [
         (utc(2026, 12, 24, 8), utc(2026, 12, 29, 8), A),
@@ -206,9 +249,16 @@ def test_custom_rotations_move_at_most_to_the_day_before_the_next_handoff():
         (utc(2026, 12, 30, 8), utc(2027, 1, 2, 8), A),
     ]
     # One-day shifts cannot move at all: a holiday still has its handoff.
-    daily = Layout(Rotation(RotationKind.custom, BERLIN, date(2026, 12, 24), time(9), shift_days=1, holidays=hols),
-                   {"t": (A, B)})
-    assert [s.user_id for s in base_shifts(daily, utc(2026, 12, 27, 8), utc(2026, 12, 29, 8))] == [B, A]
+    daily = Layout(
+        Rotation(
+            RotationKind.custom, BERLIN, date(2026, 12, 24), time(9), shift_days=1, holidays=hols
+        ),
+        {"t": (A, B)},
+    )
+    assert [s.user_id for s in base_shifts(daily, utc(2026, 12, 27, 8), utc(2026, 12, 29, 8))] == [
+        B,
+        A,
+    ]
 
 
 def test_weekly_rota_before_its_first_handoff_and_far_from_it():
@@ -248,39 +298,54 @@ def test_an_override_that_ends_exactly_at_a_handoff_does_not_spill_over():
 def test_a_window_on_shift_boundaries_holds_only_the_shifts_inside():
     week2 = (MON_12, MON_12 + timedelta(days=7))
     assert [(s.start, s.end, s.user_id) for s in shifts_between(WEEK, [], *week2)] == [
-        (MON_12, MON_12 + timedelta(days=7), B)]
+        (MON_12, MON_12 + timedelta(days=7), B)
+    ]
     # Overrides that end exactly where the window starts and start exactly where it ends: their
     # pieces of B's shift lie outside the window and stay outside.
     day = (utc(2026, 1, 13), utc(2026, 1, 14))
-    cover = [OverrideWindow(9, "t", utc(2026, 1, 12, 10), day[0], C), OverrideWindow(10, "t", day[1], utc(2026, 1, 15), C)]
-    assert [(s.start, s.end, s.user_id, s.override_id) for s in shifts_between(WEEK, cover, *day)] == [
-        (day[0], day[1], B, None)]
+    cover = [
+        OverrideWindow(9, "t", utc(2026, 1, 12, 10), day[0], C),
+        OverrideWindow(10, "t", day[1], utc(2026, 1, 15), C),
+    ]
+    assert [
+        (s.start, s.end, s.user_id, s.override_id) for s in shifts_between(WEEK, cover, *day)
+    ] == [(day[0], day[1], B, None)]
     assert [s.override_id for s in shifts_between(WEEK, cover, *week2)] == [None, 9, None, 10, None]
 
 
 # --- holiday calendars -------------------------------------------------------------------------
 
+
 def test_skipped_dates_merge_public_and_custom_once_each():
-    got = skipped_dates("DE", "", [date(2026, 12, 25), date(2026, 12, 31), date(2027, 3, 1)], 2026, 2026)
+    got = skipped_dates(
+        "DE", "", [date(2026, 12, 25), date(2026, 12, 31), date(2027, 3, 1)], 2026, 2026
+    )
     assert got == tuple(sorted({d for d in de() if d.year == 2026} | {date(2026, 12, 31)}))
     assert skipped_dates(None, None, [date(2026, 2, 2), date(2025, 2, 2)], 2025, 2026) == (
-        date(2025, 2, 2), date(2026, 2, 2))
+        date(2025, 2, 2),
+        date(2026, 2, 2),
+    )
     assert skipped_dates(None, None, [], 2026, 2026) == ()
 
 
-@pytest.mark.parametrize("country,subdiv,message", [
-    (None, "BY", "^a holiday subdivision needs a holiday country$"),
-    ("", "BY", "^a holiday subdivision needs a holiday country$"),
-    ("XX", None, "^no public holidays known for country 'XX' [(]use ISO 3166 codes"),
-    ("DE", "XX", "^no public holidays known for 'DE'/'XX' [(]use ISO 3166 codes"),
-])
+@pytest.mark.parametrize(
+    "country,subdiv,message",
+    [
+        (None, "BY", "^a holiday subdivision needs a holiday country$"),
+        ("", "BY", "^a holiday subdivision needs a holiday country$"),
+        ("XX", None, "^no public holidays known for country 'XX' [(]use ISO 3166 codes"),
+        ("DE", "XX", "^no public holidays known for 'DE'/'XX' [(]use ISO 3166 codes"),
+    ],
+)
 def test_unknown_holiday_calendars_are_refused(country, subdiv, message):
     with pytest.raises(InvalidInput, match=message) as err:
         check_calendar(country, subdiv)
     assert err.value.code == "bad_holidays"
 
 
-@pytest.mark.parametrize("country,subdiv", [(None, None), ("", ""), ("DE", None), ("DE", "BY"), ("US", "CA")])
+@pytest.mark.parametrize(
+    "country,subdiv", [(None, None), ("", ""), ("DE", None), ("DE", "BY"), ("US", "CA")]
+)
 def test_known_holiday_calendars_pass(country, subdiv):
     check_calendar(country, subdiv)
 
@@ -291,8 +356,10 @@ FIRST = utc(2026, 1, 5, 9)  # A's week in WEEK: [FIRST, MON_12)
 
 
 def pieces(overrides, start=FIRST, end=MON_12):
-    return [(p.start, p.end, p.user_id, p.override_id)
-            for p in final_shifts(base_shifts(WEEK, start, end), overrides)]
+    return [
+        (p.start, p.end, p.user_id, p.override_id)
+        for p in final_shifts(base_shifts(WEEK, start, end), overrides)
+    ]
 
 
 def ov(i, start, end, user=C):
@@ -301,14 +368,27 @@ def ov(i, start, end, user=C):
 
 def test_an_override_on_the_whole_shift_or_on_either_edge_leaves_no_empty_piece():
     assert pieces([ov(1, FIRST, MON_12)]) == [(FIRST, MON_12, C, 1)]
-    assert pieces([ov(1, FIRST, utc(2026, 1, 6))]) == [(FIRST, utc(2026, 1, 6), C, 1), (utc(2026, 1, 6), MON_12, A, None)]
-    assert pieces([ov(1, utc(2026, 1, 9), MON_12)]) == [(FIRST, utc(2026, 1, 9), A, None), (utc(2026, 1, 9), MON_12, C, 1)]
-    assert pieces([ov(1, utc(2026, 1, 7), utc(2026, 1, 7))]) == [(FIRST, MON_12, A, None)]  # empty: ignored
+    assert pieces([ov(1, FIRST, utc(2026, 1, 6))]) == [
+        (FIRST, utc(2026, 1, 6), C, 1),
+        (utc(2026, 1, 6), MON_12, A, None),
+    ]
+    assert pieces([ov(1, utc(2026, 1, 9), MON_12)]) == [
+        (FIRST, utc(2026, 1, 9), A, None),
+        (utc(2026, 1, 9), MON_12, C, 1),
+    ]
+    assert pieces([ov(1, utc(2026, 1, 7), utc(2026, 1, 7))]) == [
+        (FIRST, MON_12, A, None)
+    ]  # empty: ignored
 
 
 def test_adjacent_overrides_given_in_any_order():
     day6, day7, day8 = utc(2026, 1, 6), utc(2026, 1, 7), utc(2026, 1, 8)
-    expected = [(FIRST, day6, A, None), (day6, day7, C, 1), (day7, day8, D, 2), (day8, MON_12, A, None)]
+    expected = [
+        (FIRST, day6, A, None),
+        (day6, day7, C, 1),
+        (day7, day8, D, 2),
+        (day8, MON_12, A, None),
+    ]
     assert pieces([ov(1, day6, day7), ov(2, day7, day8, D)]) == expected
     assert pieces([ov(2, day7, day8, D), ov(1, day6, day7)]) == expected
 
@@ -317,14 +397,22 @@ def test_the_override_given_later_wins_even_when_it_starts_earlier():
     day6, day7, day8 = utc(2026, 1, 6), utc(2026, 1, 7), utc(2026, 1, 8)
     got = pieces([ov(1, day7, utc(2026, 1, 9)), ov(2, day6, day8, D)])
     # (D's time comes in two pieces, cut where the first override began; pieces are not merged.)
-    assert got == [(FIRST, day6, A, None), (day6, day7, D, 2), (day7, day8, D, 2), (day8, utc(2026, 1, 9), C, 1),
-                   (utc(2026, 1, 9), MON_12, A, None)]
+    assert got == [
+        (FIRST, day6, A, None),
+        (day6, day7, D, 2),
+        (day7, day8, D, 2),
+        (day8, utc(2026, 1, 9), C, 1),
+        (utc(2026, 1, 9), MON_12, A, None),
+    ]
 
 
 def test_overrides_given_out_of_order_all_reach_their_shift():
     # Given: 6 Jan, then a week later, then 7 Jan. Each week's shift must find its own overrides.
-    given = [ov(1, utc(2026, 1, 6), utc(2026, 1, 6, 12)), ov(2, utc(2026, 1, 13), utc(2026, 1, 14), D),
-             ov(3, utc(2026, 1, 7, 12), utc(2026, 1, 8))]
+    given = [
+        ov(1, utc(2026, 1, 6), utc(2026, 1, 6, 12)),
+        ov(2, utc(2026, 1, 13), utc(2026, 1, 14), D),
+        ov(3, utc(2026, 1, 7, 12), utc(2026, 1, 8)),
+    ]
     got = {(p[3], p[2]) for p in pieces(given, FIRST, utc(2026, 1, 19, 9)) if p[3]}
     assert got == {(1, C), (2, D), (3, C)}
 
@@ -342,22 +430,32 @@ def test_fairness_counts_only_time_inside_the_window():
         return Shift("t", 0, start, end, user)
 
     window = (utc(2026, 1, 5), utc(2026, 1, 6))
-    shifts = [shift(utc(2026, 1, 4), window[0], A),  # ends where the window starts: not counted
-              shift(utc(2026, 1, 5), utc(2026, 1, 5, 0, 20), B),  # 20 minutes: 0.33 h
-              shift(utc(2026, 1, 5, 0, 20), utc(2026, 1, 5, 2), C),
-              shift(utc(2026, 1, 5, 2), utc(2026, 1, 5, 6), A),
-              shift(utc(2026, 1, 5, 6), utc(2026, 1, 5, 10), D),
-              shift(window[1], utc(2026, 1, 7), B)]  # starts where the window ends: not counted
+    shifts = [
+        shift(utc(2026, 1, 4), window[0], A),  # ends where the window starts: not counted
+        shift(utc(2026, 1, 5), utc(2026, 1, 5, 0, 20), B),  # 20 minutes: 0.33 h
+        shift(utc(2026, 1, 5, 0, 20), utc(2026, 1, 5, 2), C),
+        shift(utc(2026, 1, 5, 2), utc(2026, 1, 5, 6), A),
+        shift(utc(2026, 1, 5, 6), utc(2026, 1, 5, 10), D),
+        shift(window[1], utc(2026, 1, 7), B),
+    ]  # starts where the window ends: not counted
     got = [(f.user_id, f.shifts, f.hours) for f in fairness(shifts, *window)]
     assert got == [(A, 1, 4.0), (D, 1, 4.0), (C, 1, 1.67), (B, 1, 0.33)]
 
 
-@pytest.mark.parametrize("kind,days,index,expected", [
-    (RotationKind.weekly, 7, 52, date(2026, 12, 28)),  # 52 weeks after Mon 29 Dec 2025
-    (RotationKind.weekdays, 1, 10, date(2026, 1, 12)),  # 10 working days ~ 2 weeks
-    (RotationKind.weekdays, 1, 7, date(2026, 1, 7)),  # 7 x 7/5 = 9.8 -> 9 days
-    (RotationKind.custom, 3, 10, date(2026, 1, 28)),  # exactly 30 days (7 / (7/3) in floats gave 29)
-])
+@pytest.mark.parametrize(
+    "kind,days,index,expected",
+    [
+        (RotationKind.weekly, 7, 52, date(2026, 12, 28)),  # 52 weeks after Mon 29 Dec 2025
+        (RotationKind.weekdays, 1, 10, date(2026, 1, 12)),  # 10 working days ~ 2 weeks
+        (RotationKind.weekdays, 1, 7, date(2026, 1, 7)),  # 7 x 7/5 = 9.8 -> 9 days
+        (
+            RotationKind.custom,
+            3,
+            10,
+            date(2026, 1, 28),
+        ),  # exactly 30 days (7 / (7/3) in floats gave 29)
+    ],
+)
 def test_approx_index_date(kind, days, index, expected):
     from app.rota.schedule import approx_index_date
 
@@ -366,13 +464,21 @@ def test_approx_index_date(kind, days, index, expected):
 
 
 def test_windows_that_touch_a_shift_hold_nothing_of_it():
-    layout = weekday_rota(date(2026, 4, 8), de())  # Wed 8 Apr: shift 09:00 CEST (07:00 UTC) to Thu 07:00 UTC
+    layout = weekday_rota(
+        date(2026, 4, 8), de()
+    )  # Wed 8 Apr: shift 09:00 CEST (07:00 UTC) to Thu 07:00 UTC
     s8, s9 = utc(2026, 4, 8, 7), utc(2026, 4, 9, 7)
-    assert [x.start for x in base_shifts(layout, utc(2026, 4, 8), s8)] == []  # ends where the shift starts
-    assert [x.start for x in base_shifts(layout, s9, s9 + timedelta(minutes=1))] == [s9]  # starts at a handoff
+    assert [
+        x.start for x in base_shifts(layout, utc(2026, 4, 8), s8)
+    ] == []  # ends where the shift starts
+    assert [x.start for x in base_shifts(layout, s9, s9 + timedelta(minutes=1))] == [
+        s9
+    ]  # starts at a handoff
     assert [x.start for x in base_shifts(layout, s8, s9)] == [s8]
     for any_layout in (layout, WEEK):
-        assert base_shifts(any_layout, s8 + timedelta(hours=3), s8 + timedelta(hours=3)) == []  # empty window
+        assert (
+            base_shifts(any_layout, s8 + timedelta(hours=3), s8 + timedelta(hours=3)) == []
+        )  # empty window
         assert base_shifts(any_layout, s9, s8) == []  # backwards window
 
 
@@ -380,7 +486,12 @@ def test_fairness_breaks_ties_in_hours_by_person_not_by_shift_count():
     from app.rota.schedule import Shift, fairness
 
     window = (utc(2026, 1, 5), utc(2026, 1, 6))
-    shifts = [Shift("t", 0, utc(2026, 1, 5, 0), utc(2026, 1, 5, 4), D),  # D: one 4-hour shift
-              Shift("t", 1, utc(2026, 1, 5, 4), utc(2026, 1, 5, 6), A),  # A: two 2-hour shifts
-              Shift("t", 2, utc(2026, 1, 5, 6), utc(2026, 1, 5, 8), A)]
-    assert [(f.user_id, f.shifts, f.hours) for f in fairness(shifts, *window)] == [(A, 2, 4.0), (D, 1, 4.0)]
+    shifts = [
+        Shift("t", 0, utc(2026, 1, 5, 0), utc(2026, 1, 5, 4), D),  # D: one 4-hour shift
+        Shift("t", 1, utc(2026, 1, 5, 4), utc(2026, 1, 5, 6), A),  # A: two 2-hour shifts
+        Shift("t", 2, utc(2026, 1, 5, 6), utc(2026, 1, 5, 8), A),
+    ]
+    assert [(f.user_id, f.shifts, f.hours) for f in fairness(shifts, *window)] == [
+        (A, 2, 4.0),
+        (D, 1, 4.0),
+    ]

@@ -26,23 +26,35 @@ async def test_assign_mode_assigns_the_triager_on_call(session, team, frozen_now
     assert ticket.assignee_id == team.ana.id
     kinds = (await session.exec(select(Event.kind).where(Event.ticket_id == ticket.id))).all()
     assert "ticket.assigned_by_rota" in kinds
-    mail = (await session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == f"rota-triage-{ticket.id}"))).one()
+    mail = (
+        await session.exec(
+            select(OutboxMessage).where(OutboxMessage.idempotency_key == f"rota-triage-{ticket.id}")
+        )
+    ).one()
     assert mail.payload["to"] == ["ana@desk.example"] and mail.payload["ticket_id"] == ticket.id
 
 
-async def test_offer_mode_tells_the_triager_but_leaves_the_ticket_unassigned(session, team, frozen_now):
+async def test_offer_mode_tells_the_triager_but_leaves_the_ticket_unassigned(
+    session, team, frozen_now
+):
     await make_schedule(session, [team.bo, team.ana], triage_mode="offer")
     ticket = await make_ticket(session)
     assert ticket.assignee_id is None
     offered = (await session.exec(select(Event).where(Event.kind == "ticket.offered"))).one()
     assert offered.data["user_id"] == team.bo.id
-    mail = (await session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == f"rota-triage-{ticket.id}"))).one()
+    mail = (
+        await session.exec(
+            select(OutboxMessage).where(OutboxMessage.idempotency_key == f"rota-triage-{ticket.id}")
+        )
+    ).one()
     assert mail.payload["to"] == ["bo@desk.example"]
 
 
 async def test_off_mode_nobody_on_and_awaiting_approval_change_nothing(session, team, frozen_now):
     await make_schedule(session, [team.ana], triage_mode="off")
-    await make_schedule(session, [team.bo], triage_mode="assign", anchor=datetime(2027, 1, 4).date())  # not started
+    await make_schedule(
+        session, [team.bo], triage_mode="assign", anchor=datetime(2027, 1, 4).date()
+    )  # not started
     assert (await make_ticket(session)).assignee_id is None
     await make_schedule(session, [team.cy], triage_mode="assign")
     community = await make_community(session, reps=("rep@uni.example",))
@@ -50,5 +62,9 @@ async def test_off_mode_nobody_on_and_awaiting_approval_change_nothing(session, 
     assert waiting.status == Status.awaiting_approval and waiting.assignee_id is None
     assert (await make_ticket(session)).assignee_id == team.cy.id
     # Only the last ticket was routed (other domains may mail about the one awaiting approval).
-    routed = (await session.exec(select(OutboxMessage).where(col(OutboxMessage.idempotency_key).like("rota-triage-%")))).all()
+    routed = (
+        await session.exec(
+            select(OutboxMessage).where(col(OutboxMessage.idempotency_key).like("rota-triage-%"))
+        )
+    ).all()
     assert [m.payload["to"] for m in routed] == [["cy@desk.example"]]

@@ -1,7 +1,7 @@
 """The business-time clock: named cases, DST in four regions, holidays, and properties."""
 
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -60,7 +60,9 @@ def test_24x5_working_day_across_a_weekend():
     assert due == at("UTC", 2026, 11, 23, 12, 0)
     # Opened on Saturday: the day starts counting at Monday 00:00.
     assert cal.add_business(at("UTC", 2026, 11, 21, 9, 0), 24 * H) == at("UTC", 2026, 11, 24, 0, 0)
-    assert cal.business_between(at("UTC", 2026, 11, 20, 0, 0), at("UTC", 2026, 11, 24, 0, 0)) == 48 * H
+    assert (
+        cal.business_between(at("UTC", 2026, 11, 20, 0, 0), at("UTC", 2026, 11, 24, 0, 0)) == 48 * H
+    )
 
 
 def test_several_periods_a_day_lunch_is_not_business_time():
@@ -68,8 +70,9 @@ def test_several_periods_a_day_lunch_is_not_business_time():
     start = at("Europe/Paris", 2026, 11, 23, 11, 0)  # Monday
     assert local(cal.add_business(start, 2 * H), "Europe/Paris") == datetime(2026, 11, 23, 14, 30)
     assert not cal.is_business(at("Europe/Paris", 2026, 11, 23, 12, 45))
-    assert local(cal.next_business(at("Europe/Paris", 2026, 11, 23, 12, 45)), "Europe/Paris") == datetime(
-        2026, 11, 23, 13, 30)
+    assert local(
+        cal.next_business(at("Europe/Paris", 2026, 11, 23, 12, 45)), "Europe/Paris"
+    ) == datetime(2026, 11, 23, 13, 30)
 
 
 def test_result_can_be_the_closing_time():
@@ -84,14 +87,18 @@ def test_next_business_and_is_business():
     assert local(cal.next_business(sat), "America/New_York") == datetime(2026, 11, 23, 9, 0)
     inside = at("America/New_York", 2026, 11, 23, 9, 0)
     assert cal.is_business(inside) and cal.next_business(inside) == inside
-    assert not cal.is_business(at("America/New_York", 2026, 11, 23, 17, 0))  # closing time is outside
+    assert not cal.is_business(
+        at("America/New_York", 2026, 11, 23, 17, 0)
+    )  # closing time is outside
 
 
 def test_between_is_negative_backwards_and_zero_outside_hours():
     cal = office_hours("UTC")
     a, b = at("UTC", 2026, 11, 23, 10, 0), at("UTC", 2026, 11, 23, 12, 0)
     assert cal.business_between(b, a) == -2 * H
-    assert cal.business_between(at("UTC", 2026, 11, 21, 1, 0), at("UTC", 2026, 11, 22, 23, 0)) == timedelta(0)
+    assert cal.business_between(
+        at("UTC", 2026, 11, 21, 1, 0), at("UTC", 2026, 11, 22, 23, 0)
+    ) == timedelta(0)
 
 
 # --- DST ------------------------------------------------------------------------------------
@@ -116,9 +123,12 @@ def test_office_hours_keep_their_wall_clock_across_dst(zone, spring, fall):
         assert cal.business_between(start, due) == 4 * H
 
 
-@pytest.mark.parametrize("zone,spring,fall", [
-    ("Europe/Berlin", date(2026, 3, 29), date(2026, 10, 25)),
-])
+@pytest.mark.parametrize(
+    "zone,spring,fall",
+    [
+        ("Europe/Berlin", date(2026, 3, 29), date(2026, 10, 25)),
+    ],
+)
 def test_24_hour_day_is_23_or_25_real_hours_on_a_dst_change(zone, spring, fall):
     # A 24x5 calendar with Sunday work too, to put a DST change inside a working day.
     full = ((0, 1440),)
@@ -157,17 +167,23 @@ def test_zone_without_dst():
 # --- validation -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("spec,message", [
-    ({"kind": "hours", "zone": "Mars/Base", "hours": {"mon": "09:00-17:00"}}, "unknown time zone"),
-    ({"kind": "hours", "zone": "UTC", "hours": {"mon": "17:00-09:00"}}, "must end after"),
-    ({"kind": "hours", "zone": "UTC", "hours": {"mon": "09:00-12:00, 11:00-13:00"}}, "overlap"),
-    ({"kind": "hours", "zone": "UTC", "hours": {"mon": "9-17"}}, "HH:MM"),
-    ({"kind": "hours", "zone": "UTC", "hours": {}}, "at least one"),
-    ({"kind": "hours", "zone": "UTC", "hours": {"monday": "09:00-17:00"}}, "unknown weekday"),
-    ({"kind": "weekly", "zone": "UTC"}, "kind"),
-    ({"kind": "24x5", "zone": "UTC", "holiday_country": "XX"}, "no public holidays"),
-    ({"kind": "24x5", "zone": "UTC", "custom_holidays": ["2026-13-01"]}, "not a date"),
-])
+@pytest.mark.parametrize(
+    "spec,message",
+    [
+        (
+            {"kind": "hours", "zone": "Mars/Base", "hours": {"mon": "09:00-17:00"}},
+            "unknown time zone",
+        ),
+        ({"kind": "hours", "zone": "UTC", "hours": {"mon": "17:00-09:00"}}, "must end after"),
+        ({"kind": "hours", "zone": "UTC", "hours": {"mon": "09:00-12:00, 11:00-13:00"}}, "overlap"),
+        ({"kind": "hours", "zone": "UTC", "hours": {"mon": "9-17"}}, "HH:MM"),
+        ({"kind": "hours", "zone": "UTC", "hours": {}}, "at least one"),
+        ({"kind": "hours", "zone": "UTC", "hours": {"monday": "09:00-17:00"}}, "unknown weekday"),
+        ({"kind": "weekly", "zone": "UTC"}, "kind"),
+        ({"kind": "24x5", "zone": "UTC", "holiday_country": "XX"}, "no public holidays"),
+        ({"kind": "24x5", "zone": "UTC", "custom_holidays": ["2026-13-01"]}, "not a date"),
+    ],
+)
 def test_bad_calendars_are_refused_with_a_reason(spec, message):
     with pytest.raises(CalendarError, match=message):
         calendar_from_spec(**spec)
@@ -192,25 +208,55 @@ def test_parse_periods_and_describe():
 
 # --- properties -----------------------------------------------------------------------------
 
-ZONES = ["UTC", "America/New_York", "America/Los_Angeles", "America/Sao_Paulo", "America/Santiago",
-         "Europe/London", "Europe/Berlin", "Australia/Sydney", "Australia/Lord_Howe", "Asia/Kolkata",
-         "Asia/Tokyo", "Pacific/Auckland", "Pacific/Chatham", "Asia/Kathmandu", "Africa/Casablanca", "Asia/Tehran"]
-PERIODS = ["09:00-17:00", "08:00-12:00, 13:00-17:00", "00:00-24:00", "22:00-24:00", "01:30-03:30", "00:00-02:30"]
+ZONES = [
+    "UTC",
+    "America/New_York",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "America/Santiago",
+    "Europe/London",
+    "Europe/Berlin",
+    "Australia/Sydney",
+    "Australia/Lord_Howe",
+    "Asia/Kolkata",
+    "Asia/Tokyo",
+    "Pacific/Auckland",
+    "Pacific/Chatham",
+    "Asia/Kathmandu",
+    "Africa/Casablanca",
+    "Asia/Tehran",
+]
+PERIODS = [
+    "09:00-17:00",
+    "08:00-12:00, 13:00-17:00",
+    "00:00-24:00",
+    "22:00-24:00",
+    "01:30-03:30",
+    "00:00-02:30",
+]
 
 
 @st.composite
 def calendars(draw):
     zone = draw(st.sampled_from(ZONES))
     if draw(st.booleans()):
-        return working_days_24x5(zone, holiday_country=draw(st.sampled_from([None, "US", "DE", "AU"])))
+        return working_days_24x5(
+            zone, holiday_country=draw(st.sampled_from([None, "US", "DE", "AU"]))
+        )
     days = tuple(sorted(draw(st.sets(st.integers(0, 6), min_size=1, max_size=7))))
     custom = draw(st.sets(st.dates(date(2025, 1, 1), date(2027, 12, 31)), max_size=5))
-    return office_hours(zone, draw(st.sampled_from(PERIODS)), days=days, custom_holidays=custom,
-                        holiday_country=draw(st.sampled_from([None, "GB", "US", "FR"])))
+    return office_hours(
+        zone,
+        draw(st.sampled_from(PERIODS)),
+        days=days,
+        custom_holidays=custom,
+        holiday_country=draw(st.sampled_from([None, "GB", "US", "FR"])),
+    )
 
 
-instants = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31),
-                        timezones=st.just(UTC))
+instants = st.datetimes(
+    min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
+)
 durations = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=40))
 PROPS = examples(150)
 
@@ -228,7 +274,9 @@ def test_add_then_measure_gives_back_the_duration(cal, start, duration):
 def test_deadlines_fall_in_business_time_or_at_closing(cal, start, duration):
     due = cal.add_business(start, duration)
     tick = timedelta(microseconds=1)
-    assert reference_between(cal, due - tick, due) == tick  # the last moment counted was working time
+    assert (
+        reference_between(cal, due - tick, due) == tick
+    )  # the last moment counted was working time
     # ...and it is the earliest such instant: a moment earlier, less time had passed.
     assert reference_between(cal, start, due - tick) < duration
 
@@ -260,7 +308,7 @@ def test_next_business_is_business_and_nothing_is_skipped(cal, t):
 # on its own (a time skipped by spring-forward starts at the jump; a repeated one is the first).
 
 
-@lru_cache(maxsize=None)
+@cache
 def _package_holidays(country: str, subdiv: str | None, year: int) -> frozenset[date]:
     import holidays
 
@@ -342,4 +390,6 @@ def test_local_wall_clock_decides_is_business(cal, t):
     shifted = {(t + d).astimezone(ZoneInfo(cal.zone)).utcoffset() for d in (-3 * H, 3 * H)}
     if len(shifted) == 1:
         assert cal.is_business(t) == in_period
-    assert cal.is_business(t) == (reference_between(cal, t, t + timedelta(microseconds=1)) > timedelta(0))
+    assert cal.is_business(t) == (
+        reference_between(cal, t, t + timedelta(microseconds=1)) > timedelta(0)
+    )

@@ -20,8 +20,13 @@ def utc(*parts: int) -> datetime:
 
 
 async def clocks_of(session, ticket_id: int) -> dict[str, SlaClock]:
-    rows = (await session.exec(select(SlaClock).where(SlaClock.ticket_id == ticket_id)
-                               .execution_options(populate_existing=True))).all()
+    rows = (
+        await session.exec(
+            select(SlaClock)
+            .where(SlaClock.ticket_id == ticket_id)
+            .execution_options(populate_existing=True)
+        )
+    ).all()
     return {c.target: c for c in rows}
 
 
@@ -51,15 +56,23 @@ async def _reasons(session, ticket):
 
 async def test_github_gets_three_business_hours_and_critical_beats_channel(session, clock):
     ticket = await make_ticket(session, channel=Channel.github)  # Monday 10:00
-    assert (await clocks_of(session, ticket.id))["first_response"].due_at == utc(2026, 11, 23, 13, 0)
+    assert (await clocks_of(session, ticket.id))["first_response"].due_at == utc(
+        2026, 11, 23, 13, 0
+    )
     triager = principal_for(await make_user(session, "triager"))
     clock.advance(minutes=30)
-    await update_ticket(session, ticket.id, TicketUpdate(criticality=Criticality.critical), actor=triager)
+    await update_ticket(
+        session, ticket.id, TicketUpdate(criticality=Criticality.critical), actor=triager
+    )
     c = await clocks_of(session, ticket.id)
     # C1: first response within 60 min of working-day time; 30 min were already used.
     assert c["first_response"].target_minutes == 60
     assert c["first_response"].due_at == utc(2026, 11, 23, 11, 0)
-    event = (await session.exec(select(Event).where(Event.ticket_id == ticket.id, Event.kind == "sla.recomputed"))).one()
+    event = (
+        await session.exec(
+            select(Event).where(Event.ticket_id == ticket.id, Event.kind == "sla.recomputed")
+        )
+    ).one()
     fr = event.data["targets"]["first_response"]
     assert fr["before"]["minutes"] == 180 and fr["after"]["minutes"] == 60
     assert fr["before"]["due_at"].startswith("2026-11-23T13:00")
@@ -68,7 +81,9 @@ async def test_github_gets_three_business_hours_and_critical_beats_channel(sessi
 
 async def test_pending_pauses_and_the_requester_reply_resumes(session, clock):
     community = await make_community(session, reps=("rep@uni.example",))
-    ticket = await make_ticket(session, community, requester_email="rep@uni.example", channel=Channel.email)
+    ticket = await make_ticket(
+        session, community, requester_email="rep@uni.example", channel=Channel.email
+    )
     agent = await make_user(session, "agent")
     actor = principal_for(agent)
     before = (await clocks_of(session, ticket.id))["resolution"].due_at
@@ -80,10 +95,16 @@ async def test_pending_pauses_and_the_requester_reply_resumes(session, clock):
     assert (await states(session, ticket.id, clock.now))[Target.resolution] == ClockState.paused
     # Three days pass waiting on the requester: the clock does not move.
     later = clock.advance(days=3)
-    assert (await states(session, ticket.id, later + timedelta(days=30)))[Target.resolution] == ClockState.paused
+    assert (await states(session, ticket.id, later + timedelta(days=30)))[
+        Target.resolution
+    ] == ClockState.paused
     requester_id = ticket.requester_id
-    await post_message(session, ticket.id, MessageCreate(body="Here are the logs"),
-                       actor=await actor_for(session, requester_id))
+    await post_message(
+        session,
+        ticket.id,
+        MessageCreate(body="Here are the logs"),
+        actor=await actor_for(session, requester_id),
+    )
     res = (await clocks_of(session, ticket.id))["resolution"]
     assert res.running_since == later
     # Due three working days (72 h of Mon-Fri time) later than originally.
@@ -95,23 +116,37 @@ async def test_staff_reply_meets_ack_and_first_response_resolve_meets_resolution
     ticket = await make_ticket(session, channel=Channel.slack)
     agent = await make_user(session, "agent")
     clock.advance(minutes=20)
-    await post_message(session, ticket.id, MessageCreate(body="note to self", kind=MessageKind.internal),
-                       actor=principal_for(agent))
+    await post_message(
+        session,
+        ticket.id,
+        MessageCreate(body="note to self", kind=MessageKind.internal),
+        actor=principal_for(agent),
+    )
     st = await states(session, ticket.id, clock.now)
     assert st[Target.ack] == ClockState.met and st[Target.first_response] == ClockState.running
     clock.advance(minutes=20)
-    await post_message(session, ticket.id, MessageCreate(body="Looking into it"),
-                       actor=principal_for(agent))
+    await post_message(
+        session, ticket.id, MessageCreate(body="Looking into it"), actor=principal_for(agent)
+    )
     c = await clocks_of(session, ticket.id)
     assert c["first_response"].elapsed_us == 40 * 60 * 10**6
-    await update_ticket(session, ticket.id, TicketUpdate(status=Status.open), actor=principal_for(agent))
+    await update_ticket(
+        session, ticket.id, TicketUpdate(status=Status.open), actor=principal_for(agent)
+    )
     clock.advance(hours=2)
-    await update_ticket(session, ticket.id, TicketUpdate(status=Status.resolved), actor=principal_for(agent))
+    await update_ticket(
+        session, ticket.id, TicketUpdate(status=Status.resolved), actor=principal_for(agent)
+    )
     assert (await states(session, ticket.id, clock.now + timedelta(days=60))) == {
-        Target.ack: ClockState.met, Target.first_response: ClockState.met, Target.resolution: ClockState.met}
+        Target.ack: ClockState.met,
+        Target.first_response: ClockState.met,
+        Target.resolution: ClockState.met,
+    }
     # Reopened: the resolution clock runs on from where it stopped.
     clock.advance(days=1)
-    await update_ticket(session, ticket.id, TicketUpdate(status=Status.open), actor=principal_for(agent))
+    await update_ticket(
+        session, ticket.id, TicketUpdate(status=Status.open), actor=principal_for(agent)
+    )
     res = (await clocks_of(session, ticket.id))["resolution"]
     assert res.stopped_at is None and res.consumed_us == (2 * 60 + 40) * 60 * 10**6
 
@@ -123,12 +158,22 @@ async def test_claim_acknowledges(session, clock):
 
 
 async def test_states_move_running_at_risk_breached_as_time_passes(session, clock):
-    ticket = await make_ticket(session, channel=Channel.github)  # first response: 3 business hours from 10:00
+    ticket = await make_ticket(
+        session, channel=Channel.github
+    )  # first response: 3 business hours from 10:00
     now = clock.now
-    assert (await states(session, ticket.id, now + timedelta(minutes=134)))[Target.first_response] == ClockState.running
-    assert (await states(session, ticket.id, now + timedelta(minutes=135)))[Target.first_response] == ClockState.at_risk
-    assert (await states(session, ticket.id, now + timedelta(minutes=179)))[Target.first_response] == ClockState.at_risk
-    assert (await states(session, ticket.id, now + timedelta(minutes=180)))[Target.first_response] == ClockState.breached
+    assert (await states(session, ticket.id, now + timedelta(minutes=134)))[
+        Target.first_response
+    ] == ClockState.running
+    assert (await states(session, ticket.id, now + timedelta(minutes=135)))[
+        Target.first_response
+    ] == ClockState.at_risk
+    assert (await states(session, ticket.id, now + timedelta(minutes=179)))[
+        Target.first_response
+    ] == ClockState.at_risk
+    assert (await states(session, ticket.id, now + timedelta(minutes=180)))[
+        Target.first_response
+    ] == ClockState.breached
     view = (await clock_states(session, [ticket.id], now + timedelta(hours=4)))[ticket.id]
     fr = next(s for s in view if s.target == Target.first_response)
     assert fr.remaining_seconds == -3600 and fr.due_at == utc(2026, 11, 23, 13, 0)
@@ -149,7 +194,11 @@ async def test_sweep_records_each_breach_exactly_once(session, clock):
     # The next day the ack (24 h of working days) is breached on t1 only; t2 was acknowledged.
     assert await sweep_breaches(session, utc(2026, 11, 24, 10, 0)) == 1
     assert await sweep_breaches(session, utc(2026, 11, 24, 10, 1), batch=1) == 0
-    kinds = (await session.exec(select(Event.data).where(Event.kind == "sla.breached").order_by(col(Event.id)))).all()
+    kinds = (
+        await session.exec(
+            select(Event.data).where(Event.kind == "sla.breached").order_by(col(Event.id))
+        )
+    ).all()
     assert [k["target"] for k in kinds] == ["first_response", "ack"]
 
 
@@ -157,24 +206,48 @@ async def test_a_late_reply_between_sweeps_is_still_recorded_once(session, clock
     ticket = await make_ticket(session, channel=Channel.github)
     agent = await make_user(session, "agent")
     clock.advance(hours=4)  # an hour late, and no sweep ran meanwhile
-    await post_message(session, ticket.id, MessageCreate(body="Sorry for the wait"),
-                       actor=principal_for(agent))
-    assert (await states(session, ticket.id, clock.now))[Target.first_response] == ClockState.breached
-    assert await sweep_breaches(session, clock.now) == 1  # the late first response; the ack (24 h) was on time
-    assert await sweep_breaches(session, clock.now + timedelta(days=2)) == 0  # resolution is not due yet
+    await post_message(
+        session, ticket.id, MessageCreate(body="Sorry for the wait"), actor=principal_for(agent)
+    )
+    assert (await states(session, ticket.id, clock.now))[
+        Target.first_response
+    ] == ClockState.breached
+    assert (
+        await sweep_breaches(session, clock.now) == 1
+    )  # the late first response; the ack (24 h) was on time
+    assert (
+        await sweep_breaches(session, clock.now + timedelta(days=2)) == 0
+    )  # resolution is not due yet
     event = (await session.exec(select(Event).where(Event.kind == "sla.breached"))).one()
-    assert event.data["target"] == "first_response" and event.data["due_at"].startswith("2026-11-23T13:00")
+    assert event.data["target"] == "first_response" and event.data["due_at"].startswith(
+        "2026-11-23T13:00"
+    )
 
 
 async def test_community_policy_overrides_the_default_target_by_target(session, clock):
     community = await make_community(session, "acme", reps=("rep@acme.example",))
     admin = await make_user(session, "admin")
-    cal = await save_calendar(session, SlaCalendarIn(name="Sydney office", zone="Australia/Sydney",
-                                                     hours={d: "09:00-17:00" for d in ("mon", "tue", "wed", "thu", "fri")},
-                                                     holiday_country="AU", holiday_subdiv="NSW"), actor_id=admin.id)
+    cal = await save_calendar(
+        session,
+        SlaCalendarIn(
+            name="Sydney office",
+            zone="Australia/Sydney",
+            hours={d: "09:00-17:00" for d in ("mon", "tue", "wed", "thu", "fri")},
+            holiday_country="AU",
+            holiday_subdiv="NSW",
+        ),
+        actor_id=admin.id,
+    )
     open_ticket = await make_ticket(session, community, requester_email="rep@acme.example")
-    await save_policy(session, SlaPolicyIn(name="Acme", community="acme", rules=[
-        SlaRuleIn(target=Target.first_response, minutes=120, calendar_id=cal.id)]), actor_id=admin.id)
+    await save_policy(
+        session,
+        SlaPolicyIn(
+            name="Acme",
+            community="acme",
+            rules=[SlaRuleIn(target=Target.first_response, minutes=120, calendar_id=cal.id)],
+        ),
+        actor_id=admin.id,
+    )
     # Sydney office hours: Monday 10:00 UTC is 21:00 in Sydney; 2 h from Tuesday 09:00 AEDT (Mon 22:00 UTC).
     fresh = await make_ticket(session, community, requester_email="rep@acme.example")
     c = await clocks_of(session, fresh.id)
@@ -183,6 +256,9 @@ async def test_community_policy_overrides_the_default_target_by_target(session, 
     # The open ticket was recomputed when the policy changed, with the history in an event.
     reopened = await clocks_of(session, open_ticket.id)
     assert reopened["first_response"].target_minutes == 120
-    ev = (await session.exec(select(Event).where(Event.ticket_id == open_ticket.id,
-                                                 Event.kind == "sla.recomputed"))).one()
+    ev = (
+        await session.exec(
+            select(Event).where(Event.ticket_id == open_ticket.id, Event.kind == "sla.recomputed")
+        )
+    ).one()
     assert ev.data["reason"] == "policy changed"

@@ -26,14 +26,24 @@ step = st.one_of(
     st.tuples(st.just("stop"), st.integers(0, 8), st.integers(0, 3000)),
     st.tuples(st.just("reopen"), st.integers(0, 8)),
     st.tuples(st.just("retarget"), st.integers(0, 8), st.sampled_from([30, 60, 180, 480])),
-    st.tuples(st.just("move"), st.integers(0, 8), st.sampled_from(CHANNELS), st.sampled_from([None, 1, 2]),
-              st.booleans()),
+    st.tuples(
+        st.just("move"),
+        st.integers(0, 8),
+        st.sampled_from(CHANNELS),
+        st.sampled_from([None, 1, 2]),
+        st.booleans(),
+    ),
     st.tuples(st.just("due"), st.integers(0, 8), st.one_of(st.none(), st.integers(-3000, 3000))),
     st.tuples(st.just("breach"), st.integers(0, 8)),
     st.tuples(st.just("opened"), st.integers(0, 8), st.one_of(st.none(), st.integers(-4000, 4000))),
     st.tuples(st.just("delete"), st.integers(0, 8)),
-    st.tuples(st.just("ticket"), st.integers(0, 2), st.sampled_from(CHANNELS), st.sampled_from([None, 1, 3]),
-              st.integers(-4000, 4000)),
+    st.tuples(
+        st.just("ticket"),
+        st.integers(0, 2),
+        st.sampled_from(CHANNELS),
+        st.sampled_from([None, 1, 3]),
+        st.integers(-4000, 4000),
+    ),
 )
 
 
@@ -57,7 +67,11 @@ async def _apply(session, community_id, op) -> None:
     elif kind == "retarget":
         c.target_minutes = args[1]
     elif kind == "move":
-        c.channel, c.criticality, c.community_id = args[1], args[2], community_id if args[3] else None
+        c.channel, c.criticality, c.community_id = (
+            args[1],
+            args[2],
+            community_id if args[3] else None,
+        )
     elif kind == "due":
         c.due_at = None if args[1] is None else T0 + timedelta(minutes=args[1])
     elif kind == "breach":
@@ -71,13 +85,20 @@ async def _apply(session, community_id, op) -> None:
 
 
 async def _assert_same_reports(session) -> None:
-    ranges = [(None, None), (T0 - timedelta(hours=30), T0 + timedelta(hours=55)),  # mid-day ends
-              (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 4, tzinfo=UTC)),  # midnights
-              (T0 + timedelta(hours=1), T0 + timedelta(hours=3)),  # inside one day
-              (None, T0 + timedelta(days=1)), (T0 - timedelta(days=2), None),
-              # T0 is Monday 2 November: segments Mon 26 - Sat 31 Oct, Sun 1 Nov, Mon 2 - Sun 8 Nov
-              (datetime(2026, 10, 27, 12, tzinfo=UTC), datetime(2026, 11, 4, tzinfo=UTC)),  # partial both ends
-              (datetime(2026, 10, 30, tzinfo=UTC), datetime(2026, 11, 9, tzinfo=UTC))]  # two whole segments
+    ranges = [
+        (None, None),
+        (T0 - timedelta(hours=30), T0 + timedelta(hours=55)),  # mid-day ends
+        (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 4, tzinfo=UTC)),  # midnights
+        (T0 + timedelta(hours=1), T0 + timedelta(hours=3)),  # inside one day
+        (None, T0 + timedelta(days=1)),
+        (T0 - timedelta(days=2), None),
+        # T0 is Monday 2 November: segments Mon 26 - Sat 31 Oct, Sun 1 Nov, Mon 2 - Sun 8 Nov
+        (
+            datetime(2026, 10, 27, 12, tzinfo=UTC),
+            datetime(2026, 11, 4, tzinfo=UTC),
+        ),  # partial both ends
+        (datetime(2026, 10, 30, tzinfo=UTC), datetime(2026, 11, 9, tzinfo=UTC)),
+    ]  # two whole segments
     for now in (T0, T0 + timedelta(days=3)):
         for by in DIMENSIONS:
             for start, end in ranges:
@@ -90,21 +111,30 @@ async def _assert_same_reports(session) -> None:
 async def _assert_segments_add_up(session) -> None:
     """The per-segment histogram holds what the per-day one holds, summed by segment."""
     by_segment: dict = {}
-    for day, minute, n in (await session.exec(select(SlaReportMinute.day, SlaReportMinute.minute,
-                                                     SlaReportMinute.n))).all():
+    for day, minute, n in (
+        await session.exec(select(SlaReportMinute.day, SlaReportMinute.minute, SlaReportMinute.n))
+    ).all():
         key = (segment_start(day), minute)
         by_segment[key] = by_segment.get(key, 0) + n
-    segments = {(s.segment, s.minute): s.n for s in (await session.exec(select(SlaReportMinuteSegment))).all()}
+    segments = {
+        (s.segment, s.minute): s.n
+        for s in (await session.exec(select(SlaReportMinuteSegment))).all()
+    }
     assert {k: n for k, n in segments.items() if n} == {k: n for k, n in by_segment.items() if n}
 
 
-@settings(max_examples=15, deadline=None,
-          # one database per test: examples pile their histories on the same tickets, which
-          # only adds to what is compared (the check is rollup == scan on whatever is there)
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=15,
+    deadline=None,
+    # one database per test: examples pile their histories on the same tickets, which
+    # only adds to what is compared (the check is rollup == scan on whatever is there)
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(steps=st.lists(step, min_size=1, max_size=25))
 async def test_rollup_report_equals_full_scan(session, steps):
-    community = (await session.exec(select(Ticket.community_id).where(Ticket.community_id.is_not(None)))).first()
+    community = (
+        await session.exec(select(Ticket.community_id).where(Ticket.community_id.is_not(None)))
+    ).first()
     if community is None:
         acme = await make_community(session, name="Acme")
         for i, channel in enumerate((Channel.github, Channel.email, Channel.slack)):
@@ -136,27 +166,39 @@ async def test_rollup_follows_the_real_service(session, clock):
     await update_ticket(session, a.id, TicketUpdate(status=Status.open), actor=actor)  # reopened
     await _assert_same_reports(session)
     # The rollup is really used: a met first response is on its row.
-    rows = (await session.exec(select(SlaReportDay).where(SlaReportDay.target == "first_response"))).all()
+    rows = (
+        await session.exec(select(SlaReportDay).where(SlaReportDay.target == "first_response"))
+    ).all()
     assert sum(r.decided for r in rows) >= 1
     report = await sla_report(session, by="channel", now=clock.now)
     assert {r.key: r.targets["first_response"].met for r in report.rows}["github"] == 1
 
 
 @settings(deadline=None)
-@given(first=st.dates(min_value=date(2000, 1, 1), max_value=date(2030, 12, 31)), days=st.integers(0, 120),
-       open_start=st.booleans(), open_end=st.booleans())
+@given(
+    first=st.dates(min_value=date(2000, 1, 1), max_value=date(2030, 12, 31)),
+    days=st.integers(0, 120),
+    open_start=st.booleans(),
+    open_end=st.booleans(),
+)
 def test_whole_segments_and_edges_cover_the_days_once(first, days, open_start, open_end):
     """Every day of [first, last) is in exactly one whole segment or one edge stretch; a
     whole segment is one ISO week's days within one month, an edge is not a whole segment."""
     last = first + timedelta(days=days)
     # an open end is checked over 40 days beyond the bound
-    lo_day, hi_day = first - timedelta(days=40 if open_start else 0), last + timedelta(days=40 if open_end else 0)
+    lo_day, hi_day = (
+        first - timedelta(days=40 if open_start else 0),
+        last + timedelta(days=40 if open_end else 0),
+    )
     segments, edges = _whole_segments(None if open_start else first, None if open_end else last)
     seen: dict[date, str] = {}
     d = lo_day
     while d < hi_day:
-        in_whole = segments is not None and (segments[0] is None or segments[0] <= segment_start(d)) and (
-            segments[1] is None or segment_start(d) < segments[1])
+        in_whole = (
+            segments is not None
+            and (segments[0] is None or segments[0] <= segment_start(d))
+            and (segments[1] is None or segment_start(d) < segments[1])
+        )
         in_edge = [e for e in edges if e[0] <= d < e[1]]
         assert in_whole + len(in_edge) == 1, d
         seen[d] = "whole" if in_whole else "edge"
@@ -164,7 +206,10 @@ def test_whole_segments_and_edges_cover_the_days_once(first, days, open_start, o
     kinds: dict[date, set[str]] = {}
     for d, kind in seen.items():
         start = segment_start(d)
-        assert start.isocalendar()[:2] == d.isocalendar()[:2] and (start.year, start.month) == (d.year, d.month)
+        assert start.isocalendar()[:2] == d.isocalendar()[:2] and (start.year, start.month) == (
+            d.year,
+            d.month,
+        )
         kinds.setdefault(start, set()).add(kind)
     assert all(len(k) == 1 for k in kinds.values())  # a segment is read whole or by day, never both
     for start, kind in kinds.items():
@@ -184,19 +229,30 @@ async def test_period_reports_equal_full_scan_for_every_range_across_segments(se
     first_day = date(2026, 10, 26)
     for i in range(17):
         ticket = await make_ticket(session, channel=CHANNELS[i % 3])
-        opened = datetime.combine(first_day + timedelta(days=i), datetime.min.time(), tzinfo=UTC) + timedelta(hours=13)
+        opened = datetime.combine(
+            first_day + timedelta(days=i), datetime.min.time(), tzinfo=UTC
+        ) + timedelta(hours=13)
         ticket.created_at = opened
         session.add(ticket)
-        for c in (await session.exec(select(SlaClock).where(SlaClock.ticket_id == ticket.id))).all():
+        for c in (
+            await session.exec(select(SlaClock).where(SlaClock.ticket_id == ticket.id))
+        ).all():
             c.opened_at = opened
             if c.target == "first_response":
-                c.elapsed_us, c.stopped_at, c.running_since = (i * 37 % 90) * 60_000_000, opened, None
+                c.elapsed_us, c.stopped_at, c.running_since = (
+                    (i * 37 % 90) * 60_000_000,
+                    opened,
+                    None,
+                )
             session.add(c)
     await session.commit()
-    midnights = [datetime.combine(first_day + timedelta(days=i), datetime.min.time(), tzinfo=UTC) for i in range(18)]
+    midnights = [
+        datetime.combine(first_day + timedelta(days=i), datetime.min.time(), tzinfo=UTC)
+        for i in range(18)
+    ]
     for by in ("week", "month"):
         for a, start in enumerate(midnights):
-            for end in midnights[a + 1:]:
+            for end in midnights[a + 1 :]:
                 fast = await sla_report(session, by=by, start=start, end=end, now=T0)
                 full = await sla_report(session, by=by, start=start, end=end, now=T0, scan=True)
                 assert fast == full, (by, start, end)

@@ -4,14 +4,20 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
-
 from app.sla.reports import sla_report
 from app.sla.views import bar_chart
 from app.ticket.enums import Channel
 from app.ticket.models import MessageCreate, Ticket
 from app.ticket.service import post_message
 from app.user.models import StaffRole
-from tests.factories import bearer, make_community, make_ticket, make_token, make_user, principal_for
+from tests.factories import (
+    bearer,
+    make_community,
+    make_ticket,
+    make_token,
+    make_user,
+    principal_for,
+)
 
 
 async def _history(session, clock):
@@ -22,7 +28,9 @@ async def _history(session, clock):
     start = clock.now
     for minutes in (30, 60, 120, 240):
         clock.set(start)
-        t = await make_ticket(session, acme, requester_email="r@acme.example", channel=Channel.github)
+        t = await make_ticket(
+            session, acme, requester_email="r@acme.example", channel=Channel.github
+        )
         clock.set(start + timedelta(minutes=minutes))
         await post_message(session, t.id, MessageCreate(body="Hi"), actor=principal_for(agent))
     clock.set(start)
@@ -64,11 +72,17 @@ async def test_other_groupings_and_range(session, clock):
     from app.ticket.service import update_ticket
     from tests.factories import principal_for
 
-    await update_ticket(session, 1, TicketUpdate(criticality=Criticality.critical),
-                        actor=principal_for(await make_user(session, "triager")))
+    await update_ticket(
+        session,
+        1,
+        TicketUpdate(criticality=Criticality.critical),
+        actor=principal_for(await make_user(session, "triager")),
+    )
     by_crit = await sla_report(session, by="criticality", now=start + timedelta(days=1))
-    assert {r.label: r.targets["first_response"].decided for r in by_crit.rows} == {"C1 critical": 1,
-                                                                                     "Not classified": 5}
+    assert {r.label: r.targets["first_response"].decided for r in by_crit.rows} == {
+        "C1 critical": 1,
+        "Not classified": 5,
+    }
     by_month = await sla_report(session, by="month", now=start)
     assert [r.key for r in by_month.rows] == ["2026-11"]
     empty = await sla_report(session, by="week", start=start + timedelta(days=1), now=start)
@@ -79,8 +93,11 @@ async def test_api_json_csv_and_errors(client, session, clock):
     await _history(session, clock)
     clock.advance(days=1)
     auth = bearer(await make_token(session, await make_user(session, StaffRole.viewer)))
-    res = await client.get("/api/v1/reports/sla", params={"by": "channel", "from": "2026-11-23", "to": "2026-11-23"},
-                           headers=auth)
+    res = await client.get(
+        "/api/v1/reports/sla",
+        params={"by": "channel", "from": "2026-11-23", "to": "2026-11-23"},
+        headers=auth,
+    )
     assert res.status_code == 200
     body = res.json()
     gh = next(r for r in body["rows"] if r["key"] == "github")
@@ -90,10 +107,18 @@ async def test_api_json_csv_and_errors(client, session, clock):
     assert res.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(res.text)))
     assert rows[-1]["channel"] == "All tickets" and rows[-1]["tickets"] == "6"
-    assert next(r for r in rows if r["channel"] == "github")["first_response_attainment_pct"] == "75.0"
-    assert (await client.get("/api/v1/reports/sla", params={"by": "colour"}, headers=auth)).status_code == 422
-    assert (await client.get("/api/v1/reports/sla", params={"from": "yesterday"}, headers=auth)).status_code == 422
-    res = await client.get("/api/v1/reports/sla", params={"from": "2026-11-24", "to": "2026-11-01"}, headers=auth)
+    assert (
+        next(r for r in rows if r["channel"] == "github")["first_response_attainment_pct"] == "75.0"
+    )
+    assert (
+        await client.get("/api/v1/reports/sla", params={"by": "colour"}, headers=auth)
+    ).status_code == 422
+    assert (
+        await client.get("/api/v1/reports/sla", params={"from": "yesterday"}, headers=auth)
+    ).status_code == 422
+    res = await client.get(
+        "/api/v1/reports/sla", params={"from": "2026-11-24", "to": "2026-11-01"}, headers=auth
+    )
     assert res.status_code == 422 and res.json()["code"] == "bad_range"
     assert (await client.get("/api/v1/reports/sla")).status_code == 401
 
@@ -133,9 +158,17 @@ async def test_week_keys_are_iso_weeks_on_every_database(session):
     from app.sla.reports import iso_week
 
     dialect = session.bind.dialect.name
-    days = [datetime(2020, 12, 31, 12, tzinfo=UTC), datetime(2021, 1, 3, tzinfo=UTC), datetime(2024, 12, 30, tzinfo=UTC),
-            datetime(2026, 11, 23, 23, 59, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)]
-    days += [datetime(2000, 1, 1, tzinfo=UTC) + timedelta(days=n, hours=n % 24) for n in range(0, 12000, 97)]
+    days = [
+        datetime(2020, 12, 31, 12, tzinfo=UTC),
+        datetime(2021, 1, 3, tzinfo=UTC),
+        datetime(2024, 12, 30, tzinfo=UTC),
+        datetime(2026, 11, 23, 23, 59, tzinfo=UTC),
+        datetime(2027, 1, 1, tzinfo=UTC),
+    ]
+    days += [
+        datetime(2000, 1, 1, tzinfo=UTC) + timedelta(days=n, hours=n % 24)
+        for n in range(0, 12000, 97)
+    ]
     stored_as = Ticket.__table__.c.created_at.type  # bound the way ticket timestamps are stored
     for at in days:
         got = (await session.exec(select(iso_week(dialect, literal(at, type_=stored_as))))).one()[0]

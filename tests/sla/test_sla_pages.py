@@ -18,7 +18,9 @@ async def admin_csrf(client, session):
     return await sign_in(client, admin.email)
 
 
-async def test_board_badges_follow_the_clock_and_the_filter_finds_breaches(client, session, csrf, clock):
+async def test_board_badges_follow_the_clock_and_the_filter_finds_breaches(
+    client, session, csrf, clock
+):
     late = await make_ticket(session, title="Slack question", channel=Channel.slack)
     clock.advance(hours=2)
     fresh = await make_ticket(session, title="Email question", channel=Channel.email)
@@ -57,29 +59,52 @@ async def test_ticket_page_shows_every_target(client, session, csrf, clock):
 async def test_admin_page_previews_and_saves(client, session, admin_csrf, clock):
     page = await client.get("/sla", params={"channel": "github"})
     assert page.status_code == 200
-    assert "would be due" in page.text and "Mon 23 Nov 13:00 UTC" in page.text  # 10:00 + 3 business h
+    assert (
+        "would be due" in page.text and "Mon 23 Nov 13:00 UTC" in page.text
+    )  # 10:00 + 3 business h
     frag = await client.get("/sla", params={"channel": "email"}, headers={"HX-Request": "true"})
-    assert frag.text.lstrip().startswith('<section id="preview"') and "Mon 23 Nov 18:00" not in frag.text
-    form = {"csrf_token": admin_csrf, "name": "Berlin office", "kind": "hours", "zone": "Europe/Berlin",
-            "hours_mon": "08:00-12:00, 13:00-17:00", "holiday_country": "de", "holiday_subdiv": "BE",
-            "custom_holidays": "2026-12-24 2026-12-31"}
+    assert (
+        frag.text.lstrip().startswith('<section id="preview"')
+        and "Mon 23 Nov 18:00" not in frag.text
+    )
+    form = {
+        "csrf_token": admin_csrf,
+        "name": "Berlin office",
+        "kind": "hours",
+        "zone": "Europe/Berlin",
+        "hours_mon": "08:00-12:00, 13:00-17:00",
+        "holiday_country": "de",
+        "holiday_subdiv": "BE",
+        "custom_holidays": "2026-12-24 2026-12-31",
+    }
     res = await client.post("/sla/calendars", data=form)
     assert res.status_code == 303
     cal = (await session.exec(select(SlaCalendar).where(SlaCalendar.name == "Berlin office"))).one()
     assert cal.hours == {"mon": "08:00-12:00, 13:00-17:00"} and cal.holiday_country == "DE"
     bad = await client.post("/sla/calendars", data={**form, "name": "Bad", "zone": "Nowhere/City"})
     assert bad.status_code == 422 and "unknown time zone" in bad.text
-    assert (await session.exec(select(SlaCalendar).where(SlaCalendar.name == "Bad"))).first() is None
+    assert (
+        await session.exec(select(SlaCalendar).where(SlaCalendar.name == "Bad"))
+    ).first() is None
     # Edit the default policy: e-mail first response becomes 4 business hours.
     default = (await session.exec(select(SlaPolicy).where(SlaPolicy.name == "Default"))).one()
-    policy_form = {"csrf_token": admin_csrf, "name": "Default", "community": "",
-                   "rule_target": ["first_response", "ack"], "rule_channel": ["email", ""],
-                   "rule_criticality": ["", ""], "rule_urgency": ["", ""], "rule_hours": ["4", ""],
-                   "rule_calendar": ["1", "2"]}
+    policy_form = {
+        "csrf_token": admin_csrf,
+        "name": "Default",
+        "community": "",
+        "rule_target": ["first_response", "ack"],
+        "rule_channel": ["email", ""],
+        "rule_criticality": ["", ""],
+        "rule_urgency": ["", ""],
+        "rule_hours": ["4", ""],
+        "rule_calendar": ["1", "2"],
+    }
     assert (await client.post(f"/sla/policies/{default.id}", data=policy_form)).status_code == 303
     page = await client.get("/sla", params={"channel": "email"})
     assert "Mon 23 Nov 14:00 UTC" in page.text and "4 business h" in page.text
-    bad = await client.post(f"/sla/policies/{default.id}", data={**policy_form, "rule_hours": ["soon", ""]})
+    bad = await client.post(
+        f"/sla/policies/{default.id}", data={**policy_form, "rule_hours": ["soon", ""]}
+    )
     assert bad.status_code == 422 and "not a number of hours" in bad.text
 
 

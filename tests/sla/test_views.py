@@ -9,9 +9,18 @@ DUE = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 def state(**changes) -> SlaTargetState:
-    fields = dict(target=Target.first_response, state=ClockState.running, due_at=DUE, target_minutes=180,
-                  remaining_seconds=3600, elapsed_seconds=7200, calendar="Office hours",
-                  started_at=DUE - timedelta(hours=3), stopped_at=None, breached_at=None)
+    fields = dict(
+        target=Target.first_response,
+        state=ClockState.running,
+        due_at=DUE,
+        target_minutes=180,
+        remaining_seconds=3600,
+        elapsed_seconds=7200,
+        calendar="Office hours",
+        started_at=DUE - timedelta(hours=3),
+        stopped_at=None,
+        breached_at=None,
+    )
     return SlaTargetState(**(fields | changes))
 
 
@@ -38,4 +47,4 @@ def test_met_clocks_show_only_where_asked_and_names_are_escaped():
     met = state(state=ClockState.met, remaining_seconds=None, stopped_at=DUE)
     assert str(sla_badges([met])) == ""
     assert "Replied ✓" in sla_badges([met], include_met=True)
-    assert 'on &lt;b&gt;Ops&#34; hours;' in sla_badges([state(calendar='<b>Ops" hours')])
+    assert "on &lt;b&gt;Ops&#34; hours;" in sla_badges([state(calendar='<b>Ops" hours')])

@@ -26,23 +26,57 @@ DUE = datetime(2026, 11, 24, 17, 30, tzinfo=UTC)
 
 
 def test_facts_of_copies_every_column_and_the_context():
-    ticket = Ticket(id=7, title="t", body="", requester_id=1, created_at=T0, urgency=Urgency.urgent,
-                    criticality=Criticality.medium, funded=True, affected_communities=4, fits_goals=True,
-                    has_workaround=False, data_loss=True, blocks_priority_team=True, due_at=DUE, vote_count=6)
+    ticket = Ticket(
+        id=7,
+        title="t",
+        body="",
+        requester_id=1,
+        created_at=T0,
+        urgency=Urgency.urgent,
+        criticality=Criticality.medium,
+        funded=True,
+        affected_communities=4,
+        fits_goals=True,
+        has_workaround=False,
+        data_loss=True,
+        blocks_priority_team=True,
+        due_at=DUE,
+        vote_count=6,
+    )
     assert facts_of(ticket, RankContext(budget_left=False, in_incident=True)) == RankFacts(
-        created_at=T0, urgency=Urgency.urgent, criticality=Criticality.medium, in_incident=True, funded=True,
-        affected_communities=4, fits_goals=True, budget_left=False, has_workaround=False, data_loss=True,
-        blocks_priority_team=True, due_at=DUE, vote_count=6)
+        created_at=T0,
+        urgency=Urgency.urgent,
+        criticality=Criticality.medium,
+        in_incident=True,
+        funded=True,
+        affected_communities=4,
+        fits_goals=True,
+        budget_left=False,
+        has_workaround=False,
+        data_loss=True,
+        blocks_priority_team=True,
+        due_at=DUE,
+        vote_count=6,
+    )
     bare = Ticket(id=8, title="t", body="", requester_id=1, created_at=T0)
     assert facts_of(bare, RankContext()) == RankFacts(created_at=T0)
-    assert facts_of(Ticket(id=9, title="t", body="", requester_id=1, created_at=T0, has_workaround=True),
-                    RankContext()).has_workaround is True
-    assert rank_with(ticket, RankContext(in_incident=True)).key.startswith("020")  # incident, medium, funded
+    assert (
+        facts_of(
+            Ticket(id=9, title="t", body="", requester_id=1, created_at=T0, has_workaround=True),
+            RankContext(),
+        ).has_workaround
+        is True
+    )
+    assert rank_with(ticket, RankContext(in_incident=True)).key.startswith(
+        "020"
+    )  # incident, medium, funded
 
 
 @pytest.fixture
 async def triager(session):
-    return principal_for(await make_user(session, StaffRole.triager, name="Tri", email="tri@desk.example"))
+    return principal_for(
+        await make_user(session, StaffRole.triager, name="Tri", email="tri@desk.example")
+    )
 
 
 # field set on the ticket -> tier digit of its stored key (criticality low throughout: key[1] == "3")
@@ -61,15 +95,18 @@ ONE_FACT = [
 @pytest.mark.parametrize("fields,tier", ONE_FACT)
 async def test_each_ticket_fact_reaches_the_stored_key(session, triager, fields, tier):
     ticket = await make_ticket(session)
-    updated = await service.update_ticket(session, ticket.id, TicketUpdate(criticality=Criticality.low, **fields),
-                                          actor=triager)
+    updated = await service.update_ticket(
+        session, ticket.id, TicketUpdate(criticality=Criticality.low, **fields), actor=triager
+    )
     assert updated.rank_key[:3] == f"13{int(tier)}"
 
 
 async def test_criticality_and_votes_reach_the_stored_key(session, triager):
     ticket = await make_ticket(session, urgency=Urgency.emergency)
     assert ticket.rank_key[:3] == "115"  # unclassified: the urgency asked for
-    updated = await service.update_ticket(session, ticket.id, TicketUpdate(criticality=Criticality.minor), actor=triager)
+    updated = await service.update_ticket(
+        session, ticket.id, TicketUpdate(criticality=Criticality.minor), actor=triager
+    )
     assert updated.rank_key[:3] == "145"
     voted = await service.add_vote(session, ticket.id, voter_email="fan@example.org", actor=triager)
     assert voted.rank_key[13:17] == "9998"
@@ -91,7 +128,9 @@ async def test_community_budget_reaches_the_stored_key(session, triager):
 async def test_an_active_incident_reaches_the_stored_key(session, triager):
     ticket = await make_ticket(session)
     assert ticket.rank_key[0] == "1"
-    await declare_incident(session, IncidentCreate(title="Hub down", tickets=[str(ticket.id)]), actor=triager, now=T0)
+    await declare_incident(
+        session, IncidentCreate(title="Hub down", tickets=[str(ticket.id)]), actor=triager, now=T0
+    )
     await session.refresh(ticket)
     assert ticket.rank_key[0] == "0"
     assert (await rank_contexts(session, [ticket]))[ticket.id].in_incident is True
@@ -111,10 +150,17 @@ async def test_contexts_are_asked_once_per_session_and_reused(session, monkeypat
     first, second = await make_ticket(session), await make_ticket(session)
     asked.clear()  # intake ranked each ticket as it came in
     contexts = await rank_contexts(session, [first, second])
-    assert contexts == {first.id: RankContext(budget_left=bool(first.id % 2)) if first.id % 2 else RankContext(),
-                        second.id: RankContext(budget_left=True) if second.id % 2 else RankContext()}
+    assert contexts == {
+        first.id: RankContext(budget_left=bool(first.id % 2)) if first.id % 2 else RankContext(),
+        second.id: RankContext(budget_left=True) if second.id % 2 else RankContext(),
+    }
     assert await rank_contexts(session, [second, first]) == contexts
     assert await rank_contexts(session, [first]) == {first.id: contexts[first.id]}
-    assert asked in ([], [sorted([first.id, second.id])])  # asked once at most (intake may have noted them)
-    assert (await refresh_rank(session, first)).tier == (Tier.budget_left if first.id % 2 else Tier.everything_else)
+    assert asked in (
+        [],
+        [sorted([first.id, second.id])],
+    )  # asked once at most (intake may have noted them)
+    assert (await refresh_rank(session, first)).tier == (
+        Tier.budget_left if first.id % 2 else Tier.everything_else
+    )
     assert len(asked) <= 1

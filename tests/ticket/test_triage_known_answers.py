@@ -19,12 +19,31 @@ def test_epoch_seconds_used_below():
 KEYS = [
     # facts, key: incident(1) criticality(1) tier(1) due(10) 9999-votes(4) created(10)
     (RankFacts(created_at=T0), "1359999999999" + "9999" + "1795424400"),
-    (RankFacts(created_at=T0, in_incident=True, criticality=Criticality.critical, funded=True, due_at=DUE,
-               vote_count=3), "0101795541400" + "9996" + "1795424400"),
-    (RankFacts(created_at=T0, urgency=Urgency.urgent, vote_count=1), "1259999999999" + "9998" + "1795424400"),
-    (RankFacts(created_at=T0, urgency=Urgency.emergency, vote_count=9999), "1159999999999" + "0000" + "1795424400"),
-    (RankFacts(created_at=T0, criticality=Criticality.minor, vote_count=12345, budget_left=False),
-     "1469999999999" + "0000" + "1795424400"),
+    (
+        RankFacts(
+            created_at=T0,
+            in_incident=True,
+            criticality=Criticality.critical,
+            funded=True,
+            due_at=DUE,
+            vote_count=3,
+        ),
+        "0101795541400" + "9996" + "1795424400",
+    ),
+    (
+        RankFacts(created_at=T0, urgency=Urgency.urgent, vote_count=1),
+        "1259999999999" + "9998" + "1795424400",
+    ),
+    (
+        RankFacts(created_at=T0, urgency=Urgency.emergency, vote_count=9999),
+        "1159999999999" + "0000" + "1795424400",
+    ),
+    (
+        RankFacts(
+            created_at=T0, criticality=Criticality.minor, vote_count=12345, budget_left=False
+        ),
+        "1469999999999" + "0000" + "1795424400",
+    ),
 ]
 
 
@@ -53,7 +72,10 @@ TIERS = [
     (dict(affected_communities=2, fits_goals=True, budget_left=True), Tier.many_communities),
     (dict(fits_goals=True, budget_left=True, data_loss=True), Tier.fits_goals),
     (dict(budget_left=True, data_loss=True), Tier.budget_left),
-    (dict(budget_left=False, affected_communities=4, fits_goals=True, data_loss=True), Tier.over_budget),
+    (
+        dict(budget_left=False, affected_communities=4, fits_goals=True, data_loss=True),
+        Tier.over_budget,
+    ),
 ]
 
 
@@ -65,20 +87,48 @@ def test_each_tier_fact(fields, tier):
 
 REASONS = [
     (RankFacts(created_at=T0), ["not classified yet; asked as normal", "other work"]),
-    (RankFacts(created_at=T0, in_incident=True, criticality=Criticality.critical, due_at=DUE, vote_count=1),
-     ["part of an open incident", "critical criticality", "other work", "SLA due 2026-11-24 17:30 UTC", "1 +1"]),
-    (RankFacts(created_at=T0, criticality=Criticality.medium, affected_communities=2, vote_count=2),
-     ["medium criticality", "affects several communities", "2 +1s"]),
-    (RankFacts(created_at=T0, criticality=Criticality.low, funded=True, vote_count=0),
-     ["low criticality", "funded request"]),
-    (RankFacts(created_at=T0, criticality=Criticality.minor, budget_left=False),
-     ["minor criticality", "community is over its support budget"]),
-    (RankFacts(created_at=T0, urgency=Urgency.emergency, fits_goals=True),
-     ["not classified yet; asked as emergency", "fits current goals"]),
-    (RankFacts(created_at=T0, urgency=Urgency.urgent, budget_left=True),
-     ["not classified yet; asked as urgent", "community has support budget left"]),
-    (RankFacts(created_at=T0, has_workaround=False, vote_count=11),
-     ["not classified yet; asked as normal", "high impact on one community", "11 +1s"]),
+    (
+        RankFacts(
+            created_at=T0,
+            in_incident=True,
+            criticality=Criticality.critical,
+            due_at=DUE,
+            vote_count=1,
+        ),
+        [
+            "part of an open incident",
+            "critical criticality",
+            "other work",
+            "SLA due 2026-11-24 17:30 UTC",
+            "1 +1",
+        ],
+    ),
+    (
+        RankFacts(
+            created_at=T0, criticality=Criticality.medium, affected_communities=2, vote_count=2
+        ),
+        ["medium criticality", "affects several communities", "2 +1s"],
+    ),
+    (
+        RankFacts(created_at=T0, criticality=Criticality.low, funded=True, vote_count=0),
+        ["low criticality", "funded request"],
+    ),
+    (
+        RankFacts(created_at=T0, criticality=Criticality.minor, budget_left=False),
+        ["minor criticality", "community is over its support budget"],
+    ),
+    (
+        RankFacts(created_at=T0, urgency=Urgency.emergency, fits_goals=True),
+        ["not classified yet; asked as emergency", "fits current goals"],
+    ),
+    (
+        RankFacts(created_at=T0, urgency=Urgency.urgent, budget_left=True),
+        ["not classified yet; asked as urgent", "community has support budget left"],
+    ),
+    (
+        RankFacts(created_at=T0, has_workaround=False, vote_count=11),
+        ["not classified yet; asked as normal", "high impact on one community", "11 +1s"],
+    ),
 ]
 
 
@@ -86,20 +136,45 @@ REASONS = [
 def test_exact_reasons_and_their_stored_form(facts, reasons):
     r = rank(facts)
     assert r.reasons == reasons
-    assert explain(r.key, criticality=facts.criticality, urgency=facts.urgency, due_at=facts.due_at,
-                   vote_count=facts.vote_count) == reasons
+    assert (
+        explain(
+            r.key,
+            criticality=facts.criticality,
+            urgency=facts.urgency,
+            due_at=facts.due_at,
+            vote_count=facts.vote_count,
+        )
+        == reasons
+    )
 
 
-@pytest.mark.parametrize("current,target,detail", [
-    (Status.awaiting_approval, Status.open,
-     "cannot move from awaiting_approval to open: a request awaiting approval must first be approved (→ new) "
-     "or declined (→ closed)"),
-    (Status.open, Status.new, "cannot move from open to new: a ticket becomes new only when a representative approves it"),
-    (Status.open, Status.awaiting_approval,
-     "cannot move from open to awaiting_approval: only new requests from non-representatives wait for approval"),
-    (Status.resolved, Status.pending, "cannot move from resolved to pending: from resolved a ticket can move to: closed, open"),
-    (Status.new, Status.new, "ticket is already new"),
-])
+@pytest.mark.parametrize(
+    "current,target,detail",
+    [
+        (
+            Status.awaiting_approval,
+            Status.open,
+            "cannot move from awaiting_approval to open: a request awaiting approval must first be approved (→ new) "
+            "or declined (→ closed)",
+        ),
+        (
+            Status.open,
+            Status.new,
+            "cannot move from open to new: a ticket becomes new only when a representative approves it",
+        ),
+        (
+            Status.open,
+            Status.awaiting_approval,
+            "cannot move from open to awaiting_approval: only new requests from non-representatives wait for approval",
+        ),
+        (
+            Status.resolved,
+            Status.pending,
+            "cannot move from resolved to pending: from resolved a ticket can move to: closed, open",
+        ),
+        (Status.new, Status.new, "ticket is already new"),
+    ],
+)
 def test_exact_refusals(current, target, detail):
     with pytest.raises(InvalidTransition) as err:
         check_transition(current, target)

@@ -9,7 +9,15 @@ from hypothesis import strategies as st
 from app.errors import InvalidTransition
 from app.ticket.enums import Criticality, Status, Urgency
 from app.ticket.triage import (
-    NO_DUE, TRANSITIONS, RankFacts, Tier, check_transition, explain, is_reopen, rank, tier_of,
+    NO_DUE,
+    TRANSITIONS,
+    RankFacts,
+    Tier,
+    check_transition,
+    explain,
+    is_reopen,
+    rank,
+    tier_of,
 )
 from tests.properties import examples
 
@@ -19,10 +27,17 @@ T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 @pytest.mark.parametrize(
     ("current", "target"),
     [
-        (Status.new, Status.open), (Status.open, Status.pending), (Status.pending, Status.open),
-        (Status.open, Status.resolved), (Status.resolved, Status.closed), (Status.resolved, Status.open),
-        (Status.closed, Status.open), (Status.awaiting_approval, Status.new), (Status.awaiting_approval, Status.closed),
-        (Status.new, Status.closed), (Status.pending, Status.resolved),
+        (Status.new, Status.open),
+        (Status.open, Status.pending),
+        (Status.pending, Status.open),
+        (Status.open, Status.resolved),
+        (Status.resolved, Status.closed),
+        (Status.resolved, Status.open),
+        (Status.closed, Status.open),
+        (Status.awaiting_approval, Status.new),
+        (Status.awaiting_approval, Status.closed),
+        (Status.new, Status.closed),
+        (Status.pending, Status.resolved),
     ],
 )
 def test_allowed_moves(current, target):
@@ -67,7 +82,9 @@ def test_every_reachable_state_can_still_be_closed_or_reopened(moves):
         if target in TRANSITIONS[state]:
             state = target
     # No dead ends: closed is one move away except from closed itself, which reopens.
-    assert Status.closed in TRANSITIONS[state] or (state == Status.closed and Status.open in TRANSITIONS[state])
+    assert Status.closed in TRANSITIONS[state] or (
+        state == Status.closed and Status.open in TRANSITIONS[state]
+    )
 
 
 def test_reopen_is_only_from_finished_work():
@@ -78,7 +95,9 @@ def test_reopen_is_only_from_finished_work():
 
 facts = st.builds(
     RankFacts,
-    created_at=st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)),
+    created_at=st.datetimes(
+        min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)
+    ),
     urgency=st.sampled_from(list(Urgency)),
     criticality=st.none() | st.sampled_from(list(Criticality)),
     in_incident=st.booleans(),
@@ -89,7 +108,10 @@ facts = st.builds(
     has_workaround=st.none() | st.booleans(),
     data_loss=st.booleans(),
     blocks_priority_team=st.booleans(),
-    due_at=st.none() | st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)),
+    due_at=st.none()
+    | st.datetimes(
+        min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)
+    ),
     vote_count=st.integers(0, 20000),
 )
 
@@ -123,8 +145,14 @@ def test_key_order_is_the_design_order(a, b):
 
     def expected(f, r):
         due = f.due_at.timestamp() if f.due_at else NO_DUE
-        return (not f.in_incident, reference_criticality(f), reference_tier(f), int(due), -min(f.vote_count, 9999),
-                int(f.created_at.timestamp()))
+        return (
+            not f.in_incident,
+            reference_criticality(f),
+            reference_tier(f),
+            int(due),
+            -min(f.vote_count, 9999),
+            int(f.created_at.timestamp()),
+        )
 
     assert (int(ra.criticality), int(ra.tier)) == (reference_criticality(a), reference_tier(a))
     assert (ra.key < rb.key) == (expected(a, ra) < expected(b, rb))
@@ -135,8 +163,16 @@ def test_key_order_is_the_design_order(a, b):
 @given(facts)
 def test_incident_always_first(f):
     inside = rank(RankFacts(**{**f.__dict__, "in_incident": True}))
-    outside = rank(RankFacts(**{**f.__dict__, "in_incident": False,
-                                "criticality": Criticality.critical, "funded": True}))
+    outside = rank(
+        RankFacts(
+            **{
+                **f.__dict__,
+                "in_incident": False,
+                "criticality": Criticality.critical,
+                "funded": True,
+            }
+        )
+    )
     assert inside.key < outside.key
 
 
@@ -171,7 +207,9 @@ def test_unclassified_ticket_ranks_by_the_urgency_asked():
 
 def test_soonest_due_then_votes_then_oldest():
     due_soon = rank(RankFacts(created_at=T0, due_at=T0 + timedelta(hours=1)))
-    due_later = rank(RankFacts(created_at=T0 - timedelta(days=3), due_at=T0 + timedelta(hours=5), vote_count=9))
+    due_later = rank(
+        RankFacts(created_at=T0 - timedelta(days=3), due_at=T0 + timedelta(hours=5), vote_count=9)
+    )
     no_due = rank(RankFacts(created_at=T0 - timedelta(days=9)))
     popular = rank(RankFacts(created_at=T0, vote_count=3))
     old = rank(RankFacts(created_at=T0 - timedelta(days=1)))
@@ -184,10 +222,20 @@ def test_soonest_due_then_votes_then_oldest():
 def test_a_stored_key_explains_itself_as_its_rank_did(f):
     """The board reads a ticket's reasons back from its stored key (no incident or budget lookup)."""
     r = rank(f)
-    assert explain(r.key, criticality=f.criticality, urgency=f.urgency, due_at=f.due_at,
-                   vote_count=f.vote_count) == r.reasons
+    assert (
+        explain(
+            r.key,
+            criticality=f.criticality,
+            urgency=f.urgency,
+            due_at=f.due_at,
+            vote_count=f.vote_count,
+        )
+        == r.reasons
+    )
 
 
-@pytest.mark.parametrize("key", ["", "1", "x" * 27, "2" + "0" * 26, "119" + "0" * 24, "1" * 26, "1" * 28])
+@pytest.mark.parametrize(
+    "key", ["", "1", "x" * 27, "2" + "0" * 26, "119" + "0" * 24, "1" * 26, "1" * 28]
+)
 def test_a_key_not_written_by_rank_explains_nothing(key):
     assert explain(key, criticality=None, urgency=Urgency.normal, due_at=None, vote_count=0) is None

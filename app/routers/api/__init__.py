@@ -6,13 +6,19 @@ from sqlalchemy import text
 from app.db import get_database
 from app.deps import public
 from app.errors import AppError
-from app.routers.api import communities, tickets, users
-from app.routers.api import schedules
-from app.routers.api import alerts, incidents
-from app.routers.api import budgets  # access (issue 3)
-from app.routers.api import sla
-from app.routers.api import reports
-from app.routers.api import integrations, webhooks  # issue 7
+from app.routers.api import (  # issue 7
+    alerts,
+    budgets,  # access (issue 3)
+    communities,
+    incidents,
+    integrations,
+    reports,
+    schedules,
+    sla,
+    tickets,
+    users,
+    webhooks,
+)
 
 router = APIRouter()
 v1 = APIRouter(prefix="/api/v1")
@@ -40,13 +46,23 @@ class NotReady(AppError):
     code = "not_ready"
 
 
-@router.get("/healthz", tags=["health"], summary="The process is up", dependencies=[public("liveness probe")])
+@router.get(
+    "/healthz",
+    tags=["health"],
+    summary="The process is up",
+    dependencies=[public("liveness probe")],
+)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", tags=["health"], summary="The database answers", dependencies=[public("readiness probe")],
-            responses={503: {"description": "The database does not answer"}})
+@router.get(
+    "/readyz",
+    tags=["health"],
+    summary="The database answers",
+    dependencies=[public("readiness probe")],
+    responses={503: {"description": "The database does not answer"}},
+)
 async def readyz() -> dict[str, str]:
     try:
         async with get_database().engine.connect() as conn:

@@ -50,41 +50,70 @@ async def _parse(request: Request, model: type[BaseModel]) -> Any:
     try:
         return model.model_validate(json.loads(body))
     except json.JSONDecodeError as exc:
-        raise InvalidInput(f"body is not JSON: {exc.msg} at line {exc.lineno}", code="bad_json") from None
+        raise InvalidInput(
+            f"body is not JSON: {exc.msg} at line {exc.lineno}", code="bad_json"
+        ) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise InvalidInput(f"not a {model.__name__} notification: {where}: {first['msg']}",
-                           code="bad_alert_payload") from None
+        raise InvalidInput(
+            f"not a {model.__name__} notification: {where}: {first['msg']}",
+            code="bad_alert_payload",
+        ) from None
 
 
 DOC = errors(401, 403, 413, 415, 422)
 
 
-@router.post("/integrations/alertmanager", response_model=AlertIngestResult, responses=DOC,
-             summary="Alertmanager webhook receiver (webhook_config, payload version 4)")
+@router.post(
+    "/integrations/alertmanager",
+    response_model=AlertIngestResult,
+    responses=DOC,
+    summary="Alertmanager webhook receiver (webhook_config, payload version 4)",
+)
 async def alertmanager(request: Request, session: SessionDep, sender: Sender):
     """New firing alerts join the open incident of their group (or declare one); repeats are
     counted, not duplicated; resolved alerts update their record."""
     payload = await _parse(request, rules.AlertmanagerPayload)
-    return await receive_alerts(session, "alertmanager", rules.from_alertmanager(payload), actor_id=None)
+    return await receive_alerts(
+        session, "alertmanager", rules.from_alertmanager(payload), actor_id=None
+    )
 
 
-@router.post("/integrations/grafana", response_model=AlertIngestResult, responses=DOC,
-             summary="Grafana unified alerting webhook contact point")
+@router.post(
+    "/integrations/grafana",
+    response_model=AlertIngestResult,
+    responses=DOC,
+    summary="Grafana unified alerting webhook contact point",
+)
 async def grafana(request: Request, session: SessionDep, sender: Sender):
     payload = await _parse(request, rules.GrafanaPayload)
     return await receive_alerts(session, "grafana", rules.from_alertmanager(payload), actor_id=None)
 
 
-@router.post("/alerts", response_model=AlertIngestResult, responses=DOC, summary="Send alerts as generic JSON")
+@router.post(
+    "/alerts",
+    response_model=AlertIngestResult,
+    responses=DOC,
+    summary="Send alerts as generic JSON",
+)
 async def generic(request: Request, session: SessionDep, sender: Sender):
     payload = await _parse(request, rules.GenericPayload)
     return await receive_alerts(session, "api", rules.from_generic(payload), actor_id=None)
 
 
-@router.get("/alerts", response_model=list[AlertPublic], responses=errors(401, 403, 422), summary="Recent alerts")
-async def read_alerts(session: SessionDep, principal: Annotated[Principal, api_permission("alerts:read")],
-                      incident_id: int | None = None):
-    return [AlertPublic.model_validate(a, from_attributes=True)
-            for a in await list_alerts(session, incident_id=incident_id)]
+@router.get(
+    "/alerts",
+    response_model=list[AlertPublic],
+    responses=errors(401, 403, 422),
+    summary="Recent alerts",
+)
+async def read_alerts(
+    session: SessionDep,
+    principal: Annotated[Principal, api_permission("alerts:read")],
+    incident_id: int | None = None,
+):
+    return [
+        AlertPublic.model_validate(a, from_attributes=True)
+        for a in await list_alerts(session, incident_id=incident_id)
+    ]

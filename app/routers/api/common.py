@@ -18,7 +18,11 @@ class ErrorOut(BaseModel):
     code: str
     errors: list[FieldError] | None = None  # on 422: one entry per invalid field
 
-    model_config = {"json_schema_extra": {"examples": [{"detail": "ticket SUP-9 does not exist", "code": "not_found"}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"detail": "ticket SUP-9 does not exist", "code": "not_found"}]
+        }
+    }
 
 
 _DESCRIPTIONS = {

@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response, status
 from pydantic import EmailStr
 from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import pk
 from app.auth.policy import Principal
 from app.community import service
 from app.community.models import (
@@ -16,8 +16,7 @@ from app.community.models import (
     CommunityPublic,
     MembershipRole,
 )
-from sqlmodel.ext.asyncio.session import AsyncSession
-
+from app.db import pk
 from app.deps import SessionDep, api_permission
 from app.errors import NotFound
 from app.routers.api.common import errors
@@ -67,9 +66,15 @@ async def list_communities(session: SessionDep, principal: Reader):
     return await service.list_communities(session)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=CommunityPublic,
-             responses=errors(400, 401, 403, 409, 422))
-async def create_community(data: CommunityCreate, session: SessionDep, principal: Writer, response: Response):
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CommunityPublic,
+    responses=errors(400, 401, 403, 409, 422),
+)
+async def create_community(
+    data: CommunityCreate, session: SessionDep, principal: Writer, response: Response
+):
     community = await service.create_community(session, data, actor_id=principal.user_id)
     response.headers["Location"] = f"/api/v1/communities/{community.slug}"
     return community
@@ -80,27 +85,45 @@ async def read_community(community: CommunityDep, principal: Reader):
     return community
 
 
-@router.patch("/{slug}/mapping", response_model=CommunityPublic,
-              responses=errors(401, 403, 404, 409, 422),
-              summary="Which e-mail domains, Slack channels and GitHub repos are this community's")
-async def set_mapping(data: CommunityMapping, community: WritableCommunityDep, session: SessionDep,
-                      principal: Writer):
-    return await service.set_community_mapping(session, pk(community), data,
-                                               actor_id=principal.user_id)
+@router.patch(
+    "/{slug}/mapping",
+    response_model=CommunityPublic,
+    responses=errors(401, 403, 404, 409, 422),
+    summary="Which e-mail domains, Slack channels and GitHub repos are this community's",
+)
+async def set_mapping(
+    data: CommunityMapping, community: WritableCommunityDep, session: SessionDep, principal: Writer
+):
+    return await service.set_community_mapping(
+        session, pk(community), data, actor_id=principal.user_id
+    )
 
 
 @router.get("/{slug}/members", response_model=list[MemberOut], responses=errors(401, 403, 404))
 async def list_members(community: CommunityDep, session: SessionDep, principal: Reader):
-    return [MemberOut(user_id=pk(u), email=u.email, name=u.name, role=role)
-            for u, role in await service.members(session, pk(community))]
+    return [
+        MemberOut(user_id=pk(u), email=u.email, name=u.name, role=role)
+        for u, role in await service.members(session, pk(community))
+    ]
 
 
-@router.put("/{slug}/members", response_model=MemberOut, responses=errors(400, 401, 403, 404, 422),
-            summary="Add a member or change their role")
-async def put_member(data: MemberIn, community: WritableCommunityDep, session: SessionDep,
-                     principal: Writer):
-    membership = await service.add_member(session, community, email=data.email, name=data.name, role=data.role,
-                                          actor_id=principal.user_id)
+@router.put(
+    "/{slug}/members",
+    response_model=MemberOut,
+    responses=errors(400, 401, 403, 404, 422),
+    summary="Add a member or change their role",
+)
+async def put_member(
+    data: MemberIn, community: WritableCommunityDep, session: SessionDep, principal: Writer
+):
+    membership = await service.add_member(
+        session,
+        community,
+        email=data.email,
+        name=data.name,
+        role=data.role,
+        actor_id=principal.user_id,
+    )
     for user, role in await service.members(session, pk(community)):
         if user.id == membership.user_id:
             return MemberOut(user_id=user.id, email=user.email, name=user.name, role=role)

@@ -53,9 +53,18 @@ def _json(body: bytes) -> dict[str, Any]:
     return data
 
 
-@router.post("/github", response_model=InboundResult, responses=errors(401, 413, 422),
-             dependencies=[public("GitHub calls it; X-Hub-Signature-256 is verified against the shared secret", signed=True)],
-             summary="GitHub webhook (issues, issue_comment, ping)")
+@router.post(
+    "/github",
+    response_model=InboundResult,
+    responses=errors(401, 413, 422),
+    dependencies=[
+        public(
+            "GitHub calls it; X-Hub-Signature-256 is verified against the shared secret",
+            signed=True,
+        )
+    ],
+    summary="GitHub webhook (issues, issue_comment, ping)",
+)
 async def github_webhook(
     request: Request,
     session: SessionDep,
@@ -66,22 +75,40 @@ async def github_webhook(
     """Send GitHub's webhook here with content type `application/json` and the secret in
     `FIRSTLINE_GITHUB_WEBHOOK_SECRET`. A bad or missing signature is a 401 and changes nothing."""
     body = await _body(request, 5 * 1024 * 1024)
-    github.verify_signature(get_integration_settings().github_webhook_secret, body, x_hub_signature_256)
+    github.verify_signature(
+        get_integration_settings().github_webhook_secret, body, x_hub_signature_256
+    )
     if not x_github_event:
         raise InvalidInput("missing X-GitHub-Event header", code="bad_payload")
     with _payload_errors():
-        outcome = await github.handle_event(session, x_github_event, x_github_delivery, _json(body),
-                                            digest=github.body_digest(x_github_event, body))
+        outcome = await github.handle_event(
+            session,
+            x_github_event,
+            x_github_delivery,
+            _json(body),
+            digest=github.body_digest(x_github_event, body),
+        )
     return InboundResult(result=outcome.result, ticket=outcome.ticket, detail=outcome.detail)
 
 
-@router.post("/email", response_model=InboundResult, responses=errors(401, 413, 422),
-             dependencies=[public("an MTA or mail relay posts here; it sends the shared inbound token", signed=True)],
-             openapi_extra={"requestBody": {"required": True,
-                                            "content": {"message/rfc822": {"schema": {"type": "string"}}}}},
-             summary="One raw RFC 822 e-mail in")
-async def email_in(request: Request, session: SessionDep,
-                   authorization: Annotated[str | None, Header()] = None):
+@router.post(
+    "/email",
+    response_model=InboundResult,
+    responses=errors(401, 413, 422),
+    dependencies=[
+        public("an MTA or mail relay posts here; it sends the shared inbound token", signed=True)
+    ],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"message/rfc822": {"schema": {"type": "string"}}},
+        }
+    },
+    summary="One raw RFC 822 e-mail in",
+)
+async def email_in(
+    request: Request, session: SessionDep, authorization: Annotated[str | None, Header()] = None
+):
     """`Authorization: Bearer <FIRSTLINE_EMAIL_INBOUND_TOKEN>`; the body is the message as
     received (any content type). New mail opens a ticket; replies thread onto theirs;
     auto-replies, bulk mail and our own mail coming back are acknowledged and ignored."""
@@ -91,7 +118,10 @@ async def email_in(request: Request, session: SessionDep,
 
     token = get_integration_settings().email_inbound_token
     if not token:
-        raise Unauthorized("inbound e-mail is not configured (FIRSTLINE_EMAIL_INBOUND_TOKEN)", code="not_configured")
+        raise Unauthorized(
+            "inbound e-mail is not configured (FIRSTLINE_EMAIL_INBOUND_TOKEN)",
+            code="not_configured",
+        )
     scheme, _, sent = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not constant_time_equals(sent.strip(), token):
         raise Unauthorized("send Authorization: Bearer <inbound e-mail token>", code="bad_token")
@@ -109,14 +139,24 @@ async def _verified_slack_body(request: Request, session: SessionDep, body: byte
     from app.integrations.slack import first_time, verify_request
 
     now = utcnow()
-    verify_request(get_integration_settings().slack_signing_secret, request.headers.get("x-slack-request-timestamp"),
-                   body, request.headers.get("x-slack-signature"), now=int(now.timestamp()))
+    verify_request(
+        get_integration_settings().slack_signing_secret,
+        request.headers.get("x-slack-request-timestamp"),
+        body,
+        request.headers.get("x-slack-signature"),
+        now=int(now.timestamp()),
+    )
     return await first_time(session, request.headers.get("x-slack-signature", ""), now=now)
 
 
-@router.post("/slack/commands", responses=errors(401, 413, 422),
-             dependencies=[public("Slack calls it; X-Slack-Signature is verified with the signing secret", signed=True)],
-             summary="Slack slash command (/support <text>)")
+@router.post(
+    "/slack/commands",
+    responses=errors(401, 413, 422),
+    dependencies=[
+        public("Slack calls it; X-Slack-Signature is verified with the signing secret", signed=True)
+    ],
+    summary="Slack slash command (/support <text>)",
+)
 async def slack_command(request: Request, session: SessionDep) -> dict[str, Any]:
     """Slack's form-encoded slash-command request; answers with the new ticket's key and link."""
     from urllib.parse import parse_qs
@@ -134,9 +174,14 @@ async def slack_command(request: Request, session: SessionDep) -> dict[str, Any]
         return await slash_command(session, form)
 
 
-@router.post("/slack/events", responses=errors(401, 413, 422),
-             dependencies=[public("Slack calls it; X-Slack-Signature is verified with the signing secret", signed=True)],
-             summary="Slack Events API (url_verification, message, reaction_added/removed)")
+@router.post(
+    "/slack/events",
+    responses=errors(401, 413, 422),
+    dependencies=[
+        public("Slack calls it; X-Slack-Signature is verified with the signing secret", signed=True)
+    ],
+    summary="Slack Events API (url_verification, message, reaction_added/removed)",
+)
 async def slack_events(request: Request, session: SessionDep) -> dict[str, Any]:
     from app.integrations.slack import EventOutcome, handle_event
 
@@ -153,8 +198,12 @@ async def slack_events(request: Request, session: SessionDep) -> dict[str, Any]:
 
 class TrackerIssueCreate(BaseModel):
     ticket: str = Field(max_length=40, description="ticket id or key, e.g. SUP-42")
-    repo: str | None = Field(default=None, max_length=201, description="owner/name; default FIRSTLINE_GITHUB_REPO")
-    title: str | None = Field(default=None, max_length=256, description="default: the ticket's title")
+    repo: str | None = Field(
+        default=None, max_length=201, description="owner/name; default FIRSTLINE_GITHUB_REPO"
+    )
+    title: str | None = Field(
+        default=None, max_length=256, description="default: the ticket's title"
+    )
 
 
 class TrackerIssueOut(BaseModel):
@@ -163,22 +212,39 @@ class TrackerIssueOut(BaseModel):
     issue_url: str
 
 
-@router.post("/github/issues", status_code=201, response_model=TrackerIssueOut,
-             responses=errors(400, 401, 403, 404, 409, 422) | {502: {"description": "GitHub refused or did not answer"}},
-             summary="Open a GitHub tracker issue from a ticket, link it, set the ticket pending")
-async def open_tracker_issue(data: TrackerIssueCreate, session: SessionDep,
-                             principal: Annotated[Principal, api_permission("tickets:write")]):
+@router.post(
+    "/github/issues",
+    status_code=201,
+    response_model=TrackerIssueOut,
+    responses=errors(400, 401, 403, 404, 409, 422)
+    | {502: {"description": "GitHub refused or did not answer"}},
+    summary="Open a GitHub tracker issue from a ticket, link it, set the ticket pending",
+)
+async def open_tracker_issue(
+    data: TrackerIssueCreate,
+    session: SessionDep,
+    principal: Annotated[Principal, api_permission("tickets:write")],
+):
     from app.integrations.tracker import open_tracker_issue as open_issue
     from app.ticket.service import ticket_key
 
-    ticket, url = await open_issue(session, data.ticket, actor=principal, repo=data.repo, title=data.title)
+    ticket, url = await open_issue(
+        session, data.ticket, actor=principal, repo=data.repo, title=data.title
+    )
     return TrackerIssueOut(ticket=ticket_key(pk(ticket)), status=ticket.status, issue_url=url)
 
 
-@router.post("/replies/{delivery_id}/redeliver", response_model=MessageDelivery, responses=errors(401, 403, 404, 409),
-             summary="Send a reply to GitHub, Slack or e-mail again (e.g. after it failed)")
-async def redeliver_reply(delivery_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep,
-                          principal: Annotated[Principal, api_permission("tickets:write")]):
+@router.post(
+    "/replies/{delivery_id}/redeliver",
+    response_model=MessageDelivery,
+    responses=errors(401, 403, 404, 409),
+    summary="Send a reply to GitHub, Slack or e-mail again (e.g. after it failed)",
+)
+async def redeliver_reply(
+    delivery_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    session: SessionDep,
+    principal: Annotated[Principal, api_permission("tickets:write")],
+):
     """`delivery_id` is a message's `delivery.id`. Queued again with the same idempotency key; 409 while queued."""
     from app.integrations.conversations import send_reply_again
 

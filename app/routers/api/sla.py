@@ -29,9 +29,16 @@ async def list_calendars(session: SessionDep, principal: Reader):
     return [service.calendar_public(c) for c in await service.list_calendars(session)]
 
 
-@router.post("/calendars", response_model=SlaCalendarPublic, status_code=status.HTTP_201_CREATED,
-             responses=errors(401, 403, 409, 422), summary="Create a business calendar")
-async def create_calendar(data: SlaCalendarIn, session: SessionDep, principal: Writer, response: Response):
+@router.post(
+    "/calendars",
+    response_model=SlaCalendarPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(401, 403, 409, 422),
+    summary="Create a business calendar",
+)
+async def create_calendar(
+    data: SlaCalendarIn, session: SessionDep, principal: Writer, response: Response
+):
     """Working periods per weekday (`"09:00-12:00, 13:00-17:00"`) in an IANA zone, or
     kind `24x5` (each of Mon–Fri is one continuous 24-hour working day); holidays from a
     country/subdivision (`GB`/`ENG`) plus custom dates."""
@@ -40,7 +47,9 @@ async def create_calendar(data: SlaCalendarIn, session: SessionDep, principal: W
     return service.calendar_public(row)
 
 
-@router.get("/calendars/{calendar_id}", response_model=SlaCalendarPublic, responses=errors(401, 403, 404))
+@router.get(
+    "/calendars/{calendar_id}", response_model=SlaCalendarPublic, responses=errors(401, 403, 404)
+)
 async def read_calendar(calendar_id: int, session: SessionDep, principal: Reader):
     row = await service.get_calendar(session, calendar_id)
     if row is None:
@@ -48,15 +57,27 @@ async def read_calendar(calendar_id: int, session: SessionDep, principal: Reader
     return service.calendar_public(row)
 
 
-@router.put("/calendars/{calendar_id}", response_model=SlaCalendarPublic, responses=errors(401, 403, 404, 409, 422),
-            summary="Replace a calendar; running clocks on it are rescheduled")
-async def replace_calendar(calendar_id: int, data: SlaCalendarIn, session: SessionDep, principal: Writer):
-    return service.calendar_public(await service.save_calendar(session, data, calendar_id=calendar_id,
-                                                               actor_id=principal.user_id))
+@router.put(
+    "/calendars/{calendar_id}",
+    response_model=SlaCalendarPublic,
+    responses=errors(401, 403, 404, 409, 422),
+    summary="Replace a calendar; running clocks on it are rescheduled",
+)
+async def replace_calendar(
+    calendar_id: int, data: SlaCalendarIn, session: SessionDep, principal: Writer
+):
+    return service.calendar_public(
+        await service.save_calendar(
+            session, data, calendar_id=calendar_id, actor_id=principal.user_id
+        )
+    )
 
 
-@router.delete("/calendars/{calendar_id}", status_code=status.HTTP_204_NO_CONTENT,
-               responses=errors(401, 403, 404, 409))
+@router.delete(
+    "/calendars/{calendar_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(401, 403, 404, 409),
+)
 async def delete_calendar(calendar_id: int, session: SessionDep, principal: Writer):
     await service.delete_calendar(session, calendar_id, actor_id=principal.user_id)
 
@@ -66,8 +87,13 @@ async def list_policies(session: SessionDep, principal: Reader):
     return await service.list_policies(session)
 
 
-@router.post("/policies", response_model=SlaPolicyPublic, status_code=status.HTTP_201_CREATED,
-             responses=errors(401, 403, 409, 422), summary="Create a policy (the default, or a community's override)")
+@router.post(
+    "/policies",
+    response_model=SlaPolicyPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(401, 403, 409, 422),
+    summary="Create a policy (the default, or a community's override)",
+)
 async def create_policy(data: SlaPolicyIn, session: SessionDep, principal: Writer):
     """Rules match on channel, criticality and urgency (omitted = any); the most specific
     wins. A community's policy overrides the default target by target. Open tickets'
@@ -76,7 +102,9 @@ async def create_policy(data: SlaPolicyIn, session: SessionDep, principal: Write
     return await service.get_policy_public(session, pk(policy))
 
 
-@router.get("/policies/{policy_id}", response_model=SlaPolicyPublic, responses=errors(401, 403, 404))
+@router.get(
+    "/policies/{policy_id}", response_model=SlaPolicyPublic, responses=errors(401, 403, 404)
+)
 async def read_policy(policy_id: int, session: SessionDep, principal: Reader):
     found = await service.get_policy_public(session, policy_id)
     if found is None:
@@ -84,13 +112,19 @@ async def read_policy(policy_id: int, session: SessionDep, principal: Reader):
     return found
 
 
-@router.put("/policies/{policy_id}", response_model=SlaPolicyPublic, responses=errors(401, 403, 404, 409, 422))
+@router.put(
+    "/policies/{policy_id}",
+    response_model=SlaPolicyPublic,
+    responses=errors(401, 403, 404, 409, 422),
+)
 async def replace_policy(policy_id: int, data: SlaPolicyIn, session: SessionDep, principal: Writer):
     await service.save_policy(session, data, policy_id=policy_id, actor_id=principal.user_id)
     return await service.get_policy_public(session, policy_id)
 
 
-@router.delete("/policies/{policy_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(401, 403, 404))
+@router.delete(
+    "/policies/{policy_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(401, 403, 404)
+)
 async def delete_policy(policy_id: int, session: SessionDep, principal: Writer):
     await service.delete_policy(session, policy_id, actor_id=principal.user_id)
 
@@ -105,8 +139,12 @@ class PreviewItem(SQLModel):
     from_community_policy: bool
 
 
-@router.get("/preview", response_model=list[PreviewItem], responses=errors(401, 403, 422),
-            summary="When a ticket opened at `at` would fall due")
+@router.get(
+    "/preview",
+    response_model=list[PreviewItem],
+    responses=errors(401, 403, 422),
+    summary="When a ticket opened at `at` would fall due",
+)
 async def preview(
     session: SessionDep,
     principal: Reader,
@@ -116,13 +154,25 @@ async def preview(
     community: Annotated[str | None, Query(max_length=64)] = None,
     at: AwareDatetime | None = None,
 ):
-    return await service.preview(session, channel=channel.value, criticality=int(criticality) if criticality else None,
-                                 urgency=urgency.value, community=community or None, at=at or service.sla_now())
+    return await service.preview(
+        session,
+        channel=channel.value,
+        criticality=int(criticality) if criticality else None,
+        urgency=urgency.value,
+        community=community or None,
+        at=at or service.sla_now(),
+    )
 
 
-@router.get("/tickets/{ref}", response_model=list[SlaTargetState], responses=errors(401, 403, 404),
-            summary="One ticket's SLA targets and their state now")
-async def ticket_sla(ref: str, session: SessionDep, principal: Annotated[Principal, api_permission("tickets:read")]):
+@router.get(
+    "/tickets/{ref}",
+    response_model=list[SlaTargetState],
+    responses=errors(401, 403, 404),
+    summary="One ticket's SLA targets and their state now",
+)
+async def ticket_sla(
+    ref: str, session: SessionDep, principal: Annotated[Principal, api_permission("tickets:read")]
+):
     ticket = await get_ticket(session, ref)
     if ticket is None:
         raise NotFound(f"ticket {ref} does not exist")

@@ -2,14 +2,21 @@
 
 from fastapi import APIRouter
 
-from app.routers.pages import auth, board, intake, tickets
-from app.routers.pages import budgets, portal  # access (issue 3)
-from app.routers.pages import rota
-from app.routers.pages import incidents
-from app.routers.pages import sla
-from app.routers.pages import reports
-from app.routers.pages import integrations, webhooks  # issue 7
-from app.routers.pages import users
+from app.routers.pages import (  # access (issue 3)  # issue 7
+    auth,
+    board,
+    budgets,
+    incidents,
+    intake,
+    integrations,
+    portal,
+    reports,
+    rota,
+    sla,
+    tickets,
+    users,
+    webhooks,
+)
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)

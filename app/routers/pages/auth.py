@@ -8,7 +8,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.auth.secrets import constant_time_equals
-from app.deps import SESSION_COOKIE, OptionalPagePrincipal, SessionDep, SettingsDep, check_csrf, public, rate_limit
+from app.deps import (
+    SESSION_COOKIE,
+    OptionalPagePrincipal,
+    SessionDep,
+    SettingsDep,
+    check_csrf,
+    public,
+    rate_limit,
+)
 from app.errors import Forbidden, Unauthorized
 from app.templating import render
 from app.user.service import log_in, log_out
@@ -29,11 +37,18 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _login_form(request: Request, *, next_url: str, error: str | None = None, email: str = "",
-                status_code: int = 200) -> Response:
+def _login_form(
+    request: Request,
+    *,
+    next_url: str,
+    error: str | None = None,
+    email: str = "",
+    status_code: int = 200,
+) -> Response:
     token = secrets.token_urlsafe(24)
     response = render(
-        request, "auth/login.html",
+        request,
+        "auth/login.html",
         {"next": next_url, "error": error, "email": email, "login_csrf": token},
         status_code=status_code,
     )
@@ -60,16 +75,25 @@ async def login(
 ):
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not constant_time_equals(cookie, csrf_token):
-        raise Forbidden("the sign-in form expired; reload the page and try again", code="csrf_failed")
+        raise Forbidden(
+            "the sign-in form expired; reload the page and try again", code="csrf_failed"
+        )
     rate_limit("login", settings.login_rate_per_minute, request)
     try:
         token, _login_session = await log_in(session, email, password, days=settings.session_days)
     except Unauthorized as exc:
-        return _login_form(request, next_url=_safe_next(next), error=exc.detail, email=email, status_code=401)
+        return _login_form(
+            request, next_url=_safe_next(next), error=exc.detail, email=email, status_code=401
+        )
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.secure_cookies,
-        max_age=settings.session_days * 86400, path="/",
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        max_age=settings.session_days * 86400,
+        path="/",
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response

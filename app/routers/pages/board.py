@@ -8,13 +8,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from sse_starlette.sse import EventSourceResponse
 
+from app.auth.policy import Principal
 from app.community.service import list_communities
 from app.deps import OptionalPagePrincipal, SessionDep, page_permission, public
-from app.auth.policy import Principal
 from app.errors import InvalidInput
 from app.live.broker import get_broker
 from app.routers.pages.panels import build_board_panels
-from app.sla.service import board_filter as sla_board_filter, sla_now
+from app.sla.service import board_filter as sla_board_filter
+from app.sla.service import sla_now
 from app.templating import render
 from app.ticket import service
 from app.ticket.enums import Channel, Status, TicketType
@@ -50,7 +51,9 @@ def _enum_or_none(enum, value: str | None, name: str):
 
 def _view_counts(by_status: dict[str, int]) -> dict[str, int]:
     return {
-        name: sum(by_status.get(s.value, 0) for s in statuses) if statuses else sum(by_status.values())
+        name: sum(by_status.get(s.value, 0) for s in statuses)
+        if statuses
+        else sum(by_status.values())
         for name, (_label, statuses) in VIEWS.items()
     }
 
@@ -88,11 +91,25 @@ async def board(
     # this request's session instead of one more query each (see ticket/views.py).
     staff = await list_staff(session)
     communities = await list_communities(session)
-    rows, next_cursor = await service.list_tickets(session, flt, viewer_id=principal.user_id, cursor=cursor,
-                                                   limit=PAGE_SIZE)
+    rows, next_cursor = await service.list_tickets(
+        session, flt, viewer_id=principal.user_id, cursor=cursor, limit=PAGE_SIZE
+    )
     tickets = await board_views(session, rows)
-    filters = {k: v for k, v in dict(view=view, type=type, community=community, assignee=assignee, channel=channel,
-                                     tag=tag, q=q, sort=sort if sort != "priority" else None, sla=sla).items() if v}
+    filters = {
+        k: v
+        for k, v in dict(
+            view=view,
+            type=type,
+            community=community,
+            assignee=assignee,
+            channel=channel,
+            tag=tag,
+            q=q,
+            sort=sort if sort != "priority" else None,
+            sla=sla,
+        ).items()
+        if v
+    }
     ctx = {
         "tickets": tickets,
         "filters": filters,
@@ -114,9 +131,12 @@ async def board(
 async def live(request: Request, principal: OptionalPagePrincipal):
     """Server-sent events: `change` whenever something the board shows changes."""
     if principal is None or not principal.can("tickets:read"):
-        return render(request, "errors/error.html",
-                      {"status": 401, "detail": "sign in to receive live updates", "code": "login_required"},
-                      status_code=401)
+        return render(
+            request,
+            "errors/error.html",
+            {"status": 401, "detail": "sign in to receive live updates", "code": "login_required"},
+            status_code=401,
+        )
     # Your own changes already came back in the response to your action; refreshing the
     # board for them again would only race with your next click.
     me = principal.user_id
@@ -128,7 +148,10 @@ async def live(request: Request, principal: OptionalPagePrincipal):
             async for message in subscription:
                 if await request.is_disconnected():
                     break
-                yield {"event": "change", "data": json.dumps({"kind": message.kind, "ticket_id": message.ticket_id})}
+                yield {
+                    "event": "change",
+                    "data": json.dumps({"kind": message.kind, "ticket_id": message.ticket_id}),
+                }
                 if message.ticket_id:
                     yield {"event": f"ticket-{message.ticket_id}", "data": message.kind}
         except asyncio.CancelledError:

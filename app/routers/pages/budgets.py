@@ -11,7 +11,12 @@ from app.budget import service
 from app.budget.models import TimeEntryCreate
 from app.budget.views import entry_views, hours
 from app.community.models import BudgetPeriod, Community, CommunityMapping
-from app.community.service import get_community_by_slug, list_communities, members, set_community_mapping
+from app.community.service import (
+    get_community_by_slug,
+    list_communities,
+    members,
+    set_community_mapping,
+)
 from app.db import pk
 from app.deps import SessionDep, page_permission
 from app.errors import InvalidInput, NotFound
@@ -37,51 +42,86 @@ async def _community_or_404(session, slug: str) -> Community:
 @router.get("/communities")
 async def communities_page(request: Request, session: SessionDep, principal: Reader):
     rows = await list_communities(session)
-    return render(request, "budget/communities.html",
-                  {"section": "communities", "rows": rows, "budgets": await service.budgets(session, rows)})
+    return render(
+        request,
+        "budget/communities.html",
+        {"section": "communities", "rows": rows, "budgets": await service.budgets(session, rows)},
+    )
 
 
 @router.get("/communities/{slug}")
 async def community_page(request: Request, slug: str, session: SessionDep, principal: Reader):
     community = await _community_or_404(session, slug)
     budget = await service.budget_of(session, community)
-    entries = await service.recent_entries(session, pk(community), budget.period_start, budget.period_end)
-    tickets = {pk(t): t for t in [await session.get(Ticket, i) for i in {e.ticket_id for e in entries}] if t}
-    return render(request, "budget/community.html", {
-        "section": "communities", "c": community, "budget": budget, "entries": await entry_views(session, entries),
-        "tickets": {i: (ticket_key(i), t.title) for i, t in tickets.items()},
-        "members": await members(session, pk(community)), "periods": list(BudgetPeriod),
-        "can_edit": principal.can("communities:write"),
-    })
+    entries = await service.recent_entries(
+        session, pk(community), budget.period_start, budget.period_end
+    )
+    tickets = {
+        pk(t): t
+        for t in [await session.get(Ticket, i) for i in {e.ticket_id for e in entries}]
+        if t
+    }
+    return render(
+        request,
+        "budget/community.html",
+        {
+            "section": "communities",
+            "c": community,
+            "budget": budget,
+            "entries": await entry_views(session, entries),
+            "tickets": {i: (ticket_key(i), t.title) for i, t in tickets.items()},
+            "members": await members(session, pk(community)),
+            "periods": list(BudgetPeriod),
+            "can_edit": principal.can("communities:write"),
+        },
+    )
 
 
 @router.post("/communities/{slug}/budget")
-async def community_budget(slug: str, session: SessionDep, principal: Writer,
-                           budget_hours: Annotated[str, Form(max_length=12)] = "",
-                           budget_period: Annotated[str, Form(max_length=16)] = "month",
-                           funded: Annotated[str, Form(max_length=8)] = ""):
+async def community_budget(
+    slug: str,
+    session: SessionDep,
+    principal: Writer,
+    budget_hours: Annotated[str, Form(max_length=12)] = "",
+    budget_period: Annotated[str, Form(max_length=16)] = "month",
+    funded: Annotated[str, Form(max_length=8)] = "",
+):
     community = await _community_or_404(session, slug)
     try:
         hours = float(budget_hours) if budget_hours.strip() else None
         period = BudgetPeriod(budget_period)
     except ValueError:
-        raise InvalidInput("budget hours must be a number and the period month or quarter", code="bad_budget") from None
-    await service.set_budget(session, community, budget_hours=hours, period=period, funded=bool(funded),
-                             actor=principal)
+        raise InvalidInput(
+            "budget hours must be a number and the period month or quarter", code="bad_budget"
+        ) from None
+    await service.set_budget(
+        session, community, budget_hours=hours, period=period, funded=bool(funded), actor=principal
+    )
     return RedirectResponse(f"/communities/{community.slug}", status_code=303)
 
 
 @router.post("/communities/{slug}/mapping")
-async def community_mapping(slug: str, session: SessionDep, principal: Writer,
-                            email_domains: Annotated[str, Form(max_length=2000)] = "",
-                            slack_channels: Annotated[str, Form(max_length=2000)] = "",
-                            github_repos: Annotated[str, Form(max_length=2000)] = ""):
+async def community_mapping(
+    slug: str,
+    session: SessionDep,
+    principal: Writer,
+    email_domains: Annotated[str, Form(max_length=2000)] = "",
+    slack_channels: Annotated[str, Form(max_length=2000)] = "",
+    github_repos: Annotated[str, Form(max_length=2000)] = "",
+):
     """Which mail domains, Slack channels and GitHub repos bring requests to this community
     (one per line or comma-separated); a bad or taken entry answers 422/409 and keeps all three."""
     community = await _community_or_404(session, slug)
-    await set_community_mapping(session, pk(community), CommunityMapping(
-        email_domains=_entries(email_domains), slack_channels=_entries(slack_channels),
-        github_repos=_entries(github_repos)), actor_id=principal.user_id)
+    await set_community_mapping(
+        session,
+        pk(community),
+        CommunityMapping(
+            email_domains=_entries(email_domains),
+            slack_channels=_entries(slack_channels),
+            github_repos=_entries(github_repos),
+        ),
+        actor_id=principal.user_id,
+    )
     return RedirectResponse(f"/communities/{community.slug}", status_code=303)
 
 
@@ -90,12 +130,19 @@ def _entries(text: str) -> list[str]:
 
 
 @router.post("/tickets/{ref}/time")
-async def log_time(ref: str, session: SessionDep, principal: TicketWriter,
-                   minutes: Annotated[str, Form(max_length=6)] = "", note: Annotated[str, Form(max_length=500)] = ""):
+async def log_time(
+    ref: str,
+    session: SessionDep,
+    principal: TicketWriter,
+    minutes: Annotated[str, Form(max_length=6)] = "",
+    note: Annotated[str, Form(max_length=500)] = "",
+):
     try:
         data = TimeEntryCreate(minutes=int(minutes), note=note)
     except (ValueError, ValidationError):
-        raise InvalidInput("minutes must be a whole number from 1 to 1440", code="bad_minutes") from None
+        raise InvalidInput(
+            "minutes must be a whole number from 1 to 1440", code="bad_minutes"
+        ) from None
     entry = await service.log_time(session, ref, data, actor=principal)
     return RedirectResponse(f"/tickets/{entry.ticket_id}", status_code=303)
 

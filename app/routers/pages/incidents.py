@@ -36,11 +36,17 @@ from app.incident.rules import (
     IncidentStatus,
     countdown,
 )
-from app.incident.views import action_item_views, incident_view, incident_views, timeline_views, update_views
+from app.incident.views import (
+    action_item_views,
+    incident_view,
+    incident_views,
+    timeline_views,
+    update_views,
+)
 from app.templating import env, is_htmx, render
+from app.ticket.enums import Urgency
 from app.ticket.models import Ticket
 from app.ticket.service import ticket_key
-from app.ticket.enums import Urgency
 from app.user.service import list_staff
 
 router = APIRouter(include_in_schema=False)
@@ -48,7 +54,9 @@ router = APIRouter(include_in_schema=False)
 Reader = Annotated[Principal, page_permission("incidents:read")]
 Writer = Annotated[Principal, page_permission("incidents:write")]
 
-env.globals.update(SEVERITIES=SEVERITIES, INCIDENT_STATUS_LABELS=STATUS_LABELS, IncidentStatus=IncidentStatus)
+env.globals.update(
+    SEVERITIES=SEVERITIES, INCIDENT_STATUS_LABELS=STATUS_LABELS, IncidentStatus=IncidentStatus
+)
 env.globals["describe_incident_event"] = service.describe_event
 
 
@@ -77,34 +85,52 @@ IncidentDep = Annotated[Incident, Depends(incident_or_404)]
 
 
 @router.get("/incidents")
-async def incidents_page(request: Request, session: SessionDep, principal: Reader, ticket: str | None = None):
+async def incidents_page(
+    request: Request, session: SessionDep, principal: Reader, ticket: str | None = None
+):
     now = utcnow()
     views = await incident_views(session, await service.list_incidents(session), now=now)
     prefill = await service._tickets_by_ref(session, [ticket]) if ticket else []
-    return render(request, "incident/list.html", {
-        "section": "incidents",
-        "active": [v for v in views if v.status in ACTIVE],
-        "finished": [v for v in views if v.status not in ACTIVE],
-        "proposals": await service.proposed_from_emergencies(session),
-        "communities": await list_communities(session),
-        "staff": await list_staff(session),
-        "prefill": prefill[0] if prefill else None,
-        "countdown": lambda due: countdown(due, now),
-        "ticket_key": ticket_key,
-    })
+    return render(
+        request,
+        "incident/list.html",
+        {
+            "section": "incidents",
+            "active": [v for v in views if v.status in ACTIVE],
+            "finished": [v for v in views if v.status not in ACTIVE],
+            "proposals": await service.proposed_from_emergencies(session),
+            "communities": await list_communities(session),
+            "staff": await list_staff(session),
+            "prefill": prefill[0] if prefill else None,
+            "countdown": lambda due: countdown(due, now),
+            "ticket_key": ticket_key,
+        },
+    )
 
 
 @router.post("/incidents")
-async def declare(request: Request, session: SessionDep, principal: Writer,
-                  title: Annotated[str, Form()], severity: Annotated[str, Form()] = "sev2",
-                  summary: Annotated[str, Form()] = "", tickets: Annotated[str, Form()] = "",
-                  communities: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI form default
-                  responder_id: Annotated[str, Form()] = ""):
+async def declare(
+    request: Request,
+    session: SessionDep,
+    principal: Writer,
+    title: Annotated[str, Form()],
+    severity: Annotated[str, Form()] = "sev2",
+    summary: Annotated[str, Form()] = "",
+    tickets: Annotated[str, Form()] = "",
+    communities: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI form default
+    responder_id: Annotated[str, Form()] = "",
+):
     try:
-        data = IncidentCreate.model_validate(dict(
-            title=title, severity=severity, summary=summary, tickets=[t for t in tickets.replace(",", " ").split() if t],
-            communities=[c for c in communities if c],
-            responder_id=int(responder_id) if responder_id.isdigit() else None))
+        data = IncidentCreate.model_validate(
+            dict(
+                title=title,
+                severity=severity,
+                summary=summary,
+                tickets=[t for t in tickets.replace(",", " ").split() if t],
+                communities=[c for c in communities if c],
+                responder_id=int(responder_id) if responder_id.isdigit() else None,
+            )
+        )
     except ValidationError as exc:
         raise _invalid(exc) from None
     incident = await service.declare_incident(session, data, actor=principal)
@@ -129,7 +155,9 @@ async def _context(session, incident: Incident, principal: Principal) -> dict:
         "timeline": await timeline_views(session, await service.timeline(session, pk(incident))),
         "alerts": await list_alerts(session, incident_id=incident.id),
         "pm": pm,
-        "action_items": await action_item_views(session, await service.list_action_items(session, pk(incident))),
+        "action_items": await action_item_views(
+            session, await service.list_action_items(session, pk(incident))
+        ),
         "can_write_postmortem": status not in ACTIVE,
         "communities": await list_communities(session),
         "staff": await list_staff(session),
@@ -143,12 +171,24 @@ async def _respond(request: Request, session, incident_id: int, principal: Princ
     incident = await service.get_incident(session, incident_id)
     if incident is None:
         raise NotFound(f"no incident {incident_id}")
-    return render(request, "incident/detail.html", await _context(session, incident, principal), block="incident")
+    return render(
+        request,
+        "incident/detail.html",
+        await _context(session, incident, principal),
+        block="incident",
+    )
 
 
 @router.get("/incidents/{ref}")
-async def incident_page(request: Request, incident: IncidentDep, session: SessionDep, principal: Reader):
-    return render(request, "incident/detail.html", await _context(session, incident, principal), block="incident")
+async def incident_page(
+    request: Request, incident: IncidentDep, session: SessionDep, principal: Reader
+):
+    return render(
+        request,
+        "incident/detail.html",
+        await _context(session, incident, principal),
+        block="incident",
+    )
 
 
 @router.post("/incidents/{ref}/status/{target}")
@@ -162,8 +202,13 @@ async def move(request: Request, ref: str, target: str, session: SessionDep, pri
 
 
 @router.post("/incidents/{ref}/severity")
-async def change_severity(request: Request, ref: str, session: SessionDep, principal: Writer,
-                          severity: Annotated[str, Form()]):
+async def change_severity(
+    request: Request,
+    ref: str,
+    session: SessionDep,
+    principal: Writer,
+    severity: Annotated[str, Form()],
+):
     try:
         patch = IncidentPatch.model_validate(dict(severity=severity))
     except ValidationError as exc:
@@ -179,11 +224,19 @@ async def acknowledge(request: Request, ref: str, session: SessionDep, principal
 
 
 @router.post("/incidents/{ref}/updates")
-async def post_update(request: Request, ref: str, session: SessionDep, principal: Writer,
-                      body: Annotated[str, Form()], status: Annotated[str, Form()] = "",
-                      client_key: Annotated[str, Form()] = ""):
+async def post_update(
+    request: Request,
+    ref: str,
+    session: SessionDep,
+    principal: Writer,
+    body: Annotated[str, Form()],
+    status: Annotated[str, Form()] = "",
+    client_key: Annotated[str, Form()] = "",
+):
     try:
-        data = UpdateCreate.model_validate(dict(body=body, status=status or None, client_key=client_key or None))
+        data = UpdateCreate.model_validate(
+            dict(body=body, status=status or None, client_key=client_key or None)
+        )
     except ValidationError as exc:
         raise _invalid(exc) from None
     posted = await service.post_update(session, ref, data, actor=principal)
@@ -191,23 +244,40 @@ async def post_update(request: Request, ref: str, session: SessionDep, principal
 
 
 @router.post("/incidents/{ref}/tickets")
-async def link_ticket(request: Request, ref: str, session: SessionDep, principal: Writer,
-                      ticket: Annotated[str, Form()]):
+async def link_ticket(
+    request: Request,
+    ref: str,
+    session: SessionDep,
+    principal: Writer,
+    ticket: Annotated[str, Form()],
+):
     incident = await service.link_ticket(session, ref, ticket.strip(), actor=principal)
     return await _respond(request, session, pk(incident), principal)
 
 
 @router.post("/incidents/{ref}/communities")
-async def add_community(request: Request, ref: str, session: SessionDep, principal: Writer,
-                        community: Annotated[str, Form()]):
+async def add_community(
+    request: Request,
+    ref: str,
+    session: SessionDep,
+    principal: Writer,
+    community: Annotated[str, Form()],
+):
     incident = await service.add_community(session, ref, community, actor=principal)
     return await _respond(request, session, pk(incident), principal)
 
 
 @router.post("/incidents/{ref}/roles")
-async def assign_role(request: Request, ref: str, session: SessionDep, principal: Writer,
-                      role: Annotated[str, Form()], user_id: Annotated[int, Form()]):
+async def assign_role(
+    request: Request,
+    ref: str,
+    session: SessionDep,
+    principal: Writer,
+    role: Annotated[str, Form()],
+    user_id: Annotated[int, Form()],
+):
     from app.incident.models import RoleAssign
+
     try:
         data = RoleAssign(role=role, user_id=user_id)
     except ValidationError as exc:
@@ -217,12 +287,23 @@ async def assign_role(request: Request, ref: str, session: SessionDep, principal
 
 
 @router.post("/incidents/{ref}/postmortem")
-async def write_postmortem(request: Request, ref: str, session: SessionDep, principal: Writer,
-                           what_happened: Annotated[str, Form()] = "", went_well: Annotated[str, Form()] = "",
-                           went_badly: Annotated[str, Form()] = "", timeline: Annotated[str | None, Form()] = None):
+async def write_postmortem(
+    request: Request,
+    ref: str,
+    session: SessionDep,
+    principal: Writer,
+    what_happened: Annotated[str, Form()] = "",
+    went_well: Annotated[str, Form()] = "",
+    went_badly: Annotated[str, Form()] = "",
+    timeline: Annotated[str | None, Form()] = None,
+):
     try:
-        data = PostMortemWrite(what_happened=what_happened, went_well=went_well, went_badly=went_badly,
-                               timeline=timeline)
+        data = PostMortemWrite(
+            what_happened=what_happened,
+            went_well=went_well,
+            went_badly=went_badly,
+            timeline=timeline,
+        )
     except ValidationError as exc:
         raise _invalid(exc) from None
     pm = await service.save_postmortem(session, ref, data, actor=principal)
@@ -230,12 +311,19 @@ async def write_postmortem(request: Request, ref: str, session: SessionDep, prin
 
 
 @router.post("/incidents/{ref}/action-items")
-async def add_action_item(request: Request, ref: str, session: SessionDep, principal: Writer,
-                          title: Annotated[str, Form()], owner_id: Annotated[str, Form()],
-                          due_on: Annotated[str, Form()]):
+async def add_action_item(
+    request: Request,
+    ref: str,
+    session: SessionDep,
+    principal: Writer,
+    title: Annotated[str, Form()],
+    owner_id: Annotated[str, Form()],
+    due_on: Annotated[str, Form()],
+):
     try:
-        data = ActionItemCreate.model_validate(dict(title=title, owner_id=int(owner_id) if owner_id.isdigit() else -1,
-                                                    due_on=due_on))
+        data = ActionItemCreate.model_validate(
+            dict(title=title, owner_id=int(owner_id) if owner_id.isdigit() else -1, due_on=due_on)
+        )
     except ValidationError as exc:
         raise _invalid(exc) from None
     item = await service.add_action_item(session, ref, data, actor=principal)

@@ -43,7 +43,9 @@ TICKET_PANELS: Hooks[TicketPanel] = Hooks("ticket panels")  # the ticket page's 
 BOARD_PANELS: Hooks[BoardPanel] = Hooks("board panels")  # the board's header
 
 
-async def build_ticket_panels(session: AsyncSession, ticket: Ticket, principal: Principal) -> list[Panel]:
+async def build_ticket_panels(
+    session: AsyncSession, ticket: Ticket, principal: Principal
+) -> list[Panel]:
     panels = []
     for spec in TICKET_PANELS:
         ctx = await spec.build(session, ticket, principal)

@@ -34,14 +34,18 @@ from app.ticket.service import ticket_key
 from app.ticket.views import communities_by_id, message_views, users_by_id
 
 router = APIRouter(include_in_schema=False)
-signin = APIRouter(include_in_schema=False, dependencies=[public("portal sign-in: anyone may ask for a link")])
+signin = APIRouter(
+    include_in_schema=False, dependencies=[public("portal sign-in: anyone may ask for a link")]
+)
 
 Contact = Annotated[Principal, portal_access()]
 # Sign-in happens before there is a session, so its CSRF token is a double-submit cookie.
 SIGNIN_CSRF_COOKIE = "fl_portal_csrf"
 
 
-def _with_csrf_cookie(request: Request, template: str, ctx: dict, *, path: str, status_code: int = 200) -> Response:
+def _with_csrf_cookie(
+    request: Request, template: str, ctx: dict, *, path: str, status_code: int = 200
+) -> Response:
     token = secrets.token_urlsafe(24)
     response = render(request, template, {**ctx, "form_csrf": token}, status_code=status_code)
     response.set_cookie(SIGNIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path=path)
@@ -55,11 +59,17 @@ def _check_form_csrf(request: Request, sent: str) -> None:
 
 
 @signin.get("/portal/sign-in")
-async def sign_in_page(request: Request, principal: OptionalPortalPrincipal, next: str | None = None):
+async def sign_in_page(
+    request: Request, principal: OptionalPortalPrincipal, next: str | None = None
+):
     if principal is not None:
         return RedirectResponse(service.safe_portal_path(next), status_code=303)
-    return _with_csrf_cookie(request, "portal/sign_in.html", {"next": service.safe_portal_path(next)},
-                             path="/portal/sign-in")
+    return _with_csrf_cookie(
+        request,
+        "portal/sign_in.html",
+        {"next": service.safe_portal_path(next)},
+        path="/portal/sign-in",
+    )
 
 
 @signin.post("/portal/sign-in")
@@ -73,12 +83,24 @@ async def sign_in(
 ):
     _check_form_csrf(request, csrf_token)
     if "@" not in email or len(email.strip()) < 3:
-        return _with_csrf_cookie(request, "portal/sign_in.html",
-                                 {"next": service.safe_portal_path(next), "email": email,
-                                  "error": "enter the e-mail address you use with us"},
-                                 path="/portal/sign-in", status_code=422)
+        return _with_csrf_cookie(
+            request,
+            "portal/sign_in.html",
+            {
+                "next": service.safe_portal_path(next),
+                "email": email,
+                "error": "enter the e-mail address you use with us",
+            },
+            path="/portal/sign-in",
+            status_code=422,
+        )
     rate_limit("portal-link", settings.portal_link_rate_per_minute, request)
-    rate_limit("portal-link-email", settings.portal_link_rate_per_minute, request, key=email.strip().lower())
+    rate_limit(
+        "portal-link-email",
+        settings.portal_link_rate_per_minute,
+        request,
+        key=email.strip().lower(),
+    )
     await service.request_sign_in_link(session, email, next_path=next)
     # The same answer whether or not we know the address: the page tells nobody who is a contact.
     return render(request, "portal/sign_in_sent.html", {"email": email})
@@ -87,18 +109,32 @@ async def sign_in(
 @signin.get("/portal/auth/{token}")
 async def auth_confirm_page(request: Request, token: str):
     """Mail scanners open links: signing in needs a click on this page, not just the GET."""
-    return _with_csrf_cookie(request, "portal/auth_confirm.html", {"token": token}, path="/portal/auth")
+    return _with_csrf_cookie(
+        request, "portal/auth_confirm.html", {"token": token}, path="/portal/auth"
+    )
 
 
 @signin.post("/portal/auth/{token}")
-async def auth_redeem(request: Request, token: str, session: SessionDep, settings: SettingsDep,
-                      csrf_token: Annotated[str, Form(max_length=100)] = ""):
+async def auth_redeem(
+    request: Request,
+    token: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+):
     _check_form_csrf(request, csrf_token)
     rate_limit("portal-redeem", settings.portal_link_rate_per_minute * 4, request)
     cookie, next_path = await service.redeem_link(session, token)
     response = RedirectResponse(next_path, status_code=303)
-    response.set_cookie(PORTAL_COOKIE, cookie, httponly=True, samesite="lax", secure=settings.secure_cookies,
-                        max_age=settings.portal_session_days * 86400, path="/")
+    response.set_cookie(
+        PORTAL_COOKIE,
+        cookie,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        max_age=settings.portal_session_days * 86400,
+        path="/",
+    )
     response.delete_cookie(SIGNIN_CSRF_COOKIE, path="/portal/auth")
     return response
 
@@ -125,43 +161,90 @@ async def _rows(session, tickets: list[Ticket]) -> list[dict]:
     communities = await communities_by_id(session, {t.community_id for t in tickets})
     people = await users_by_id(session, {t.requester_id for t in tickets})
     return [
-        {"t": t, "key": ticket_key(pk(t)), "community": communities.get(t.community_id),
-         "requester": people.get(t.requester_id)}
+        {
+            "t": t,
+            "key": ticket_key(pk(t)),
+            "community": communities.get(t.community_id),
+            "requester": people.get(t.requester_id),
+        }
         for t in tickets
     ]
 
 
 @router.get("/portal")
-async def portal_home(request: Request, session: SessionDep, principal: Contact, view: str = "open",
-                      community: str | None = None, q: Annotated[str | None, Query(max_length=200)] = None):
-    rows = await service.list_visible_tickets(session, principal, view=view, community=community or None, text=q)
+async def portal_home(
+    request: Request,
+    session: SessionDep,
+    principal: Contact,
+    view: str = "open",
+    community: str | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+):
+    rows = await service.list_visible_tickets(
+        session, principal, view=view, community=community or None, text=q
+    )
     member_of = await communities_by_id(session, set(principal.memberships))
     waiting = []
     if represented(principal):
         waiting = await service.list_visible_tickets(session, principal, view="approval")
         waiting = [t for t in waiting if t.community_id in represented(principal)]
-    return render(request, "portal/list.html", _ctx(
-        principal, rows=await _rows(session, rows), view=view, views=service.PORTAL_VIEWS, q=q or "",
-        community=community or "", counts=await service.count_visible(session, principal),
-        member_of=sorted(member_of.values(), key=lambda c: c.name), represented=represented(principal),
-        waiting=await _rows(session, waiting)))
+    return render(
+        request,
+        "portal/list.html",
+        _ctx(
+            principal,
+            rows=await _rows(session, rows),
+            view=view,
+            views=service.PORTAL_VIEWS,
+            q=q or "",
+            community=community or "",
+            counts=await service.count_visible(session, principal),
+            member_of=sorted(member_of.values(), key=lambda c: c.name),
+            represented=represented(principal),
+            waiting=await _rows(session, waiting),
+        ),
+    )
 
 
-async def _ticket_page(request: Request, session, principal: Principal, ticket: Ticket, *, error: str | None = None,
-                       status_code: int = 200) -> Response:
-    messages = await message_views(session, await service.visible_messages(session, principal, ticket))
+async def _ticket_page(
+    request: Request,
+    session,
+    principal: Principal,
+    ticket: Ticket,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    messages = await message_views(
+        session, await service.visible_messages(session, principal, ticket)
+    )
     community = await session.get(Community, ticket.community_id) if ticket.community_id else None
     requester = (await users_by_id(session, {ticket.requester_id})).get(ticket.requester_id)
-    return render(request, "portal/ticket.html", _ctx(
-        principal, t=ticket, key=ticket_key(pk(ticket)), community=community, requester=requester,
-        messages=messages, attachments=await service.visible_attachments(session, principal, ticket),
-        csat=await service.latest_csat(session, pk(ticket)), can_approve=can_approve(principal, ticket),
-        can_speak=can_speak_for(principal, ticket), error=error), status_code=status_code)
+    return render(
+        request,
+        "portal/ticket.html",
+        _ctx(
+            principal,
+            t=ticket,
+            key=ticket_key(pk(ticket)),
+            community=community,
+            requester=requester,
+            messages=messages,
+            attachments=await service.visible_attachments(session, principal, ticket),
+            csat=await service.latest_csat(session, pk(ticket)),
+            can_approve=can_approve(principal, ticket),
+            can_speak=can_speak_for(principal, ticket),
+            error=error,
+        ),
+        status_code=status_code,
+    )
 
 
 @router.get("/portal/tickets/{ref}")
 async def portal_ticket(request: Request, ref: str, session: SessionDep, principal: Contact):
-    return await _ticket_page(request, session, principal, await service.get_visible_ticket(session, principal, ref))
+    return await _ticket_page(
+        request, session, principal, await service.get_visible_ticket(session, principal, ref)
+    )
 
 
 def _back_to(ref: str | int) -> RedirectResponse:
@@ -169,26 +252,42 @@ def _back_to(ref: str | int) -> RedirectResponse:
 
 
 @router.post("/portal/tickets/{ref}/messages")
-async def portal_reply(ref: str, session: SessionDep, principal: Contact,
-                       body: Annotated[str, Form(max_length=50_000)] = ""):
+async def portal_reply(
+    ref: str,
+    session: SessionDep,
+    principal: Contact,
+    body: Annotated[str, Form(max_length=50_000)] = "",
+):
     message = await service.reply(session, principal, ref, body)
     return _back_to(message.ticket_id)
 
 
 @router.post("/portal/tickets/{ref}/confirm")
-async def portal_confirm(ref: str, session: SessionDep, principal: Contact,
-                         score: Annotated[str, Form(max_length=2)] = "",
-                         comment: Annotated[str, Form(max_length=5000)] = ""):
-    await service.get_visible_ticket(session, principal, ref)  # "not found" before any word about the form
+async def portal_confirm(
+    ref: str,
+    session: SessionDep,
+    principal: Contact,
+    score: Annotated[str, Form(max_length=2)] = "",
+    comment: Annotated[str, Form(max_length=5000)] = "",
+):
+    await service.get_visible_ticket(
+        session, principal, ref
+    )  # "not found" before any word about the form
     if not score.isdigit():
         raise InvalidInput("choose a rating from 1 (poor) to 5 (great)", code="bad_score")
-    ticket = await service.confirm_resolution(session, principal, ref, service.Rating(int(score), comment))
+    ticket = await service.confirm_resolution(
+        session, principal, ref, service.Rating(int(score), comment)
+    )
     return _back_to(pk(ticket))
 
 
 @router.post("/portal/tickets/{ref}/reopen")
-async def portal_reopen(ref: str, session: SessionDep, principal: Contact,
-                        comment: Annotated[str, Form(max_length=50_000)] = ""):
+async def portal_reopen(
+    ref: str,
+    session: SessionDep,
+    principal: Contact,
+    comment: Annotated[str, Form(max_length=50_000)] = "",
+):
     ticket = await service.report_not_fixed(session, principal, ref, comment)
     return _back_to(pk(ticket))
 
@@ -200,8 +299,12 @@ async def portal_approve(ref: str, session: SessionDep, principal: Contact):
 
 
 @router.post("/portal/tickets/{ref}/decline")
-async def portal_decline(ref: str, session: SessionDep, principal: Contact,
-                         reason: Annotated[str, Form(max_length=5000)] = ""):
+async def portal_decline(
+    ref: str,
+    session: SessionDep,
+    principal: Contact,
+    reason: Annotated[str, Form(max_length=5000)] = "",
+):
     ticket = await service.decline_request(session, principal, ref, reason)
     return _back_to(pk(ticket))
 
@@ -211,4 +314,3 @@ async def portal_attachment(ref: str, attachment_id: int, session: SessionDep, p
     ticket = await service.get_visible_ticket(session, principal, ref)
     att = await service.get_visible_attachment(session, principal, ticket, attachment_id)
     return Response(att.data, headers=download_headers(att.filename))
-

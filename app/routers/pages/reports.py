@@ -23,7 +23,10 @@ Reader = Annotated[Principal, page_permission("reports:read")]
 
 def _dates(from_: str | None, to: str | None) -> tuple[date | None, date | None]:
     try:
-        return (date.fromisoformat(from_) if from_ else None, date.fromisoformat(to) if to else None)
+        return (
+            date.fromisoformat(from_) if from_ else None,
+            date.fromisoformat(to) if to else None,
+        )
     except ValueError:
         raise InvalidInput("dates look like 2026-11-23", code="bad_date") from None
 
@@ -41,9 +44,14 @@ def _hours_text(seconds: int | None) -> str:
 
 
 @router.get("/reports")
-async def reports_page(request: Request, session: SessionDep, principal: Reader, by: str = "channel",
-                       from_: Annotated[str | None, Query(alias="from", max_length=10)] = None,
-                       to: Annotated[str | None, Query(max_length=10)] = None):
+async def reports_page(
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    by: str = "channel",
+    from_: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    to: Annotated[str | None, Query(max_length=10)] = None,
+):
     if by not in DIMENSIONS:
         raise InvalidInput(f"by must be one of {', '.join(DIMENSIONS)}", code="bad_dimension")
     start, end = day_range(*_dates(from_, to))
@@ -51,10 +59,20 @@ async def reports_page(request: Request, session: SessionDep, principal: Reader,
     targets = list(Target)
     attainment_chart = bar_chart(
         [(r.label, [r.targets[t.value].attainment for t in targets]) for r in report.rows],
-        [TARGET_LABELS[t] for t in targets], unit="%", max_value=100, title=f"SLA attainment by {by}")
+        [TARGET_LABELS[t] for t in targets],
+        unit="%",
+        max_value=100,
+        title=f"SLA attainment by {by}",
+    )
     response_chart = bar_chart(
-        [(r.label, [_minutes(r.first_response_p50_s), _minutes(r.first_response_p90_s)]) for r in report.rows],
-        ["median", "90th percentile"], unit=" min", title=f"Business minutes to first response by {by}")
+        [
+            (r.label, [_minutes(r.first_response_p50_s), _minutes(r.first_response_p90_s)])
+            for r in report.rows
+        ],
+        ["median", "90th percentile"],
+        unit=" min",
+        title=f"Business minutes to first response by {by}",
+    )
     query = {k: v for k, v in {"by": by, "from": from_, "to": to}.items() if v}
     ctx = {
         "section": "reports",
@@ -75,12 +93,19 @@ async def reports_page(request: Request, session: SessionDep, principal: Reader,
 
 
 @router.get("/reports/sla.csv")
-async def reports_csv(session: SessionDep, principal: Reader, by: str = "channel",
-                      from_: Annotated[str | None, Query(alias="from", max_length=10)] = None,
-                      to: Annotated[str | None, Query(max_length=10)] = None):
+async def reports_csv(
+    session: SessionDep,
+    principal: Reader,
+    by: str = "channel",
+    from_: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    to: Annotated[str | None, Query(max_length=10)] = None,
+):
     if by not in DIMENSIONS:
         raise InvalidInput(f"by must be one of {', '.join(DIMENSIONS)}", code="bad_dimension")
     start, end = day_range(*_dates(from_, to))
     report = await sla_report(session, by=by, start=start, end=end, now=sla_now())
-    return Response(report_csv(report), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="sla-by-{by}.csv"'})
+    return Response(
+        report_csv(report),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="sla-by-{by}.csv"'},
+    )

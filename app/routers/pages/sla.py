@@ -24,8 +24,9 @@ router = APIRouter(include_in_schema=False)
 Reader = Annotated[Principal, page_permission("sla:read")]
 Writer = Annotated[Principal, page_permission("sla:write")]
 
-env.globals.update(sla_badges=sla_badges, TARGET_LABELS=TARGET_LABELS, SLA_TARGETS=list(Target),
-                   WEEKDAYS=WEEKDAYS)
+env.globals.update(
+    sla_badges=sla_badges, TARGET_LABELS=TARGET_LABELS, SLA_TARGETS=list(Target), WEEKDAYS=WEEKDAYS
+)
 
 
 async def ticket_sla_panel(session, ticket, principal):
@@ -37,9 +38,17 @@ def _validation_message(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
 
 
-async def _page_context(session, *, preview_args: dict | None = None, editing: dict | None = None) -> dict:
+async def _page_context(
+    session, *, preview_args: dict | None = None, editing: dict | None = None
+) -> dict:
     calendars = await service.list_calendars(session)
-    args = {"channel": "email", "criticality": "", "urgency": "normal", "community": "", **(preview_args or {})}
+    args = {
+        "channel": "email",
+        "criticality": "",
+        "urgency": "normal",
+        "community": "",
+        **(preview_args or {}),
+    }
     return {
         "section": "sla",
         "calendars": calendars,
@@ -62,17 +71,39 @@ async def _preview(session, args: dict) -> dict:
         urgency = Urgency(args.get("urgency") or "normal")
         crit = Criticality(int(args["criticality"])) if args.get("criticality") else None
     except ValueError:
-        raise InvalidInput("preview: unknown channel, urgency or criticality", code="bad_preview") from None
-    items = await service.preview(session, channel=channel.value, criticality=int(crit) if crit else None,
-                                  urgency=urgency.value, community=args.get("community") or None, at=now)
+        raise InvalidInput(
+            "preview: unknown channel, urgency or criticality", code="bad_preview"
+        ) from None
+    items = await service.preview(
+        session,
+        channel=channel.value,
+        criticality=int(crit) if crit else None,
+        urgency=urgency.value,
+        community=args.get("community") or None,
+        at=now,
+    )
     return {"at": now, "items": items, "channel": channel.value}
 
 
 @router.get("/sla")
-async def sla_admin(request: Request, session: SessionDep, principal: Reader, channel: str = "email",
-                    criticality: str = "", urgency: str = "normal", community: str = ""):
-    ctx = await _page_context(session, preview_args={"channel": channel, "criticality": criticality,
-                                                     "urgency": urgency, "community": community})
+async def sla_admin(
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    channel: str = "email",
+    criticality: str = "",
+    urgency: str = "normal",
+    community: str = "",
+):
+    ctx = await _page_context(
+        session,
+        preview_args={
+            "channel": channel,
+            "criticality": criticality,
+            "urgency": urgency,
+            "community": community,
+        },
+    )
     return render(request, "sla/admin.html", ctx, block="preview")
 
 
@@ -82,10 +113,16 @@ def _calendar_from_form(form) -> SlaCalendarIn:
             name=str(form.get("name", "")).strip(),
             kind=str(form.get("kind", "hours")),
             zone=str(form.get("zone", "UTC")).strip() or "UTC",
-            hours={d: str(form.get(f"hours_{d}", "")).strip() for d in WEEKDAYS if str(form.get(f"hours_{d}", "")).strip()},
+            hours={
+                d: str(form.get(f"hours_{d}", "")).strip()
+                for d in WEEKDAYS
+                if str(form.get(f"hours_{d}", "")).strip()
+            },
             holiday_country=str(form.get("holiday_country", "")).strip().upper() or None,
             holiday_subdiv=str(form.get("holiday_subdiv", "")).strip().upper() or None,
-            custom_holidays=[d for d in str(form.get("custom_holidays", "")).replace(",", " ").split() if d],
+            custom_holidays=[
+                d for d in str(form.get("custom_holidays", "")).replace(",", " ").split() if d
+            ],
         )
     except ValidationError as exc:
         raise InvalidInput(_validation_message(exc), code="bad_calendar") from None
@@ -103,7 +140,9 @@ async def create_calendar(request: Request, session: SessionDep, principal: Writ
 
 
 @router.post("/sla/calendars/{calendar_id}")
-async def update_calendar(request: Request, calendar_id: int, session: SessionDep, principal: Writer):
+async def update_calendar(
+    request: Request, calendar_id: int, session: SessionDep, principal: Writer
+):
     return await _save_calendar(request, session, principal, calendar_id)
 
 
@@ -111,32 +150,61 @@ async def _save_calendar(request: Request, session, principal: Principal, calend
     form = await request.form()
     try:
         data = _calendar_from_form(form)
-        await service.save_calendar(session, data, calendar_id=calendar_id, actor_id=principal.user_id)
+        await service.save_calendar(
+            session, data, calendar_id=calendar_id, actor_id=principal.user_id
+        )
     except AppError as exc:
         if exc.status_code == 404:
             raise
-        return await _rerender_with_error(request, session, exc, {"calendar": calendar_id or "new",
-                                                                   "form": dict(form)})
+        return await _rerender_with_error(
+            request, session, exc, {"calendar": calendar_id or "new", "form": dict(form)}
+        )
     return RedirectResponse("/sla#calendars", status_code=303)
 
 
 def _policy_from_form(form) -> SlaPolicyIn:
     rules = []
-    columns = [form.getlist(k) for k in ("rule_target", "rule_channel", "rule_criticality", "rule_urgency",
-                                         "rule_hours", "rule_calendar")]
+    columns = [
+        form.getlist(k)
+        for k in (
+            "rule_target",
+            "rule_channel",
+            "rule_criticality",
+            "rule_urgency",
+            "rule_hours",
+            "rule_calendar",
+        )
+    ]
     for target, channel, crit, urgency, hours, calendar_id in zip(*columns):
         if not str(hours).strip():
             continue  # a blank duration removes the rule (and leaves the empty "add" row out)
         try:
             minutes = round(float(str(hours).replace(",", ".")) * 60)
-            rules.append(SlaRuleIn.model_validate(dict(
-                target=target, channel=channel or None, criticality=int(crit) if crit else None,
-                urgency=urgency or None, minutes=minutes, calendar_id=int(calendar_id))))
+            rules.append(
+                SlaRuleIn.model_validate(
+                    dict(
+                        target=target,
+                        channel=channel or None,
+                        criticality=int(crit) if crit else None,
+                        urgency=urgency or None,
+                        minutes=minutes,
+                        calendar_id=int(calendar_id),
+                    )
+                )
+            )
         except ValueError as exc:
-            msg = _validation_message(exc) if isinstance(exc, ValidationError) else f"{hours!r} is not a number of hours"
+            msg = (
+                _validation_message(exc)
+                if isinstance(exc, ValidationError)
+                else f"{hours!r} is not a number of hours"
+            )
             raise InvalidInput(f"rule for {target}: {msg}", code="bad_rule") from None
     try:
-        return SlaPolicyIn(name=str(form.get("name", "")), community=str(form.get("community", "")) or None, rules=rules)
+        return SlaPolicyIn(
+            name=str(form.get("name", "")),
+            community=str(form.get("community", "")) or None,
+            rules=rules,
+        )
     except ValidationError as exc:
         raise InvalidInput(_validation_message(exc), code="bad_policy") from None
 
@@ -154,7 +222,9 @@ async def update_policy(request: Request, policy_id: int, session: SessionDep, p
 async def _save_policy(request: Request, session, principal: Principal, policy_id: int | None):
     form = await request.form()
     try:
-        await service.save_policy(session, _policy_from_form(form), policy_id=policy_id, actor_id=principal.user_id)
+        await service.save_policy(
+            session, _policy_from_form(form), policy_id=policy_id, actor_id=principal.user_id
+        )
     except AppError as exc:
         if exc.status_code == 404:
             raise

@@ -10,14 +10,15 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import UploadFile
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.datastructures import UploadFile
 
-from app.db import pk
 from app.audit.service import list_ticket_events
 from app.auth.policy import Principal
 from app.auth.uploads import download_headers
+from app.community.service import list_communities
+from app.db import pk
 from app.deps import SessionDep, page_permission
 from app.errors import InvalidInput, NotFound
 from app.routers.pages.panels import build_ticket_panels
@@ -26,8 +27,15 @@ from app.ticket import service
 from app.ticket.enums import Channel, MessageKind, Status
 from app.ticket.models import LinkCreate, MessageCreate, Ticket, TicketUpdate, VoteCreate
 from app.ticket.triage import TRANSITIONS
-from app.ticket.views import board_views, event_people, event_views, link_views, message_views, ticket_view, user_ref
-from app.community.service import list_communities
+from app.ticket.views import (
+    board_views,
+    event_people,
+    event_views,
+    link_views,
+    message_views,
+    ticket_view,
+    user_ref,
+)
 from app.user.service import list_staff
 
 router = APIRouter(include_in_schema=False)
@@ -60,9 +68,13 @@ def _back(request: Request, default: str) -> str:
     return default
 
 
-async def _ticket_context(session, ticket: Ticket, principal: Principal, *, reply_body: str = "") -> dict:
+async def _ticket_context(
+    session, ticket: Ticket, principal: Principal, *, reply_body: str = ""
+) -> dict:
     view = await ticket_view(session, ticket)
-    messages = await message_views(session, await service.list_messages(session, pk(ticket), include_internal=True))
+    messages = await message_views(
+        session, await service.list_messages(session, pk(ticket), include_internal=True)
+    )
     events = await list_ticket_events(session, pk(ticket))
     return {
         "t": view,
@@ -82,25 +94,41 @@ async def _ticket_context(session, ticket: Ticket, principal: Principal, *, repl
 
 
 @router.get("/tickets/{ref}")
-async def ticket_page(request: Request, ticket: TicketDep, session: SessionDep, principal: Reader,
-                      canned: str | None = None, part: str = "ticket"):
+async def ticket_page(
+    request: Request,
+    ticket: TicketDep,
+    session: SessionDep,
+    principal: Reader,
+    canned: str | None = None,
+    part: str = "ticket",
+):
     """The whole ticket; htmx asks for one `part` (thread or sidebar) when a live update arrives."""
     if part not in ("ticket", "thread", "sidebar"):
         raise InvalidInput("part must be ticket, thread or sidebar", code="bad_part")
     reply_body = ""
     if canned:  # the no-JavaScript way to pick a canned reply: reload with it in the box
-        _, reply_body = await service.render_canned_reply(session, canned, ticket, agent_name=principal.name)
+        _, reply_body = await service.render_canned_reply(
+            session, canned, ticket, agent_name=principal.name
+        )
     ctx = await _ticket_context(session, ticket, principal, reply_body=reply_body)
     return render(request, "ticket/detail.html", ctx, block=part)
 
 
 @router.get("/tickets/{ref}/canned")
-async def canned_reply(request: Request, ticket: TicketDep, session: SessionDep, principal: Reader, slug: str = ""):
+async def canned_reply(
+    request: Request, ticket: TicketDep, session: SessionDep, principal: Reader, slug: str = ""
+):
     body = ""
     if slug:
-        _, body = await service.render_canned_reply(session, slug, ticket, agent_name=principal.name)
-    return render(request, "ticket/detail.html", {"t": await ticket_view(session, ticket), "reply_body": body},
-                  block="reply_text")
+        _, body = await service.render_canned_reply(
+            session, slug, ticket, agent_name=principal.name
+        )
+    return render(
+        request,
+        "ticket/detail.html",
+        {"t": await ticket_view(session, ticket), "reply_body": body},
+        block="reply_text",
+    )
 
 
 async def _respond(request: Request, session, ticket: Ticket, target: str) -> Response:
@@ -109,10 +137,19 @@ async def _respond(request: Request, session, ticket: Ticket, target: str) -> Re
     if not is_htmx(request):
         return RedirectResponse(_back(request, f"/tickets/{ticket.id}"), status_code=303)
     if target == "row":
-        return render(request, "board/index.html",
-                      {"t": (await board_views(session, [ticket]))[0], "staff": await list_staff(session)}, block="row")
+        return render(
+            request,
+            "board/index.html",
+            {"t": (await board_views(session, [ticket]))[0], "staff": await list_staff(session)},
+            block="row",
+        )
     block = "sidebar" if target == "sidebar" else "ticket"
-    return render(request, "ticket/detail.html", await _ticket_context(session, ticket, principal), block=block)
+    return render(
+        request,
+        "ticket/detail.html",
+        await _ticket_context(session, ticket, principal),
+        block=block,
+    )
 
 
 def _blank_to_none(value: str | None) -> str | None:
@@ -164,7 +201,9 @@ async def triage(
     try:
         patch = TicketUpdate.model_validate(fields)
     except ValidationError as exc:
-        raise InvalidInput("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+        raise InvalidInput(
+            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        ) from None
     ticket = await service.update_ticket(session, ref, patch, actor=principal, if_match=version)
     return await _respond(request, session, ticket, target)
 
@@ -177,7 +216,9 @@ def _parse_local(raw: str | None, tz_offset: object) -> datetime | None:
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput("next update time must look like 2026-11-23T14:30", code="bad_datetime") from None
+        raise InvalidInput(
+            "next update time must look like 2026-11-23T14:30", code="bad_datetime"
+        ) from None
     if value.tzinfo is None:
         try:
             minutes = int(str(tz_offset or "0"))
@@ -188,22 +229,38 @@ def _parse_local(raw: str | None, tz_offset: object) -> datetime | None:
 
 
 @router.post("/tickets/{ref}/claim")
-async def claim(request: Request, ref: str, session: SessionDep, principal: Writer,
-                target: Annotated[str, Form()] = "ticket"):
+async def claim(
+    request: Request,
+    ref: str,
+    session: SessionDep,
+    principal: Writer,
+    target: Annotated[str, Form()] = "ticket",
+):
     ticket = await service.claim_ticket(session, ref, actor=principal)
     return await _respond(request, session, ticket, target)
 
 
 @router.post("/tickets/{ref}/unclaim")
-async def unclaim(request: Request, ref: str, session: SessionDep, principal: Writer,
-                  target: Annotated[str, Form()] = "ticket"):
+async def unclaim(
+    request: Request,
+    ref: str,
+    session: SessionDep,
+    principal: Writer,
+    target: Annotated[str, Form()] = "ticket",
+):
     ticket = await service.release_claim(session, ref, actor=principal)
     return await _respond(request, session, ticket, target)
 
 
 @router.post("/tickets/{ref}/status/{status}")
-async def set_status(request: Request, ref: str, status: Status, session: SessionDep, principal: Writer,
-                     target: Annotated[str, Form()] = "ticket"):
+async def set_status(
+    request: Request,
+    ref: str,
+    status: Status,
+    session: SessionDep,
+    principal: Writer,
+    target: Annotated[str, Form()] = "ticket",
+):
     ticket = await service.change_status(session, ref, status, actor=principal)
     return await _respond(request, session, ticket, target)
 
@@ -231,8 +288,14 @@ async def reply(
 
 
 @router.post("/tickets/{ref}/votes")
-async def vote(request: Request, ref: str, session: SessionDep, principal: Writer,
-               email: Annotated[str, Form(max_length=254)] = "", target: Annotated[str, Form()] = "sidebar"):
+async def vote(
+    request: Request,
+    ref: str,
+    session: SessionDep,
+    principal: Writer,
+    email: Annotated[str, Form(max_length=254)] = "",
+    target: Annotated[str, Form()] = "sidebar",
+):
     try:
         data = VoteCreate(email=email or None)
     except ValidationError:
@@ -242,11 +305,20 @@ async def vote(request: Request, ref: str, session: SessionDep, principal: Write
 
 
 @router.post("/tickets/{ref}/links")
-async def link(request: Request, ref: str, session: SessionDep, principal: Writer,
-               url: Annotated[str, Form(max_length=1000)], title: Annotated[str, Form(max_length=200)] = "",
-               kind: Annotated[str, Form()] = "tracker", target: Annotated[str, Form()] = "sidebar"):
+async def link(
+    request: Request,
+    ref: str,
+    session: SessionDep,
+    principal: Writer,
+    url: Annotated[str, Form(max_length=1000)],
+    title: Annotated[str, Form(max_length=200)] = "",
+    kind: Annotated[str, Form()] = "tracker",
+    target: Annotated[str, Form()] = "sidebar",
+):
     try:
-        data = LinkCreate.model_validate(dict(url=url, title=title, kind=kind))  # form text: parsed there
+        data = LinkCreate.model_validate(
+            dict(url=url, title=title, kind=kind)
+        )  # form text: parsed there
     except ValidationError:
         raise InvalidInput("the link must be an http(s) URL", code="bad_url") from None
     await service.add_link(session, ref, data, actor=principal)
@@ -254,8 +326,14 @@ async def link(request: Request, ref: str, session: SessionDep, principal: Write
 
 
 @router.post("/tickets/{ref}/links/{link_id}/delete")
-async def unlink(request: Request, ref: str, link_id: int, session: SessionDep, principal: Writer,
-                 target: Annotated[str, Form()] = "sidebar"):
+async def unlink(
+    request: Request,
+    ref: str,
+    link_id: int,
+    session: SessionDep,
+    principal: Writer,
+    target: Annotated[str, Form()] = "sidebar",
+):
     await service.remove_link(session, ref, link_id, actor=principal)
     return await _respond(request, session, await find_ticket(session, ref), target)
 

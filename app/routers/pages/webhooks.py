@@ -23,11 +23,17 @@ Writer = Annotated[Principal, page_permission("webhooks:write")]
 STATUSES = ("", "pending", "dead", "done")
 
 
-async def _context(session, principal: Principal, *, status: str = "", sub: int | None = None, **extra) -> dict:
+async def _context(
+    session, principal: Principal, *, status: str = "", sub: int | None = None, **extra
+) -> dict:
     if status not in STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(s for s in STATUSES if s)}", code="bad_status")
+        raise InvalidInput(
+            f"status must be one of {', '.join(s for s in STATUSES if s)}", code="bad_status"
+        )
     subs = await service.list_subscriptions(session)
-    rows = await service.list_deliveries(session, subscription_id=sub, status=status or None, limit=100)
+    rows = await service.list_deliveries(
+        session, subscription_id=sub, status=status or None, limit=100
+    )
     return {
         "section": "webhooks",
         "subscriptions": [webhook_view(s) for s in subs],
@@ -42,23 +48,41 @@ async def _context(session, principal: Principal, *, status: str = "", sub: int 
 
 
 @router.get("/webhooks")
-async def webhooks_page(request: Request, session: SessionDep, principal: Reader, status: str = "",
-                        sub: int | None = None):
+async def webhooks_page(
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    status: str = "",
+    sub: int | None = None,
+):
     ctx = await _context(session, principal, status=status, sub=sub)
-    return render(request, "webhooks/index.html", ctx, block="deliveries" if is_htmx(request) else None)
+    return render(
+        request, "webhooks/index.html", ctx, block="deliveries" if is_htmx(request) else None
+    )
 
 
 @router.post("/webhooks")
-async def create_webhook(request: Request, session: SessionDep, principal: Writer,
-                         url: Annotated[str, Form(max_length=1000)] = "",
-                         event_types: Annotated[str, Form(max_length=2000)] = "",
-                         description: Annotated[str, Form(max_length=200)] = ""):
+async def create_webhook(
+    request: Request,
+    session: SessionDep,
+    principal: Writer,
+    url: Annotated[str, Form(max_length=1000)] = "",
+    event_types: Annotated[str, Form(max_length=2000)] = "",
+    description: Annotated[str, Form(max_length=200)] = "",
+):
     form = {"url": url, "event_types": event_types, "description": description}
     try:
-        data = WebhookCreate.model_validate(dict(url=url.strip(), event_types=event_types.replace(",", " ").split(),
-                                                 description=description))
+        data = WebhookCreate.model_validate(
+            dict(
+                url=url.strip(),
+                event_types=event_types.replace(",", " ").split(),
+                description=description,
+            )
+        )
     except ValidationError as exc:
-        errors = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'form'}: {e['msg']}" for e in exc.errors())
+        errors = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'form'}: {e['msg']}" for e in exc.errors()
+        )
         ctx = await _context(session, principal, form=form, form_error=errors)
         return render(request, "webhooks/index.html", ctx, status_code=422)
     sub = await service.create_subscription(session, data, actor_id=principal.user_id)
@@ -68,9 +92,12 @@ async def create_webhook(request: Request, session: SessionDep, principal: Write
 
 
 @router.post("/webhooks/{webhook_id}/active")
-async def toggle_webhook(webhook_id: int, session: SessionDep, principal: Writer,
-                         active: Annotated[bool, Form()]):
-    await service.update_subscription(session, webhook_id, WebhookUpdate(active=active), actor_id=principal.user_id)
+async def toggle_webhook(
+    webhook_id: int, session: SessionDep, principal: Writer, active: Annotated[bool, Form()]
+):
+    await service.update_subscription(
+        session, webhook_id, WebhookUpdate(active=active), actor_id=principal.user_id
+    )
     return RedirectResponse("/webhooks", status_code=303)
 
 
@@ -90,19 +117,26 @@ async def _delivery(session, delivery_id: int) -> OutboxMessage:
 @router.get("/webhooks/deliveries/{delivery_id}")
 async def delivery_page(request: Request, delivery_id: int, session: SessionDep, principal: Reader):
     message = await _delivery(session, delivery_id)
-    ctx = {"section": "webhooks", "d": await delivery_view(session, message, with_log=True),
-           "sub_id": service.subscription_of(message), "can_write": principal.can("webhooks:write")}
+    ctx = {
+        "section": "webhooks",
+        "d": await delivery_view(session, message, with_log=True),
+        "sub_id": service.subscription_of(message),
+        "can_write": principal.can("webhooks:write"),
+    }
     return render(request, "webhooks/delivery.html", ctx, block="log" if is_htmx(request) else None)
 
 
 @router.post("/webhooks/deliveries/{delivery_id}/redeliver")
-async def redeliver_page(request: Request, delivery_id: int, session: SessionDep, principal: Writer):
+async def redeliver_page(
+    request: Request, delivery_id: int, session: SessionDep, principal: Writer
+):
     await _delivery(session, delivery_id)
     message = await redeliver(session, delivery_id, topic_prefix=service.TOPIC)
     if not is_htmx(request):
         return RedirectResponse(f"/webhooks/deliveries/{delivery_id}", status_code=303)
-    ctx = {"d": await delivery_view(session, message), "sub_of": {message.id: service.subscription_of(message)},
-           "can_write": True}
+    ctx = {
+        "d": await delivery_view(session, message),
+        "sub_of": {message.id: service.subscription_of(message)},
+        "can_write": True,
+    }
     return render(request, "webhooks/index.html", ctx, block="delivery_row")
-
-
