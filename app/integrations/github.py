@@ -10,7 +10,7 @@ own redeliveries keep their id). Our own comments coming back are dropped (conve
 
 import hashlib
 import hmac
-from contextlib import suppress
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,15 @@ from app.community.service import community_for_channel
 from app.db import pk
 from app.errors import Conflict, InvalidInput, InvalidTransition, Unauthorized
 from app.integrations.conversations import is_our_post
-from app.integrations.inbound import Effect, mark_seen, person, remembering, seen, ticket_for
+from app.integrations.inbound import (
+    Effect,
+    also_remembering,
+    mark_seen,
+    person,
+    remembering,
+    seen,
+    ticket_for,
+)
 from app.ticket.enums import Channel, LinkKind, Status, TicketType
 from app.ticket.models import MessageCreate, Ticket, TicketCreate, TicketUpdate
 from app.ticket.service import (
@@ -139,18 +147,21 @@ async def handle_event(
             "duplicate", detail="this exact payload was processed before under another delivery id"
         )
     try:
-        if event == "issues":
-            outcome = await _on_issue(session, payload, delivery_id)
-        elif event == "issue_comment":
-            outcome = await _on_comment(session, payload, delivery_id)
-        else:
-            outcome = Outcome("ignored", detail=f"event {event!r} is not used")
+        # The digest commits with the ticket change the event makes (see also_remembering).
+        remember = also_remembering(session, DIGEST_SOURCE, digest) if digest else nullcontext()
+        async with remember:
+            if event == "issues":
+                outcome = await _on_issue(session, payload, delivery_id)
+            elif event == "issue_comment":
+                outcome = await _on_comment(session, payload, delivery_id)
+            else:
+                outcome = Outcome("ignored", detail=f"event {event!r} is not used")
     except (KeyError, TypeError) as exc:
         raise InvalidInput(
             f"not a GitHub {event} payload: missing {exc}", code="bad_payload"
         ) from exc
-    if digest:
-        with suppress(Conflict):  # a racing copy of the same body recorded it first
+    if digest:  # an event that changed no ticket still remembers it, so a replay stays cheap
+        with suppress(Conflict):
             await mark_seen(session, DIGEST_SOURCE, digest)
     return outcome
 

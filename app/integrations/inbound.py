@@ -24,6 +24,7 @@ from app.user.service import ensure_contact, get_user_by_email
 
 _STASH = "inbound_effect"
 _SOURCE = "inbound_source"
+_ALSO_SEEN = "inbound_also_seen"
 
 
 @dataclass
@@ -48,12 +49,29 @@ async def remembering(session: AsyncSession, effect: Effect) -> AsyncIterator[No
         session.info.pop(_SOURCE, None)
 
 
+@asynccontextmanager
+async def also_remembering(session: AsyncSession, source: str, key: str) -> AsyncIterator[None]:
+    """Around one inbound request: a second key (e.g. a digest of the payload) that the ticket
+    change it causes records in its own transaction, so a racing replay conflicts and rolls back
+    instead of changing the ticket twice."""
+    session.info[_ALSO_SEEN] = (source, key)
+    try:
+        yield
+    finally:
+        session.info.pop(_ALSO_SEEN, None)
+
+
 def inbound_source(session: AsyncSession) -> str | None:
     """The channel the change being made came in from, so it is not sent back there."""
     return session.info.get(_SOURCE)
 
 
 async def write_effect(session: AsyncSession, ticket: Ticket, change: TicketChange) -> None:
+    also: tuple[str, str] | None = session.info.pop(_ALSO_SEEN, None)
+    if also is not None:
+        session.add(
+            InboundDelivery(source=also[0], delivery_id=also[1][:255], ticket_id=pk(ticket))
+        )
     effect: Effect | None = session.info.pop(_STASH, None)
     if effect is None:
         return

@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import func, select
 
 from app.db import transaction, utcnow
-from app.integrations.models import ReplyDelivery
+from app.integrations.models import InboundDelivery, ReplyDelivery
 from app.outbox.delivery import deliver_due
 from app.outbox.models import OutboxMessage
 from app.ticket.enums import MessageKind, Status
@@ -331,6 +331,12 @@ async def test_replayed_github_comment_with_a_new_delivery_id_posts_nothing_twic
     )
     assert again.status_code == 200 and again.json()["result"] == "duplicate"
     assert await count(session, Message) == 1
+    # The digest was written by the message's own transaction (it names the ticket), so a replay
+    # racing the first copy conflicts on it and rolls back instead of posting again.
+    [digest_row] = (
+        await session.exec(select(InboundDelivery).where(InboundDelivery.source == "github-body"))
+    ).all()
+    assert digest_row.ticket_id is not None
 
 
 async def test_second_eyes_reaction_answers_200_and_changes_nothing(session, client, fake_slack):
