@@ -91,6 +91,13 @@ def wire() -> None:
     )
     OUTBOX_HANDLERS.add(
         OutboxHandler(
+            conversations.OPEN_THREAD_TOPIC,
+            conversations.open_slack_thread,
+            enabled=conversations.slack_bot_configured,
+        )
+    )
+    OUTBOX_HANDLERS.add(
+        OutboxHandler(
             conversations.TOPIC_TOPIC,
             conversations.set_slack_topic,
             enabled=conversations.slack_bot_configured,

@@ -143,14 +143,18 @@ SLACK_CHANNEL_RE = re.compile(r"^[CGD][A-Z0-9]{2,31}$")
 GITHUB_REPO_RE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,38}/[a-z0-9._-]{1,100}$")
 
 
-def _clean(values: list[str], pattern: re.Pattern[str], what: str, *, lower: bool) -> list[str]:
+def _clean(
+    values: list[str], pattern: re.Pattern[str], what: str, *, lower: bool, field: str
+) -> list[str]:
     out = set()
     for raw in values:
         value = raw.strip().lower() if lower else raw.strip()
         if what == "e-mail domain":
             value = value.removeprefix("@")
         if not pattern.match(value):
-            raise InvalidInput(f"{raw!r} is not a {what}", code="bad_mapping")
+            raise InvalidInput(
+                f"{raw!r} is not a {what}", code="bad_mapping", extra={"field": field}
+            )
         out.add(value)
     return sorted(out)
 
@@ -163,7 +167,7 @@ async def set_community_mapping(
     cleaned: dict[str, list[str]] = {}
     if mapping.email_domains is not None:
         cleaned["email_domains"] = _clean(
-            mapping.email_domains, DOMAIN_RE, "e-mail domain", lower=True
+            mapping.email_domains, DOMAIN_RE, "e-mail domain", lower=True, field="email_domains"
         )
     if mapping.slack_channels is not None:
         cleaned["slack_channels"] = _clean(
@@ -171,10 +175,15 @@ async def set_community_mapping(
             SLACK_CHANNEL_RE,
             "Slack channel id (C, G or D then capitals and digits)",
             lower=False,
+            field="slack_channels",
         )
     if mapping.github_repos is not None:
         cleaned["github_repos"] = _clean(
-            mapping.github_repos, GITHUB_REPO_RE, "GitHub repository (owner/name)", lower=True
+            mapping.github_repos,
+            GITHUB_REPO_RE,
+            "GitHub repository (owner/name)",
+            lower=True,
+            field="github_repos",
         )
     async with transaction(session):
         community = await session.get(Community, community_id)
@@ -189,6 +198,7 @@ async def set_community_mapping(
                     raise Conflict(
                         f"{', '.join(sorted(taken))} already maps to community {other.slug!r}",
                         code="mapping_taken",
+                        extra={"field": name},
                     )
         for name, values in cleaned.items():
             setattr(community, name, values)

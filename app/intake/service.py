@@ -13,10 +13,11 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.auth.policy import Principal
 from app.auth.secrets import new_token, token_digest
 from app.config import get_settings
 from app.db import pk, utcnow
-from app.errors import NotFound
+from app.errors import AppError, Conflict, NotFound
 from app.intake.models import IntakeConfirmation
 from app.outbox.service import enqueue
 from app.ticket.enums import Status
@@ -86,27 +87,88 @@ async def confirm_request(session: AsyncSession, token: str) -> Ticket:
     ).first()
     if row is None:
         raise NotFound(_BAD_LINK, code="bad_link")
+    return await _answer_hold(
+        session,
+        row.ticket_id,
+        col(IntakeConfirmation.token_hash) == digest,
+        mine=True,
+        actor=None,
+        refused=NotFound(_BAD_LINK, code="bad_link"),
+    )
+
+
+async def held_in_name_of(session: AsyncSession, ticket_id: int, user_id: int) -> bool:
+    """Is this ticket held until `user_id` says they sent it?"""
+    stmt = select(IntakeConfirmation.id).where(
+        IntakeConfirmation.ticket_id == ticket_id,
+        IntakeConfirmation.user_id == user_id,
+        col(IntakeConfirmation.used_at).is_(None),
+        col(IntakeConfirmation.expires_at) > utcnow(),
+    )
+    return (await session.exec(stmt)).first() is not None
+
+
+async def answer_hold_in_portal(
+    session: AsyncSession, principal: Principal, ticket_id: int, *, mine: bool
+) -> Ticket:
+    """The named person, signed in to the portal, says whether they sent a held request.
+
+    Their portal sign-in came through a link mailed to that very address, which proves it as
+    well as the confirmation link does: "it was me" lifts the hold; "it was not me" spends the
+    link and closes the request, so nobody can act in their name with it later.
+    """
+    return await _answer_hold(
+        session,
+        ticket_id,
+        col(IntakeConfirmation.user_id) == principal.user_id,
+        mine=mine,
+        actor=principal,
+        refused=Conflict(
+            "this request is not waiting for you to confirm it", code="not_held_for_you"
+        ),
+    )
+
+
+async def _answer_hold(
+    session: AsyncSession,
+    ticket_id: int,
+    which: Any,
+    *,
+    mine: bool,
+    actor: Principal | None,
+    refused: AppError,
+) -> Ticket:
     now = utcnow()
-    async with writing(session, row.ticket_id, None) as write:
-        # One UPDATE decides: two clicks at once, exactly one lifts the hold.
+    async with writing(session, ticket_id, actor) as write:
+        # One UPDATE decides: two answers at once, exactly one counts.
         result = await session.exec(
             update(IntakeConfirmation)
             .where(
-                col(IntakeConfirmation.token_hash) == digest,
+                col(IntakeConfirmation.ticket_id) == ticket_id,
+                which,
                 col(IntakeConfirmation.used_at).is_(None),
                 col(IntakeConfirmation.expires_at) > now,
             )
             .values(used_at=now)
         )
-        if result.rowcount != 1:
-            raise NotFound(_BAD_LINK, code="bad_link")
+        if result.rowcount < 1:
+            raise refused
         if write.ticket.status != Status.awaiting_approval:
             return write.ticket  # someone approved or closed it meanwhile
+        if mine:
+            return await move_locked_ticket(
+                session,
+                write.ticket,
+                Status.new,
+                actor=actor,
+                reason="the requester confirmed their address",
+                now=write.now,
+            )
         return await move_locked_ticket(
             session,
             write.ticket,
-            Status.new,
-            actor=None,
-            reason="the requester confirmed their address",
+            Status.closed,
+            actor=actor,
+            reason="the person it was sent in the name of says they did not send it",
             now=write.now,
         )

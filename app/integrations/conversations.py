@@ -103,7 +103,9 @@ async def reply_in_origin_thread(
         return
     thread = await _thread_of(session, ticket)
     if thread is None:
-        return  # e.g. a slash-command ticket: there is no thread to answer in
+        if ticket.channel != Channel.slack.value:
+            return
+        thread = ""  # a slash-command ticket whose thread the worker has not opened yet
     outbox = enqueue(
         session,
         topic,
@@ -198,20 +200,13 @@ def slack_bot_configured() -> bool:
     return bool(get_integration_settings().slack_bot_token)
 
 
-async def post_slack_reply(session: AsyncSession, message: OutboxMessage) -> Delivered:
-    payload = message.payload
-    done = await _posted_as(session, pk(message))
-    if done:
-        return Delivered(detail=f"already posted as {done}", status_code=200)
-    channel, _, thread_ts = str(payload.get("thread") or "").partition(":")
-    if not channel or not thread_ts or not payload.get("text"):
-        raise DeliveryFailed("slack.reply needs 'thread' (channel:ts) and 'text'", permanent=True)
+async def _slack_api(method: str, body: dict[str, Any]) -> dict[str, Any]:
+    """One Slack Web API call with the bot token; failures become retryable or permanent."""
     settings = get_integration_settings()
     headers = {"Authorization": f"Bearer {settings.slack_bot_token}"}
-    body = {"channel": channel, "thread_ts": thread_ts, "text": str(payload["text"])}
     try:
         response = await http_client().post(
-            f"{settings.slack_api_url.rstrip('/')}/chat.postMessage", json=body, headers=headers
+            f"{settings.slack_api_url.rstrip('/')}/{method}", json=body, headers=headers
         )
     except httpx.HTTPError as exc:
         raise DeliveryFailed(f"{type(exc).__name__}: {exc or 'no answer'}") from exc
@@ -227,10 +222,80 @@ async def post_slack_reply(session: AsyncSession, message: OutboxMessage) -> Del
     if not answer.get("ok"):  # Slack reports failures as 200 with ok: false
         error = str(answer.get("error") or "unknown_error")
         raise DeliveryFailed(f"Slack: {error}", status_code=200, permanent=error in SLACK_PERMANENT)
+    return answer
+
+
+async def post_slack_reply(session: AsyncSession, message: OutboxMessage) -> Delivered:
+    payload = message.payload
+    done = await _posted_as(session, pk(message))
+    if done:
+        return Delivered(detail=f"already posted as {done}", status_code=200)
+    thread = str(payload.get("thread") or "")
+    if not thread and isinstance(payload.get("ticket_id"), int):
+        # A slash-command ticket: its thread is the one our bot opened for it, which may have
+        # been posted after this reply was queued.
+        thread = await _thread_now(session, payload["ticket_id"]) or ""
+        if not thread:
+            raise DeliveryFailed("the ticket's Slack thread is not open yet")
+    channel, _, thread_ts = thread.partition(":")
+    if not channel or not thread_ts or not payload.get("text"):
+        raise DeliveryFailed("slack.reply needs 'thread' (channel:ts) and 'text'", permanent=True)
+    answer = await _slack_api(
+        "chat.postMessage",
+        {"channel": channel, "thread_ts": thread_ts, "text": str(payload["text"])},
+    )
     ts = str(answer.get("ts") or "")
     if ts:
         await _record_posted(session, pk(message), f"{channel}:{ts}")
     return Delivered(detail=f"replied in {channel} thread {thread_ts} as {ts}", status_code=200)
+
+
+async def _thread_now(session: AsyncSession, ticket_id: int) -> str | None:
+    ticket = await session.get(Ticket, ticket_id)
+    thread = await _thread_of(session, ticket) if ticket is not None else None
+    await session.commit()  # end the read before the network call
+    return thread
+
+
+# --- a slash-command ticket gets a thread of its own -----------------------------------------
+
+OPEN_THREAD_TOPIC = "slack.open_thread"
+
+
+def queue_thread_for_slash_ticket(
+    session: AsyncSession, ticket: Ticket, channel: str, text: str
+) -> None:
+    """`/support` answers only its caller (ephemerally), so nothing in the channel could carry
+    staff replies: the bot posts the request in the channel and that post's thread becomes the
+    ticket's, so replies reach the requester where they asked, like a message-born ticket."""
+    enqueue(
+        session,
+        OPEN_THREAD_TOPIC,
+        {"ticket_id": pk(ticket), "channel": channel, "text": text},
+        idempotency_key=f"slack-open-thread-{pk(ticket)}",
+    )
+
+
+async def open_slack_thread(session: AsyncSession, message: OutboxMessage) -> Delivered:
+    payload = message.payload
+    ticket_id, channel = payload.get("ticket_id"), str(payload.get("channel") or "")
+    if not isinstance(ticket_id, int) or not channel or not payload.get("text"):
+        raise DeliveryFailed(
+            "slack.open_thread needs 'ticket_id', 'channel' and 'text'", permanent=True
+        )
+    existing = await _thread_now(session, ticket_id)
+    if existing:
+        return Delivered(detail=f"thread already open as {existing}", status_code=200)
+    answer = await _slack_api("chat.postMessage", {"channel": channel, "text": payload["text"]})
+    ts = str(answer.get("ts") or "")
+    if not ts:
+        raise DeliveryFailed("Slack answered ok without a ts", permanent=True)
+    async with transaction(session):
+        if await session.get(Ticket, ticket_id) is not None:  # deleted meanwhile: nothing to tie
+            session.add(
+                ExternalRef(source="slack", external_id=f"{channel}:{ts}", ticket_id=ticket_id)
+            )
+    return Delivered(detail=f"opened thread {channel}:{ts}", status_code=200)
 
 
 # --- the support channel's topic: who is on now ---------------------------------------------
@@ -261,30 +326,9 @@ async def set_slack_topic(session: AsyncSession, message: OutboxMessage) -> Deli
     payload = message.payload
     if not payload.get("channel") or not isinstance(payload.get("topic"), str):
         raise DeliveryFailed("slack.topic needs 'channel' and 'topic'", permanent=True)
-    settings = get_integration_settings()
-    headers = {"Authorization": f"Bearer {settings.slack_bot_token}"}
-    body = {"channel": str(payload["channel"]), "topic": payload["topic"]}
-    try:
-        response = await http_client().post(
-            f"{settings.slack_api_url.rstrip('/')}/conversations.setTopic",
-            json=body,
-            headers=headers,
-        )
-    except httpx.HTTPError as exc:
-        raise DeliveryFailed(f"{type(exc).__name__}: {exc or 'no answer'}") from exc
-    if response.status_code == 429:
-        raise DeliveryFailed(
-            "HTTP 429: rate limited", status_code=429, retry_after=_retry_after(response)
-        )
-    if response.status_code != 200:
-        raise DeliveryFailed(
-            f"HTTP {response.status_code}: {response.text[:200]}", status_code=response.status_code
-        )
-    answer = _json(response)
-    if not answer.get("ok"):
-        error = str(answer.get("error") or "unknown_error")
-        raise DeliveryFailed(f"Slack: {error}", status_code=200, permanent=error in SLACK_PERMANENT)
-    return Delivered(detail=f"topic of {body['channel']} set", status_code=200)
+    channel = str(payload["channel"])
+    await _slack_api("conversations.setTopic", {"channel": channel, "topic": payload["topic"]})
+    return Delivered(detail=f"topic of {channel} set", status_code=200)
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

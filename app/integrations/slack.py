@@ -19,13 +19,13 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.community.service import community_for_channel
-from app.config import get_settings
 from app.db import pk, transaction
 from app.errors import AppError, Conflict, InvalidInput, Unauthorized
-from app.integrations.conversations import is_our_post
+from app.integrations.conversations import is_our_post, queue_thread_for_slash_ticket
 from app.integrations.inbound import Effect, mark_seen, person, remembering, seen, ticket_for
 from app.integrations.models import InboundDelivery
 from app.integrations.settings import get_integration_settings
+from app.portal.notify import portal_ticket_url
 from app.ticket.enums import Channel, Urgency
 from app.ticket.models import MessageCreate, TicketCreate, TicketUpdate
 from app.ticket.service import (
@@ -138,10 +138,6 @@ def _thread_id(channel: str, ts: str) -> str:
     return f"{channel}:{ts}"
 
 
-def _link(ticket_id: int) -> str:
-    return f"{get_settings().base_url}/tickets/{ticket_id}"
-
-
 def _title(text: str) -> str:
     first = text.strip().splitlines()[0] if text.strip() else "Slack request"
     return first[:120].strip() or "Slack request"
@@ -160,22 +156,33 @@ async def slash_command(session: AsyncSession, form: dict[str, str]) -> dict[str
         raise InvalidInput("not a Slack slash command: no user_id", code="bad_payload")
     requester = await _slack_person(session, user_id, form.get("team_id"), form.get("user_name"))
     mapped = await community_for_channel(session, slack_channel=form.get("channel_id"))
-    ticket = await submit_ticket(
-        session,
-        TicketCreate(
-            title=_title(text),
-            body=text[:50_000],
-            requester_email=requester.email,
-            requester_name=requester.name,
-            channel=Channel.slack,
-            urgency=_urgency(text),
-            community=mapped.slug if mapped else None,
-        ),
-    )
-    key = ticket_key(pk(ticket))
+    async with transaction(session):  # the ticket and its thread's post commit together
+        ticket = await submit_ticket(
+            session,
+            TicketCreate(
+                title=_title(text),
+                body=text[:50_000],
+                requester_email=requester.email,
+                requester_name=requester.name,
+                channel=Channel.slack,
+                urgency=_urgency(text),
+                community=mapped.slug if mapped else None,
+            ),
+        )
+        key = ticket_key(pk(ticket))
+        channel = form.get("channel_id")
+        if channel:
+            queue_thread_for_slash_ticket(
+                session,
+                ticket,
+                channel,
+                f"<@{user_id}> asked: {text[:3000]}\n_{key}: we answer in this thread._",
+            )
+    # The requester's own page: the staff ticket page would refuse them.
+    link = portal_ticket_url(pk(ticket))
     return {
         "response_type": "ephemeral",
-        "text": f"Opened *{key}*: <{_link(pk(ticket))}|{ticket.title}>. We will answer here and on the ticket.",
+        "text": f"Opened *{key}*: <{link}|{ticket.title}>. We will answer in a thread in this channel.",
     }
 
 
@@ -231,16 +238,15 @@ async def _on_message(
         return EventOutcome("ignored", detail="edits, joins and bot messages are not copied")
     if not (channel and ts and user):
         raise InvalidInput("message event needs channel, ts and user", code="bad_payload")
-    mapped = await community_for_channel(session, slack_channel=channel)
-    if channel not in channels and mapped is None:  # a community's mapped channel is watched too
-        return EventOutcome("ignored", detail=f"channel {channel} is not watched")
     text = str(event.get("text") or "").strip() or "(no text)"
-    author = await _slack_person(session, user, team_id)
     thread_ts = event.get("thread_ts")
     if thread_ts and thread_ts != ts:
+        # A thread that is a ticket is followed in any channel: a /support ticket's thread is
+        # opened by our bot wherever the command was typed, watched channel or not.
         ticket = await ticket_for(session, SOURCE, [_thread_id(channel, thread_ts)])
         if ticket is None:
             return EventOutcome("ignored", detail="a reply in a thread that is not a ticket")
+        author = await _slack_person(session, user, team_id)
         async with remembering(session, Effect(SOURCE, event_id)):
             await post_message(
                 session,
@@ -250,6 +256,10 @@ async def _on_message(
                 channel=Channel.slack,
             )
         return EventOutcome("message", ticket_key(pk(ticket)))
+    mapped = await community_for_channel(session, slack_channel=channel)
+    if channel not in channels and mapped is None:  # a community's mapped channel is watched too
+        return EventOutcome("ignored", detail=f"channel {channel} is not watched")
+    author = await _slack_person(session, user, team_id)
     async with remembering(session, Effect(SOURCE, event_id, refs=[_thread_id(channel, ts)])):
         ticket = await submit_ticket(
             session,

@@ -6,15 +6,19 @@ Slack user id are `Identity` rows, each owned by exactly one person. `User.githu
 """
 
 import re
+from typing import Any
 
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.service import record_event
 from app.auth.policy import Principal
+from app.config import get_settings
 from app.db import pk, transaction, utcnow
 from app.errors import Conflict, InvalidInput, NotFound
+from app.outbox.service import enqueue
 from app.user.models import Identity, IdentityKind, ProfileUpdate, User
 from app.user.service import get_user_by_email, normalise_email
 
@@ -263,3 +267,68 @@ async def set_profile(
                 data=changed,
             )
     return user
+
+
+# --- adding an e-mail address of your own ------------------------------------------------------
+
+VERIFY_DAYS = 7
+_BAD_VERIFY_LINK = "this verification link has expired or is not valid"
+
+
+def _verify_serializer() -> URLSafeTimedSerializer:
+    # Salted apart from every other signed value made with the same secret key.
+    return URLSafeTimedSerializer(get_settings().secret_key, salt="firstline.identity.email")
+
+
+def email_verification_email(user: User, address: str, url: str) -> dict[str, Any]:
+    text = (
+        f"Hello {user.name},\n\n"
+        f"Someone asked to add {address} to {user.name}'s Firstline account, so that mail from "
+        f"this address counts as theirs. If that was you, confirm it here (the link works for "
+        f"{VERIFY_DAYS} days):\n\n{url}\n\n"
+        "If it was not you, ignore this e-mail: nothing changes."
+    )
+    return {"to": [address], "subject": "Confirm your e-mail address for Firstline", "text": text}
+
+
+async def request_email_identity(session: AsyncSession, user_id: int, value: str) -> str:
+    """A person adds an address of their own: nothing is stored until a link mailed to that
+    address is followed, so nobody can claim a mailbox (and the rights mail from it carries)
+    by typing it. 422 if malformed, 409 if it is someone else's. Returns the address."""
+    address = normalise_identity(IdentityKind.email, value)
+    async with transaction(session):
+        user = await session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"no user {user_id}", code="unknown_user")
+        if address == normalise_email(user.email):
+            raise Conflict(f"{address} is already your sign-in address", code="identity_exists")
+        await _check_free(session, IdentityKind.email, address, user_id)
+        token = _verify_serializer().dumps([user_id, address])
+        url = f"{get_settings().base_url.rstrip('/')}/identities/verify/{token}"
+        enqueue(
+            session,
+            "email.send",
+            email_verification_email(user, address, url),
+            idempotency_key=f"identity-verify-{user_id}-{address}-{token[-16:]}",
+        )
+    return address
+
+
+def read_verification_token(token: str) -> tuple[int, str]:
+    """(user id, address) of a link we signed and that has not expired; 404 otherwise."""
+    try:
+        user_id, address = _verify_serializer().loads(token, max_age=VERIFY_DAYS * 86400)
+    except (BadSignature, ValueError, TypeError):
+        raise NotFound(_BAD_VERIFY_LINK, code="bad_link") from None
+    if not isinstance(user_id, int) or not isinstance(address, str):
+        raise NotFound(_BAD_VERIFY_LINK, code="bad_link")
+    return user_id, address
+
+
+async def verify_email_identity(session: AsyncSession, token: str) -> Identity:
+    """Follow a verification link: the address becomes the person's verified identity (again
+    is harmless; 409 if someone else verified it meanwhile)."""
+    user_id, address = read_verification_token(token)
+    return await add_identity(
+        session, user_id, IdentityKind.email, address, verified=True, actor_id=user_id
+    )

@@ -318,6 +318,67 @@ async def test_replayed_slack_command_opens_no_second_ticket(session, client, fa
     assert await count(session, Ticket) == 1
 
 
+async def test_a_support_command_gets_a_thread_and_replies_go_into_it(session, client, fake_slack):
+    """/support answers only its caller, so the bot opens a thread in the channel for the ticket;
+    a reply queued before that thread exists waits for it instead of being dropped."""
+    body = (PAYLOADS / "slack" / "slash-command.txt").read_bytes()
+    r = await client.post(
+        "/api/v1/integrations/slack/commands",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", **slack_signed(body)},
+    )
+    assert r.status_code == 200
+    ticket = await the_ticket(session)
+    assert f"/portal/tickets/{ticket.id}|" in r.json()["text"]  # the requester's page
+    reply = await staff_reply(session, ticket.id, "Which notebook image?")  # before the thread
+    fake_slack.replies = [
+        json.dumps({"ok": True, "channel": "C2147483705", "ts": "1700000000.000100"}).encode(),
+        json.dumps({"ok": True, "channel": "C2147483705", "ts": "1700000000.000200"}).encode(),
+    ]
+    now = utcnow()
+    assert await deliver_due(session, now) == 2  # the thread first, then the waiting reply
+    opened, answered = fake_slack.requests[-2:]
+    assert opened.json()["channel"] == "C2147483705" and "thread_ts" not in opened.json()
+    assert "<@U2147483697> asked: Notebook server fails to start" in opened.json()["text"]
+    assert answered.json() == {
+        "channel": "C2147483705",
+        "thread_ts": "1700000000.000100",
+        "text": "Which notebook image?",
+    }
+    [delivery] = (await session.exec(select(ReplyDelivery))).all()
+    assert delivery.message_id == reply.id
+    # The requester answers in that thread, in a channel nobody watches: a message on the ticket.
+    answer = slack_sample(
+        "message.json",
+        channel="C2147483705",
+        ts="1700000000.000300",
+        thread_ts="1700000000.000100",
+        user="U2147483697",
+        text="The default one",
+    )
+    answer["event_id"] = "EvThreadAnswer"
+    assert (await slack_event(client, answer)).json()["result"] == "message"
+    assert await count(session, Message, Message.ticket_id == ticket.id) == 2
+
+
+async def test_a_reply_waits_while_the_support_thread_cannot_be_opened(session, client, fake_slack):
+    body = (PAYLOADS / "slack" / "slash-command.txt").read_bytes()
+    await client.post(
+        "/api/v1/integrations/slack/commands",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", **slack_signed(body)},
+    )
+    ticket = await the_ticket(session)
+    await staff_reply(session, ticket.id, "Which notebook image?")
+    fake_slack.replies = [b'{"ok": false, "error": "internal_error"}']
+    assert await deliver_due(session, utcnow()) == 0
+    [thread_row] = await outbox(session, "slack.open_thread")
+    [reply_row] = await outbox(session, "slack.reply")
+    assert thread_row.status == "pending" and "internal_error" in thread_row.last_error
+    assert reply_row.status == "pending" and "not open yet" in reply_row.last_error
+    assert [c.path for c in fake_slack.requests] == ["/api/chat.postMessage"]  # no reply posted
+
+
 async def test_replayed_github_comment_with_a_new_delivery_id_posts_nothing_twice(
     session, client, fake_github
 ):

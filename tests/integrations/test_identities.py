@@ -6,13 +6,14 @@ import hmac
 import json
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import col, func, select
 
 from app.community.models import CommunityMapping
-from app.community.service import set_community_mapping
+from app.community.service import get_community_by_slug, set_community_mapping
 from app.db import pk, transaction
 from app.errors import Conflict, InvalidInput
 from app.integrations.email import ingest_email
@@ -274,6 +275,34 @@ async def test_mappings_are_validated_and_unique(session, client):
     assert r.json()["github_repos"] == [] and a.github_repos == ["acme/app"]
 
 
+async def test_a_refused_mapping_on_the_community_page_keeps_what_was_typed_beside_the_reason(
+    session, client
+):
+    await make_community(session, "alpha", github_repos=["acme/app"])
+    await make_community(session, "beta", email_domains=["beta.example"])
+    admin = await make_user(session, "admin", email="boss@desk.example")
+    csrf = await sign_in(client, admin.email)
+    form = {
+        "csrf_token": csrf,
+        "email_domains": "beta.example\nnew.example",
+        "slack_channels": "",
+        "github_repos": "acme/app",
+    }
+    r = await client.post("/communities/beta/mapping", data=form)
+    assert r.status_code == 409
+    page = r.text
+    assert 'id="github_repos" name="github_repos"' in page and 'aria-invalid="true"' in page
+    assert "acme/app already maps to community &#39;alpha&#39;" in page
+    assert "beta.example\nnew.example</textarea>" in page  # what was typed, not the saved list
+    r = await client.post("/communities/beta/mapping", data=form | {"github_repos": "no repo"})
+    assert r.status_code == 422 and 'aria-describedby="github_repos-error"' in r.text
+    beta = await get_community_by_slug(session, "beta")
+    await session.refresh(beta)
+    assert beta.email_domains == ["beta.example"] and beta.github_repos == []  # nothing written
+    r = await client.post("/communities/beta/mapping", data=form | {"github_repos": "acme/other"})
+    assert r.status_code == 303
+
+
 # --- a community change re-grades the ticket ---------------------------------------------------
 
 
@@ -426,6 +455,99 @@ async def test_profile_page_sets_your_handles_with_csrf_and_refuses_bad_ones(ses
     # Someone else's profile is an admin's to edit.
     other = await make_user(session, "agent")
     assert (await client.get(f"/users/{other.id}/profile")).status_code == 403
+
+
+async def test_your_own_extra_address_counts_only_after_its_mailed_link(session, client, clock):
+    sam = await make_user(session, "viewer", email="sam@desk.example", name="Sam")
+    await make_user(session, "agent", email="kim@desk.example")
+    csrf = await sign_in(client, sam.email)
+    r = await client.post(
+        "/profile/emails", data={"address": "kim@desk.example", "csrf_token": csrf}
+    )
+    assert r.status_code == 409 and "another person" in r.text and 'aria-invalid="true"' in r.text
+    r = await client.post("/profile/emails", data={"address": "nope", "csrf_token": csrf})
+    assert (
+        r.status_code == 422 and "is not an e-mail address" in r.text and 'value="nope"' in r.text
+    )
+    r = await client.post(
+        "/profile/emails", data={"address": "Sam@Home.Example", "csrf_token": csrf}
+    )
+    assert r.status_code == 303 and "sent=sam%40home.example" in r.headers["location"]
+    assert 'id="email-sent"' in (await client.get(r.headers["location"])).text
+    assert await count(session, Identity) == 0  # typing an address proves nothing
+    [mail] = (
+        await session.exec(select(OutboxMessage).where(OutboxMessage.topic == "email.send"))
+    ).all()
+    assert mail.payload["to"] == ["sam@home.example"]
+    token = mail.payload["text"].split("/identities/verify/")[1].split()[0]
+    anonymous = client.__class__(transport=client._transport, base_url="http://testserver")
+    async with anonymous:  # the link works from the mailbox, signed in or not
+        page = await anonymous.get(f"/identities/verify/{token}")
+        assert page.status_code == 200 and 'id="verify"' in page.text
+        assert await count(session, Identity) == 0, "opening the link (a mail scanner) adds nothing"
+        assert (await anonymous.post(f"/identities/verify/{token[:-2]}xx")).status_code == 404
+        done = await anonymous.post(f"/identities/verify/{token}")
+        assert done.status_code == 200 and "sam@home.example" in done.text
+        assert (
+            await anonymous.post(f"/identities/verify/{token}")
+        ).status_code == 200  # again: same
+    [added] = (await session.exec(select(Identity))).all()
+    assert (added.user_id, added.kind, added.value, added.verified) == (
+        sam.id,
+        "email",
+        "sam@home.example",
+        True,
+    )
+    page = (await client.get("/profile")).text
+    assert "sam@home.example" in page
+    r = await client.post(
+        f"/profile/emails/{added.id}/remove", data={"csrf_token": csrf_from(page)}
+    )
+    assert r.status_code == 303 and await count(session, Identity) == 0
+    # A link older than a week is refused.
+    r = await client.post(
+        "/profile/emails", data={"address": "sam@old.example", "csrf_token": csrf_from(page)}
+    )
+    old = (
+        await session.exec(
+            select(OutboxMessage)
+            .where(OutboxMessage.topic == "email.send")
+            .order_by(col(OutboxMessage.id).desc())
+        )
+    ).first()
+    stale = old.payload["text"].split("/identities/verify/")[1].split()[0]
+    clock.shift(timedelta(days=8))
+    assert (await client.post(f"/identities/verify/{stale}")).status_code == 404
+    assert await count(session, Identity) == 0
+
+
+async def test_an_admin_adds_and_removes_anyones_address_and_others_cannot(session, client):
+    admin = await make_user(session, "admin", email="boss@desk.example")
+    kim = await make_user(session, "agent", email="kim@desk.example")
+    csrf = await sign_in(client, admin.email)
+    r = await client.post(
+        f"/users/{kim.id}/profile/emails", data={"address": "kim@home.example", "csrf_token": csrf}
+    )
+    assert r.status_code == 303
+    [added] = (await session.exec(select(Identity))).all()
+    assert (added.user_id, added.value, added.verified) == (kim.id, "kim@home.example", True)
+    other = client.__class__(transport=client._transport, base_url="http://testserver")
+    async with other:
+        sam = await make_user(session, "triager", email="sam@desk.example")
+        sam_csrf = await sign_in(other, sam.email)
+        r = await other.post(
+            f"/users/{kim.id}/profile/emails/{added.id}/remove", data={"csrf_token": sam_csrf}
+        )
+        assert r.status_code == 403
+        r = await other.post(  # someone else's identity id through your own profile
+            f"/profile/emails/{added.id}/remove", data={"csrf_token": sam_csrf}
+        )
+        assert r.status_code == 404
+    assert await count(session, Identity) == 1
+    r = await client.post(
+        f"/users/{kim.id}/profile/emails/{added.id}/remove", data={"csrf_token": csrf}
+    )
+    assert r.status_code == 303 and await count(session, Identity) == 0
 
 
 async def test_an_admin_sets_anyones_handles_and_a_taken_one_is_409_on_the_form(session, client):

@@ -176,3 +176,43 @@ async def test_too_many_posts_from_one_address_get_429(client, session, uni, mon
     statuses = [(await client.post("/intake/uni", data=FORM)).status_code for _ in range(5)]
     assert statuses == [303, 303, 303, 429, 429]
     assert await count(session, Ticket) == 3
+
+
+@pytest.mark.parametrize("answer", ["yes", "no"])
+async def test_the_named_person_answers_a_held_request_in_the_portal(client, session, uni, answer):
+    """Signed in through a link mailed to that address, they prove it as well as the
+    confirmation link does; "not me" closes the request and spends the link."""
+    from tests.access.conftest import portal_sign_in
+    from tests.pages.conftest import csrf_from
+
+    stranger = client.__class__(transport=client._transport, base_url="http://testserver")
+    async with stranger:
+        assert (await stranger.post("/intake/uni", data=FORM)).status_code == 303
+    ticket = (await session.exec(select(Ticket))).one()
+    csrf = await portal_sign_in(client, session, "ada@uni.example")
+    page = await client.get(f"/portal/tickets/{ticket.id}")
+    assert 'id="sent-by-me"' in page.text and 'id="approve"' not in page.text
+    bad = await client.post(
+        f"/portal/tickets/{ticket.id}/sent-by-me", data={"csrf_token": csrf, "answer": "maybe"}
+    )
+    assert bad.status_code == 422
+    res = await client.post(
+        f"/portal/tickets/{ticket.id}/sent-by-me", data={"csrf_token": csrf, "answer": answer}
+    )
+    assert res.status_code == 303
+    ticket = (await session.exec(select(Ticket).execution_options(populate_existing=True))).one()
+    assert ticket.status == ("new" if answer == "yes" else "closed")
+    page = await client.get(f"/portal/tickets/{ticket.id}")
+    assert 'id="sent-by-me"' not in page.text
+    again = await client.post(
+        f"/portal/tickets/{ticket.id}/sent-by-me",
+        data={"csrf_token": csrf_from(page.text), "answer": "yes"},
+    )
+    assert again.status_code == 409  # answered once; the mailed link is spent as well
+    [mail] = (
+        await session.exec(
+            select(OutboxMessage).where(OutboxMessage.idempotency_key.like("intake-confirm-%"))
+        )
+    ).all()
+    token = re.search(r"/intake/confirm/(\S+)", mail.payload["text"]).group(1)
+    assert (await client.post(f"/intake/confirm/{token}")).status_code == 404

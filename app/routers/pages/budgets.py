@@ -19,7 +19,7 @@ from app.community.service import (
 )
 from app.db import pk
 from app.deps import SessionDep, page_permission
-from app.errors import InvalidInput, NotFound
+from app.errors import AppError, Conflict, InvalidInput, NotFound
 from app.templating import env, render
 from app.ticket.models import Ticket
 from app.ticket.service import parse_ticket_ref, ticket_key
@@ -52,6 +52,18 @@ async def communities_page(request: Request, session: SessionDep, principal: Rea
 @router.get("/communities/{slug}")
 async def community_page(request: Request, slug: str, session: SessionDep, principal: Reader):
     community = await _community_or_404(session, slug)
+    return await _render_community(request, session, principal, community)
+
+
+async def _render_community(
+    request: Request,
+    session: SessionDep,
+    principal: Principal,
+    community: Community,
+    *,
+    mapping_error: AppError | None = None,
+    typed: dict[str, str] | None = None,
+):
     budget = await service.budget_of(session, community)
     entries = await service.recent_entries(
         session, pk(community), budget.period_start, budget.period_end
@@ -60,6 +72,11 @@ async def community_page(request: Request, slug: str, session: SessionDep, princ
         pk(t): t
         for t in [await session.get(Ticket, i) for i in {e.ticket_id for e in entries}]
         if t
+    }
+    # What the mapping form shows: the saved lists, or what was typed when it was refused.
+    mapping = typed or {
+        name: "\n".join(getattr(community, name) or [])
+        for name in ("email_domains", "slack_channels", "github_repos")
     }
     return render(
         request,
@@ -73,7 +90,11 @@ async def community_page(request: Request, slug: str, session: SessionDep, princ
             "members": await members(session, pk(community)),
             "periods": list(BudgetPeriod),
             "can_edit": principal.can("communities:write"),
+            "mapping": mapping,
+            "mapping_error": mapping_error.detail if mapping_error else None,
+            "mapping_field": mapping_error.extra.get("field") if mapping_error else None,
         },
+        status_code=mapping_error.status_code if mapping_error else 200,
     )
 
 
@@ -102,6 +123,7 @@ async def community_budget(
 
 @router.post("/communities/{slug}/mapping")
 async def community_mapping(
+    request: Request,
     slug: str,
     session: SessionDep,
     principal: Writer,
@@ -112,16 +134,28 @@ async def community_mapping(
     """Which mail domains, Slack channels and GitHub repos bring requests to this community
     (one per line or comma-separated); a bad or taken entry answers 422/409 and keeps all three."""
     community = await _community_or_404(session, slug)
-    await set_community_mapping(
-        session,
-        pk(community),
-        CommunityMapping(
-            email_domains=_entries(email_domains),
-            slack_channels=_entries(slack_channels),
-            github_repos=_entries(github_repos),
-        ),
-        actor_id=principal.user_id,
-    )
+    try:
+        await set_community_mapping(
+            session,
+            pk(community),
+            CommunityMapping(
+                email_domains=_entries(email_domains),
+                slack_channels=_entries(slack_channels),
+                github_repos=_entries(github_repos),
+            ),
+            actor_id=principal.user_id,
+        )
+    except (InvalidInput, Conflict) as exc:
+        # The page again, with what was typed and the reason beside its field, not an error page.
+        typed = {
+            "email_domains": email_domains,
+            "slack_channels": slack_channels,
+            "github_repos": github_repos,
+        }
+        await session.refresh(community)
+        return await _render_community(
+            request, session, principal, community, mapping_error=exc, typed=typed
+        )
     return RedirectResponse(f"/communities/{community.slug}", status_code=303)
 
 

@@ -27,6 +27,7 @@ from app.deps import (
     rate_limit,
 )
 from app.errors import Forbidden, InvalidInput
+from app.intake import service as intake
 from app.portal import service
 from app.templating import render
 from app.ticket.models import Ticket
@@ -234,6 +235,7 @@ async def _ticket_page(
             csat=await service.latest_csat(session, pk(ticket)),
             can_approve=can_approve(principal, ticket),
             can_speak=can_speak_for(principal, ticket),
+            held_for_me=await intake.held_in_name_of(session, pk(ticket), principal.user_id),
             error=error,
         ),
         status_code=status_code,
@@ -306,6 +308,23 @@ async def portal_decline(
     reason: Annotated[str, Form(max_length=5000)] = "",
 ):
     ticket = await service.decline_request(session, principal, ref, reason)
+    return _back_to(pk(ticket))
+
+
+@router.post("/portal/tickets/{ref}/sent-by-me")
+async def portal_answer_hold(
+    ref: str,
+    session: SessionDep,
+    principal: Contact,
+    answer: Annotated[str, Form(max_length=8)] = "",
+):
+    """A request held because it named this person's address from an unverified sender."""
+    ticket = await service.get_visible_ticket(session, principal, ref)
+    if answer not in ("yes", "no"):
+        raise InvalidInput("answer yes or no", code="bad_answer")
+    ticket = await intake.answer_hold_in_portal(
+        session, principal, pk(ticket), mine=answer == "yes"
+    )
     return _back_to(pk(ticket))
 
 
